@@ -1,0 +1,23 @@
+"""`campus-twin bench NAME`: run one benchmark module `bench/<name>.py` (its `main(argv)`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+BENCHES = {
+    "contract": "bench.contract_codec",
+}
+
+
+def _run(args: argparse.Namespace) -> int:
+    module = importlib.import_module(BENCHES[args.name])
+    return int(module.main(list(args.bench_args)))
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="Run a benchmark and print its figures (see docs/performance.md).")
+    p.add_argument("name", choices=sorted(BENCHES), help="which benchmark")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments for the benchmark (e.g. --json)")
+    p.set_defaults(func=_run, _parser=p)

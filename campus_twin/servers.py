@@ -1,0 +1,209 @@
+"""Run real Mosquitto and InfluxDB 1.x as child processes on loopback (tests, benches, demo).
+
+Each server gets a free port and its own data dir, can be stopped and started again on the
+same port and data (fault tests), and fails loudly with an install hint when its binary is
+missing: a missing server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INSTALL_HINT = "install it with `make system-deps` (Debian packages mosquitto, influxdb)"
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def find_binary(name: str, extra: tuple[str, ...] = ()) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for cand in extra:
+        if Path(cand).is_file():
+            return cand
+    raise ServerError(f"{name} not found on PATH; {INSTALL_HINT}")
+
+
+def _wait_port(host: str, port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(f"server exited with {proc.returncode}; log {log}:\n{_tail(log)}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ServerError(f"server did not listen on {host}:{port} within {timeout}s; log {log}:\n{_tail(log)}")
+
+
+def _tail(log: Path, n: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class _Managed:
+    workdir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port(self.host)
+        self.log = self.workdir / "server.log"
+
+    def _cmd(self) -> list[str]:
+        raise NotImplementedError
+
+    def _ready(self) -> None:
+        assert self.proc is not None
+        _wait_port(self.host, self.port, self.proc, self.log, timeout=30)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self._cmd(), stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self._ready()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            (self.proc.kill if kill else self.proc.terminate)()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> _Managed:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Mosquitto(_Managed):
+    """Mosquitto 2.x with persistence (so persistent sessions survive a broker restart)."""
+
+    username: str | None = None
+    password: str | None = None
+
+    def _cmd(self) -> list[str]:
+        binary = find_binary("mosquitto", ("/usr/sbin/mosquitto",))
+        conf = self.workdir / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} {self.host}",
+            "persistence true",
+            f"persistence_location {self.workdir}/",
+            "autosave_interval 1",
+            "max_queued_messages 0",
+            "max_inflight_messages 100",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+        ]
+        if self.username:
+            pwfile = self.workdir / "passwd"
+            pwfile.write_text(f"{self.username}:{self.password or ''}\n")
+            pw_bin = find_binary("mosquitto_passwd", ("/usr/bin/mosquitto_passwd",))
+            subprocess.run([pw_bin, "-U", str(pwfile)], check=True, capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {pwfile}"]
+        else:
+            lines.append("allow_anonymous true")
+        conf.write_text("\n".join(lines) + "\n")
+        return [binary, "-c", str(conf)]
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+@dataclass
+class InfluxDB(_Managed):
+    """InfluxDB 1.x (Debian's `influxdb`): `/write` line protocol and InfluxQL `/query`."""
+
+    def _cmd(self) -> list[str]:
+        binary = find_binary("influxd", ("/usr/bin/influxd",))
+        rpc_port = free_port(self.host)
+        d = self.workdir
+        conf = d / "influxdb.conf"
+        conf.write_text(
+            f"""reporting-disabled = true
+bind-address = "{self.host}:{rpc_port}"
+[meta]
+  dir = "{d}/meta"
+[data]
+  dir = "{d}/data"
+  wal-dir = "{d}/wal"
+  query-log-enabled = false
+  trace-logging-enabled = false
+[coordinator]
+  log-queries-after = "0s"
+[http]
+  enabled = true
+  bind-address = "{self.host}:{self.port}"
+  log-enabled = false
+  max-body-size = 0
+[monitor]
+  store-enabled = false
+[subscriber]
+  enabled = false
+[continuous_queries]
+  enabled = false
+"""
+        )
+        return [binary, "run", "-config", str(conf)]
+
+    def _ready(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    f"influxd exited with {self.proc.returncode}; log {self.log}:\n{_tail(self.log)}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
+                    if resp.status == 204:
+                        return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise ServerError(f"influxd did not answer /ping within 60s; log {self.log}:\n{_tail(self.log)}")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"

@@ -1,0 +1,334 @@
+"""The telemetry contract: one reading, the upstream MQTT topics and batch payloads.
+
+Both the edge agent (producer) and ingest (consumer) import this module and nothing else
+of each other. See docs/wire-format.md for the prose version with examples.
+
+Wire encoding is JSON with positional reading rows (measured in bench/contract_codec.py):
+rows avoid repeating key names, which halves the payload against objects, and the stdlib
+parser is fast enough that validation, not parsing, dominates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+WIRE_VERSION = 1
+TOPIC_ROOT = "campus"
+MAX_BATCH_READINGS = 10_000
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+
+# An id is what appears in topics, series keys and tags: keep it to safe characters so no
+# escaping is ever needed in a topic, and a '+'/'#' wildcard can never be smuggled in.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_ID_RE = re.compile(ID_PATTERN)
+Ident = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+class Quality(StrEnum):
+    GOOD = "good"
+    UNCERTAIN = "uncertain"
+    BAD = "bad"
+
+
+_QUALITY_CODES = {"g": Quality.GOOD, "u": Quality.UNCERTAIN, "b": Quality.BAD}
+_QUALITY_TO_CODE = {v: k for k, v in _QUALITY_CODES.items()}
+
+# Canonical unit per quantity: the agent normalises to these, ingest rejects others.
+CANONICAL_UNITS: dict[str, str] = {
+    "temperature": "°C",
+    "humidity": "%RH",
+    "co2": "ppm",
+    "illuminance": "lx",
+    "pm25": "µg/m³",
+    "pm10": "µg/m³",
+    "tvoc": "mg/m³",
+    "hcho": "mg/m³",
+    "noise": "dB(A)",
+    "occupancy": "persons",
+    "presence": "bool",
+    "power": "W",
+    "energy": "kWh",
+    "voltage": "V",
+    "current": "A",
+    "power_factor": "1",
+    "frequency": "Hz",
+    "pressure": "hPa",
+    "status": "1",
+}
+QUANTITIES = frozenset(CANONICAL_UNITS)
+
+
+class TelemetryError(ValueError):
+    """A payload that breaks the contract; `where` names the topic and field path."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class Reading(BaseModel):
+    """One value of one point of one device, stamped when it was read (ns since epoch, UTC)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    site: Ident
+    agent: Ident
+    device: Ident
+    point: Ident
+    quantity: str
+    value: float | None
+    unit: str
+    ts: int = Field(gt=946_684_800_000_000_000, lt=4_102_444_800_000_000_000)  # 2000..2100
+    quality: Quality = Quality.GOOD
+    reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("quantity")
+    @classmethod
+    def _known_quantity(cls, v: str) -> str:
+        if v not in QUANTITIES:
+            raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
+        return v
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("value must be finite (NaN/Inf are sent as null with quality bad)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Reading:
+        expected = CANONICAL_UNITS[self.quantity]
+        if self.unit != expected:
+            raise ValueError(f"unit {self.unit!r} is not the canonical {expected!r} for {self.quantity}")
+        if self.value is None and self.quality is Quality.GOOD:
+            raise ValueError("a reading without a value cannot have quality good")
+        if self.quality is not Quality.GOOD and not self.reason:
+            raise ValueError(f"quality {self.quality.value} needs a reason")
+        return self
+
+    @property
+    def series_key(self) -> SeriesKey:
+        return SeriesKey(self.site, self.device, self.point)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SeriesKey:
+    """Identity of a time series; with a timestamp it identifies a point (idempotent writes)."""
+
+    site: str
+    device: str
+    point: str
+
+    def __str__(self) -> str:
+        return f"{self.site}/{self.device}/{self.point}"
+
+
+class Batch(BaseModel):
+    """What an agent publishes on its telemetry topic.
+
+    `seq` grows by one per batch per agent and survives restarts, so the receiver can tell
+    a gap (seq jumped) from a redelivery (seq already seen). A resent batch keeps its seq.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = 1
+    site: Ident
+    agent: Ident
+    seq: int = Field(ge=0)
+    sent: int = Field(gt=0, description="ns UTC when the batch was (re)sent")
+    readings: tuple[Reading, ...] = Field(max_length=MAX_BATCH_READINGS)
+
+    @model_validator(mode="after")
+    def _same_origin(self) -> Batch:
+        for i, r in enumerate(self.readings):
+            if r.site != self.site or r.agent != self.agent:
+                raise ValueError(
+                    f"readings[{i}] is from {r.site}/{r.agent}, batch is {self.site}/{self.agent}"
+                )
+        return self
+
+
+class HealthReport(BaseModel):
+    """Periodic agent health, published on the health topic and shown by the API."""
+
+    model_config = ConfigDict(extra="allow")
+
+    queue_depth: int = Field(ge=0)
+    oldest_unsent_age_s: float | None = Field(default=None, ge=0)
+    dropped_total: int = Field(default=0, ge=0)
+    quarantined_total: int = Field(default=0, ge=0)
+    devices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Status(BaseModel):
+    """Birth (`online`), last will (`offline`) and periodic health of an agent (retained)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = 1
+    site: Ident
+    agent: Ident
+    state: Literal["online", "offline", "health"]
+    ts: int = Field(gt=0)
+    version: str | None = None
+    health: HealthReport | None = None
+
+
+# ---------------------------------------------------------------- topics
+
+TopicKind = Literal["telemetry", "status", "health"]
+
+
+def topic(site: str, agent: str, kind: TopicKind) -> str:
+    for name, value in (("site", site), ("agent", agent)):
+        if not _ID_RE.match(value):
+            raise TelemetryError(name, f"{value!r} is not a valid id ({ID_PATTERN})")
+    return f"{TOPIC_ROOT}/{site}/{agent}/{kind}"
+
+
+def subscription(kind: TopicKind, site: str = "+", share_group: str | None = None) -> str:
+    """Filter for all agents' `kind` topics; `share_group` makes it an MQTT shared subscription."""
+    base = f"{TOPIC_ROOT}/{site}/+/{kind}"
+    return f"$share/{share_group}/{base}" if share_group else base
+
+
+@dataclass(frozen=True, slots=True)
+class TopicParts:
+    site: str
+    agent: str
+    kind: TopicKind
+
+
+def parse_topic(name: str) -> TopicParts:
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != TOPIC_ROOT or parts[3] not in ("telemetry", "status", "health"):
+        raise TelemetryError(
+            f"topic {name!r}", f"expected {TOPIC_ROOT}/<site>/<agent>/<telemetry|status|health>"
+        )
+    site, agent, kind = parts[1], parts[2], parts[3]
+    for label, value in (("site", site), ("agent", agent)):
+        if not _ID_RE.match(value):
+            raise TelemetryError(f"topic {name!r}", f"{label} {value!r} is not a valid id")
+    return TopicParts(site, agent, kind)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- encoding
+
+# Row order on the wire; documented in docs/wire-format.md. A trailing reason is optional.
+ROW_FIELDS = ("device", "point", "quantity", "value", "unit", "ts", "quality", "reason")
+
+
+def encode_batch(batch: Batch) -> bytes:
+    rows = []
+    for r in batch.readings:
+        row: list[Any] = [r.device, r.point, r.quantity, r.value, r.unit, r.ts, _QUALITY_TO_CODE[r.quality]]
+        if r.reason:
+            row.append(r.reason)
+        rows.append(row)
+    doc = {
+        "v": batch.v,
+        "site": batch.site,
+        "agent": batch.agent,
+        "seq": batch.seq,
+        "sent": batch.sent,
+        "r": rows,
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def make_batch(site: str, agent: str, seq: int, sent: int, readings: Sequence[Reading]) -> Batch:
+    return Batch(site=site, agent=agent, seq=seq, sent=sent, readings=tuple(readings))
+
+
+def decode_batch(payload: bytes, topic_name: str | None = None) -> Batch:
+    """Parse and validate a telemetry payload. Errors name the topic and the field path."""
+    where = f"topic {topic_name!r}" if topic_name else "payload"
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise TelemetryError(where, f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        doc = json.loads(payload, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TelemetryError(where, f"not valid JSON: {exc}") from None
+    except ValueError as exc:
+        raise TelemetryError(where, str(exc)) from None
+    if not isinstance(doc, dict):
+        raise TelemetryError(where, f"expected a JSON object, got {type(doc).__name__}")
+    if doc.get("v") != WIRE_VERSION:
+        raise TelemetryError(
+            f"{where} field 'v'", f"unsupported version {doc.get('v')!r}, expected {WIRE_VERSION}"
+        )
+    rows = doc.get("r")
+    if not isinstance(rows, list):
+        raise TelemetryError(f"{where} field 'r'", "expected a list of reading rows")
+    if len(rows) > MAX_BATCH_READINGS:
+        raise TelemetryError(f"{where} field 'r'", f"{len(rows)} rows exceed {MAX_BATCH_READINGS}")
+    readings = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or not 7 <= len(row) <= 8:
+            raise TelemetryError(f"{where} field 'r[{i}]'", f"expected a row of 7-8 items {ROW_FIELDS}")
+        quality = _QUALITY_CODES.get(row[6]) if isinstance(row[6], str) else None
+        if quality is None:
+            raise TelemetryError(f"{where} field 'r[{i}].quality'", f"expected one of g/u/b, got {row[6]!r}")
+        readings.append(
+            {
+                "site": doc.get("site"),
+                "agent": doc.get("agent"),
+                "device": row[0],
+                "point": row[1],
+                "quantity": row[2],
+                "value": row[3],
+                "unit": row[4],
+                "ts": row[5],
+                "quality": quality,
+                "reason": row[7] if len(row) == 8 else None,
+            }
+        )
+    body = {k: doc.get(k) for k in ("v", "site", "agent", "seq", "sent")}
+    try:
+        return Batch.model_validate({**body, "readings": readings}, strict=False)
+    except ValidationError as exc:
+        raise TelemetryError(where, _describe(exc)) from None
+
+
+def encode_status(status: Status) -> bytes:
+    return status.model_dump_json(exclude_none=True).encode()
+
+
+def decode_status(payload: bytes, topic_name: str | None = None) -> Status:
+    where = f"topic {topic_name!r}" if topic_name else "payload"
+    try:
+        return Status.model_validate_json(payload)
+    except ValidationError as exc:
+        raise TelemetryError(where, _describe(exc)) from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in JSON payloads; send null with quality bad")
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic's errors as 'field r[3].ts: message; …', with wire field names."""
+    out = []
+    for err in exc.errors()[:5]:
+        loc = list(err["loc"])
+        if len(loc) >= 2 and loc[0] == "readings":
+            loc = [f"r[{loc[1]}]", *loc[2:]]
+        path = ".".join(str(p) for p in loc) or "(root)"
+        out.append(f"field '{path}': {err['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(out) + (f"; and {more} more" if more > 0 else "")
+
+
+def readings_of(batches: Iterable[Batch]) -> list[Reading]:
+    return [r for b in batches for r in b.readings]
