@@ -14,3 +14,15 @@ def test_next_gap_late_duplicate() -> None:
     assert t.duplicates_total == 2
     assert t.observe("s", "b", 9) is SeqVerdict.FIRST  # agents are independent
     assert t.open_gaps("s", "b") == 0
+
+
+def test_scaled_clocks_agree_across_instances() -> None:
+    import time
+
+    from contract.clock import ScaledClock
+
+    origin = time.time_ns() - 10_000_000_000  # 10 s ago
+    a, b = ScaledClock(origin, 60.0), ScaledClock(origin, 60.0)
+    ta, tb = a.now_ns(), b.now_ns()
+    assert abs(ta - tb) < 60 * 50_000_000  # within 50 ms wall of each other
+    assert ta - origin >= 60 * 10_000_000_000  # 10 s wall = 10 min simulated
