@@ -1,0 +1,254 @@
+"""The embedded default store: one SQLite file, zero set-up.
+
+Why these choices:
+- WAL lets FastAPI's threadpool read while the ingest thread writes; `synchronous=FULL` makes
+  a returned `write` survive power loss, which is what "ack only after durable write" needs.
+- A point's identity is (series, ts): `INSERT … ON CONFLICT DO UPDATE` makes a redelivered
+  batch store each point once (last write wins).
+- Series metadata (quantity, unit, room tags) lives once per series, not per point; `last_ts`
+  on the series row makes `latest` an index lookup instead of a scan.
+- Each thread gets its own connection (sqlite3 connections are not thread-safe); writes are
+  serialised by a lock and `busy_timeout` covers a second process on the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from contract.telemetry import SeriesKey
+from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS series (
+    id       INTEGER PRIMARY KEY,
+    site     TEXT NOT NULL,
+    device   TEXT NOT NULL,
+    point    TEXT NOT NULL,
+    quantity TEXT NOT NULL,
+    unit     TEXT NOT NULL,
+    tags     TEXT NOT NULL DEFAULT '{}',
+    last_ts  INTEGER,
+    UNIQUE (site, device, point)
+);
+CREATE TABLE IF NOT EXISTS points (
+    series_id INTEGER NOT NULL REFERENCES series(id),
+    ts        INTEGER NOT NULL,
+    value     REAL,
+    quality   TEXT NOT NULL,
+    reason    TEXT,
+    agent     TEXT,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+"""
+
+_UPSERT_SERIES = """
+INSERT INTO series (site, device, point, quantity, unit, tags, last_ts)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (site, device, point) DO UPDATE SET
+    quantity = excluded.quantity,
+    unit = excluded.unit,
+    tags = excluded.tags,
+    last_ts = max(coalesce(series.last_ts, excluded.last_ts), excluded.last_ts)
+RETURNING id
+"""
+
+_UPSERT_POINT = """
+INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (series_id, ts) DO UPDATE SET
+    value = excluded.value, quality = excluded.quality,
+    reason = excluded.reason, agent = excluded.agent
+"""
+
+# A point takes part in aggregates when it has a value and is not bad (see Store.range).
+_VALID = "value IS NOT NULL AND quality != 'bad'"
+
+_AGG_SQL = {
+    Agg.MEAN: "avg(value)",
+    Agg.MIN: "min(value)",
+    Agg.MAX: "max(value)",
+    Agg.COUNT: "count(value)",
+}
+
+
+class SQLiteStore:
+    """`Store` on a local SQLite file; safe for one writer thread plus concurrent readers."""
+
+    def __init__(self, path: str | Path, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_ms = int(busy_timeout_s * 1000)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._closed = False
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+
+    # ------------------------------------------------------------ connections
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed", retryable=False)
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+                conn.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open {self.path}: {exc}", retryable=False) from exc
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._conn()
+        except sqlite3.OperationalError as exc:  # e.g. locked beyond busy_timeout
+            raise StoreError(f"{self.path}: {exc}", retryable=True) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}", retryable=False) from exc
+
+    # ------------------------------------------------------------ Store
+
+    def write(self, points: Sequence[StoredPoint]) -> None:
+        if not points:
+            return
+        last_ts: dict[SeriesKey, int] = {}
+        meta: dict[SeriesKey, StoredPoint] = {}
+        for p in points:
+            if p.ts >= last_ts.get(p.key, p.ts):
+                last_ts[p.key] = p.ts
+                meta[p.key] = p
+        with self._write_lock, self._reading() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids: dict[SeriesKey, int] = {}
+                for key, p in meta.items():
+                    tags = json.dumps(dict(sorted(p.tags.items())), ensure_ascii=False)
+                    row = conn.execute(
+                        _UPSERT_SERIES,
+                        (key.site, key.device, key.point, p.quantity, p.unit, tags, last_ts[key]),
+                    ).fetchone()
+                    ids[key] = int(row[0])
+                conn.executemany(
+                    _UPSERT_POINT,
+                    [(ids[p.key], p.ts, p.value, p.quality, p.reason, p.agent) for p in points],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:
+        sql = (
+            "SELECT s.site, s.device, s.point, s.quantity, s.unit, s.tags,"
+            " p.ts, p.value, p.quality, p.reason, p.agent"
+            " FROM series s JOIN points p ON p.series_id = s.id AND p.ts = s.last_ts"
+        )
+        out: dict[SeriesKey, StoredPoint] = {}
+        with self._reading() as conn:
+            if keys is None:
+                rows = conn.execute(sql).fetchall()
+            else:
+                rows = []
+                for k in dict.fromkeys(keys):
+                    rows += conn.execute(
+                        sql + " WHERE s.site = ? AND s.device = ? AND s.point = ?",
+                        (k.site, k.device, k.point),
+                    ).fetchall()
+        for site, device, point, quantity, unit, tags, ts, value, quality, reason, agent in rows:
+            key = SeriesKey(site, device, point)
+            out[key] = StoredPoint(
+                key=key,
+                ts=ts,
+                value=value,
+                quantity=quantity,
+                unit=unit,
+                quality=quality,
+                reason=reason,
+                agent=agent,
+                tags=json.loads(tags),
+            )
+        return out
+
+    def range(
+        self,
+        key: SeriesKey,
+        start: int,
+        end: int,
+        every: int | None = None,
+        agg: Agg = Agg.MEAN,
+    ) -> list[Window]:
+        if every is not None and every <= 0:
+            raise ValueError(f"every must be a positive number of ns, got {every}")
+        agg = Agg(agg)
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT id FROM series WHERE site = ? AND device = ? AND point = ?",
+                (key.site, key.device, key.point),
+            ).fetchone()
+            if row is None:
+                return []
+            sid = int(row[0])
+            if every is None:
+                rows = conn.execute(
+                    f"SELECT ts, CASE WHEN {_VALID} THEN value END, CASE WHEN {_VALID} THEN 1 ELSE 0 END"
+                    " FROM points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                    (sid, start, end),
+                ).fetchall()
+                return [Window(ts, value, count) for ts, value, count in rows]
+            # Windows aligned from the epoch: floor(ts / every) * every, also for ts < 0.
+            bucket = "((ts - ((ts % :every) + :every) % :every))"
+            params = {"sid": sid, "start": start, "end": end, "every": every}
+            where = f"series_id = :sid AND ts >= :start AND ts < :end AND {_VALID}"
+            if agg is Agg.LAST:
+                # SQLite's documented bare-column rule: with max(ts), `value` comes from that row.
+                sql = (
+                    f"SELECT {bucket} AS w, value, max(ts), count(*) FROM points"
+                    f" WHERE {where} GROUP BY w ORDER BY w"
+                )
+                rows = conn.execute(sql, params).fetchall()
+                return [Window(w, value, count) for w, value, _ts, count in rows]
+            sql = (
+                f"SELECT {bucket} AS w, {_AGG_SQL[agg]}, count(*) FROM points"
+                f" WHERE {where} GROUP BY w ORDER BY w"
+            )
+            rows = conn.execute(sql, params).fetchall()
+        return [Window(w, None if v is None else float(v), count) for w, v, count in rows]
+
+    def series(self, tags: Mapping[str, str] | None = None) -> list[SeriesInfo]:
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT site, device, point, quantity, unit, tags FROM series ORDER BY site, device, point"
+            ).fetchall()
+        want = dict(tags or {})
+        out = []
+        for site, device, point, quantity, unit, tag_json in rows:
+            t: dict[str, str] = json.loads(tag_json)
+            if all(t.get(k) == v for k, v in want.items()):
+                out.append(SeriesInfo(SeriesKey(site, device, point), quantity, unit, t))
+        return out
+
+    def count(self) -> int:
+        """Number of stored points (tests and the bench compare it with what was published)."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM points").fetchone()[0])
+
+    def close(self) -> None:
+        self._closed = True
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            with suppress(sqlite3.Error):
+                c.close()

@@ -1,0 +1,163 @@
+"""SQLite store: idempotent upsert, epoch-aligned windows computed by hand, threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contract.telemetry import SeriesKey
+from ingest.stores.base import Agg, Store, StoredPoint, StoreError, Window
+from ingest.stores.sqlite import SQLiteStore
+
+S = 1_000_000_000
+T0 = 1_763_884_800 * S  # 2025-11-23T08:00:00Z, a multiple of 60 s
+KEY = SeriesKey("sz-01", "A-201-air", "co2")
+TAGS = {"campus": "sz-01", "building": "A", "storey": "2F", "room": "0abc", "room_number": "A-201"}
+
+
+def pt(ts: int, value: float | None, quality: str = "good", key: SeriesKey = KEY) -> StoredPoint:
+    return StoredPoint(
+        key=key,
+        ts=ts,
+        value=value,
+        quantity="co2",
+        unit="ppm",
+        quality=quality,
+        reason=None if quality == "good" else "timeout after 1.0s",
+        agent="gw-A",
+        tags=TAGS,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "ts.db")
+    yield s
+    s.close()
+
+
+def test_is_a_store_with_wal(store: SQLiteStore) -> None:
+    assert isinstance(store, Store)
+    conn = store._conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_same_series_and_ts_is_stored_once_last_write_wins(store: SQLiteStore) -> None:
+    store.write([pt(T0, 400.0), pt(T0 + S, 410.0)])
+    store.write([pt(T0, 401.0), pt(T0 + S, 410.0)])
+    assert store.count() == 2
+    assert [w.value for w in store.range(KEY, T0, T0 + 2 * S)] == [401.0, 410.0]
+
+
+def test_latest_is_newest_even_when_an_older_point_arrives_later(store: SQLiteStore) -> None:
+    other = SeriesKey("sz-01", "A-202-th", "temperature")
+    store.write([pt(T0 + 5 * S, 500.0), pt(T0, 1.0, key=other)])
+    store.write([pt(T0 + 2 * S, 450.0)])  # late replay of an older point
+    latest = store.latest()
+    assert latest[KEY].value == 500.0 and latest[KEY].ts == T0 + 5 * S
+    assert latest[KEY].tags == TAGS and latest[KEY].agent == "gw-A"
+    assert set(store.latest([other])) == {other}
+    assert store.latest([SeriesKey("x", "y", "z")]) == {}
+
+
+def test_windows_aligned_from_epoch_computed_by_hand(store: SQLiteStore) -> None:
+    # 60 s windows. Window [T0, T0+60): 400 @0s, 420 @30s, bad @40s (excluded), null uncertain excluded
+    # Window [T0+60, T0+120): 500 @61s, 460 @119s (uncertain counts).
+    # Window [T0+120, …): only a bad point → omitted.
+    store.write(
+        [
+            pt(T0 + 30 * S, 420.0),
+            pt(T0, 400.0),
+            pt(T0 + 40 * S, 9999.0, "bad"),
+            pt(T0 + 50 * S, None, "uncertain"),
+            pt(T0 + 61 * S, 500.0),
+            pt(T0 + 119 * S, 460.0, "uncertain"),
+            pt(T0 + 130 * S, None, "bad"),
+        ]
+    )
+    every = 60 * S
+    # start in the middle of a window: alignment stays on the epoch grid, points before start excluded
+    assert store.range(KEY, T0, T0 + 180 * S, every, Agg.MEAN) == [
+        Window(T0, 410.0, 2),
+        Window(T0 + 60 * S, 480.0, 2),
+    ]
+    assert store.range(KEY, T0 + 10 * S, T0 + 180 * S, every, Agg.MEAN) == [
+        Window(T0, 420.0, 1),
+        Window(T0 + 60 * S, 480.0, 2),
+    ]
+    assert [w.value for w in store.range(KEY, T0, T0 + 180 * S, every, Agg.MIN)] == [400.0, 460.0]
+    assert [w.value for w in store.range(KEY, T0, T0 + 180 * S, every, Agg.MAX)] == [420.0, 500.0]
+    assert [w.value for w in store.range(KEY, T0, T0 + 180 * S, every, Agg.LAST)] == [420.0, 460.0]
+    assert [w.value for w in store.range(KEY, T0, T0 + 180 * S, every, Agg.COUNT)] == [2.0, 2.0]
+    # end is exclusive
+    assert store.range(KEY, T0, T0 + 61 * S, every, Agg.COUNT) == [Window(T0, 2.0, 2)]
+    # 7 s windows are not aligned to T0 (T0 % 7s != 0): aligned to the epoch instead
+    seven = 7 * S
+    first = T0 - T0 % seven
+    got = store.range(KEY, T0, T0 + 31 * S, seven, Agg.MEAN)
+    assert got[0] == Window(first, 400.0, 1)
+    assert got[1].start == (T0 + 30 * S) - (T0 + 30 * S) % seven
+
+
+def test_raw_range_marks_points_outside_aggregates(store: SQLiteStore) -> None:
+    store.write([pt(T0, 400.0), pt(T0 + S, None, "bad"), pt(T0 + 2 * S, 7.0, "bad")])
+    assert store.range(KEY, T0, T0 + 3 * S) == [
+        Window(T0, 400.0, 1),
+        Window(T0 + S, None, 0),
+        Window(T0 + 2 * S, None, 0),
+    ]
+    assert store.range(SeriesKey("no", "such", "series"), T0, T0 + S) == []
+    with pytest.raises(ValueError):
+        store.range(KEY, T0, T0 + S, every=0)
+
+
+def test_series_filtered_by_tags_and_retagged_on_rebind(store: SQLiteStore) -> None:
+    other = SeriesKey("sz-01", "B-101-th", "temperature")
+    store.write([pt(T0, 1.0), StoredPoint(other, T0, 20.0, "temperature", "°C", tags={"building": "B"})])
+    assert [s.key for s in store.series()] == [KEY, other]
+    assert [s.key for s in store.series({"building": "A", "room_number": "A-201"})] == [KEY]
+    assert store.series({"building": "C"}) == []
+    # re-binding the device to another room changes the series tags
+    store.write([StoredPoint(KEY, T0 + S, 2.0, "co2", "ppm", tags={"building": "A", "room_number": "A-202"})])
+    assert [s.key for s in store.series({"room_number": "A-202"})] == [KEY]
+
+
+def test_writer_and_concurrent_readers(store: SQLiteStore) -> None:
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            for _ in range(200):
+                store.latest()
+                store.range(KEY, T0, T0 + 10_000 * S, 60 * S, Agg.MEAN)
+                if done.is_set():
+                    break
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for i in range(50):
+        store.write([pt(T0 + (i * 20 + j) * S, float(j)) for j in range(20)])
+    done.set()
+    for t in readers:
+        t.join(timeout=30)
+    assert not errors
+    assert store.count() == 1000
+
+
+def test_second_process_view_and_closed_store(tmp_path: Path) -> None:
+    a = SQLiteStore(tmp_path / "x.db")
+    b = SQLiteStore(tmp_path / "x.db")
+    a.write([pt(T0, 1.0)])
+    assert b.latest()[KEY].value == 1.0
+    a.close()
+    b.close()
+    with pytest.raises(StoreError):
+        a.write([pt(T0, 1.0)])
