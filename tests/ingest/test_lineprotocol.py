@@ -1,0 +1,62 @@
+"""Line-protocol and InfluxQL escaping (pure): the text the servers receive."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract.telemetry import SeriesKey
+from ingest.stores.base import Agg, StoredPoint
+from ingest.stores.influxql import ident, latest_query, literal, range_query, tag_equals
+from ingest.stores.lineprotocol import (
+    LineProtocolError,
+    encode_point,
+    escape_key,
+    escape_measurement,
+    escape_string_field,
+    format_float,
+)
+
+
+def test_line_protocol_escapes() -> None:
+    assert escape_measurement("a b,c=d") == "a\\ b\\,c=d"
+    assert escape_key("a b,c=d") == "a\\ b\\,c\\=d"
+    assert escape_string_field('say "hi" \\ ok\nnext') == '"say \\"hi\\" \\\\ ok next"'
+    for bad in ("", "back\\slash", "new\nline", "cr\r"):
+        with pytest.raises(LineProtocolError):
+            escape_key(bad)
+    with pytest.raises(LineProtocolError):
+        format_float(float("nan"))
+    assert format_float(1) == "1.0" and format_float(1e20) == "1e+20"
+
+
+def test_encode_point_schema() -> None:
+    p = StoredPoint(
+        SeriesKey("sz-01", "A-201-air", "co2"),
+        1_763_884_800_000_000_000,
+        812.0,
+        "co2",
+        "ppm",
+        agent="gw-A",
+        tags={"building": "A", "storey": "2F 二层", "room_type": "", "site": "spoofed"},
+    )
+    assert encode_point(p) == (
+        "co2,building=A,device=A-201-air,point=co2,site=sz-01,storey=2F\\ 二层,unit=ppm "
+        'value=812.0,quality="good",reason="",agent="gw-A" 1763884800000000000'
+    )
+    bad = StoredPoint(p.key, p.ts, None, "co2", "ppm", quality="bad", reason="timeout")
+    assert encode_point(bad).split(" ")[1] == 'quality="bad",reason="timeout"'
+
+
+def test_influxql_quoting() -> None:
+    assert ident('we"ird\\') == '"we\\"ird\\\\"'
+    assert literal("it's \\ \n") == "'it\\'s \\\\ \\n'"
+    assert tag_equals({"b": "x' OR '1'='1", "a": "y"}) == "\"a\" = 'y' AND \"b\" = 'x\\' OR \\'1\\'=\\'1'"
+    assert tag_equals({}) == ""
+    assert latest_query() == "SELECT * FROM /.*/ GROUP BY * ORDER BY time DESC LIMIT 1"
+    key = SeriesKey("s", "d", "p")
+    q = range_query(key, 10, 20, 5, Agg.LAST)
+    assert q == (
+        'SELECT last("value"), count("value") FROM /.*/ WHERE "device" = \'d\' AND "point" = \'p\''
+        " AND \"site\" = 's' AND time >= 10 AND time < 20 AND \"quality\" != 'bad'"
+        " GROUP BY time(5ns) fill(none) ORDER BY time"
+    )
