@@ -81,7 +81,11 @@ class _Writer:
         if schema == "IFC2X3":
             _add_owner(self.f)
         self.project = api.root.create_entity(self.f, ifc_class="IfcProject", name=spec.name)
-        api.unit.assign_unit(self.f)  # metres, m², m³ (SI defaults)
+        units = [
+            api.unit.add_si_unit(self.f, unit_type=u)
+            for u in ("LENGTHUNIT", "AREAUNIT", "VOLUMEUNIT", "PLANEANGLEUNIT")
+        ]
+        api.unit.assign_unit(self.f, units=units)  # metres, m², m³, radians
         model = api.context.add_context(self.f, context_type="Model")
         self.body = api.context.add_context(
             self.f, context_type="Model", context_identifier="Body", target_view="MODEL_VIEW", parent=model

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.bindings import Binding
+
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
@@ -38,6 +40,9 @@ class Space:
     room_type: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     footprint: list[tuple[float, float]] | None = None  # 2D outline in storey coordinates (m)
+    # equipment with detail for room-type rules: {global_id, ifc_class, predefined_type, object_type, name}
+    equipment_info: list[dict[str, Any]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)  # names of IfcZone groups the space belongs to
 
     @property
     def room_number(self) -> str:
@@ -82,6 +87,8 @@ class Campus:
     schema: str | None = None
     buildings: list[Building] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    source_files: list[str] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)  # sensor↔space bindings (twin.binding)
 
     def spaces(self) -> list[Space]:
         return [s for b in self.buildings for s in b.all_spaces()]

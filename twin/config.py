@@ -1,0 +1,95 @@
+"""The twin config: which campuses exist, their IFC files, binding files and per-room overrides.
+
+`load_twin(path)` is the one call the API makes: it returns fully prepared campuses (rooms
+typed, sensors bound, problems listed). Relative paths in the YAML are relative to the YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contract.telemetry import Ident
+from contract.yamlio import load_model
+from twin.ifc_loader import Progress, load_campus
+from twin.model import Campus, Problem
+
+
+class CampusConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Ident = Field(description="telemetry site id")
+    name: str
+    ifc: list[str] = Field(min_length=1, description="IFC files, typically one per building")
+    bindings: str | None = Field(default=None, description="binding file (YAML), optional")
+    devices: str | None = Field(
+        default=None, description="device list for validation: a campus spec or a list of ids"
+    )
+    overrides: dict[str, str] = Field(default_factory=dict, description="room number → room type key")
+
+
+class TwinConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campuses: list[CampusConfig] = Field(min_length=1)
+    room_types: str | None = Field(default=None, description="room type rules; default: the shipped rules")
+    cache_dir: str | None = Field(
+        default=None, description="floor-plan cache; default: .twin-cache beside the config"
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> TwinConfig:
+        ids = [c.id for c in self.campuses]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate campus ids: {dup}")
+        return self
+
+
+def _resolve(base: Path, p: str | None) -> Path | None:
+    if p is None:
+        return None
+    path = Path(p)
+    return path if path.is_absolute() else base / path
+
+
+def load_config(path: str | Path) -> tuple[TwinConfig, Path]:
+    """The config and the directory its relative paths are resolved against. Raises ConfigError."""
+    return load_model(TwinConfig, path), Path(path).resolve().parent
+
+
+def ifc_paths(cfg: CampusConfig, base: Path) -> list[Path]:
+    return [p for p in (_resolve(base, s) for s in cfg.ifc) if p is not None]
+
+
+def cache_dir(cfg: TwinConfig, base: Path) -> Path:
+    return _resolve(base, cfg.cache_dir) or base / ".twin-cache"
+
+
+def prepare_campus(
+    cfg: CampusConfig, base: Path, rules_path: Path | None, progress: Progress | None
+) -> Campus:
+    from twin.binding import bind_campus, load_device_list
+    from twin.rooms import load_rules, type_rooms
+
+    campus = load_campus(cfg.id, cfg.name, ifc_paths(cfg, base), progress)
+    rules = load_rules(rules_path)
+    for msg in type_rooms(campus, rules, cfg.overrides):
+        campus.problems.append(Problem("twin config", None, msg))
+    devices_path = _resolve(base, cfg.devices)
+    devices = load_device_list(devices_path) if devices_path else None
+    campus.bindings, report = bind_campus(campus, _resolve(base, cfg.bindings), devices)
+    for issue in report.issues:
+        campus.problems.append(Problem(issue.where, None, f"binding {issue.severity}: {issue.message}"))
+    return campus
+
+
+def load_twin(config_path: str | Path, progress: Progress | None = None) -> list[Campus]:
+    """Every campus of the config, loaded from IFC, rooms typed, sensors bound.
+
+    Content problems (messy IFC, unknown rooms in the binding file) are in `Campus.problems`;
+    a malformed config/rules/binding YAML raises `ConfigError` with file:line:col."""
+    cfg, base = load_config(config_path)
+    rules_path = _resolve(base, cfg.room_types)
+    return [prepare_campus(c, base, rules_path, progress) for c in cfg.campuses]
