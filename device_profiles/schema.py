@@ -1,0 +1,285 @@
+"""The device-profile schema: one YAML per device *model*, reused by every instance of it.
+
+A profile says where each value lives (table, protocol address), how its registers are
+encoded (type, byte/word order) and how to turn the raw number into the device's unit
+(scale, offset). Instances (host, unit id, poll interval) live in the agent config and only
+name the profile, as EdgeX device profiles do.
+
+Addresses: Modbus PDUs carry 0-based *protocol* addresses. Manuals often print 1-based
+register numbers or Modicon notation (30001 = input register 0, 40001 = holding register 0).
+`address` is read as `address - address_base` (base 0 by default); a Modicon string such as
+"30001" or "4x0010" is also accepted and must agree with `table`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from contract.telemetry import ID_PATTERN, QUANTITIES
+
+MAX_READ_REGISTERS = 125  # Modbus spec limit for FC3/FC4
+MAX_READ_BITS = 2000  # Modbus spec limit for FC1/FC2
+MAX_ADDRESS = 0xFFFF
+
+
+class Table(StrEnum):
+    COIL = "coil"
+    DISCRETE_INPUT = "discrete_input"
+    INPUT_REGISTER = "input_register"
+    HOLDING_REGISTER = "holding_register"
+
+    @property
+    def is_bit(self) -> bool:
+        return self in (Table.COIL, Table.DISCRETE_INPUT)
+
+
+class RawType(StrEnum):
+    BIT = "bit"
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    STRING = "string"
+
+
+# registers per value; strings depend on their length
+TYPE_WORDS: dict[RawType, int] = {
+    RawType.BIT: 1,
+    RawType.INT16: 1,
+    RawType.UINT16: 1,
+    RawType.INT32: 2,
+    RawType.UINT32: 2,
+    RawType.INT64: 4,
+    RawType.UINT64: 4,
+    RawType.FLOAT32: 2,
+    RawType.FLOAT64: 4,
+}
+
+# Byte order names as in most manuals, for a 32-bit value whose big-endian bytes are A B C D.
+# DCBA/BADC swap the bytes inside each register; DCBA/CDAB put the low register first.
+ByteOrder = Literal["ABCD", "DCBA", "BADC", "CDAB"]
+
+_MODICON_RE = re.compile(r"^([0134])x?(\d{4,5})$")
+_MODICON_TABLE = {
+    "0": Table.COIL,
+    "1": Table.DISCRETE_INPUT,
+    "3": Table.INPUT_REGISTER,
+    "4": Table.HOLDING_REGISTER,
+}
+
+
+def parse_modicon(text: str) -> tuple[Table, int]:
+    """'30001' → (input_register, 0); '4x0010' → (holding_register, 9); '400001' → (holding, 0)."""
+    m = _MODICON_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"address {text!r} is neither an integer nor Modicon notation like 30001 or 4x0001")
+    number = int(m.group(2))
+    if number < 1:
+        raise ValueError(f"Modicon address {text!r} must be ≥ 1 after the table digit")
+    return _MODICON_TABLE[m.group(1)], number - 1
+
+
+class Source(BaseModel):
+    """Where the register map comes from, so a reviewer can check it against the manual."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=3)
+    url: str | None = None
+    section: str | None = None
+    notes: str | None = None
+
+
+class SerialDefaults(BaseModel):
+    """Factory serial settings from the manual: a hint for the instance config and the docs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    baudrate: int = Field(default=9600, gt=0)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    unit_id: int = Field(default=1, ge=1, le=247)
+
+
+class PlanLimits(BaseModel):
+    """Request-planner limits. Fussy devices reject reads over undefined registers (max_gap 0)
+    or longer than their buffer (e.g. Eastron: 40 values = 80 registers per request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_registers: int = Field(default=MAX_READ_REGISTERS, ge=1, le=MAX_READ_REGISTERS)
+    max_bits: int = Field(default=MAX_READ_BITS, ge=1, le=MAX_READ_BITS)
+    max_gap: int = Field(default=0, ge=0, le=MAX_READ_REGISTERS)
+
+
+class Defaults(PlanLimits):
+    byte_order: ByteOrder = "ABCD"
+    address_base: Literal[0, 1] = 0
+
+
+class Point(BaseModel):
+    """One value of the device. Engineering value = raw * scale + offset, in `unit`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=ID_PATTERN)]
+    description: str | None = None
+    quantity: str | None = Field(default=None, description="contract quantity; None only for strings")
+    unit: str = Field(default="", description="the device's unit, e.g. Wh; the agent normalises it")
+    table: Table
+    address: int | str
+    address_base: Literal[0, 1] | None = Field(default=None, description="default: profile defaults")
+    type: RawType = RawType.UINT16
+    length: int | None = Field(default=None, ge=1, le=2 * MAX_READ_REGISTERS, description="string bytes")
+    byte_order: ByteOrder | None = None
+    bit: int | None = Field(default=None, ge=0, le=15, description="bit of a register (type bit)")
+    scale: float = 1.0
+    offset: float = 0.0
+    valid_min: float | None = None
+    valid_max: float | None = None
+    enum: dict[int, str] | None = Field(default=None, description="raw code → label")
+
+    @field_validator("quantity")
+    @classmethod
+    def _known_quantity(cls, v: str | None) -> str | None:
+        if v is not None and v not in QUANTITIES:
+            raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
+        return v
+
+    @field_validator("scale")
+    @classmethod
+    def _nonzero_scale(cls, v: float) -> float:
+        if v == 0:
+            raise ValueError("scale must not be 0")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Point:
+        if isinstance(self.address, str):
+            table, _ = parse_modicon(self.address)
+            if table is not self.table:
+                raise ValueError(
+                    f"address {self.address!r} is a {table.value} in Modicon notation but table is {self.table.value}"
+                )
+        elif self.address < 0:
+            raise ValueError("address must be ≥ 0")
+        if self.table.is_bit and self.type is not RawType.BIT:
+            raise ValueError(
+                f"a {self.table.value} holds single bits: type must be 'bit', not {self.type.value!r}"
+            )
+        if self.table.is_bit and self.bit is not None:
+            raise ValueError(f"'bit' selects a bit of a register; a {self.table.value} is already one bit")
+        if not self.table.is_bit and self.type is RawType.BIT and self.bit is None:
+            raise ValueError("type 'bit' in a register table needs 'bit' (0..15)")
+        if self.bit is not None and self.type is not RawType.BIT:
+            raise ValueError("'bit' is only allowed with type 'bit'")
+        if self.type is RawType.STRING:
+            if self.length is None:
+                raise ValueError("type 'string' needs 'length' (bytes)")
+        elif self.length is not None:
+            raise ValueError("'length' is only allowed with type 'string'")
+        if self.type is not RawType.STRING and self.quantity is None:
+            raise ValueError("numeric points need 'quantity'")
+        if self.valid_min is not None and self.valid_max is not None and self.valid_min > self.valid_max:
+            raise ValueError(f"valid_min {self.valid_min} > valid_max {self.valid_max}")
+        if self.enum is not None and self.type in (RawType.FLOAT32, RawType.FLOAT64, RawType.STRING):
+            raise ValueError("'enum' needs an integer or bit type")
+        return self
+
+    @property
+    def words(self) -> int:
+        """Registers (or bits, for bit tables) this point occupies."""
+        if self.type is RawType.STRING:
+            return ((self.length or 0) + 1) // 2
+        return TYPE_WORDS[self.type]
+
+
+class DeviceProfile(BaseModel):
+    """A device model: its register map and how to plan reads against it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=ID_PATTERN)]
+    manufacturer: str
+    model: str
+    description: str | None = None
+    source: Source
+    serial: SerialDefaults | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    points: list[Point] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_points(self, info: ValidationInfo) -> DeviceProfile:
+        # the YAML loader defers this check so it can point at the offending line
+        if not (info.context or {}).get("defer_point_checks"):
+            problems = check_points(self)
+            if problems:
+                raise ValueError("; ".join(f"points[{i}].{f}: {m}" for i, f, m in problems))
+        return self
+
+    def point(self, name: str) -> Point:
+        for p in self.points:
+            if p.name == name:
+                return p
+        raise KeyError(f"profile {self.name!r} has no point {name!r}")
+
+    def protocol_address(self, point: Point) -> int:
+        """The 0-based address sent in the PDU."""
+        if isinstance(point.address, str):
+            return parse_modicon(point.address)[1]
+        base = point.address_base if point.address_base is not None else self.defaults.address_base
+        return point.address - base
+
+    def order_of(self, point: Point) -> ByteOrder:
+        return point.byte_order or self.defaults.byte_order
+
+
+def check_points(profile: DeviceProfile) -> list[tuple[int, str, str]]:
+    """(point index, field, message) for duplicate names, addresses outside 0..0xFFFF, points
+    longer than a request may be, and registers claimed by two points.
+
+    Bit points may share a register (that is what `bit` is for) but not the same bit."""
+    problems: list[tuple[int, str, str]] = []
+    seen: dict[str, int] = {}
+    whole: dict[tuple[Table, int], str] = {}
+    bits: dict[tuple[Table, int], dict[int, str]] = {}
+    for i, p in enumerate(profile.points):
+        if p.name in seen:
+            problems.append((i, "name", f"duplicate point name {p.name!r} (first at points[{seen[p.name]}])"))
+            continue
+        seen[p.name] = i
+        start = profile.protocol_address(p)
+        if start < 0:
+            problems.append((i, "address", f"address {p.address} is below address_base"))
+            continue
+        if start + p.words - 1 > MAX_ADDRESS:
+            problems.append((i, "address", f"{p.words} registers from {start} run past 0xFFFF"))
+            continue
+        limit = profile.defaults.max_bits if p.table.is_bit else profile.defaults.max_registers
+        if p.words > limit:
+            problems.append((i, "type", f"{p.words} registers exceed the request limit {limit}"))
+        for addr in range(start, start + p.words):
+            key = (p.table, addr)
+            clash = whole.get(key)
+            if clash is None and p.bit is None and key in bits:
+                clash = next(iter(bits[key].values()))
+            if clash is None and p.bit is not None:
+                clash = bits.get(key, {}).get(p.bit)
+            if clash is not None:
+                where = f"{p.table.value} {addr}" + (f" bit {p.bit}" if p.bit is not None else "")
+                problems.append((i, "address", f"point {p.name!r} overlaps point {clash!r} at {where}"))
+                break
+            if p.bit is None:
+                whole[key] = p.name
+            else:
+                bits.setdefault(key, {})[p.bit] = p.name
+    return problems
