@@ -1,0 +1,48 @@
+"""Text for `agent check` and `agent plan`: what the agent will do, before it does it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge_agent.config import AgentConfig
+from edge_agent.mqtt_connect import describe
+
+
+def format_plan(report: list[dict[str, Any]]) -> str:
+    """`plan_report` output as text: one block per device, one line per read request."""
+    lines: list[str] = []
+    for dev in report:
+        reqs = dev.get("requests", [])
+        head = f"{dev.get('device', dev.get('id', '?'))} ({dev.get('profile', '?')})"
+        lines.append(f"{head}: {len(reqs)} request(s)")
+        for r in reqs:
+            pts = r.get("points", [])
+            names = ", ".join(p if isinstance(p, str) else str(p.get("name", p)) for p in pts)
+            lines.append(
+                f"  {r.get('table', '?'):16s} start {r.get('start', '?'):>5} count {r.get('count', '?'):>4}  {names}"
+            )
+    return "\n".join(lines)
+
+
+def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]:
+    """Validate what YAML validation cannot (profile names exist) and summarise the config."""
+    ok = True
+    lines = [f"config OK: site {cfg.site}, agent {cfg.agent}"]
+    lines.append(f"upstream: {describe(cfg.upstream.broker)} (batch {cfg.upstream.batch_size}, QoS 1)")
+    b = cfg.buffer
+    lines.append(f"buffer: {b.path} (max {b.max_bytes} bytes, {b.max_age_s:.0f}s, {b.overflow})")
+    if cfg.mqtt:
+        lines.append(f"sensor broker: {describe(cfg.mqtt.broker)}")
+        for s in cfg.mqtt.subscriptions:
+            lines.append(f"  subscribe {s.topic_filter} (format {s.format}, QoS {s.qos})")
+    missing = [d for d in cfg.modbus if d.profile not in profiles]
+    for d in missing:
+        ok = False
+        lines.append(f"ERROR: modbus device {d.id}: unknown profile {d.profile!r}")
+    good = [d for d in cfg.modbus if d.profile in profiles]
+    if good:
+        from edge_agent.modbus.commands import plan_report
+
+        lines.append(f"modbus: {len(cfg.modbus)} device(s)")
+        lines.append(format_plan(plan_report(good, profiles)))
+    return "\n".join(lines), ok

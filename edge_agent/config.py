@@ -1,0 +1,256 @@
+"""The agent's YAML config: one file per gateway, validated with errors at file:line:col + field.
+
+Secrets are references (`SecretRef`), relative paths are relative to the config file, and
+nothing here opens a socket or a database: `load_agent_config` is safe to run in `agent check`.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from contract.telemetry import QUANTITIES, Ident
+from contract.yamlio import ConfigError, load_yaml, validate_doc
+from edge_agent.secrets import SecretRef
+
+ModbusDevice = dict[str, Any]  # TEMP until edge_agent.modbus.config lands
+
+MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "custom"]
+DEFAULT_TOPICS: dict[str, str] = {
+    "zigbee2mqtt": "zigbee2mqtt/+",
+    "tasmota": "tele/+/SENSOR",
+    "lorawan": "application/+/device/+/event/up",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsConfig(_Strict):
+    """Paths to PEM files; the key file is a secret by nature and only its path is in config."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = Field(default=False, description="skip hostname check (lab use only)")
+
+
+class BrokerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretRef | None = None
+    tls: TlsConfig | None = None
+    client_id: str | None = Field(default=None, description="default: campus-twin-<site>-<agent>[-south]")
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600)
+
+
+def _check_quantity(v: str) -> str:
+    if v not in QUANTITIES:
+        raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
+    return v
+
+
+class PointMapping(_Strict):
+    """One JSON value of a payload → one point. `path` is dotted with [i] for lists: `env.t[0]`."""
+
+    path: str = Field(min_length=1)
+    point: Ident
+    quantity: str
+    unit: str = Field(description="unit the device sends; converted to the canonical unit")
+    valid_min: float | None = None
+    valid_max: float | None = None
+
+    @field_validator("quantity")
+    @classmethod
+    def _known_quantity(cls, v: str) -> str:
+        return _check_quantity(v)
+
+
+class TimestampMapping(_Strict):
+    path: str = Field(min_length=1)
+    format: Literal["iso8601", "epoch_s", "epoch_ms", "epoch_ns"] = "iso8601"
+
+
+class Subscription(_Strict):
+    """A topic filter and how its payloads become samples.
+
+    Built-in formats (zigbee2mqtt, tasmota, lorawan) know their topics and keys; `custom`
+    needs `device` (`{N}` = topic level N, 0-based, or `$json.path`) and `points`.
+    """
+
+    format: MqttFormat
+    topic: str | None = Field(default=None, description="MQTT topic filter; default per format")
+    qos: Literal[0, 1, 2] = 1
+    device: str | None = None
+    points: list[PointMapping] = Field(default_factory=list)
+    timestamp: TimestampMapping | None = None
+
+    @model_validator(mode="after")
+    def _custom_needs_mapping(self) -> Subscription:
+        if self.format == "custom":
+            if not self.topic:
+                raise ValueError("a custom subscription needs 'topic'")
+            if not self.device:
+                raise ValueError("a custom subscription needs 'device' ({N} topic level or $json.path)")
+            if not self.points:
+                raise ValueError("a custom subscription needs at least one entry in 'points'")
+        return self
+
+    @property
+    def topic_filter(self) -> str:
+        return self.topic or DEFAULT_TOPICS[self.format]
+
+
+class MqttSouthConfig(_Strict):
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+
+class UpstreamConfig(_Strict):
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_interval_s: float = Field(default=1.0, gt=0, le=3600, description="max wait to fill a batch")
+    max_inflight: int = Field(default=4, ge=1, le=100, description="batches awaiting PUBACK at once")
+    replay_rate: float = Field(default=20.0, gt=0, description="batches/s when draining a backlog")
+    publish_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+
+class BufferConfig(_Strict):
+    path: Path = Path("buffer.sqlite")
+    max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+    max_age_s: float = Field(default=7 * 86400, gt=0)
+    overflow: Literal["drop_oldest", "refuse_newest"] = "drop_oldest"
+
+
+class QuarantineConfig(_Strict):
+    path: Path | None = Field(default=None, description="default: <buffer path>.quarantine.sqlite")
+    max_records: int = Field(default=10_000, ge=10)
+
+
+class NormaliseConfig(_Strict):
+    """Report-on-change: send a point only when it moved more than its deadband (in canonical
+    units) or after `max_silence_s` without sending. Empty deadband = send every reading."""
+
+    deadband: dict[str, float] = Field(default_factory=dict)
+    max_silence_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("deadband")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        for q, band in v.items():
+            _check_quantity(q)
+            if band < 0:
+                raise ValueError(f"deadband for {q} must be >= 0")
+        return v
+
+
+class MetricsConfig(_Strict):
+    listen: str | None = Field(default="127.0.0.1:9108", description="host:port, or null to disable")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:9108")
+        return v
+
+
+class ClockConfig(_Strict):
+    """Demo only: a scaled clock shared with the simulators (same origin and speed)."""
+
+    speed: float = Field(default=1.0, gt=0, le=100_000)
+    origin_ns: int | None = None
+    offset_ns: int = 0
+
+
+class AgentConfig(_Strict):
+    site: Ident
+    agent: Ident
+    profile_dirs: list[Path] = Field(default_factory=list, description="extra profile folders")
+    modbus: list[ModbusDevice] = Field(default_factory=list)
+    mqtt: MqttSouthConfig | None = None
+    upstream: UpstreamConfig = Field(default_factory=UpstreamConfig)
+    buffer: BufferConfig = Field(default_factory=BufferConfig)
+    quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
+    normalise: NormaliseConfig = Field(default_factory=NormaliseConfig)
+    health_interval_s: float = Field(default=30.0, gt=0, le=86400)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    timezone: str = "Asia/Shanghai"
+    clock: ClockConfig = Field(default_factory=ClockConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (IANA name, e.g. Asia/Shanghai)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _unique_devices(self) -> AgentConfig:
+        ids = [d["id"] if isinstance(d, dict) else d.id for d in self.modbus]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate modbus device ids: {dup}")
+        return self
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.quarantine.path or self.buffer.path.with_name(
+            self.buffer.path.name + ".quarantine.sqlite"
+        )
+
+    def client_id(self, role: Literal["up", "south"]) -> str:
+        broker = self.upstream.broker if role == "up" else (self.mqtt.broker if self.mqtt else None)
+        if broker and broker.client_id:
+            return broker.client_id
+        return f"campus-twin-{self.site}-{self.agent}" + ("-south" if role == "south" else "")
+
+
+def _resolve_paths(cfg: AgentConfig, base: Path) -> AgentConfig:
+    """Relative paths in the file are relative to the file, so a service can run from anywhere."""
+
+    def rel(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    def tls(t: TlsConfig | None) -> TlsConfig | None:
+        if t is None:
+            return None
+        return t.model_copy(update={k: rel(getattr(t, k)) for k in ("ca_file", "cert_file", "key_file")})
+
+    def secret(s: SecretRef | None) -> SecretRef | None:
+        return s.model_copy(update={"file": rel(s.file)}) if s is not None and s.file else s
+
+    def broker(b: BrokerConfig) -> BrokerConfig:
+        return b.model_copy(update={"tls": tls(b.tls), "password": secret(b.password)})
+
+    update: dict[str, Any] = {
+        "profile_dirs": [rel(p) for p in cfg.profile_dirs],
+        "buffer": cfg.buffer.model_copy(update={"path": rel(cfg.buffer.path)}),
+        "quarantine": cfg.quarantine.model_copy(update={"path": rel(cfg.quarantine.path)}),
+        "upstream": cfg.upstream.model_copy(update={"broker": broker(cfg.upstream.broker)}),
+    }
+    if cfg.mqtt is not None:
+        update["mqtt"] = cfg.mqtt.model_copy(update={"broker": broker(cfg.mqtt.broker)})
+    return cfg.model_copy(update=update)
+
+
+def load_agent_config(path: str | Path) -> AgentConfig:
+    """Load and validate; raises `ConfigError` listing every problem as file:line:col: field …"""
+    p = Path(path)
+    doc = load_yaml(p)
+    if doc is None:
+        raise ConfigError(str(p), [f"{p}: file is empty"])
+    cfg = validate_doc(AgentConfig, doc, str(p))
+    return _resolve_paths(cfg, p.resolve().parent)

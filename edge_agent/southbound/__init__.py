@@ -1,0 +1,1 @@
+"""MQTT southbound: sensor payload formats (pure) and the subscriber (I/O)."""

@@ -1,0 +1,110 @@
+"""Shared test helpers for the edge agent: config files, a telemetry collector, bounded waits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contract.telemetry import Batch, decode_batch
+
+SITE, AGENT = "sz-test", "gw-T"
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def write_config(path: Path, up_port: int, extra: str = "", south_port: int | None = None) -> Path:
+    text = f"""site: {SITE}
+agent: {AGENT}
+upstream:
+  broker: {{host: 127.0.0.1, port: {up_port}, reconnect_min_s: 0.1, reconnect_max_s: 0.5}}
+  batch_size: 50
+  batch_interval_s: 0.1
+  replay_rate: 200
+  publish_timeout_s: 3
+buffer:
+  path: buf/queue.sqlite
+metrics:
+  listen: null
+health_interval_s: 0.5
+"""
+    if south_port is not None:
+        text += f"""mqtt:
+  broker: {{host: 127.0.0.1, port: {south_port}, reconnect_min_s: 0.1, reconnect_max_s: 0.5}}
+  subscriptions:
+    - {{format: zigbee2mqtt}}
+    - {{format: tasmota}}
+    - {{format: lorawan}}
+"""
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+class Collector:
+    """Subscribes to the agent's telemetry/status topics on a broker; keeps decoded batches."""
+
+    def __init__(self, port: int, client_id: str = "collector") -> None:
+        self.batches: list[Batch] = []
+        self.status: list[bytes] = []
+        self.health: list[bytes] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        if not self._subscribed.wait(10):
+            raise AssertionError("collector could not subscribe")
+
+    def _on_connect(self, client: mqtt.Client, *_: object) -> None:
+        client.subscribe(
+            [
+                (f"campus/{SITE}/+/telemetry", 1),
+                (f"campus/{SITE}/+/status", 1),
+                (f"campus/{SITE}/+/health", 1),
+            ]
+        )
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            if msg.topic.endswith("/telemetry"):
+                try:
+                    self.batches.append(decode_batch(msg.payload, msg.topic))
+                except ValueError as exc:
+                    self.errors.append(str(exc))
+            elif msg.topic.endswith("/status"):
+                self.status.append(msg.payload)
+            else:
+                self.health.append(msg.payload)
+
+    def values(self, device: str | None = None, point: str | None = None) -> list[float | None]:
+        with self._lock:
+            return [
+                r.value
+                for b in self.batches
+                for r in b.readings
+                if (device is None or r.device == device) and (point is None or r.point == point)
+            ]
+
+    def seqs(self) -> list[int]:
+        with self._lock:
+            return [b.seq for b in self.batches]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
