@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from contract.cli import group
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import load_settings
+
+    settings = load_settings(args.config)
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def _hash(args: argparse.Namespace) -> int:
+    import getpass
+
+    from api.auth import hash_token
+
+    token = args.token if args.token is not None else getpass.getpass("token: ")
+    print(f"sha256:{hash_token(token).hex()}" if not args.bare else hash_token(token).hex())
+    return 0
+
+
 def register(sub: Any) -> None:
     cmds = group(sub, "api", "HTTP API and web UI for facilities staff.")
-    del cmds  # subcommands are added by the layer as it lands
+    p = cmds.add_parser("serve", help="Serve the API and web UI (uvicorn).")
+    p.add_argument("config", help="API config YAML (see api/README.md)")
+    p.add_argument("--host", default=None, help="bind address (default from config, 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default from config, 8000)")
+    p.set_defaults(func=_serve, _parser=p)
+    h = cmds.add_parser("hash-token", help="Print the SHA-256 of a token for the tokens file.")
+    h.add_argument("--token", default=None, help="token (default: prompt without echo)")
+    h.add_argument("--bare", action="store_true", help="hex only, without the 'sha256:' prefix")
+    h.set_defaults(func=_hash, _parser=h)

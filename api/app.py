@@ -1,0 +1,158 @@
+"""`create_app(settings)`: the FastAPI app with the versioned API, auth and the web UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.agent_health import AgentHealthBook, MqttAgentHealth
+from api.auth import TokenRegistry, load_tokens
+from api.compliance import LiveEngine
+from api.deps import get_state
+from api.routes import admin, hierarchy, indicators, ops, rooms
+from api.schemas import HealthOut, QuantityOut
+from api.settings import ApiSettings, InfluxV1StoreConfig
+from api.state import AppState, TwinLoader
+from contract.clock import Clock, WallClock
+from ingest.stores.base import Store
+
+PREFIX = "/api/v1"
+STATIC = Path(__file__).with_name("static")
+VERSION = "1.0.0"
+
+
+def open_store(settings: ApiSettings) -> Store:
+    cfg = settings.store
+    if isinstance(cfg, InfluxV1StoreConfig):
+        from ingest.stores.influx_v1 import InfluxV1Store  # type: ignore[import-not-found,unused-ignore]
+
+        store: Store = InfluxV1Store(cfg.url, cfg.database, username=cfg.username(), password=cfg.password())
+        return store
+    from ingest.stores.sqlite import SQLiteStore
+
+    return SQLiteStore(cfg.path)
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    store: Store | None = None,
+    loader: TwinLoader | None = None,
+    tokens: TokenRegistry | None = None,
+    clock: Clock | None = None,
+    agent_health: AgentHealthBook | None = None,
+) -> FastAPI:
+    """The app. Everything the settings name can be injected instead (tests, demo, bench)."""
+    if loader is None:
+        from api.twin_loader import load_from_config
+
+        def loader() -> object:  # type: ignore[misc]
+            return load_from_config(settings.twin_config)
+
+    own_store = store is None
+    the_store = store if store is not None else open_store(settings)
+    book = agent_health
+    mqtt: MqttAgentHealth | None = None
+    if book is None and settings.agent_health.kind == "mqtt":
+        book = AgentHealthBook()
+        mqtt = MqttAgentHealth(settings.agent_health, book)
+    state = AppState(
+        settings,
+        the_store,
+        tokens if tokens is not None else load_tokens(settings.tokens),
+        loader,  # type: ignore[arg-type]
+        clock or WallClock(),
+        LiveEngine(the_store, settings.verdict_cache_s, settings.standards_file, settings.timetable_file),
+        book,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if mqtt is not None:
+            mqtt.start()
+        try:
+            yield
+        finally:
+            if mqtt is not None:
+                mqtt.stop()
+            if own_store:
+                the_store.close()
+
+    app = FastAPI(
+        title="campus-twin API (数字孪生校园)",
+        version=VERSION,
+        description="Campus hierarchy, live room status and compliance, history, alerts, device and "
+        "agent health, indicators. Every endpoint except /health needs `Authorization: Bearer <token>`.",
+        lifespan=lifespan,
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=f"{PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.campus = state
+    errors.install(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+    public = APIRouter(tags=["meta"])
+
+    @public.get("/health", operation_id="getHealth")
+    def health(st: Annotated[AppState, Depends(get_state)]) -> HealthOut:
+        """Liveness, no token needed."""
+        return HealthOut(
+            status="ok",
+            version=VERSION,
+            campuses=len(st.twin.campuses),
+            rooms=len(st.twin.spaces),
+            time=st.to_dt(st.now_ns()),
+        )
+
+    api = APIRouter(prefix=PREFIX)
+    api.include_router(public)
+    api.include_router(hierarchy.router)
+    api.include_router(rooms.router)
+    api.include_router(ops.router)
+    api.include_router(indicators.router)
+    api.include_router(admin.router)
+    api.include_router(quantities_router())
+    app.include_router(api)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/ui", include_in_schema=False)
+    def ui() -> RedirectResponse:
+        return RedirectResponse("/")
+
+    return app
+
+
+def quantities_router() -> APIRouter:
+    from api.deps import viewer
+    from api.errors import ERROR_RESPONSES
+    from api.labels import quantity_label
+    from contract.telemetry import CANONICAL_UNITS
+
+    r = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["meta"])
+
+    @r.get("/quantities", operation_id="listQuantities")
+    def quantities() -> list[QuantityOut]:
+        """Every quantity with its zh/en label and canonical unit."""
+        return [QuantityOut(quantity=q, label=quantity_label(q), unit=u) for q, u in CANONICAL_UNITS.items()]
+
+    return r

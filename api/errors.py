@@ -1,0 +1,69 @@
+"""One error body for every failure (schemas.ErrorOut), with the offending fields named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import ErrorOut, FieldProblem
+
+_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "invalid_request",
+    503: "unavailable",
+}
+
+
+class ApiError(StarletteHTTPException):
+    def __init__(
+        self, status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.field = field
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, f"{what} {ident[:80]!r} not found")
+
+
+def bad_param(field: str, message: str) -> ApiError:
+    return ApiError(422, f"{field}: {message}", field=field)
+
+
+# Responses every protected route can give, for the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing or unknown bearer token"},
+    403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    422: {"model": ErrorOut, "description": "invalid parameters"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such object"}}
+
+
+def _body(status: int, detail: str, fields: list[FieldProblem] | None = None) -> dict[str, Any]:
+    return ErrorOut(error=_CODES.get(status, "error"), detail=detail, fields=fields or []).model_dump()
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        field = getattr(exc, "field", None)
+        fields = [FieldProblem(field=field, message=str(exc.detail))] if field else None
+        return JSONResponse(_body(exc.status_code, str(exc.detail), fields), exc.status_code, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = []
+        for err in exc.errors()[:20]:
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
+            fields.append(FieldProblem(field=".".join(loc) or "(request)", message=str(err.get("msg"))))
+        detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid request"
+        return JSONResponse(_body(422, detail, fields), 422)

@@ -1,0 +1,85 @@
+"""Admin-only, state-changing endpoints: reload the twin and bindings, rebind a device."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
+
+from api.deps import admin, get_state
+from api.errors import ERROR_RESPONSES, NOT_FOUND, ApiError, not_found
+from api.rebind import export_table, set_binding_entry
+from api.schemas import BindingOut, ErrorOut, RebindIn, ReloadOut
+from api.state import AppState
+from contract.bindings import Binding, BindingTable, RoomTags
+from contract.telemetry import ID_PATTERN
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(admin)], responses=ERROR_RESPONSES, tags=["admin"])
+State = Annotated[AppState, Depends(get_state)]
+IdPath = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=128)]
+
+
+@router.post("/reload", operation_id="reloadTwin")
+def reload_twin(state: State) -> ReloadOut:
+    """Reload the twin config, IFC models and binding table from disk."""
+    state.reload()
+    series = state.series_index()
+    return ReloadOut(
+        campuses=len(state.twin.campuses),
+        rooms=len(state.twin.spaces),
+        bindings=len(state.loaded.bindings.bindings),
+        series=len(series.series),
+    )
+
+
+@router.put(
+    "/bindings/{site}/{device}",
+    operation_id="rebindDevice",
+    responses={**NOT_FOUND, 409: {"model": ErrorOut, "description": "no writable binding table"}},
+)
+def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) -> BindingOut:
+    """Bind a device (or one of its points) to a room; replaces its previous binding.
+
+    The entry is written atomically to the campus's binding YAML (the twin reads it on reload),
+    the exported table to `bindings_export` when configured (ingest reads it to tag new
+    points); the API uses the new binding at once."""
+    if site not in state.twin.campuses:
+        raise not_found("campus", site)
+    place = state.twin.spaces.get(body.room) or state.twin.space_by_tags(site, None, body.room)
+    if place is None or place.campus.id != site:
+        raise not_found("room", body.room)
+    path = state.loaded.binding_files.get(site)
+    if path is None:
+        raise ApiError(409, "this campus has no binding file configured (twin config 'bindings:')")
+    sp = place.space
+    new = Binding(
+        site=site,
+        device=device,
+        point=body.point,
+        tags=RoomTags(
+            campus=site,
+            building=place.building.global_id,
+            storey=place.storey.global_id if place.storey else "",
+            room=sp.global_id,
+            room_number=sp.room_number,
+            room_type=sp.room_type,
+        ),
+        source="api",
+    )
+    old = state.loaded.bindings
+    kept = [b for b in old.bindings if (b.site, b.device, b.point) != (site, device, body.point)]
+    table = BindingTable(v=old.v, generated_at=datetime.now(UTC).isoformat(), bindings=[*kept, new])
+    set_binding_entry(path, site, device, body.point, sp.global_id)
+    if state.settings.bindings_export is not None:
+        export_table(table, state.settings.bindings_export)
+    state.set_bindings(table)
+    return BindingOut(
+        site=site,
+        device=device,
+        point=body.point,
+        room=sp.global_id,
+        room_number=sp.room_number,
+        source="api",
+    )

@@ -1,0 +1,30 @@
+"""District indicators of a campus, computed by the twin's indicators module."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api import indicators_adapter
+from api.deps import get_state, viewer
+from api.errors import ERROR_RESPONSES, NOT_FOUND, not_found
+from api.schemas import ErrorOut, IndicatorsOut
+from api.state import AppState
+
+router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["indicators"])
+State = Annotated[AppState, Depends(get_state)]
+
+
+@router.get(
+    "/campuses/{campus_id}/indicators",
+    operation_id="getIndicators",
+    responses={**NOT_FOUND, 503: {"model": ErrorOut, "description": "indicators not available"}},
+)
+def get_indicators(state: State, campus_id: str) -> IndicatorsOut:
+    campus = state.twin.campuses.get(campus_id)
+    if campus is None:
+        raise not_found("campus", campus_id)
+    now = state.now_ns()
+    items = indicators_adapter.compute(state, campus, now)
+    return IndicatorsOut(campus=campus.id, time=state.to_dt(now), indicators=items)

@@ -1,0 +1,194 @@
+"""Operations views: alerts (threshold breaches), devices and agents with health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.agent_health import AgentHealthBook
+from api.alerts import room_breaches
+from api.deps import get_state, viewer
+from api.errors import ERROR_RESPONSES, bad_param
+from api.labels import quantity_label
+from api.schemas import AgentOut, AlertOut, DeviceOut, Page
+from api.state import AppState
+from api.timeparse import parse_time_ns
+from api.views import paginate
+from contract.telemetry import QUANTITIES
+from ingest.stores.base import StoredPoint
+
+router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["operations"])
+State = Annotated[AppState, Depends(get_state)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+IdQ = Annotated[str | None, Query(max_length=128)]
+NS = 1_000_000_000
+MAX_ALERT_ROOMS = 500
+MAX_ALERT_SPAN_S = 31 * 86_400
+
+
+@router.get("/alerts", operation_id="listAlerts")
+def list_alerts(
+    state: State,
+    campus: IdQ = None,
+    building: IdQ = None,
+    storey: IdQ = None,
+    room: IdQ = None,
+    quantity: Annotated[str | None, Query(max_length=32)] = None,
+    start: Annotated[
+        str | None, Query(alias="from", max_length=40, description="ISO 8601; default to − 24 h")
+    ] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40, description="ISO 8601; default now")] = None,
+    open_only: Annotated[bool, Query(alias="open", description="only breaches still going on")] = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[AlertOut]:
+    if quantity is not None and quantity not in QUANTITIES:
+        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
+    now = state.now_ns()
+    try:
+        end_ns = parse_time_ns(end, state.tz) if end else now
+    except ValueError as exc:
+        raise bad_param("to", str(exc)) from None
+    try:
+        start_ns = parse_time_ns(start, state.tz) if start else end_ns - 86_400 * NS
+    except ValueError as exc:
+        raise bad_param("from", str(exc)) from None
+    if start_ns >= end_ns:
+        raise bad_param("from", "must be before 'to'")
+    if end_ns - start_ns > MAX_ALERT_SPAN_S * NS:
+        raise bad_param("from", f"period longer than {MAX_ALERT_SPAN_S // 86400} days")
+    places = [
+        p
+        for p in state.twin.spaces.values()
+        if campus in (None, p.campus.id)
+        and building in (None, p.building.global_id)
+        and storey in (None, p.storey.global_id if p.storey else None)
+        and room in (None, p.space.global_id)
+    ]
+    series = state.series_index()
+    places = [p for p in places if p.space.global_id in series.by_room]
+    if len(places) > MAX_ALERT_ROOMS:
+        raise bad_param(
+            "campus",
+            f"{len(places)} rooms with data in scope; narrow to ≤{MAX_ALERT_ROOMS} (building/storey)",
+        )
+    rows = []
+    for p in places:
+        for b in room_breaches(
+            state.live, p, series.by_room[p.space.global_id], start_ns, end_ns, now, quantity
+        ):
+            if open_only and b.end is not None:
+                continue
+            rows.append(
+                AlertOut(
+                    room=p.space.global_id,
+                    room_number=p.space.room_number,
+                    campus=p.campus.id,
+                    building=p.building.global_id,
+                    quantity=b.rule.quantity,
+                    label=quantity_label(b.rule.quantity),
+                    device=b.series.key.device,
+                    point=b.series.key.point,
+                    rule=b.rule.id,
+                    requirement=b.rule.limit_text(),
+                    standard=b.rule.standard,
+                    clause=b.rule.clause,
+                    start=state.to_dt(b.start),
+                    end=state.to_dt(b.end) if b.end is not None else None,
+                    worst=round(b.worst, 3) if b.worst is not None else None,
+                )
+            )
+    rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
+    items, total = paginate(rows, limit, offset)
+    return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/devices", operation_id="listDevices")
+def list_devices(
+    state: State,
+    campus: IdQ = None,
+    building: IdQ = None,
+    room: IdQ = None,
+    stale: Annotated[bool | None, Query(description="only stale (true) or fresh (false) devices")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[DeviceOut]:
+    series = state.series_index()
+    latest = state.store.latest()
+    newest: dict[tuple[str, str], StoredPoint] = {}
+    points: dict[tuple[str, str], list[str]] = {}
+    for k, p in latest.items():
+        dk = (k.site, k.device)
+        points.setdefault(dk, []).append(k.point)
+        cur = newest.get(dk)
+        if cur is None or p.ts > cur.ts:
+            newest[dk] = p
+    now = state.now_ns()
+    rows = []
+    for dk, ref in sorted(series.devices.items()):
+        place = state.twin.spaces.get(ref.room) if ref.room else None
+        if campus not in (None, ref.site) or room not in (None, ref.room):
+            continue
+        if building is not None and (place is None or place.building.global_id != building):
+            continue
+        last = newest.get(dk)
+        age = (now - last.ts) / NS if last else None
+        is_stale = age is None or age > state.settings.stale_after_s
+        if stale is not None and is_stale is not stale:
+            continue
+        rows.append(
+            DeviceOut(
+                site=ref.site,
+                id=ref.device,
+                room=ref.room,
+                room_number=place.space.room_number if place else None,
+                agent=last.agent if last else None,
+                last_seen=state.to_dt(last.ts) if last else None,
+                age_s=round(age, 3) if age is not None else None,
+                stale=is_stale,
+                quality=last.quality if last else None,
+                reason=last.reason if last else None,
+                points=sorted(points.get(dk, [])),
+            )
+        )
+    items, total = paginate(rows, limit, offset)
+    return Page[DeviceOut](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/agents", operation_id="listAgents")
+def list_agents(state: State, campus: IdQ = None, limit: Limit = 100, offset: Offset = 0) -> Page[AgentOut]:
+    latest = state.store.latest()
+    seen: dict[tuple[str, str], int] = {}
+    devices: dict[tuple[str, str], set[str]] = {}
+    for k, p in latest.items():
+        if p.agent:
+            ak = (k.site, p.agent)
+            seen[ak] = max(seen.get(ak, 0), p.ts)
+            devices.setdefault(ak, set()).add(k.device)
+    book: AgentHealthBook | None = state.agent_health
+    reported = {(a.site, a.agent): a for a in book.agents()} if book else {}
+    rows = []
+    for ak in sorted(set(seen) | set(reported)):
+        if campus not in (None, ak[0]):
+            continue
+        r = reported.get(ak)
+        h = r.health if r else None
+        status_ts = max((t for t in (r.status_ts, r.health_ts) if t), default=None) if r else None
+        rows.append(
+            AgentOut(
+                site=ak[0],
+                id=ak[1],
+                state=r.state if r else "unknown",
+                last_seen=state.to_dt(seen[ak]) if ak in seen else None,
+                status_time=state.to_dt(status_ts) if status_ts else None,
+                queue_depth=h.queue_depth if h else None,
+                oldest_unsent_age_s=h.oldest_unsent_age_s if h else None,
+                dropped_total=h.dropped_total if h else None,
+                quarantined_total=h.quarantined_total if h else None,
+                devices=len(devices.get(ak, ())),
+            )
+        )
+    items, total = paginate(rows, limit, offset)
+    return Page[AgentOut](items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,125 @@
+"""Room status (latest values, staleness, compliance) and history (aggregated from the store)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api import compliance
+from api.deps import get_state, viewer
+from api.errors import ERROR_RESPONSES, NOT_FOUND, ApiError, bad_param
+from api.labels import quantity_label
+from api.routes.hierarchy import place_of
+from api.schemas import HistoryOut, HistoryPoint, HistorySeries, RoomStatusOut
+from api.state import AppState
+from api.status import rows_from_state
+from api.timeparse import parse_duration_s, parse_time_ns
+from api.views import room_out
+from contract.telemetry import QUANTITIES
+from ingest.stores.base import Agg, StoreError
+
+router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["rooms"])
+State = Annotated[AppState, Depends(get_state)]
+NS = 1_000_000_000
+MAX_WINDOWS = 5000
+MAX_RAW_SPAN_S = 86_400
+AUTO_WINDOWS = 288
+
+
+@router.get("/rooms/{room_id}/status", operation_id="getRoomStatus", responses=NOT_FOUND)
+def room_status(state: State, room_id: str) -> RoomStatusOut:
+    place = place_of(state, room_id)
+    now = state.now_ns()
+    st = compliance.room_states_for(state, [place], now)[room_id]
+    verdicts = [compliance.verdict_out(v, _rule_quantity(state, v.rule_id)) for v in st.verdicts]
+    return RoomStatusOut(
+        room=room_out(place, state.series_index()),
+        time=state.to_dt(now),
+        occupied=st.occupied,
+        occupancy_source=st.occupancy_source,
+        values=rows_from_state(st, state.to_dt),
+        verdicts=verdicts,
+        compliance=compliance.overall([v.status for v in verdicts]),
+    )
+
+
+def _rule_quantity(state: AppState, rule_id: str) -> str:
+    return state.live.rule_quantity.get(rule_id, "")
+
+
+def _every_ns(every: str | None, span_ns: int) -> int | None:
+    if every == "raw":
+        if span_ns > MAX_RAW_SPAN_S * NS:
+            raise bad_param(
+                "every", f"raw points only for spans up to {MAX_RAW_SPAN_S // 3600} h; give every=5m"
+            )
+        return None
+    if every is None:
+        return max(60, -(-span_ns // (AUTO_WINDOWS * NS))) * NS
+    try:
+        every_ns = parse_duration_s(every) * NS
+    except ValueError as exc:
+        raise bad_param("every", str(exc)) from None
+    if span_ns // every_ns > MAX_WINDOWS:
+        raise bad_param("every", f"{span_ns // every_ns} windows exceed {MAX_WINDOWS}; choose a longer every")
+    return every_ns
+
+
+@router.get("/rooms/{room_id}/history", operation_id="getRoomHistory", responses=NOT_FOUND)
+def room_history(
+    state: State,
+    room_id: str,
+    quantity: Annotated[str, Query(max_length=32, description="e.g. co2, temperature, illuminance")],
+    start: Annotated[
+        str | None, Query(alias="from", max_length=40, description="ISO 8601; no offset = API timezone")
+    ] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40, description="ISO 8601; default now")] = None,
+    every: Annotated[
+        str | None, Query(max_length=10, description="window, e.g. 5m, 1h; `raw` for points; default auto")
+    ] = None,
+    agg: Annotated[Agg, Query(description="aggregate per window")] = Agg.MEAN,
+) -> HistoryOut:
+    place = place_of(state, room_id)
+    if quantity not in QUANTITIES:
+        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
+    try:
+        end_ns = parse_time_ns(end, state.tz) if end else state.now_ns()
+    except ValueError as exc:
+        raise bad_param("to", str(exc)) from None
+    try:
+        start_ns = parse_time_ns(start, state.tz) if start else end_ns - 86_400 * NS
+    except ValueError as exc:
+        raise bad_param("from", str(exc)) from None
+    if start_ns >= end_ns:
+        raise bad_param("from", "must be before 'to'")
+    every_ns = _every_ns(every, end_ns - start_ns)
+    out = []
+    for s in state.series_index().by_room.get(place.space.global_id, []):
+        if s.quantity != quantity:
+            continue
+        try:
+            windows = state.store.range(s.key, start_ns, end_ns, every_ns, agg)
+        except StoreError as exc:
+            raise ApiError(503, f"store query failed: {exc}") from None
+        out.append(
+            HistorySeries(
+                device=s.key.device,
+                point=s.key.point,
+                quantity=s.quantity,
+                unit=s.unit,
+                points=[
+                    HistoryPoint(time=state.to_dt(w.start), value=w.value, count=w.count) for w in windows
+                ],
+            )
+        )
+    return HistoryOut(
+        room=place.space.global_id,
+        quantity=quantity,
+        label=quantity_label(quantity),
+        start=state.to_dt(start_ns),
+        end=state.to_dt(end_ns),
+        every_s=every_ns / NS if every_ns else None,
+        agg=agg.value,
+        series=out,
+    )

@@ -1,0 +1,277 @@
+"""Response and error models: what the OpenAPI schema (and a generated client) sees."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx body: a stable code, a message for people, and the fields at fault."""
+
+    error: str = Field(description="machine code, e.g. not_found, unauthorized, invalid_request")
+    detail: str
+    fields: list[FieldProblem] = Field(default_factory=list)
+
+
+class Label(BaseModel):
+    zh: str
+    en: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    campuses: int
+    rooms: int
+    time: datetime
+
+
+class CampusOut(BaseModel):
+    id: str
+    name: str
+    buildings: int
+    rooms: int
+    problems: int
+
+
+class BuildingOut(BaseModel):
+    id: str
+    campus: str
+    name: str | None
+    storeys: int
+    rooms: int
+
+
+class StoreyOut(BaseModel):
+    id: str
+    campus: str
+    building: str
+    name: str | None
+    elevation_m: float | None
+    rooms: int
+
+
+class RoomOut(BaseModel):
+    id: str = Field(description="IfcSpace GlobalId")
+    number: str
+    name: str | None = Field(description="IFC LongName, e.g. 智慧教室")
+    campus: str
+    building: str
+    storey: str | None
+    type: str | None
+    type_label: Label | None
+    area_m2: float | None
+    volume_m3: float | None
+    height_m: float | None
+    devices: list[str] = Field(description="ids of devices bound to this room")
+
+
+class RoomItem(RoomOut):
+    matched: dict[str, float] | None = Field(
+        default=None, description="latest values that satisfied the condition (when one was given)"
+    )
+
+
+class ValueOut(BaseModel):
+    quantity: str
+    label: Label
+    unit: str
+    value: float | None
+    time: datetime
+    age_s: float
+    stale: bool
+    quality: str
+    reason: str | None
+    device: str
+    point: str
+
+
+class VerdictOut(BaseModel):
+    quantity: str
+    label: Label
+    rule: str = Field(description="rule id in the standards file")
+    rule_label: Label
+    status: Literal["ok", "fail", "unknown"] = Field(
+        description="unknown = not enough data or not applicable now"
+    )
+    value: float | None = Field(description="the measured value the verdict is about (worst window mean)")
+    basis: str = Field(description="'latest' or 'trailing 1h mean' …: what value was judged")
+    requirement: str = Field(description="the limit as text, e.g. '<= 1000 ppm'")
+    standard: str = Field(description="standard code, e.g. GB/T 18883-2022")
+    clause: str
+    device: str
+    point: str
+
+
+class RoomStatusOut(BaseModel):
+    room: RoomOut
+    time: datetime = Field(description="server time the status refers to")
+    occupied: bool | None
+    occupancy_source: str | None = Field(description="sensor, timetable or None (unknown)")
+    values: list[ValueOut]
+    verdicts: list[VerdictOut]
+    compliance: Literal["ok", "fail", "unknown"]
+
+
+class HistoryPoint(BaseModel):
+    time: datetime
+    value: float | None
+    count: int
+
+
+class HistorySeries(BaseModel):
+    device: str
+    point: str
+    quantity: str
+    unit: str
+    points: list[HistoryPoint]
+
+
+class HistoryOut(BaseModel):
+    room: str
+    quantity: str
+    label: Label
+    start: datetime
+    end: datetime
+    every_s: float | None
+    agg: str
+    series: list[HistorySeries]
+
+
+class AlertOut(BaseModel):
+    room: str
+    room_number: str
+    campus: str
+    building: str
+    quantity: str
+    label: Label
+    device: str
+    point: str
+    rule: str
+    requirement: str
+    standard: str
+    clause: str | None
+    start: datetime
+    end: datetime | None = Field(description="None while the breach is still going on")
+    worst: float | None
+
+
+class DeviceOut(BaseModel):
+    site: str
+    id: str
+    room: str | None
+    room_number: str | None
+    agent: str | None
+    last_seen: datetime | None
+    age_s: float | None
+    stale: bool
+    quality: str | None
+    reason: str | None
+    points: list[str]
+
+
+class AgentOut(BaseModel):
+    site: str
+    id: str
+    state: Literal["online", "offline", "health", "unknown"]
+    last_seen: datetime | None = Field(description="newest reading stored from this agent")
+    status_time: datetime | None = Field(description="time of the agent's last status/health message")
+    queue_depth: int | None
+    oldest_unsent_age_s: float | None
+    dropped_total: int | None
+    quarantined_total: int | None
+    devices: int
+
+
+class FloorRoom(BaseModel):
+    id: str
+    number: str
+    name: str | None
+    type: str | None
+    type_label: Label | None
+    polygon: list[tuple[float, float]]
+
+
+class FloorplanOut(BaseModel):
+    storey: str
+    building: str
+    campus: str
+    name: str | None
+    bounds: tuple[float, float, float, float] = Field(description="min x, min y, max x, max y (m)")
+    rooms: list[FloorRoom]
+
+
+class LiveRoom(BaseModel):
+    id: str
+    value: float | None
+    stale: bool
+    status: Literal["ok", "fail", "unknown"]
+
+
+class StoreyLiveOut(BaseModel):
+    storey: str
+    quantity: str | None
+    label: Label | None
+    unit: str | None
+    time: datetime
+    rooms: list[LiveRoom]
+
+
+class QuantityOut(BaseModel):
+    quantity: str
+    label: Label
+    unit: str
+
+
+class IndicatorOut(BaseModel):
+    id: str
+    label: Label
+    value: float | None
+    unit: str | None
+    detail: dict[str, float | int | str | None] = Field(default_factory=dict)
+
+
+class IndicatorsOut(BaseModel):
+    campus: str
+    time: datetime
+    indicators: list[IndicatorOut]
+
+
+class ReloadOut(BaseModel):
+    campuses: int
+    rooms: int
+    bindings: int
+    series: int
+
+
+class RebindIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    room: str = Field(min_length=1, max_length=64, description="IfcSpace GlobalId or room number")
+    point: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+class BindingOut(BaseModel):
+    site: str
+    device: str
+    point: str | None
+    room: str
+    room_number: str
+    source: str

@@ -1,0 +1,129 @@
+"""The app's live state: the loaded twin, the binding table, the store and the room→series map.
+
+Reload swaps everything in one assignment under a lock, so a request sees either the old or
+the new twin, never half of each. The room→series map is refreshed at most every
+`series_refresh_s`, because new series appear as devices come online.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from api.agent_health import AgentHealthBook
+from api.auth import TokenRegistry
+from api.compliance import LiveEngine
+from api.series_index import SeriesIndex
+from api.settings import ApiSettings
+from api.twin_index import TwinIndex
+from contract.bindings import BindingIndex, BindingTable
+from contract.clock import Clock
+from ingest.stores.base import Store
+from twin.model import Campus
+
+
+@dataclass
+class LoadedTwin:
+    campuses: list[Campus]
+    bindings: BindingTable = field(default_factory=BindingTable)
+    binding_files: dict[str, Path] = field(default_factory=dict)  # campus → binding YAML (rebinding)
+
+
+TwinLoader = Callable[[], LoadedTwin]
+
+
+@dataclass
+class _Snapshot:
+    loaded: LoadedTwin
+    twin: TwinIndex
+    bindings: BindingIndex
+
+
+class AppState:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        store: Store,
+        tokens: TokenRegistry,
+        loader: TwinLoader,
+        clock: Clock,
+        live: LiveEngine,
+        agent_health: AgentHealthBook | None = None,
+    ) -> None:
+        self.live = live
+        self.settings = settings
+        self.store = store
+        self.tokens = tokens
+        self.clock = clock
+        self.tz: ZoneInfo = settings.tz
+        self.agent_health = agent_health
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._series: SeriesIndex | None = None
+        self._series_at = 0.0
+        self._snap = self._load()
+
+    # ------------------------------------------------------------ twin
+    def _load(self) -> _Snapshot:
+        loaded = self._loader()
+        return _Snapshot(loaded, TwinIndex.build(loaded.campuses), BindingIndex(loaded.bindings))
+
+    @property
+    def twin(self) -> TwinIndex:
+        return self._snap.twin
+
+    @property
+    def loaded(self) -> LoadedTwin:
+        return self._snap.loaded
+
+    @property
+    def binding_index(self) -> BindingIndex:
+        return self._snap.bindings
+
+    def reload(self) -> None:
+        snap = self._load()
+        with self._lock:
+            self._snap = snap
+            self._series = None
+        self.live.clear()
+
+    def set_bindings(self, table: BindingTable) -> None:
+        with self._lock:
+            loaded = LoadedTwin(self._snap.loaded.campuses, table, self._snap.loaded.binding_files)
+            self._snap = _Snapshot(loaded, self._snap.twin, BindingIndex(table))
+            self._series = None
+        self.live.clear()
+
+    # ------------------------------------------------------------ series
+    def series_index(self) -> SeriesIndex:
+        now = time.monotonic()
+        current = self._series
+        if current is not None and now - self._series_at < self.settings.series_refresh_s:
+            return current
+        snap = self._snap
+        idx = SeriesIndex.build(self.store.series(), snap.twin, snap.bindings)
+        idx.add_bound_devices(self._bound_devices(snap))
+        with self._lock:
+            if self._snap is snap:
+                self._series, self._series_at = idx, now
+        return idx
+
+    @staticmethod
+    def _bound_devices(snap: _Snapshot) -> list[tuple[str, str, str | None]]:
+        out = []
+        for b in snap.loaded.bindings.bindings:
+            place = snap.twin.space_by_tags(b.tags.campus, b.tags.room, b.tags.room_number)
+            out.append((b.site, b.device, place.space.global_id if place else None))
+        return out
+
+    # ------------------------------------------------------------ time
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    def to_dt(self, ns: int) -> datetime:
+        return datetime.fromtimestamp(ns / 1e9, self.tz)

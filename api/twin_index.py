@@ -1,0 +1,57 @@
+"""Lookup tables over the loaded twin: every campus/building/storey/space by id, with parents.
+
+Built once per (re)load, so each request is a dict lookup; the API never walks IFC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from twin.model import Building, Campus, Space, Storey
+
+
+@dataclass(frozen=True, slots=True)
+class SpacePlace:
+    campus: Campus
+    building: Building
+    storey: Storey | None
+    space: Space
+
+
+@dataclass
+class TwinIndex:
+    campuses: dict[str, Campus] = field(default_factory=dict)
+    buildings: dict[str, tuple[Campus, Building]] = field(default_factory=dict)
+    storeys: dict[str, tuple[Campus, Building, Storey]] = field(default_factory=dict)
+    spaces: dict[str, SpacePlace] = field(default_factory=dict)
+    by_number: dict[tuple[str, str], str] = field(default_factory=dict)  # (campus, room number) → gid
+
+    @classmethod
+    def build(cls, campuses: Sequence[Campus]) -> TwinIndex:
+        idx = cls()
+        for c in campuses:
+            idx.campuses[c.id] = c
+            for b in c.buildings:
+                idx.buildings[b.global_id] = (c, b)
+                for st in b.storeys:
+                    idx.storeys[st.global_id] = (c, b, st)
+                    for sp in st.spaces:
+                        idx._add(SpacePlace(c, b, st, sp))
+                for sp in b.spaces_without_storey:
+                    idx._add(SpacePlace(c, b, None, sp))
+        return idx
+
+    def _add(self, place: SpacePlace) -> None:
+        self.spaces[place.space.global_id] = place
+        self.by_number.setdefault((place.campus.id, place.space.room_number), place.space.global_id)
+
+    def space_by_tags(self, campus: str, room: str | None, room_number: str | None) -> SpacePlace | None:
+        """The space a series is tagged with: by GlobalId, else by room number within the campus."""
+        if room and room in self.spaces:
+            return self.spaces[room]
+        if room_number:
+            gid = self.by_number.get((campus, room_number))
+            if gid:
+                return self.spaces[gid]
+        return None
