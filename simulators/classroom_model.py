@@ -27,7 +27,7 @@ import numpy.typing as npt
 from contract.campus import CampusSpec, Room
 from simulators.climate import LUMINOUS_EFFICACY_LM_PER_W, Outdoor, outdoor_at, rh_from_mixing
 from simulators.school_config import SLOT_KINDS, SchoolConfig, load_school
-from simulators.timetable import NO_SLOT, SlotState, mix64, slot_at, stable_seed
+from simulators.timetable import NO_SLOT, SlotState, bells_of, mix64, slot_at, stable_seed
 
 F = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
@@ -114,6 +114,7 @@ class ClassroomModel:
         self.seed = seed
         self.level = school_level
         self.timetable = self.school.timetable_for(school_level)
+        self.bells = bells_of(self.timetable)
         self.step_ns = int(step_s * 1e9)
         self.step_s = self.step_ns / 1e9
         self.rooms = list(rooms)
@@ -173,6 +174,8 @@ class ClassroomModel:
         self.hcho = np.full(n, 0.03)
         self.energy_kwh = 500.0 + 20_000.0 * mix64(self._keys, 0xE0)
         self.steps = 0
+        self._dice_key: tuple[int, int] = (-1, -2)
+        self._dice: F = np.zeros((5, n))
         self.outdoor = out
         self.slot = self._slot(self.t_ns)
         self.occupancy = np.zeros(n)
@@ -208,7 +211,7 @@ class ClassroomModel:
         return outdoor_at(self.school.climate, self.local(t_ns), self.seed)
 
     def _slot(self, t_ns: int) -> SlotState:
-        return slot_at(self.school, self.timetable, self.local(t_ns))
+        return slot_at(self.school, self.bells, self.local(t_ns))
 
     # ------------------------------------------------------------------ stepping
 
@@ -220,12 +223,19 @@ class ClassroomModel:
             taken += 1
         return taken
 
+    def _slot_dice(self, day: int, ordinal: int) -> F:
+        """Per-room dice of one slot of one day (5 × rooms), rolled once per slot."""
+        if self._dice_key != (day, ordinal):
+            self._dice_key = (day, ordinal)
+            self._dice = np.stack([mix64(self._keys, day, ordinal, i) for i in range(1, 6)])
+        return self._dice
+
     def _step(self) -> None:
         dt_s = self.step_s
         t_ns = self.t_ns + self.step_ns
         local = self.local(t_ns)
         out = outdoor_at(self.school.climate, local, self.seed)
-        slot = slot_at(self.school, self.timetable, local)
+        slot = slot_at(self.school, self.bells, local)
         day = local.date().toordinal()
         col = slot.kind if slot.kind != NO_SLOT else len(SLOT_KINDS)
         is_lesson = slot.kind == SLOT_KINDS.index("lesson")
@@ -237,12 +247,12 @@ class ClassroomModel:
 
         # occupancy: the bell, then per-room dice for labs in use / classes away
         frac = self._occ_table[self._b_idx, col]
+        dice = self._slot_dice(day, slot.ordinal)
         if is_lesson:
-            dice = mix64(self._keys, day, slot.ordinal, 1)
-            frac = np.where(self._is_lab & (dice >= self._use_prob), 0.0, frac)
-            frac = np.where(~self._is_lab & (dice < self._away_prob), 0.0, frac)
-        jitter = 0.92 + 0.08 * mix64(self._keys, day, slot.ordinal, 2)
-        persons = np.floor(self.capacity * frac * jitter + mix64(self._keys, day, slot.ordinal, 3))
+            frac = np.where(self._is_lab & (dice[0] >= self._use_prob), 0.0, frac)
+            frac = np.where(~self._is_lab & (dice[0] < self._away_prob), 0.0, frac)
+        jitter = 0.92 + 0.08 * dice[1]
+        persons = np.floor(self.capacity * frac * jitter + dice[2])
         persons = np.where((persons > 0) & teaching, persons + self._adults, persons)
         occupied = persons > 0
 
@@ -251,7 +261,7 @@ class ClassroomModel:
         p_open = np.where(occupied, 0.12 if ac_weather else 0.6, 0.04)
         if slot.kind in (SLOT_KINDS.index("break"), SLOT_KINDS.index("big_break")):
             p_open = np.minimum(p_open + 0.25, 0.95)
-        window_open = mix64(self._keys, day, slot.ordinal, 4) < p_open
+        window_open = dice[3] < p_open
         fresh_on = self._fresh_air & occupied
         q = self.volume * np.where(window_open, WINDOW_OPEN_ACH, INFILTRATION_ACH) / 3600.0
         q_fresh = np.where(fresh_on, FRESH_AIR_M3H_PER_SEAT * self.capacity / 3600.0, 0.0)
@@ -271,7 +281,7 @@ class ClassroomModel:
             direct_on_facade = np.zeros(self.n)
         daylight = self._df * out.diffuse_horizontal_lx + DIRECT_SUN_TRANSMISSION * direct_on_facade
         lights_on = occupied & (self._lights_habit | (daylight < 1.5 * LIGHTS_LUX))
-        projector_on = occupied & teaching & (mix64(self._keys, day, slot.ordinal, 5) < 0.8)
+        projector_on = occupied & teaching & (dice[4] < 0.8)
         projector_on &= self._projector_w > 0
 
         # heat balance with AC (cooling to 26 °C / heating to 20 °C while occupied)
@@ -373,6 +383,7 @@ class ClassroomModel:
             "current": self.power_w / (volts * pf),
             "power_factor": pf,
             "frequency": 50.0 + 0.02 * z[6],
+            "pressure": np.full(n, 1012.0 - 4.0 * self.outdoor.cloudiness) + 0.3 * z[5],
             "status": np.ones(n),
         }
 

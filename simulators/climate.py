@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -71,6 +72,7 @@ def mixing_from_rh(rh: float, t_c: float) -> float:
     return 622.0 * e / (1013.25 - e)
 
 
+@lru_cache(maxsize=4096)
 def day_dice(seed: int, day: dt.date, salt: int) -> float:
     return float(mix64(np.array([seed], dtype=np.uint64), day.toordinal(), salt)[0])
 

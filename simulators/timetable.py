@@ -31,21 +31,34 @@ class SlotState:
     lesson_number: int  # 1-based lesson of the day, 0 when not in a lesson
 
 
-def slot_at(school: SchoolConfig, timetable: Timetable, local: dt.datetime) -> SlotState:
+Bells = tuple[tuple[int, int, int, int], ...]
+
+
+def slot_at(school: SchoolConfig, timetable: Timetable | Bells, local: dt.datetime) -> SlotState:
+    """The slot at `local`; pass `bells_of(timetable)` when calling this per step."""
     day_ok = school.is_school_day(local.date())
     if not day_ok:
         return SlotState(False, NO_SLOT, -1, 0)
     minute = local.hour * 60 + local.minute + local.second / 60.0
-    lessons = 0
-    for i, slot in enumerate(timetable.slots):
-        if slot.kind == "lesson":
-            lessons += 1
-        if slot.kind == "evening_study" and not timetable.evening_study:
-            continue
-        if slot.start_min <= minute < slot.end_min:
-            kind = SLOT_KINDS.index(slot.kind)
-            return SlotState(True, kind, i, lessons if slot.kind == "lesson" else 0)
+    bells = timetable if isinstance(timetable, tuple) else bells_of(timetable)
+    for i, (start, end, kind, lesson) in enumerate(bells):
+        if start <= minute < end:
+            return SlotState(True, kind, i, lesson)
     return SlotState(True, NO_SLOT, -1, 0)
+
+
+def bells_of(timetable: Timetable) -> Bells:
+    """(start min, end min, kind index, lesson number) per slot; an evening-study slot of a
+    school without evening study never matches but keeps the slot ordinals stable."""
+    rows, lessons = [], 0
+    for slot in timetable.slots:
+        lessons += slot.kind == "lesson"
+        kind = SLOT_KINDS.index(slot.kind)
+        if slot.kind == "evening_study" and not timetable.evening_study:
+            rows.append((0, 0, kind, 0))
+            continue
+        rows.append((slot.start_min, slot.end_min, kind, lessons if slot.kind == "lesson" else 0))
+    return tuple(rows)
 
 
 def stable_seed(*parts: object) -> int:
