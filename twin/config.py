@@ -47,7 +47,7 @@ class TwinConfig(BaseModel):
         return self
 
 
-def _resolve(base: Path, p: str | None) -> Path | None:
+def resolve_path(base: Path, p: str | None) -> Path | None:
     if p is None:
         return None
     path = Path(p)
@@ -60,11 +60,11 @@ def load_config(path: str | Path) -> tuple[TwinConfig, Path]:
 
 
 def ifc_paths(cfg: CampusConfig, base: Path) -> list[Path]:
-    return [p for p in (_resolve(base, s) for s in cfg.ifc) if p is not None]
+    return [p for p in (resolve_path(base, s) for s in cfg.ifc) if p is not None]
 
 
 def cache_dir(cfg: TwinConfig, base: Path) -> Path:
-    return _resolve(base, cfg.cache_dir) or base / ".twin-cache"
+    return resolve_path(base, cfg.cache_dir) or base / ".twin-cache"
 
 
 def prepare_campus(
@@ -77,9 +77,9 @@ def prepare_campus(
     rules = load_rules(rules_path)
     for msg in type_rooms(campus, rules, cfg.overrides):
         campus.problems.append(Problem("twin config", None, msg))
-    devices_path = _resolve(base, cfg.devices)
+    devices_path = resolve_path(base, cfg.devices)
     devices = load_device_list(devices_path) if devices_path else None
-    campus.bindings, report = bind_campus(campus, _resolve(base, cfg.bindings), devices)
+    campus.bindings, report = bind_campus(campus, resolve_path(base, cfg.bindings), devices)
     for issue in report.issues:
         campus.problems.append(Problem(issue.where, None, f"binding {issue.severity}: {issue.message}"))
     return campus
@@ -91,5 +91,5 @@ def load_twin(config_path: str | Path, progress: Progress | None = None) -> list
     Content problems (messy IFC, unknown rooms in the binding file) are in `Campus.problems`;
     a malformed config/rules/binding YAML raises `ConfigError` with file:line:col."""
     cfg, base = load_config(config_path)
-    rules_path = _resolve(base, cfg.room_types)
+    rules_path = resolve_path(base, cfg.room_types)
     return [prepare_campus(c, base, rules_path, progress) for c in cfg.campuses]
