@@ -108,3 +108,28 @@ class Collector:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+async def async_wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def unique_readings(batches: list[Batch]) -> list[tuple[str, str, int, float | None]]:
+    """Readings in delivery order with resent batches (same seq) counted once; asserts that a
+    resent batch carries exactly the same readings as its first copy."""
+    first: dict[int, Batch] = {}
+    out: list[tuple[str, str, int, float | None]] = []
+    for b in sorted(batches, key=lambda b: b.seq):
+        if b.seq in first:
+            assert b.readings == first[b.seq].readings, f"seq {b.seq} resent with different readings"
+            continue
+        first[b.seq] = b
+        out.extend((r.device, r.point, r.ts, r.value) for r in b.readings)
+    return out

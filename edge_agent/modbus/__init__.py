@@ -1,0 +1,1 @@
+"""The Modbus southbound source: device instances (config), the poller, and CLI helpers."""

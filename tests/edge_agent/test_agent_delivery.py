@@ -1,0 +1,140 @@
+"""Store-and-forward against real Mosquitto: normal flow, broker outage, buffer full.
+
+The agent runs in-process; samples enter through its sink exactly as the Modbus poller hands
+them over. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from agent_helpers import Collector, async_wait_until, unique_readings, write_config
+
+from campus_twin.servers import Mosquitto
+from contract.telemetry import decode_status
+from edge_agent.config import load_agent_config
+from edge_agent.runtime import Agent
+from edge_agent.samples import Sample
+
+TS = 1_763_000_000_000_000_000
+
+
+def samples(start: int, n: int) -> list[Sample]:
+    return [
+        Sample(device="A-201-air", point="co2", quantity="co2", value=400.0 + i, unit="ppm", ts=TS + i * 1000)
+        for i in range(start, start + n)
+    ]
+
+
+async def start_agent(cfg_path: Path) -> tuple[Agent, asyncio.Event, asyncio.Task[None]]:
+    agent = Agent(load_agent_config(cfg_path))
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(agent.run(stop, flush_timeout_s=5))
+    await async_wait_until(lambda: agent.uplink is not None, 5, "agent open")
+    return agent, stop, task
+
+
+async def stop_agent(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    stop.set()
+    await asyncio.wait_for(task, 20)
+
+
+async def test_normal_flow_birth_health_and_order(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto]
+) -> None:
+    broker = make_mosquitto()
+    col = Collector(broker.port)
+    try:
+        agent, stop, task = await start_agent(write_config(tmp_path / "a.yaml", broker.port))
+        for i in range(0, 200, 20):
+            await agent.sink(samples(i, 20))
+        await async_wait_until(lambda: len(col.values()) >= 200, 15, "200 readings upstream")
+        await async_wait_until(lambda: bool(col.health), 5, "a health message")
+        await stop_agent(stop, task)
+        assert [v for *_, v in unique_readings(col.batches)] == [400.0 + i for i in range(200)]
+        assert col.seqs() == sorted(col.seqs()) and col.seqs()[0] == 0
+        states = [decode_status(p).state for p in col.status]
+        assert states[0] == "online" and states[-1] == "offline"
+        health = decode_status(col.health[-1]).health
+        assert health is not None and health.queue_depth >= 0
+        assert not col.errors
+    finally:
+        col.close()
+
+
+async def test_broker_down_then_back_loses_nothing(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto]
+) -> None:
+    broker = make_mosquitto()
+    col = Collector(broker.port)
+    try:
+        agent, stop, task = await start_agent(write_config(tmp_path / "a.yaml", broker.port))
+        total = 0
+        for round_ in range(30):
+            if round_ == 8:
+                await asyncio.to_thread(broker.stop)
+            if round_ == 20:
+                assert agent.queue is not None and agent.queue.stats().depth > 0, (
+                    "readings buffered during outage"
+                )
+                await asyncio.to_thread(broker.start)
+            await agent.sink(samples(total, 10))
+            total += 10
+            await asyncio.sleep(0.05)
+        await async_wait_until(
+            lambda: len({v for *_, v in unique_readings(col.batches)}) >= total,
+            30,
+            "every reading after the outage",
+        )
+        await stop_agent(stop, task)
+        got = unique_readings(col.batches)
+        assert [v for *_, v in got] == [400.0 + i for i in range(total)], (
+            "all readings, in order, once per seq"
+        )
+        assert agent.uplink is not None and agent.uplink.stats.connects_total >= 2
+    finally:
+        col.close()
+
+
+@pytest.mark.parametrize("policy", ["drop_oldest", "refuse_newest"])
+async def test_buffer_full_drops_counted_per_policy(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto], policy: str
+) -> None:
+    broker = make_mosquitto()
+    broker.stop()  # upstream unreachable from the start
+    cfg = (
+        write_config(tmp_path / "a.yaml", broker.port, extra="")
+        .read_text()
+        .replace(
+            "  path: buf/queue.sqlite\n",
+            f"  path: buf/queue.sqlite\n  max_bytes: 65536\n  overflow: {policy}\n",
+        )
+    )
+    (tmp_path / "a.yaml").write_text(cfg)
+    agent, stop, task = await start_agent(tmp_path / "a.yaml")
+    fed = 2000
+    for i in range(0, fed, 100):
+        await agent.sink(samples(i, 100))
+    assert agent.queue is not None
+    st = agent.queue.stats()
+    assert st.dropped_total > 0 and st.bytes <= 65536
+    assert st.depth + st.dropped_total == fed
+    reason = "overflow_oldest" if policy == "drop_oldest" else "overflow_refused"
+    assert st.dropped[reason] == st.dropped_total
+    await async_wait_until(
+        lambda: agent.health().dropped_total == st.dropped_total, 5, "drops in the health report"
+    )
+    await asyncio.to_thread(broker.start)
+    col = Collector(broker.port)
+    try:
+        await async_wait_until(lambda: len(col.values()) >= st.depth, 30, "the kept readings")
+        await stop_agent(stop, task)
+        values = [v for *_, v in unique_readings(col.batches)]
+        kept = st.depth
+        expected = range(fed - kept, fed) if policy == "drop_oldest" else range(kept)
+        assert values == [400.0 + i for i in expected]
+    finally:
+        col.close()

@@ -1,0 +1,119 @@
+"""Built-in sensor payload formats (as TEAM.md specifies them) and custom mappings."""
+
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from edge_agent.config import PointMapping, Subscription, TimestampMapping
+from edge_agent.southbound.formats import PayloadError, decode
+
+TZ = ZoneInfo("Asia/Shanghai")
+RX = 1_763_000_000_000_000_000
+
+
+def sub(fmt: str, **kw: object) -> Subscription:
+    return Subscription(format=fmt, **kw)  # type: ignore[arg-type]
+
+
+def test_zigbee2mqtt() -> None:
+    payload = b'{"temperature":23.4,"humidity":55.2,"illuminance":320,"occupancy":true,"co2":812,"linkquality":120,"battery":97}'
+    d = decode(sub("zigbee2mqtt"), "zigbee2mqtt/A-201-occ", payload, RX, TZ)
+    got = {(x.point, x.quantity, x.unit): x.value for x in d.samples}
+    assert got == {
+        ("temperature", "temperature", "°C"): 23.4,
+        ("humidity", "humidity", "%RH"): 55.2,
+        ("illuminance", "illuminance", "lx"): 320.0,
+        ("occupancy", "presence", "bool"): 1.0,
+        ("co2", "co2", "ppm"): 812.0,
+    }
+    assert {x.device for x in d.samples} == {"A-201-occ"} and {x.ts for x in d.samples} == {RX}
+    assert not d.problems
+
+
+def test_tasmota_local_time_uses_config_timezone() -> None:
+    payload = (
+        b'{"Time":"2026-11-23T09:00:00","AM2301":{"Temperature":74.3,"Humidity":55.1},'
+        b'"BH1750":{"Illuminance":320},"SCD40":{"CarbonDioxide":812},"TempUnit":"F"}'
+    )
+    d = decode(sub("tasmota"), "tele/A-203-lux/SENSOR", payload, RX, TZ)
+    by_point = {x.point: x for x in d.samples}
+    assert set(by_point) == {"temperature", "humidity", "illuminance", "co2"}
+    assert by_point["temperature"].unit == "°F"
+    # 09:00 in Shanghai (UTC+8) is 01:00 UTC
+    assert by_point["co2"].ts == 1795395600 * 10**9
+
+
+def test_lorawan_chirpstack_v4() -> None:
+    doc = {
+        "deduplicationId": "x",
+        "time": "2026-11-23T01:00:00.123Z",
+        "deviceInfo": {"deviceName": "B-101-env", "devEui": "0102030405060708", "applicationId": "a"},
+        "fPort": 2,
+        "data": "AQ==",
+        "object": {"temperature": 23.4, "humidity": 55.1, "co2": 812},
+    }
+    d = decode(
+        sub("lorawan"), "application/a/device/0102030405060708/event/up", json.dumps(doc).encode(), RX, TZ
+    )
+    assert {x.point: x.value for x in d.samples} == {"temperature": 23.4, "humidity": 55.1, "co2": 812.0}
+    assert {x.ts for x in d.samples} == {1795395600_123_000_000}
+    assert {x.device for x in d.samples} == {"B-101-env"}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "topic", "payload", "reason"),
+    [
+        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"{not json", "not valid JSON"),
+        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"[1,2]", "expected a JSON object, got list"),
+        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b'{"linkquality":3}', "no known measurement keys"),
+        ("zigbee2mqtt", "zigbee2mqtt/bad device", b'{"temperature":1}', "device id 'bad device'"),
+        (
+            "tasmota",
+            "tele/A-1/SENSOR",
+            b'{"Time":"yesterday","AM2301":{"Temperature":1}}',
+            "field 'Time': bad timestamp",
+        ),
+        (
+            "lorawan",
+            "application/a/device/b/event/up",
+            b'{"deviceInfo":{"deviceName":"x"}}',
+            "missing decoded field 'object'",
+        ),
+        ("lorawan", "application/a/device/b/event/up", b'{"object":{}}', "deviceInfo.deviceName"),
+    ],
+)
+def test_unusable_payloads_raise_with_reason(fmt: str, topic: str, payload: bytes, reason: str) -> None:
+    with pytest.raises(PayloadError, match=reason):
+        decode(sub(fmt), topic, payload, RX, TZ)
+
+
+def test_partly_bad_payload_keeps_good_fields_and_reports_problems() -> None:
+    d = decode(sub("zigbee2mqtt"), "zigbee2mqtt/A-1", b'{"temperature":"hot","humidity":50}', RX, TZ)
+    assert [x.point for x in d.samples] == ["humidity"]
+    assert d.problems == ["field 'temperature': expected a number, got 'hot'"]
+
+
+def test_bridge_messages_are_ignored_not_quarantined() -> None:
+    assert decode(sub("zigbee2mqtt"), "zigbee2mqtt/bridge", b'{"state":"online"}', RX, TZ).ignored
+
+
+def test_custom_mapping_with_topic_level_and_epoch_timestamp() -> None:
+    s = sub(
+        "custom",
+        topic="school/+/env",
+        device="{1}",
+        timestamp=TimestampMapping(path="ts", format="epoch_ms"),
+        points=[
+            PointMapping(path="vals[0].t", point="temp", quantity="temperature", unit="°F", valid_max=150),
+            PointMapping(path="missing", point="rh", quantity="humidity", unit="%"),
+        ],
+    )
+    d = decode(s, "school/C-101-x/env", b'{"ts": 1763000000000, "vals": [{"t": 70}]}', RX, TZ)
+    assert [(x.device, x.point, x.value, x.unit, x.valid_max) for x in d.samples] == [
+        ("C-101-x", "temp", 70.0, "°F", 150)
+    ]
+    assert d.samples[0].ts == 1763000000000 * 10**6
+    assert d.problems == ["path 'missing': no key 'missing'"]
