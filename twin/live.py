@@ -100,17 +100,19 @@ class RoomState:
         return d
 
 
-def _index(bindings: BindingIndex | BindingTable | None) -> BindingIndex:
+def _index(campus: Campus, bindings: BindingIndex | BindingTable | None) -> BindingIndex:
+    """The given bindings, else the campus's own (set by `twin.config.load_twin`)."""
     if isinstance(bindings, BindingTable):
         return BindingIndex(bindings)
-    return bindings if bindings is not None else BindingIndex()
+    return bindings if bindings is not None else BindingIndex(BindingTable(bindings=list(campus.bindings)))
 
 
 def bound_series(
     campus: Campus, bindings: BindingIndex | BindingTable | None, infos: Iterable[SeriesInfo]
 ) -> dict[str, list[SeriesInfo]]:
-    """Series of the campus per room GlobalId: binding table first, the store's room tag second."""
-    idx = _index(bindings)
+    """Series of the campus per room GlobalId: binding table first (None: the campus's own
+    bindings), the store's room tag second."""
+    idx = _index(campus, bindings)
     gids = {s.global_id for s in campus.spaces()}
     out: dict[str, list[SeriesInfo]] = {}
     for info in infos:

@@ -1,0 +1,174 @@
+"""Per-school facts for a reporting period, read once from the twin and the store.
+
+Everything an indicator or a report table needs — rooms by type with evidence, which devices
+are bound where, how many readings each bound series sent against how many were expected,
+which agents reported, and the compliance verdict of each series for each applicable rule
+over class hours — so indicator computation downstream is pure and every figure can name the
+rooms and devices behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from contract.bindings import BindingTable
+from ingest.stores.base import Agg, Store
+from twin.live import bound_series
+from twin.model import Campus
+from twin.standards.evaluator import Verdict, evaluate
+from twin.standards.occupancy import Timetable
+from twin.standards.schema import StandardsFile
+
+NS = 10**9
+
+
+@dataclass(slots=True)
+class SeriesFacts:
+    device: str
+    point: str  # "*" for a bound device that never reported any point
+    quantity: str | None
+    unit: str | None
+    agent: str | None
+    received: int  # readings with a value in the period
+    expected: int  # period (up to now) / expected interval
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RoomFacts:
+    global_id: str
+    room_number: str
+    room_type: str | None
+    long_name: str | None
+    building: str | None
+    storey: str | None
+    evidence: list[str]
+    bound_devices: list[str]
+    series: list[SeriesFacts] = field(default_factory=list)
+
+    @property
+    def bound(self) -> bool:
+        return bool(self.bound_devices)
+
+    @property
+    def live(self) -> bool:
+        """Bound sensors of the room sent data in the period."""
+        return any(s.received > 0 for s in self.series)
+
+    @property
+    def live_devices(self) -> list[str]:
+        return sorted({s.device for s in self.series if s.received > 0})
+
+
+@dataclass(slots=True)
+class SchoolFacts:
+    campus_id: str
+    name: str
+    ifc_files: list[str]
+    rooms: list[RoomFacts]
+    agents: dict[str, int]  # agent → readings received in the period (bound or not)
+    start: int
+    end: int
+
+    @property
+    def ifc_loaded(self) -> bool:
+        return bool(self.ifc_files) and bool(self.rooms)
+
+
+def _bound_devices(campus: Campus, table: BindingTable | None) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for b in table.bindings if table is not None else campus.bindings:
+        if b.site == campus.id:
+            out.setdefault(b.tags.room, set()).add(b.device)
+    return out
+
+
+def gather_school(
+    campus: Campus,
+    bindings: BindingTable | None,
+    store: Store,
+    start: int,
+    end: int,
+    *,
+    standards: StandardsFile,
+    timetable: Timetable,
+    interval_s: float = 60.0,
+    now_ns: int | None = None,
+) -> SchoolFacts:
+    """Facts of one school over [start, end). Readings are expected once per `interval_s` from
+    every bound series up to `now_ns` (a period still running is not held against the school)."""
+    interval_ns = int(interval_s * NS)
+    until = min(end, now_ns) if now_ns is not None else end
+    expected = max(until - start, 0) // interval_ns
+    class_hours = timetable.intervals(start, end)
+    tz = ZoneInfo(standards.timezone)
+    infos_all = [i for i in store.series() if i.key.site == campus.id]
+    by_room = bound_series(campus, bindings, infos_all)
+    latest = store.latest([i.key for i in infos_all]) if infos_all else {}
+    devices = _bound_devices(campus, bindings)
+    agents: dict[str, int] = {}
+    rooms: list[RoomFacts] = []
+    for space in campus.spaces():
+        infos = by_room.get(space.global_id, [])
+        room = RoomFacts(
+            global_id=space.global_id,
+            room_number=space.room_number,
+            room_type=space.room_type,
+            long_name=space.long_name,
+            building=space.building_id,
+            storey=space.storey_id,
+            evidence=[f"{e.rule}: {e.attribute}={e.value}" for e in space.evidence],
+            bound_devices=sorted(devices.get(space.global_id, set()) | {i.key.device for i in infos}),
+        )
+        for info in infos:
+            wins = store.range(info.key, start, end)
+            ts = np.array([w.start for w in wins if w.value is not None], dtype=np.int64)
+            vals = np.array([w.value for w in wins if w.value is not None], dtype=np.float64)
+            p = latest.get(info.key)
+            agent = p.agent if p is not None else None
+            sf = SeriesFacts(
+                info.key.device, info.key.point, info.quantity, info.unit, agent, len(ts), expected
+            )
+            if agent and len(ts):
+                agents[agent] = agents.get(agent, 0) + len(ts)
+            for rule in standards.for_quantity(info.quantity):
+                if rule.applies.matches_room(space.room_type) and rule.applies.matches_point(info.key.point):
+                    sf.verdicts.append(
+                        evaluate(rule, ts, vals, class_hours, start, end, interval_ns=interval_ns, tz=tz)
+                    )
+            room.series.append(sf)
+        reported = {s.device for s in room.series}
+        for dev in sorted(devices.get(space.global_id, set()) - reported):
+            room.series.append(SeriesFacts(dev, "*", None, None, None, 0, expected))
+        rooms.append(room)
+    # a gateway whose devices are not (yet) bound to rooms still reports: count it too
+    bound_keys = {i.key for infos in by_room.values() for i in infos}
+    for info in infos_all:
+        p = latest.get(info.key)
+        if info.key in bound_keys or p is None or not p.agent:
+            continue
+        n = sum(w.count for w in store.range(info.key, start, end, every=end - start, agg=Agg.COUNT))
+        if n:
+            agents[p.agent] = agents.get(p.agent, 0) + n
+    files = sorted({b.source_file for b in campus.buildings})
+    return SchoolFacts(campus.id, campus.name, files, rooms, agents, start, end)
+
+
+def period_ns(text: str, tz: str = "Asia/Shanghai") -> tuple[int, int]:
+    """'2026-09-01..2026-11-30' → [local midnight of the first day, local midnight after the last)."""
+    from datetime import date, datetime, timedelta
+
+    try:
+        a, b = text.split("..")
+        d0, d1 = date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
+    except ValueError:
+        raise ValueError(f"period {text!r} is not YYYY-MM-DD..YYYY-MM-DD") from None
+    if d1 < d0:
+        raise ValueError(f"period {text!r} ends before it starts")
+    zone = ZoneInfo(tz)
+    start = datetime(d0.year, d0.month, d0.day, tzinfo=zone)
+    end = datetime(d1.year, d1.month, d1.day, tzinfo=zone) + timedelta(days=1)
+    return int(start.timestamp()) * NS, int(end.timestamp()) * NS
