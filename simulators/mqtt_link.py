@@ -80,14 +80,17 @@ class MqttLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.published = 0
+        self.subscriptions: list[tuple[str, int]] = []
 
     def _on_connect(
         self, client: mqtt.Client, userdata: object, flags: object, rc: ReasonCode, props: object
     ) -> None:
         if rc.is_failure:
             self._failure = f"broker refused the connection: {rc}"
-        else:
-            self._connected.set()
+            return
+        if self.subscriptions:  # again after every reconnect: the session may be new
+            client.subscribe(self.subscriptions)
+        self._connected.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: object, rc: ReasonCode, props: object
@@ -107,6 +110,11 @@ class MqttLink:
                 self._failure
                 or f"no MQTT connection to {self.options.host}:{self.options.port} in {timeout}s"
             )
+
+    def subscribe(self, topic: str, qos: int = 1) -> None:
+        self.subscriptions.append((topic, qos))
+        if self.connected:
+            self.client.subscribe(topic, qos)
 
     @property
     def connected(self) -> bool:
