@@ -30,7 +30,8 @@ MONITORED_ROOM_TYPES_EXCLUDED = frozenset({"corridor", "toilet", "other"})
 
 
 class BindingEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # room numbers like 101 arrive from YAML as ints
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     device: Ident
     point: Ident | None = None

@@ -59,14 +59,9 @@ def _bind(args: argparse.Namespace) -> int:
         campus = prepare_campus(
             c.model_copy(update={"bindings": None, "devices": None}), base, None, _progress
         )
-        bfile = (
-            None
-            if c.bindings is None
-            else (base / c.bindings if not c.bindings.startswith("/") else c.bindings)
-        )
-        dev = devices
-        if dev is None and c.devices:
-            dev = load_device_list(c.devices if c.devices.startswith("/") else base / c.devices)
+        bfile = resolve_path(base, c.bindings)
+        dev_path = resolve_path(base, c.devices)
+        dev = devices if devices is not None or dev_path is None else load_device_list(dev_path)
         campus.bindings, report = bind_campus(campus, bfile, dev)
         campuses.append(campus)
         errors += len(report.errors)
