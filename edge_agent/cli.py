@@ -70,8 +70,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from edge_agent.commands_check import format_plan
-    from edge_agent.modbus.commands import plan_report
+    from edge_agent.modbus.commands import format_plan, plan_report
 
     cfg = _load(args)
     report = plan_report(cfg.modbus, _profiles(cfg))

@@ -8,22 +8,6 @@ from edge_agent.config import AgentConfig
 from edge_agent.mqtt_connect import describe
 
 
-def format_plan(report: list[dict[str, Any]]) -> str:
-    """`plan_report` output as text: one block per device, one line per read request."""
-    lines: list[str] = []
-    for dev in report:
-        reqs = dev.get("requests", [])
-        head = f"{dev.get('device', dev.get('id', '?'))} ({dev.get('profile', '?')})"
-        lines.append(f"{head}: {len(reqs)} request(s)")
-        for r in reqs:
-            pts = r.get("points", [])
-            names = ", ".join(p if isinstance(p, str) else str(p.get("name", p)) for p in pts)
-            lines.append(
-                f"  {r.get('table', '?'):16s} start {r.get('start', '?'):>5} count {r.get('count', '?'):>4}  {names}"
-            )
-    return "\n".join(lines)
-
-
 def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]:
     """Validate what YAML validation cannot (profile names exist) and summarise the config."""
     ok = True
@@ -41,7 +25,7 @@ def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]
         lines.append(f"ERROR: modbus device {d.id}: unknown profile {d.profile!r}")
     good = [d for d in cfg.modbus if d.profile in profiles]
     if good:
-        from edge_agent.modbus.commands import plan_report
+        from edge_agent.modbus.commands import format_plan, plan_report
 
         lines.append(f"modbus: {len(cfg.modbus)} device(s)")
         lines.append(format_plan(plan_report(good, profiles)))

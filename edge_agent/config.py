@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from contract.telemetry import QUANTITIES, Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
+from edge_agent.modbus.config import ModbusDevice
 from edge_agent.secrets import SecretRef
-
-ModbusDevice = dict[str, Any]  # TEMP until edge_agent.modbus.config lands
 
 MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "custom"]
 DEFAULT_TOPICS: dict[str, str] = {
@@ -199,7 +198,7 @@ class AgentConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_devices(self) -> AgentConfig:
-        ids = [d["id"] if isinstance(d, dict) else d.id for d in self.modbus]
+        ids = [d.id for d in self.modbus]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate modbus device ids: {dup}")

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import zoneinfo
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -339,6 +339,8 @@ class Agent:
             uplink.cancel()
             await asyncio.gather(uplink, house, return_exceptions=True)
             self._log_drops(force=True)
+            if self.poller is not None:
+                self.poller.close()
             if server is not None:
                 server.stop()
             await self.close()
@@ -352,11 +354,6 @@ class Agent:
         return ModbusPoller(self.cfg.modbus, profiles, self.sink, self.clock)
 
 
-def _poller_devices(stats: Any) -> dict[str, dict[str, Any]]:
-    """The poller's per-device stats as plain dicts for the health report."""
-    out: dict[str, dict[str, Any]] = {}
-    items = stats.items() if isinstance(stats, dict) else getattr(stats, "devices", {}).items()
-    for dev_id, s in items:
-        d = s if isinstance(s, dict) else (asdict(s) if hasattr(s, "__dataclass_fields__") else vars(s))
-        out[str(dev_id)] = {**d, "protocol": "modbus"}
-    return out
+def _poller_devices(stats: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The poller's per-device `DeviceStats` as plain dicts for the health report."""
+    return {str(dev_id): {**s.as_dict(), "protocol": "modbus"} for dev_id, s in stats.items()}

@@ -1,0 +1,132 @@
+"""Agent + real pymodbus simulator + real Mosquitto: polled values arrive upstream in canonical
+units; a slave that stops answering yields bad-quality readings with a reason, never silence.
+CLI `agent check/plan/probe` against the same simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from agent_helpers import Collector, async_wait_until, write_config
+
+from campus_twin.servers import Mosquitto
+from contract.telemetry import Quality
+from device_profiles.loader import load_library
+from edge_agent.config import load_agent_config
+from edge_agent.runtime import Agent
+from simulators.modbus_server import ModbusSimServer, SimDevice
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = REPO / ".venv" / "bin" / "campus-twin"
+
+
+def modbus_yaml(port: int) -> str:
+    return f"""modbus:
+  - {{id: A-201-th, profile: renke-rs-ws-n01, transport: {{kind: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 1, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
+  - {{id: A-201-em, profile: chint-ddsu666, transport: {{kind: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 2, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
+"""
+
+
+def sim_devices() -> list[SimDevice]:
+    lib = load_library()
+    th = SimDevice(1, lib["renke-rs-ws-n01"])
+    th.set_values({"temperature": 23.4, "humidity": 55.0})
+    em = SimDevice(2, lib["chint-ddsu666"])
+    em.set_values({"voltage": 229.5, "energy": 1234.5})
+    return [th, em]
+
+
+async def test_polled_values_arrive_and_dead_slave_is_reported(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto]
+) -> None:
+    broker = make_mosquitto()
+    col = Collector(broker.port)
+    sim = ModbusSimServer(sim_devices())
+    await sim.start()
+    try:
+        cfg = write_config(tmp_path / "a.yaml", broker.port, extra=modbus_yaml(sim.port))
+        agent = Agent(load_agent_config(cfg))
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(agent.run(stop, flush_timeout_s=5))
+        await async_wait_until(
+            lambda: bool(col.values("A-201-th", "temperature")) and bool(col.values("A-201-em", "energy")),
+            20,
+            "polled readings upstream",
+        )
+        assert col.values("A-201-th", "temperature")[0] == pytest.approx(23.4)
+        assert col.values("A-201-th", "humidity")[0] == pytest.approx(55.0)
+        assert col.values("A-201-em", "voltage")[0] == pytest.approx(229.5)
+        await sim.stop()  # the whole Modbus TCP server goes away
+
+        def bad() -> bool:
+            return any(
+                r.device == "A-201-th" and r.quality is Quality.BAD for b in col.batches for r in b.readings
+            )
+
+        await async_wait_until(bad, 20, "bad-quality readings while the slave is gone")
+        reason = next(r.reason for b in col.batches for r in b.readings if r.quality is Quality.BAD)
+        assert reason
+        await sim.start()
+        n_good = len([v for v in col.values("A-201-th", "temperature") if v is not None])
+        await async_wait_until(
+            lambda: len([v for v in col.values("A-201-th", "temperature") if v is not None]) > n_good,
+            20,
+            "recovery after the slave is back",
+        )
+        health = agent.health()
+        assert "A-201-th" in health.devices
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    finally:
+        await sim.stop()
+        col.close()
+
+
+@pytest.fixture
+def sim_in_thread() -> Iterator[ModbusSimServer]:
+    """The simulator on its own event loop in a thread, for CLI subprocesses to talk to."""
+    loop = asyncio.new_event_loop()
+    sim = ModbusSimServer(sim_devices())
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(sim.start())
+        ready.set()
+        loop.run_forever()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    assert ready.wait(10)
+    yield sim
+    asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(10)
+    loop.close()
+
+
+def test_cli_check_plan_probe(tmp_path: Path, sim_in_thread: ModbusSimServer) -> None:
+    cfg = write_config(tmp_path / "a.yaml", 1883, extra=modbus_yaml(sim_in_thread.port))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(CLI), "agent", *args], capture_output=True, text=True, timeout=60)
+
+    out = run("check", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert "config OK" in out.stdout and "A-201-th" in out.stdout and "A-201-em" in out.stdout
+    plan = json.loads(run("plan", str(cfg), "--json").stdout)
+    assert {d["device"] for d in plan} == {"A-201-th", "A-201-em"}
+    assert all(d["requests"] for d in plan)
+    probe = run("probe", str(cfg), "--device", "A-201-th", "--json")
+    assert probe.returncode == 0, probe.stderr
+    values = json.loads(probe.stdout)
+    assert values["temperature"]["value"] == pytest.approx(23.4)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(cfg.read_text().replace("renke-rs-ws-n01", "no-such-profile"))
+    out = run("check", str(bad))
+    assert out.returncode == 2 and "unknown profile 'no-such-profile'" in out.stdout
