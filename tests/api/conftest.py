@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, seed_store
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -14,7 +15,6 @@ from api.settings import ApiSettings
 from api.state import LoadedTwin
 from api.twin_loader import load_from_config
 from ingest.stores.sqlite import SQLiteStore
-from tests.api.seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, seed_store
 
 
 @pytest.fixture(scope="session")

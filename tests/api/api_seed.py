@@ -75,7 +75,7 @@ def seed_store(store: Store, campus: Campus, hours: int = HOURS) -> int:
             for sp in st.spaces:
                 places[sp.global_id] = (b, st, sp)
     points: list[StoredPoint] = []
-    for b, st, sp in places.values():
+    for _b, _st, sp in places.values():
         seen: set[tuple[str, str]] = set()
         for s in sp.sensors:
             dev, q = s.get("device_id"), s.get("quantity")

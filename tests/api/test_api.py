@@ -1,0 +1,275 @@
+"""The API over the generated demo campus and a real SQLite store: hierarchy, status, history,
+conditions, alerts, devices/agents, auth and roles, admin rebinding and reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from api_seed import ADMIN_TOKEN, DARK_ROOM, HOT_ROOM, NOW_NS, STEP_NS, VIEWER_TOKEN, FixedClock
+from conftest import make_settings
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role, TokenRegistry, load_tokens
+from api.settings import TokensConfig
+from ingest.stores.sqlite import SQLiteStore
+
+V1 = "/api/v1"
+
+
+def room_id(client: TestClient, viewer: dict[str, str], number: str) -> str:
+    rooms = client.get(f"{V1}/rooms", headers=viewer, params={"limit": 1000}).json()["items"]
+    return next(r["id"] for r in rooms if r["number"] == number)
+
+
+# ------------------------------------------------------------------ auth
+def test_health_needs_no_token(client: TestClient) -> None:
+    r = client.get(f"{V1}/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["rooms"] == 23 and body["time"].endswith("+08:00")
+
+
+@pytest.mark.parametrize(
+    "path", ["/campuses", "/rooms", "/devices", "/agents", "/alerts", "/quantities", "/rooms/x/status"]
+)
+def test_every_other_endpoint_needs_a_token(client: TestClient, path: str) -> None:
+    r = client.get(V1 + path)
+    assert r.status_code == 401
+    assert r.json()["error"] == "unauthorized"
+    assert r.headers["www-authenticate"] == "Bearer"
+    bad = client.get(V1 + path, headers={"Authorization": "Bearer not-a-real-token-xxxxxxxx"})
+    assert bad.status_code == 401 and bad.json()["detail"] == "unknown token"
+    basic = client.get(V1 + path, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert basic.status_code == 401
+
+
+def test_viewer_cannot_change_state(client: TestClient, viewer: dict[str, str]) -> None:
+    r = client.post(f"{V1}/admin/reload", headers=viewer)
+    assert r.status_code == 403 and "admin" in r.json()["detail"]
+    r = client.put(f"{V1}/admin/bindings/sz-demo-school/X-1", headers=viewer, json={"room": "A-101"})
+    assert r.status_code == 403
+
+
+def test_tokens_hashed_from_file_and_env(tmp_path: Path) -> None:
+    reg = load_tokens(
+        TokensConfig(file=None, env="T"),
+        {"T": "viewer:plain-token-1234567890,admin:sha256:" + "ab" * 32},
+    )
+    assert isinstance(reg, TokenRegistry) and len(reg) == 2
+    p = reg.authenticate("plain-token-1234567890")
+    assert p is not None and p.role is Role.VIEWER and not p.can(Role.ADMIN)
+    assert reg.authenticate("plain-token-123456789") is None
+    with pytest.raises(ValueError, match="item 1"):
+        load_tokens(TokensConfig(file=None, env="T"), {"T": "root:whatever-long-enough"})
+    f = tmp_path / "tokens.yaml"
+    f.write_text("tokens:\n  - {name: a, role: admin}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tokens.yaml:2:\d+"):
+        load_tokens(TokensConfig(file=f, env=None), {})
+
+
+# ------------------------------------------------------------------ hierarchy
+def test_hierarchy(client: TestClient, viewer: dict[str, str]) -> None:
+    campuses = client.get(f"{V1}/campuses", headers=viewer).json()
+    assert campuses["total"] == 1 and campuses["items"][0]["id"] == "sz-demo-school"
+    buildings = client.get(f"{V1}/buildings", headers=viewer, params={"campus": "sz-demo-school"}).json()
+    assert buildings["total"] == 2
+    storeys = client.get(
+        f"{V1}/storeys", headers=viewer, params={"building": buildings["items"][0]["id"]}
+    ).json()
+    assert storeys["total"] in (2, 3)
+    page = client.get(f"{V1}/rooms", headers=viewer, params={"limit": 5, "offset": 5}).json()
+    assert page["total"] == 23 and len(page["items"]) == 5 and page["offset"] == 5
+    room = client.get(f"{V1}/rooms/{room_id(client, viewer, 'A-101')}", headers=viewer).json()
+    assert room["type"] == "smart_classroom"
+    assert room["type_label"] == {"zh": "智慧教室", "en": "Smart classroom"}
+    assert room["area_m2"] == pytest.approx(67.5)
+    assert "A-101-air" in room["devices"]
+
+
+def test_not_found_and_bad_params_are_clear(client: TestClient, viewer: dict[str, str]) -> None:
+    r = client.get(f"{V1}/rooms/nope/status", headers=viewer)
+    assert r.status_code == 404 and r.json() == {
+        "error": "not_found",
+        "detail": "room 'nope' not found",
+        "fields": [],
+    }
+    r = client.get(f"{V1}/rooms", headers=viewer, params={"limit": 0})
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "limit"
+
+
+# ------------------------------------------------------------------ status and history
+def test_room_status_values_and_verdicts(client: TestClient, viewer: dict[str, str]) -> None:
+    s = client.get(f"{V1}/rooms/{room_id(client, viewer, HOT_ROOM)}/status", headers=viewer).json()
+    assert s["time"] == "2026-11-23T10:20:00+08:00"
+    co2 = next(v for v in s["values"] if v["quantity"] == "co2")
+    assert co2["value"] > 1300 and co2["unit"] == "ppm" and co2["label"]["en"] == "CO₂" and not co2["stale"]
+    assert s["occupied"] is True and s["occupancy_source"] == "sensor"
+    co2_1h = next(v for v in s["verdicts"] if v["rule"] == "gbt18883-co2-1h")
+    assert co2_1h["status"] == "fail" and co2_1h["standard"] == "GB/T 18883-2022" and co2_1h["clause"]
+    assert s["compliance"] == "fail"
+    ok = client.get(f"{V1}/rooms/{room_id(client, viewer, 'A-102')}/status", headers=viewer).json()
+    assert all(v["status"] != "fail" for v in ok["verdicts"] if v["quantity"] == "co2")
+
+
+def test_status_goes_stale_when_time_moves_on(
+    twin_dir: Path, sqlite_store: SQLiteStore, viewer: dict[str, str]
+) -> None:
+    app = create_app(make_settings(twin_dir), store=sqlite_store, clock=FixedClock(NOW_NS + 6 * 3600 * 10**9))
+    with TestClient(app) as c:
+        s = c.get(f"{V1}/rooms/{room_id(c, viewer, HOT_ROOM)}/status", headers=viewer).json()
+    assert s["values"] and all(v["stale"] for v in s["values"])
+    assert all(v["age_s"] >= 6 * 3600 for v in s["values"])
+
+
+def test_history_aggregates_in_local_time(client: TestClient, viewer: dict[str, str]) -> None:
+    rid = room_id(client, viewer, HOT_ROOM)
+    r = client.get(
+        f"{V1}/rooms/{rid}/history",
+        headers=viewer,
+        params={"quantity": "co2", "from": "2026-11-23T08:00:00", "to": "2026-11-23T10:00:00", "every": "1h"},
+    )
+    assert r.status_code == 200, r.text
+    h = r.json()
+    assert h["start"] == "2026-11-23T08:00:00+08:00" and h["every_s"] == 3600
+    pts = h["series"][0]["points"]
+    assert [p["time"] for p in pts] == ["2026-11-23T08:00:00+08:00", "2026-11-23T09:00:00+08:00"]
+    assert all(p["count"] == 12 and 1250 < p["value"] < 1550 for p in pts)
+    raw = client.get(
+        f"{V1}/rooms/{rid}/history",
+        headers=viewer,
+        params={
+            "quantity": "co2",
+            "from": "2026-11-23T09:00:00+08:00",
+            "to": "2026-11-23T10:00:00+08:00",
+            "every": "raw",
+        },
+    ).json()
+    assert len(raw["series"][0]["points"]) == 3600 * 10**9 // STEP_NS
+    mx = client.get(
+        f"{V1}/rooms/{rid}/history", headers=viewer, params={"quantity": "co2", "every": "1d", "agg": "max"}
+    )
+    assert mx.status_code == 200 and mx.json()["agg"] == "max"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"quantity": "radon"}, "quantity"),
+        ({"quantity": "co2", "every": "5 minutes"}, "every"),
+        ({"quantity": "co2", "every": "1s"}, "every"),
+        ({"quantity": "co2", "from": "yesterday"}, "from"),
+        ({"quantity": "co2", "from": "2026-11-23T10:00:00", "to": "2026-11-23T09:00:00"}, "from"),
+        ({"quantity": "co2", "agg": "sum"}, "agg"),
+        ({"quantity": "co2", "every": "raw", "from": "2026-11-01"}, "every"),
+    ],
+)
+def test_history_rejects_bad_params(
+    client: TestClient, viewer: dict[str, str], params: dict[str, str], field: str
+) -> None:
+    r = client.get(f"{V1}/rooms/{room_id(client, viewer, HOT_ROOM)}/history", headers=viewer, params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["fields"][0]["field"] == field
+
+
+# ------------------------------------------------------------------ conditions
+def test_rooms_by_condition(client: TestClient, viewer: dict[str, str]) -> None:
+    hot = client.get(f"{V1}/rooms", headers=viewer, params={"condition": "co2>1000"}).json()
+    assert [r["number"] for r in hot["items"]] == [HOT_ROOM]
+    assert hot["items"][0]["matched"]["co2"] > 1000
+    same = client.get(
+        f"{V1}/rooms", headers=viewer, params={"quantity": "co2", "op": "gt", "value": 1000}
+    ).json()
+    assert [r["number"] for r in same["items"]] == [HOT_ROOM]
+    dark = client.get(
+        f"{V1}/rooms", headers=viewer, params={"condition": "illuminance<300", "occupied": "true"}
+    ).json()
+    assert DARK_ROOM in [r["number"] for r in dark["items"]]
+    both = client.get(
+        f"{V1}/rooms", headers=viewer, params={"condition": "co2>1000 and temperature<100"}
+    ).json()
+    assert both["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["co2>", "co2 >> 5", "__import__('os')>1", "radon>1", "co2>1e999", "co2>1;drop table series", "x" * 400],
+)
+def test_condition_grammar_rejects(client: TestClient, viewer: dict[str, str], condition: str) -> None:
+    r = client.get(f"{V1}/rooms", headers=viewer, params={"condition": condition})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "invalid_request"
+
+
+# ------------------------------------------------------------------ alerts, devices, agents
+def test_alerts_have_start_end_and_standard(client: TestClient, viewer: dict[str, str]) -> None:
+    a = client.get(f"{V1}/alerts", headers=viewer).json()
+    rules = {(x["room_number"], x["rule"]) for x in a["items"]}
+    assert (HOT_ROOM, "gbt18883-co2-1h") in rules
+    assert (DARK_ROOM, "gb7793-desk-illuminance") in rules
+    dark = [x for x in a["items"] if x["room_number"] == DARK_ROOM]
+    # lessons end: breaches during 08:00-08:40 are closed, the one in the current lesson is open
+    assert any(
+        x["start"] == "2026-11-23T08:00:00+08:00" and x["end"] == "2026-11-23T08:40:00+08:00" for x in dark
+    )
+    assert any(x["end"] is None for x in dark)
+    assert all(x["worst"] == pytest.approx(120.0) for x in dark)
+    open_only = client.get(f"{V1}/alerts", headers=viewer, params={"open": "true"}).json()
+    assert open_only["total"] < a["total"] and all(x["end"] is None for x in open_only["items"])
+
+
+def test_devices_and_agents(client: TestClient, viewer: dict[str, str]) -> None:
+    d = client.get(f"{V1}/devices", headers=viewer, params={"limit": 1000}).json()
+    air = next(x for x in d["items"] if x["id"] == "A-101-air")
+    assert air["room_number"] == "A-101" and air["agent"] == "gw-A" and not air["stale"]
+    assert {"co2", "temperature"} <= set(air["points"])
+    agents = client.get(f"{V1}/agents", headers=viewer).json()
+    assert {a["id"] for a in agents["items"]} == {"gw-A", "gw-B"}
+
+
+# ------------------------------------------------------------------ admin
+def test_admin_rebinds_and_reloads(twin_dir: Path, sqlite_store: SQLiteStore, admin: dict[str, str]) -> None:
+    app = create_app(
+        make_settings(twin_dir, bindings_export=twin_dir / "bindings.json"),
+        store=sqlite_store,
+        clock=FixedClock(),
+    )
+    viewer = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+    with TestClient(app) as c:
+        target = room_id(c, viewer, "A-102")
+        r = c.put(f"{V1}/admin/bindings/sz-demo-school/A-101-air", headers=admin, json={"room": "A-102"})
+        assert r.status_code == 200, r.text
+        assert r.json()["room"] == target
+        assert "A-101-air" in c.get(f"{V1}/rooms/{target}", headers=viewer).json()["devices"]
+        text = (twin_dir / "bindings.yaml").read_text(encoding="utf-8")
+        assert text.startswith("# operator bindings") and "A-101-air" in text and target in text
+        assert "A-101-air" in (twin_dir / "bindings.json").read_text(encoding="utf-8")
+        # the binding file survives a reload: the twin reads it back
+        r = c.post(f"{V1}/admin/reload", headers=admin)
+        assert r.status_code == 200 and r.json()["rooms"] == 23
+        assert "A-101-air" in c.get(f"{V1}/rooms/{target}", headers=viewer).json()["devices"]
+        bad = c.put(f"{V1}/admin/bindings/sz-demo-school/A-101-air", headers=admin, json={"room": "Z-999"})
+        assert bad.status_code == 404
+        bad_id = c.put(f"{V1}/admin/bindings/sz-demo-school/bad%20id", headers=admin, json={"room": "A-101"})
+        assert bad_id.status_code == 422
+        # undo, so other tests see the generated binding
+        c.put(f"{V1}/admin/bindings/sz-demo-school/A-101-air", headers=admin, json={"room": "A-101"})
+    assert ADMIN_TOKEN not in (twin_dir / "bindings.yaml").read_text(encoding="utf-8")
+
+
+def test_cors_off_by_default_and_on_when_configured(twin_dir: Path, sqlite_store: SQLiteStore) -> None:
+    headers = {"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
+    with TestClient(create_app(make_settings(twin_dir), store=sqlite_store)) as c:
+        r = c.options(f"{V1}/campuses", headers=headers)
+        assert "access-control-allow-origin" not in r.headers
+    app = create_app(make_settings(twin_dir, cors_origins=["http://ops.school"]), store=sqlite_store)
+    with TestClient(app) as c:
+        r = c.options(f"{V1}/campuses", headers={**headers, "Origin": "http://ops.school"})
+        assert r.headers["access-control-allow-origin"] == "http://ops.school"
+
+
+def test_ui_served(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and "数字孪生校园" in r.text
+    assert client.get("/static/app.js").status_code == 200
