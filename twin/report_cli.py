@@ -49,8 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     from ingest.stores.sqlite import SQLiteStore
     from twin.config import load_twin
     from twin.indicators import load_indicators
-    from twin.indicators.compute import district_report
-    from twin.indicators.facts import gather_school, period_ns
+    from twin.indicators.build import build_report
+    from twin.indicators.facts import period_ns
     from twin.indicators.writers import FORMATS, write_report
     from twin.standards import load_standards
     from twin.standards.occupancy import load_timetable
@@ -74,25 +74,21 @@ def _run(args: argparse.Namespace) -> int:
     campuses = load_twin(args.twin)
     store = SQLiteStore(args.sqlite)
     try:
-        now = time.time_ns()
-        facts = [
-            gather_school(
-                c,
-                None,
-                store,
-                start,
-                end,
-                standards=standards,
-                timetable=timetable,
-                interval_s=args.interval or cfg.expected_interval_s,
-                now_ns=now,
-            )
-            for c in campuses
-        ]
+        rep = build_report(
+            campuses,
+            store,
+            start,
+            end,
+            period=args.period,
+            year=year,
+            indicators=cfg,
+            standards=standards,
+            timetable=timetable,
+            interval_s=args.interval,
+            now_ns=time.time_ns(),
+        )
     finally:
         store.close()
-    generated = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
-    rep = district_report(facts, cfg, period=args.period, year=year, generated_at=generated)
     for path in write_report(rep, cfg, out):
         print(f"wrote {path}")
     for r in rep.indicators:
