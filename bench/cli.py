@@ -8,6 +8,7 @@ from typing import Any
 
 BENCHES = {
     "contract": "bench.contract_codec",
+    "ifc": "bench.ifc_load",
 }
 
 
