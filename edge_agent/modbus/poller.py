@@ -1,0 +1,400 @@
+"""The Modbus poller: one scheduler per bus, planned block reads, samples stamped at read time.
+
+Scheduling. Devices are grouped by `ModbusDevice.bus_key()`. On an RS485 line (a serial port
+or an RTU-over-TCP converter) only one request may be in flight, so its devices share one
+task and one connection and are polled in deadline order; each Modbus TCP device has its
+own task and connection, so TCP devices run concurrently. A dead slave therefore delays
+nobody on another bus, and on its own line costs one timeout (× attempts) per try.
+
+Failure handling. A timeout, garbled or short answer, CRC error or lost connection turns
+every point of the failed request into a `bad` sample with the precise reason; a Modbus
+exception does too, but proves the device alive. A device that did not answer at all goes
+into exponential backoff (poll interval × 2^n, capped), so it is retried less and less often
+but always retried: when it answers again it is back to its normal interval. A connection
+that breaks is closed and opened again on the next request, never reused half-dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+
+from contract.clock import Clock, WallClock
+from contract.telemetry import Quality
+from device_profiles.codec import BlockDecoder, Decoded
+from device_profiles.planner import ReadRequest, plan_profile
+from device_profiles.schema import DeviceProfile, Point, RawType, Table
+from edge_agent.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
+from edge_agent.modbus.errors import exception_reason, no_answer_reason
+from edge_agent.samples import Sample, SampleSink
+
+log = logging.getLogger(__name__)
+
+DeviceState = Literal["pending", "ok", "backoff", "disabled"]
+
+
+@dataclass
+class DeviceStats:
+    """Per-device health, published in the agent's health report."""
+
+    polls_ok: int = 0
+    polls_failed: int = 0
+    last_ok_ts: int | None = None
+    state: DeviceState = "pending"
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    requests: int = 0
+    next_poll_in_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Device:
+    config: ModbusDevice
+    profile: DeviceProfile
+    plan: list[ReadRequest]
+    decoders: list[BlockDecoder]
+    points: dict[str, Point]
+    stats: DeviceStats = field(default_factory=DeviceStats)
+    next_due: float = 0.0  # monotonic seconds
+
+
+class _Failure(Exception):
+    """A request that produced no data; `alive` if the device answered (exception code)."""
+
+    def __init__(self, reason: str, alive: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.alive = alive
+
+
+def build_device(config: ModbusDevice, profiles: Mapping[str, DeviceProfile]) -> _Device:
+    profile = profiles.get(config.profile)
+    if profile is None:
+        known = ", ".join(sorted(profiles)) or "none loaded"
+        raise ValueError(f"device {config.id!r}: unknown profile {config.profile!r} (known: {known})")
+    plan = plan_profile(profile, config.planner)
+    points = {p.name: p for p in profile.points}
+    decoders = [BlockDecoder(profile, [points[n] for n in r.points], r.start) for r in plan]
+    return _Device(config, profile, plan, decoders, points)
+
+
+class _Bus:
+    """One connection and the devices that must take turns on it."""
+
+    def __init__(self, key: str, devices: list[_Device], clock: Clock, max_backoff_s: float) -> None:
+        self.key = key
+        self.devices = devices
+        self.clock = clock
+        self.max_backoff_s = max_backoff_s
+        transport = devices[0].config.transport
+        self.transport = transport
+        self.rtu = not isinstance(transport, TcpTransport)
+        self.client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._rx = bytearray()
+
+    # ------------------------------------------------------------ connection
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if not sending:
+            self._rx += data
+        return data
+
+    def _make_client(self, timeout_s: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        t = self.transport
+        common: dict[str, Any] = {
+            "timeout": timeout_s,
+            "retries": 0,
+            "reconnect_delay": 0,
+            "trace_packet": self._trace,
+        }
+        if isinstance(t, RtuTransport):
+            return AsyncModbusSerialClient(
+                t.port,
+                framer=FramerType.RTU,
+                baudrate=t.baudrate,
+                parity=t.parity,
+                stopbits=t.stopbits,
+                bytesize=t.bytesize,
+                **common,
+            )
+        framer = FramerType.RTU if isinstance(t, RtuOverTcpTransport) else FramerType.SOCKET
+        return AsyncModbusTcpClient(t.host, port=t.port, framer=framer, **common)
+
+    def _where(self) -> str:
+        t = self.transport
+        return t.port if isinstance(t, RtuTransport) else f"{t.host}:{t.port}"
+
+    async def _connected(self, timeout_s: float) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        if self.client is not None and self.client.connected:
+            return self.client
+        self.close()
+        client = self._make_client(timeout_s)
+        # one dead slave must not make pymodbus drop a line the healthy slaves share
+        client.set_max_no_responses(1_000_000)
+        if not await client.connect():
+            client.close()
+            raise _Failure(f"cannot connect to {self._where()}", alive=False)
+        self.client = client
+        return client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    # ------------------------------------------------------------ reading
+
+    async def read(self, device: _Device, request: ReadRequest) -> list[int] | list[bool]:
+        """One request with the device's retries; raises _Failure with the reason."""
+        cfg = device.config
+        reason = ""
+        for _attempt in range(cfg.retries + 1):
+            client = await self._connected(cfg.timeout_s)
+            client.ctx.comm_params.timeout_connect = cfg.timeout_s  # per device on a shared line
+            self._rx.clear()
+            device.stats.requests += 1
+            try:
+                response = await _call(client, request, cfg.unit_id)
+            except ConnectionException:
+                self.close()
+                reason = f"connection to {self._where()} lost"
+                continue
+            except ModbusException as exc:
+                reason = no_answer_reason(bytes(self._rx), self.rtu, cfg.timeout_s)
+                if "device id" in str(exc):
+                    reason = f"answer from the wrong unit id ({exc})"
+                if self.client is not None and not self.client.connected:
+                    self.close()  # e.g. an undecodable TCP frame made pymodbus drop the socket
+                continue
+            if response.isError():
+                raise _Failure(exception_reason(int(getattr(response, "exception_code", 0))), alive=True)
+            if request.table.is_bit:
+                return list(response.bits[: request.count])
+            registers = list(response.registers)
+            if len(registers) != request.count:
+                reason = f"response has {len(registers)} registers, asked for {request.count}"
+                continue
+            return registers
+        raise _Failure(reason, alive=False)
+
+    async def poll(self, device: _Device) -> list[Sample]:
+        """Every request of the device's plan; returns one sample per numeric point."""
+        samples: list[Sample] = []
+        failures: list[_Failure] = []
+        answered = 0
+        dead = False
+        for request, decoder in zip(device.plan, device.decoders, strict=True):
+            if dead:
+                ts = self.clock.now_ns()
+                samples += _bad(device, request, ts, f"skipped: {failures[-1].reason} on an earlier request")
+                continue
+            try:
+                block = await self.read(device, request)
+            except _Failure as failure:
+                failures.append(failure)
+                samples += _bad(device, request, self.clock.now_ns(), failure.reason)
+                dead = not failure.alive
+                continue
+            ts = self.clock.now_ns()  # stamped when the answer arrived, not when sent upstream
+            answered += 1
+            for name, decoded in decoder.decode(block).items():
+                sample = _sample(device, device.points[name], decoded, ts)
+                if sample is not None:
+                    samples.append(sample)
+        self._account(device, failures, answered > 0 or any(f.alive for f in failures))
+        return samples
+
+    def _account(self, device: _Device, failures: list[_Failure], alive: bool) -> None:
+        s = device.stats
+        now = time.monotonic()
+        interval = device.config.poll_interval_s
+        if not failures:
+            s.polls_ok += 1
+            s.last_ok_ts = self.clock.now_ns()
+            s.state, s.consecutive_failures, s.last_error = "ok", 0, None
+            device.next_due = max(device.next_due + interval, now)
+            return
+        s.polls_failed += 1
+        s.last_error = failures[-1].reason
+        if alive:  # it answered something (data or an exception code): keep the normal rhythm
+            s.state, s.consecutive_failures = "ok", 0
+            device.next_due = max(device.next_due + interval, now)
+            return
+        s.consecutive_failures += 1
+        s.state = "backoff"
+        delay = min(interval * 2 ** (s.consecutive_failures - 1), max(self.max_backoff_s, interval))
+        device.next_due = now + delay
+
+    # ------------------------------------------------------------ scheduling
+
+    async def run(self, stop: asyncio.Event, sink: SampleSink, on_sink_error: Any) -> None:
+        start = time.monotonic()
+        for i, d in enumerate(self.devices):  # spread first polls a little so a line is not hammered
+            d.next_due = start + min(d.config.poll_interval_s, 1.0) * i / max(len(self.devices), 1)
+        try:
+            while not stop.is_set():
+                device = min(self.devices, key=lambda d: d.next_due)
+                delay = device.next_due - time.monotonic()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    continue
+                samples = await self.poll(device)
+                for d in self.devices:
+                    d.stats.next_poll_in_s = round(max(d.next_due - time.monotonic(), 0.0), 3)
+                if samples:
+                    try:
+                        await sink(samples)
+                    except Exception as exc:  # the sink's problem must not stop polling
+                        on_sink_error(device.config.id, exc)
+        finally:
+            self.close()
+
+
+async def _call(
+    client: AsyncModbusTcpClient | AsyncModbusSerialClient, request: ReadRequest, unit: int
+) -> Any:
+    fn = {
+        Table.COIL: client.read_coils,
+        Table.DISCRETE_INPUT: client.read_discrete_inputs,
+        Table.HOLDING_REGISTER: client.read_holding_registers,
+        Table.INPUT_REGISTER: client.read_input_registers,
+    }[request.table]
+    return await fn(request.start, count=request.count, device_id=unit)
+
+
+def _numeric(point: Point) -> bool:
+    return point.type is not RawType.STRING and point.quantity is not None
+
+
+def _bad(device: _Device, request: ReadRequest, ts: int, reason: str) -> list[Sample]:
+    out = []
+    for name in request.points:
+        p = device.points[name]
+        if _numeric(p):
+            out.append(_make(device, p, None, ts, Quality.BAD, reason))
+    return out
+
+
+def _sample(device: _Device, point: Point, decoded: Decoded, ts: int) -> Sample | None:
+    if not _numeric(point):
+        return None
+    value = decoded.value if isinstance(decoded.value, float) else None
+    if value is None:
+        return _make(device, point, None, ts, Quality.BAD, decoded.reason or "no value")
+    if decoded.reason:
+        return _make(device, point, value, ts, Quality.UNCERTAIN, decoded.reason)
+    lo, hi = point.valid_min, point.valid_max
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f"[{'-∞' if lo is None else f'{lo:g}'}, {'∞' if hi is None else f'{hi:g}'}]"
+        return _make(
+            device, point, value, ts, Quality.UNCERTAIN, f"value {value:g} outside valid range {rng}"
+        )
+    return _make(device, point, value, ts, Quality.GOOD, None)
+
+
+def _make(
+    device: _Device, point: Point, value: float | None, ts: int, quality: Quality, reason: str | None
+) -> Sample:
+    return Sample(
+        device=device.config.id,
+        point=point.name,
+        quantity=point.quantity or "status",
+        value=value,
+        unit=point.unit,
+        ts=ts,
+        quality=quality,
+        reason=reason,
+        valid_min=point.valid_min,
+        valid_max=point.valid_max,
+    )
+
+
+class ModbusPoller:
+    """Polls every enabled device forever (until `stop`), handing samples to `sink`.
+
+    `max_backoff_s` caps the retry interval of a dead device."""
+
+    def __init__(
+        self,
+        devices: Sequence[ModbusDevice],
+        profiles: Mapping[str, DeviceProfile],
+        sink: SampleSink,
+        clock: Clock | None = None,
+        max_backoff_s: float = 300.0,
+    ) -> None:
+        ids = [d.id for d in devices]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate Modbus device ids: {dup}")
+        self.clock: Clock = clock or WallClock()
+        self.sink = sink
+        self.sink_errors = 0
+        self._devices = {d.id: build_device(d, profiles) for d in devices}
+        groups: dict[str, list[_Device]] = {}
+        for dev in self._devices.values():
+            if dev.config.enabled:
+                groups.setdefault(dev.config.bus_key(), []).append(dev)
+            else:
+                dev.stats.state = "disabled"
+        self._buses = [_Bus(key, devs, self.clock, max_backoff_s) for key, devs in groups.items()]
+        quiet = logging.getLogger("pymodbus")
+        if quiet.level == logging.NOTSET:  # the poller reports every failure itself, with a reason
+            quiet.setLevel(logging.CRITICAL)
+
+    @property
+    def buses(self) -> dict[str, list[str]]:
+        return {b.key: [d.config.id for d in b.devices] for b in self._buses}
+
+    def plan(self, device_id: str) -> list[ReadRequest]:
+        return list(self._devices[device_id].plan)
+
+    def stats(self) -> dict[str, DeviceStats]:
+        return {i: d.stats for i, d in self._devices.items()}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        tasks = [
+            asyncio.create_task(b.run(stop, self.sink, self._sink_error), name=f"modbus {b.key}")
+            for b in self._buses
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def poll_once(self, device_ids: Sequence[str] | None = None) -> list[Sample]:
+        """Poll the given (default: all enabled) devices once: buses concurrently, each line
+        in turn. Does not call the sink; used by `agent probe` and the benchmark."""
+        wanted = set(device_ids) if device_ids is not None else None
+
+        async def one_bus(bus: _Bus) -> list[Sample]:
+            out: list[Sample] = []
+            for d in bus.devices:
+                if wanted is None or d.config.id in wanted:
+                    out += await bus.poll(d)
+            return out
+
+        results = await asyncio.gather(*(one_bus(b) for b in self._buses))
+        return [s for r in results for s in r]
+
+    def close(self) -> None:
+        for b in self._buses:
+            b.close()
+
+    def _sink_error(self, device_id: str, exc: Exception) -> None:
+        self.sink_errors += 1
+        log.error("sample sink failed for Modbus device %s: %s", device_id, exc)
