@@ -1,0 +1,289 @@
+"""The MQTT side of ingest: shared subscription, persistent session, QoS 1, manual acks.
+
+Why it is built this way:
+- `$share/<group>/campus/+/+/telemetry` lets N ingest processes split the agents on the
+  broker; status/health topics are low-volume and retained, so every process subscribes to
+  them plainly and keeps a complete agent picture.
+- The session is persistent (MQTT 5 clean start off + session expiry, or 3.1.1
+  clean_session=False) under a fixed client id, and acks are manual: a PUBACK goes out only
+  after the store `write` returned (and rejects are fsynced to the quarantine). A crash
+  therefore leaves the messages un-acked in the broker session, which redelivers them on
+  reconnect; the store's idempotent upsert turns the redelivery into a no-op.
+- Messages are gathered across publishes (max points/messages/delay) into one store write:
+  throughput comes from fewer, larger writes. A failing write is retried with backoff while
+  the messages stay un-acked; the broker's in-flight limit is the natural back-pressure.
+- MQTT redelivers in-flight messages only when a session resumes, so while connected the
+  consumer itself keeps retrying the batch it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from contract.sequence import SeqVerdict
+from contract.telemetry import subscription
+from ingest.agent_state import AgentStateDB
+from ingest.config import BatchConfig, BrokerConfig, resolve
+from ingest.enrich import BindingWatcher
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Decoded, Incoming
+from ingest.quarantine import Quarantine
+from ingest.stores.base import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], None]) -> mqtt.Client:
+    """A paho 2.x client with manual acks and a persistent session (not yet connected)."""
+    v5 = broker.protocol == "5"
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=broker.client_id,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        clean_session=None if v5 else False,
+        manual_ack=True,
+    )
+    if broker.username:
+        client.username_pw_set(broker.username, resolve(broker.password))
+    if broker.tls is not None:
+        tls = broker.tls
+        client.tls_set(
+            ca_certs=str(tls.ca_file) if tls.ca_file else None,
+            certfile=str(tls.cert_file) if tls.cert_file else None,
+            keyfile=str(tls.key_file) if tls.key_file else None,
+            cert_reqs=ssl.CERT_NONE if tls.insecure else ssl.CERT_REQUIRED,
+        )
+        client.tls_insecure_set(tls.insecure)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.on_message = lambda _c, _u, msg: on_message(msg)
+    return client
+
+
+class Consumer:
+    """Gathers messages, writes them through the store, then acks them in arrival order."""
+
+    def __init__(
+        self,
+        broker: BrokerConfig,
+        share_group: str | None,
+        store: Store,
+        quarantine: Quarantine,
+        bindings: BindingWatcher,
+        metrics: IngestMetrics,
+        agent_db: AgentStateDB | None = None,
+        batch: BatchConfig | None = None,
+        site: str = "+",
+    ) -> None:
+        self.broker = broker
+        self.store = store
+        self.quarantine = quarantine
+        self.bindings = bindings
+        self.metrics = metrics
+        self.agent_db = agent_db
+        self.batch = batch or BatchConfig()
+        self.topics = [
+            (subscription("telemetry", site, share_group), 1),
+            (subscription("status", site), 1),
+            (subscription("health", site), 1),
+        ]
+        self._inbox: queue.Queue[Incoming] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="ingest-writer", daemon=True)
+        self.client = make_client(broker, self._on_message)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
+
+    # ------------------------------------------------------------ MQTT callbacks (network thread)
+
+    def _on_message(self, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(Incoming(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time_ns()))
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("MQTT connect to %s:%s refused: %s", self.broker.host, self.broker.port, reason)
+            return
+        log.info(
+            "MQTT connected to %s:%s as %s (session present: %s)",
+            self.broker.host,
+            self.broker.port,
+            self.broker.client_id,
+            getattr(flags, "session_present", None),
+        )
+        self._connected.set()
+        client.subscribe(self.topics)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        failed = [r for r in reasons if getattr(r, "is_failure", False)]
+        if failed:
+            log.error("MQTT subscription refused: %s (topics %s)", failed, [t for t, _ in self.topics])
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._connected.clear()
+        self._subscribed.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT disconnected (%s); paho reconnects, un-acked messages are redelivered", reason)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        props = None
+        if self.broker.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.broker.session_expiry_s
+            self.client.connect_async(
+                self.broker.host,
+                self.broker.port,
+                self.broker.keepalive_s,
+                clean_start=False,
+                properties=props,
+            )
+        else:
+            self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
+        self.client.loop_start()
+        self._worker.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Connected and subscribed (SUBACK received)."""
+        return self._subscribed.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Flush what was gathered (one attempt), ack it, then disconnect; the rest is redelivered."""
+        self._stop.set()
+        if self._worker.is_alive():
+            self._worker.join(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # ------------------------------------------------------------ the writer thread
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            msgs, decoded = self._gather(first)
+            self._flush(msgs, decoded)
+        # drain what already arrived: write it once, ack if it worked
+        rest: list[Incoming] = []
+        while True:
+            try:
+                rest.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        if rest:
+            decoded = Decoded()
+            for m in rest:
+                decoded.add(m, self.bindings.tags)
+            self._flush(rest, decoded)
+
+    def _gather(self, first: Incoming) -> tuple[list[Incoming], Decoded]:
+        if self.bindings.maybe_reload():
+            with self.metrics.lock:
+                self.metrics.bindings_loads_total = self.bindings.loads_total
+        with self.metrics.lock:
+            self.metrics.bindings_errors_total = self.bindings.errors_total
+        decoded = Decoded()
+        msgs = [first]
+        points = decoded.add(first, self.bindings.tags)
+        deadline = time.monotonic() + self.batch.max_delay_s
+        while len(msgs) < self.batch.max_messages and points < self.batch.max_points:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stop.is_set():
+                break
+            try:
+                m = self._inbox.get(timeout=left)
+            except queue.Empty:
+                break
+            msgs.append(m)
+            points += decoded.add(m, self.bindings.tags)
+        return msgs, decoded
+
+    def _flush(self, msgs: list[Incoming], decoded: Decoded) -> bool:
+        """Write, make rejects durable, then ack in arrival order; retry (un-acked) until it works."""
+        with self.metrics.lock:
+            self.metrics.pending_messages = len(msgs) + self._inbox.qsize()
+        for r in decoded.rejects:
+            self.quarantine.add("payload", r.topic, r.reason, r.payload)
+        delay = 0.2
+        while True:
+            t0 = time.monotonic()
+            try:
+                if decoded.points:
+                    self.store.write(decoded.points)
+                self.quarantine.flush()
+                break
+            except (StoreError, OSError) as exc:
+                with self.metrics.lock:
+                    self.metrics.store_errors_total += 1
+                if self._stop.is_set():
+                    log.error("store write failed while stopping (%s): not acked, the broker redelivers", exc)
+                    return False
+                log.error(
+                    "store write failed (%s): %d messages stay un-acked, retry in %.1fs",
+                    exc,
+                    len(msgs),
+                    delay,
+                )
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.batch.backoff_max_s)
+        self._record(msgs, decoded, time.monotonic() - t0)
+        for m in msgs:
+            if m.qos > 0:
+                self.client.ack(m.mid, m.qos)
+        return True
+
+    def _record(self, msgs: list[Incoming], decoded: Decoded, elapsed: float) -> None:
+        seq = self.metrics.sequences
+        m = self.metrics
+        with m.lock:
+            for msg in msgs:
+                kind = msg.topic.rsplit("/", 1)[-1]
+                m.messages_total[kind] = m.messages_total.get(kind, 0) + 1
+            m.points_written_total += len(decoded.points)
+            m.flushes_total += 1
+            m.flush_seconds_sum += elapsed
+            m.pending_messages = self._inbox.qsize()
+            for batch, _ in decoded.batches:
+                if seq.observe(batch.site, batch.agent, batch.seq) is SeqVerdict.DUPLICATE:
+                    k = (batch.site, batch.agent)
+                    m.duplicates_by_agent[k] = m.duplicates_by_agent.get(k, 0) + 1
+            for r in decoded.rejects:
+                m.rejected_total[r.klass] = m.rejected_total.get(r.klass, 0) + 1
+        if self.agent_db is None:
+            return
+        try:
+            for st in decoded.statuses:
+                self.agent_db.observe_status(st)
+            newest: dict[tuple[str, str], tuple[int, int]] = {}
+            for batch, received in decoded.batches:
+                k = (batch.site, batch.agent)
+                prev = newest.get(k)
+                newest[k] = (max(received, prev[0] if prev else 0), max(batch.seq, prev[1] if prev else -1))
+            for (site, agent), (received, last_seq) in newest.items():
+                self.agent_db.observe_telemetry(
+                    site,
+                    agent,
+                    received,
+                    last_seq,
+                    seq.open_gaps(site, agent),
+                    self.metrics.duplicates_by_agent.get((site, agent), 0),
+                )
+        except Exception as exc:  # agent state is advisory; never hold up acks for it
+            log.warning("agent state not updated: %s", exc)

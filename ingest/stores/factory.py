@@ -1,0 +1,52 @@
+"""Open the configured store (backends import lazily: a SQLite-only install needs no influxdb-client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ingest.config import InfluxV1StoreConfig, InfluxV2StoreConfig, SqliteStoreConfig, resolve
+from ingest.stores.base import Store
+
+RejectSink = Callable[[str, str], None]
+
+
+def open_store(
+    cfg: SqliteStoreConfig | InfluxV1StoreConfig | InfluxV2StoreConfig, on_reject: RejectSink | None = None
+) -> Store:
+    if isinstance(cfg, SqliteStoreConfig):
+        from ingest.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(cfg.path)
+    if isinstance(cfg, InfluxV1StoreConfig):
+        from ingest.stores.influx_v1 import InfluxV1Store
+
+        return InfluxV1Store(
+            cfg.url,
+            cfg.database,
+            retention_policy=cfg.retention_policy,
+            username=cfg.username,
+            password=resolve(cfg.password),
+            token=resolve(cfg.token),
+            ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+            verify_tls=cfg.verify_tls,
+            timeout_s=cfg.timeout_s,
+            batch_lines=cfg.batch_lines,
+            gzip_body=cfg.gzip,
+            retry_for_s=cfg.retry_for_s,
+            create_database=cfg.create_database,
+            on_reject=on_reject,
+        )
+    from ingest.stores.influx_v2 import InfluxV2Store
+
+    return InfluxV2Store(
+        cfg.url,
+        cfg.org,
+        cfg.bucket,
+        token=cfg.token.resolve(),
+        verify_tls=cfg.verify_tls,
+        ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+        timeout_s=cfg.timeout_s,
+        batch_size=cfg.batch_size,
+        gzip_body=cfg.gzip,
+        on_reject=on_reject,
+    )
