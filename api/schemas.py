@@ -245,12 +245,17 @@ class IndicatorOut(BaseModel):
     label: Label
     value: float | None
     unit: str | None
-    detail: dict[str, float | int | str | None] = Field(default_factory=dict)
+    target: float | None = None
+    target_year: int | None = None
+    expected_now: float | None = Field(default=None, description="where the path to the target is this year")
+    on_track: bool | None = None
 
 
 class IndicatorsOut(BaseModel):
     campus: str
     time: datetime
+    start: datetime
+    end: datetime
     indicators: list[IndicatorOut]
 
 

@@ -10,12 +10,13 @@ from contract.bindings import BindingTable
 
 
 def load_from_config(twin_config: Path) -> LoadedTwin:
-    from api.floorplan_adapter import fill_footprints
-    from twin.config import load_config, load_twin
+    from twin.config import cache_dir, load_config, load_twin
+    from twin.floorplan import attach_footprints
 
     campuses = load_twin(twin_config)
-    fill_footprints(campuses)
     cfg, base = load_config(twin_config)
+    for c in campuses:
+        attach_footprints(c, cache_dir(cfg, base))  # floor plans, cached by IFC file hash
     files: dict[str, Path] = {}
     for c in cfg.campuses:
         if c.bindings:

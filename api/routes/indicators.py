@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from api import indicators_adapter
 from api.deps import get_state, viewer
 from api.errors import ERROR_RESPONSES, NOT_FOUND, not_found
-from api.schemas import ErrorOut, IndicatorsOut
+from api.schemas import IndicatorsOut
 from api.state import AppState
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["indicators"])
@@ -19,12 +19,23 @@ State = Annotated[AppState, Depends(get_state)]
 @router.get(
     "/campuses/{campus_id}/indicators",
     operation_id="getIndicators",
-    responses={**NOT_FOUND, 503: {"model": ErrorOut, "description": "indicators not available"}},
+    responses=NOT_FOUND,
 )
-def get_indicators(state: State, campus_id: str) -> IndicatorsOut:
+def get_indicators(
+    state: State,
+    campus_id: str,
+    days: Annotated[int, Query(ge=1, le=366, description="period: the last N days up to now")] = 7,
+) -> IndicatorsOut:
     campus = state.twin.campuses.get(campus_id)
     if campus is None:
         raise not_found("campus", campus_id)
     now = state.now_ns()
-    items = indicators_adapter.compute(state, campus, now)
-    return IndicatorsOut(campus=campus.id, time=state.to_dt(now), indicators=items)
+    start = now - days * 86_400 * 10**9
+    items = indicators_adapter.compute(state, campus, start, now)
+    return IndicatorsOut(
+        campus=campus.id,
+        time=state.to_dt(now),
+        start=state.to_dt(start),
+        end=state.to_dt(now),
+        indicators=items,
+    )

@@ -273,3 +273,15 @@ def test_ui_served(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and "数字孪生校园" in r.text
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_indicators(client: TestClient, viewer: dict[str, str]) -> None:
+    r = client.get(f"{V1}/campuses/sz-demo-school/indicators", headers=viewer, params={"days": 1})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["start"] == "2026-11-22T10:20:00+08:00"
+    ids = {i["id"]: i for i in body["indicators"]}
+    assert ids["rooms_total"]["value"] == 23
+    assert 0 < ids["sensor_coverage"]["value"] <= 1
+    assert len(ids) > 3 and all(i["label"]["zh"] for i in body["indicators"])
+    assert client.get(f"{V1}/campuses/nope/indicators", headers=viewer).status_code == 404
