@@ -7,7 +7,9 @@ import importlib
 from typing import Any
 
 BENCHES = {
+    "agent": "bench.agent_resources",
     "contract": "bench.contract_codec",
+    "modbus": "bench.modbus_poll",
     "ifc": "bench.ifc_load",
 }
 
