@@ -132,10 +132,14 @@ class Consumer:
             log.error("MQTT subscription refused: %s (topics %s)", failed, [t for t, _ in self.topics])
             return
         self._subscribed.set()
+        with self.metrics.lock:
+            self.metrics.subscribed = 1
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
         self._subscribed.clear()
+        with self.metrics.lock:
+            self.metrics.subscribed = 0
         if not self._stop.is_set():
             log.warning("MQTT disconnected (%s); paho reconnects, un-acked messages are redelivered", reason)
 

@@ -26,6 +26,7 @@ class IngestMetrics:
     flushes_total: int = 0
     flush_seconds_sum: float = 0.0
     pending_messages: int = 0
+    subscribed: int = 0
     bindings_loads_total: int = 0
     bindings_errors_total: int = 0
     sequences: SequenceTracker = field(default_factory=SequenceTracker)
@@ -48,6 +49,7 @@ class IngestMetrics:
             yield "campus_ingest_flushes_total", {}, self.flushes_total
             yield "campus_ingest_flush_seconds_sum", {}, self.flush_seconds_sum
             yield "campus_ingest_pending_messages", {}, self.pending_messages
+            yield "campus_ingest_mqtt_subscribed", {}, self.subscribed
             yield "campus_ingest_bindings_loads_total", {}, self.bindings_loads_total
             yield "campus_ingest_bindings_errors_total", {}, self.bindings_errors_total
             seq = self.sequences
@@ -69,6 +71,7 @@ HELP = {
     "campus_ingest_flushes_total": ("counter", "store writes of gathered batches"),
     "campus_ingest_flush_seconds_sum": ("counter", "time spent in store writes"),
     "campus_ingest_pending_messages": ("gauge", "messages received but not yet acked"),
+    "campus_ingest_mqtt_subscribed": ("gauge", "1 while connected and subscribed to the broker"),
     "campus_ingest_bindings_loads_total": ("counter", "binding table (re)loads"),
     "campus_ingest_bindings_errors_total": ("counter", "binding table reloads that failed"),
     "campus_ingest_seq_gaps_total": ("counter", "agent batch numbers skipped (may fill later)"),
