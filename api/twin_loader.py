@@ -15,8 +15,8 @@ def load_from_config(twin_config: Path) -> LoadedTwin:
 
     campuses = load_twin(twin_config)
     cfg, base = load_config(twin_config)
-    for c in campuses:
-        attach_footprints(c, cache_dir(cfg, base))  # floor plans, cached by IFC file hash
+    for campus in campuses:
+        attach_footprints(campus, cache_dir(cfg, base))  # floor plans, cached by IFC file hash
     files: dict[str, Path] = {}
     for c in cfg.campuses:
         if c.bindings:
