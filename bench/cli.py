@@ -9,6 +9,8 @@ from typing import Any
 BENCHES = {
     "agent": "bench.agent_resources",
     "contract": "bench.contract_codec",
+    "api": "bench.api_latency",
+    "sim": "bench.sim_scale",
     "modbus": "bench.modbus_poll",
     "ifc": "bench.ifc_load",
 }

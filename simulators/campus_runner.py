@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 MODBUS_FAULTS: tuple[FaultKind, ...] = ("timeout", "exception", "garbled", "short", "delay")
 CONTROL_ROOT = "campus-twin-sim"
+YIELD_EVERY = 32  # devices/messages between two yields to the event loop during a tick
 
 
 def control_topic(site: str) -> str:
@@ -199,8 +200,12 @@ class CampusRunner:
         if steps:
             await self.push_modbus_async()
         if self.link is not None:
-            n = self.mqtt.publish_due(self.link, time.monotonic(), self.model.values, now)
-            self.stats.mqtt_messages += n
+            msgs = self.mqtt.messages_due(time.monotonic(), self.model.values, now)
+            for i, m in enumerate(msgs):
+                self.link.publish(m.topic, m.payload, qos=self.options.mqtt_qos)
+                if i % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)  # let the Modbus servers answer polls meanwhile
+            self.stats.mqtt_messages += len(msgs)
 
     def push_modbus(self) -> int:
         """Write every Modbus device's current values into its server."""
@@ -212,7 +217,7 @@ class CampusRunner:
         self.stats.modbus_points += written
         return written
 
-    async def push_modbus_async(self, chunk: int = 250) -> int:
+    async def push_modbus_async(self, chunk: int = YIELD_EVERY) -> int:
         """As `push_modbus`, yielding to the servers every `chunk` devices so polls are served."""
         written = 0
         values = self.model.values
