@@ -138,3 +138,36 @@ async def test_buffer_full_drops_counted_per_policy(
         assert values == [400.0 + i for i in expected]
     finally:
         col.close()
+
+
+async def test_metrics_endpoint_prometheus_text(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto]
+) -> None:
+    import urllib.request
+
+    from campus_twin.servers import free_port
+
+    broker = make_mosquitto()
+    port = free_port()
+    cfg = write_config(tmp_path / "a.yaml", broker.port)
+    cfg.write_text(cfg.read_text().replace("  listen: null", f"  listen: 127.0.0.1:{port}"))
+    agent, stop, task = await start_agent(cfg)
+    try:
+        await agent.sink(samples(0, 5))
+        assert agent.uplink is not None
+        await async_wait_until(
+            lambda: agent.uplink is not None and agent.uplink.stats.readings_acked_total == 5, 10, "ack"
+        )
+
+        def scrape() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+                return resp.read().decode()
+
+        text = await asyncio.to_thread(scrape)
+        assert "# TYPE campus_agent_queue_depth gauge" in text
+        assert "campus_agent_readings_acked_total 5" in text
+        assert "campus_agent_uplink_connected 1" in text
+        assert 'campus_agent_dropped_readings_total{reason="overflow_oldest"} 0' in text
+    finally:
+        await stop_agent(stop, task)
