@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from ingest_helpers import IngestProcess, Publisher, payload, wait_until, write_config
@@ -34,6 +35,10 @@ def publish_all(
             time.sleep(pause)
 
 
+def subscribed(proc: IngestProcess) -> bool:
+    return proc.metrics()["campus_ingest_mqtt_subscribed"] == 1
+
+
 def influx_store(url: str, db: str) -> InfluxV1Store:
     return InfluxV1Store(url, db, create_database=True)
 
@@ -57,7 +62,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing(
     )
     proc = ingest_procs(cfg)
     proc.start()
-    wait_until(lambda: proc.metrics()["campus_ingest_mqtt_subscribed"] == 1, 15, "subscribed")
+    wait_until(partial(subscribed, proc), 15, "subscribed")
     batches, n = 120, 100
     total = batches * n
     pub = Publisher(mosquitto, f"agent-{uid()}")
@@ -136,7 +141,7 @@ def test_two_processes_on_one_shared_subscription_split_the_load(
     for p in procs:
         p.start()
     for p in procs:
-        wait_until(lambda p=p: p.metrics()["campus_ingest_mqtt_subscribed"] == 1, 15, "subscribed")
+        wait_until(partial(subscribed, p), 15, "subscribed")
     agents = [f"gw-{b}" for b in "ABCDEF"]
     batches, n = 10, 40
     publish_all(publisher, site, agents, batches, n)
