@@ -74,6 +74,7 @@ class RunnerStats:
     mqtt_messages: int = 0
     mqtt_values: int = 0
     faults_injected: int = 0
+    encode_errors: int = 0
     tick_seconds: list[float] = field(default_factory=list)
 
 
@@ -212,8 +213,7 @@ class CampusRunner:
         written = 0
         values = self.model.values
         for b in self.modbus.values():
-            b.server.set_values(b.device.unit_id, values_for(b.feeds, values, b.room_index))
-            written += len(b.feeds)
+            written += self._set(b, values)
         self.stats.modbus_points += written
         return written
 
@@ -222,12 +222,23 @@ class CampusRunner:
         written = 0
         values = self.model.values
         for i, b in enumerate(self.modbus.values()):
-            b.server.set_values(b.device.unit_id, values_for(b.feeds, values, b.room_index))
-            written += len(b.feeds)
+            written += self._set(b, values)
             if i % chunk == chunk - 1:
                 await asyncio.sleep(0)
         self.stats.modbus_points += written
         return written
+
+    def _set(self, b: ModbusBinding, values: dict[str, Any]) -> int:
+        """One device's values into its server; a value the profile cannot encode (out of
+        its raw type's range) keeps the previous registers and is counted, not fatal."""
+        try:
+            b.server.set_values(b.device.unit_id, values_for(b.feeds, values, b.room_index))
+        except ValueError as exc:
+            self.stats.encode_errors += 1
+            if self.stats.encode_errors <= 10:
+                log.warning("device %s: value not encodable, registers unchanged: %s", b.device.id, exc)
+            return 0
+        return len(b.feeds)
 
     # ------------------------------------------------------------------ faults
 

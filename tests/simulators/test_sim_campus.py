@@ -150,6 +150,7 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
         rec.wait_for(lambda m: sum(t == "zigbee2mqtt/A-105-th" for t, _ in m) >= before + 30)
         with pytest.raises(ValueError, match="Modbus device"):
             runner.inject("A-103-co2", "nan")
+        assert runner.stats.encode_errors == 0 and runner.stats.model_steps > 0
     finally:
         stop.set()
         await task
