@@ -176,7 +176,8 @@ class CampusRunner:
             self.link.close()
             self.link = None
         for server in self.servers.values():
-            await server.stop()
+            if server.running:
+                await server.stop()
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         """Tick until `stop` is set (or `duration_s` wall seconds passed)."""

@@ -75,8 +75,8 @@ async def run_campus(args: argparse.Namespace, broker: BrokerOptions | None) -> 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runner.start()
     try:
+        await runner.start()
         if args.manifest:
             runner.write_manifest(args.manifest)
         for device, kind, params in faults:
