@@ -101,7 +101,10 @@ class Consumer:
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._subscribed = threading.Event()
-        self._worker = threading.Thread(target=self._work, name="ingest-writer", daemon=True)
+        # decode of the next batch overlaps the store write of the previous one (bounded: 2 ahead)
+        self._ready: queue.Queue[tuple[list[Incoming], Decoded] | None] = queue.Queue(maxsize=2)
+        self._worker = threading.Thread(target=self._work, name="ingest-gather", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self.client = make_client(broker, self._on_message)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -161,6 +164,7 @@ class Consumer:
             self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
         self.client.loop_start()
         self._worker.start()
+        self._writer.start()
 
     def wait_ready(self, timeout: float) -> bool:
         """Connected and subscribed (SUBACK received)."""
@@ -169,22 +173,24 @@ class Consumer:
     def stop(self, timeout: float = 30.0) -> None:
         """Flush what was gathered (one attempt), ack it, then disconnect; the rest is redelivered."""
         self._stop.set()
-        if self._worker.is_alive():
-            self._worker.join(timeout)
+        deadline = time.monotonic() + timeout
+        for t in (self._worker, self._writer):
+            if t.is_alive():
+                t.join(max(0.1, deadline - time.monotonic()))
         self.client.disconnect()
         self.client.loop_stop()
 
     # ------------------------------------------------------------ the writer thread
 
     def _work(self) -> None:
+        """Gather and decode; hands batches to the writer in arrival order."""
         while not self._stop.is_set():
             try:
                 first = self._inbox.get(timeout=0.2)
             except queue.Empty:
                 continue
-            msgs, decoded = self._gather(first)
-            self._flush(msgs, decoded)
-        # drain what already arrived: write it once, ack if it worked
+            self._ready.put(self._gather(first))
+        # what already arrived is written once more on the way out; the rest is redelivered
         rest: list[Incoming] = []
         while True:
             try:
@@ -195,7 +201,18 @@ class Consumer:
             decoded = Decoded()
             for m in rest:
                 decoded.add(m, self.bindings.tags)
-            self._flush(rest, decoded)
+            self._ready.put((rest, decoded))
+        self._ready.put(None)
+
+    def _write_loop(self) -> None:
+        failed = False
+        while True:
+            item = self._ready.get()
+            if item is None:
+                return
+            if failed:
+                continue  # stopping after a failed write: keep acks in order, let the broker redeliver
+            failed = not self._flush(*item)
 
     def _gather(self, first: Incoming) -> tuple[list[Incoming], Decoded]:
         if self.bindings.maybe_reload():

@@ -34,7 +34,7 @@ from typing import Any
 from contract.telemetry import SeriesKey
 from ingest.stores import influxql
 from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from ingest.stores.lineprotocol import KEY_TAGS, LineProtocolError, encode_point
+from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder, LineProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,7 @@ class InfluxV1Store:
         self.http = HttpClient(url, timeout_s, auth_headers(username, password, token), ca_file, verify_tls)
         self._stop = threading.Event()
         self.rejected_total = 0
+        self._encoder = LineEncoder()
         self.retries_total = 0
         if create_database:
             self.query(f"CREATE DATABASE {influxql.ident(database)}")
@@ -203,7 +204,7 @@ class InfluxV1Store:
         lines: list[str] = []
         for p in points:
             try:
-                lines.append(encode_point(p))
+                lines.append(self._encoder.encode(p))
             except LineProtocolError as exc:
                 self._reject(repr(p), f"cannot encode as line protocol: {exc}")
         for i in range(0, len(lines), self.batch_lines):

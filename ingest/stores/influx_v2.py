@@ -29,7 +29,7 @@ from influxdb_client.rest import ApiException
 
 from contract.telemetry import SeriesKey
 from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from ingest.stores.lineprotocol import KEY_TAGS, LineProtocolError, encode_point
+from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder, LineProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class InfluxV2Store:
             write_options=SYNCHRONOUS
         )  # library types precision as a class
         self.rejected_total = 0
+        self._encoder = LineEncoder()
 
     # ------------------------------------------------------------ writing
 
@@ -127,7 +128,7 @@ class InfluxV2Store:
         lines: list[str] = []
         for p in points:
             try:
-                lines.append(encode_point(p))
+                lines.append(self._encoder.encode(p))
             except LineProtocolError as exc:
                 self._reject(repr(p), f"cannot encode as line protocol: {exc}")
         if not lines:

@@ -60,3 +60,24 @@ def test_influxql_quoting() -> None:
         " AND \"site\" = 's' AND time >= 10 AND time < 20 AND \"quality\" != 'bad'"
         " GROUP BY time(5ns) fill(none) ORDER BY time"
     )
+
+
+def test_cached_encoder_matches_encode_point() -> None:
+    from ingest.stores.lineprotocol import LineEncoder
+
+    enc = LineEncoder(max_cached=2)
+    key = SeriesKey("sz-01", "A-201-air", "co2")
+    cases = [
+        StoredPoint(key, 1, 812.5, "co2", "ppm", agent="gw-A", tags={"storey": "2F 二层", "room": 'x"y'}),
+        StoredPoint(
+            key, 2, None, "co2", "ppm", quality="bad", reason='say "no"\n', tags={"storey": "2F 二层"}
+        ),
+        StoredPoint(key, 3, 1e-7, "co2", "ppm", tags={"building": "B"}),
+        StoredPoint(
+            SeriesKey("a", "b", "c"), 4, -3.0, "temperature", "°C", quality="uncertain", reason="range"
+        ),
+    ]
+    for p in cases * 2:
+        assert enc.encode(p) == encode_point(p)
+    with pytest.raises(LineProtocolError):
+        enc.encode(StoredPoint(key, 1, 1.0, "co2", "ppm", tags={"room": "a\\\\b"}))
