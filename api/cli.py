@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     from api.settings import load_settings
 
     settings = load_settings(args.config)
-    app = create_app(settings)
+    app = create_app(settings, clock=settings.clock.build())
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.clock import ClockSettings
 from contract.yamlio import load_model
 
 
@@ -86,6 +87,9 @@ class ApiSettings(BaseModel):
     verdict_cache_s: float = Field(default=10.0, ge=0, description="reuse a room's verdicts this long")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    clock: ClockSettings = Field(
+        default_factory=ClockSettings, description="demo only: the simulators' scaled clock, so 'now' agrees"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -104,7 +108,7 @@ class ApiSettings(BaseModel):
         """Paths relative to the config file's folder, so the file works from any cwd."""
 
         def fix(p: Path | None) -> Path | None:
-            return None if p is None or p.is_absolute() else base / p
+            return p if p is None or p.is_absolute() else base / p
 
         upd: dict[str, object] = {"twin_config": fix(self.twin_config) or self.twin_config}
         store = self.store

@@ -7,6 +7,7 @@ missing: a missing server is a failure, never a skip.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -136,6 +137,9 @@ class Mosquitto(_Managed):
             "log_type error",
             "log_type warning",
         ]
+        if os.geteuid() == 0:
+            # as root mosquitto drops to user 'mosquitto', which cannot read pytest's 0700 temp dirs
+            lines.append("user root")
         if self.username:
             pwfile = self.workdir / "passwd"
             pwfile.write_text(f"{self.username}:{self.password or ''}\n")

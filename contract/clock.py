@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 
 class Clock(Protocol):
     def now_ns(self) -> int: ...
@@ -40,3 +42,16 @@ def clock_from(speed: float = 1.0, origin_ns: int | None = None, offset_ns: int 
     if speed == 1.0 and not offset_ns:
         return WallClock()
     return ScaledClock(origin_ns if origin_ns is not None else time.time_ns(), speed, offset_ns)
+
+
+class ClockSettings(BaseModel):
+    """The `clock:` section of agent and API configs. Demo/test only: production runs at speed 1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    speed: float = Field(default=1.0, gt=0, le=100_000)
+    origin_ns: int | None = None
+    offset_ns: int = 0
+
+    def build(self) -> Clock:
+        return clock_from(self.speed, self.origin_ns, self.offset_ns)

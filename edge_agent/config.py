@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contract.clock import ClockSettings
 from contract.telemetry import QUANTITIES, Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from edge_agent.modbus.config import ModbusDevice
@@ -164,14 +165,6 @@ class MetricsConfig(_Strict):
         return v
 
 
-class ClockConfig(_Strict):
-    """Demo only: a scaled clock shared with the simulators (same origin and speed)."""
-
-    speed: float = Field(default=1.0, gt=0, le=100_000)
-    origin_ns: int | None = None
-    offset_ns: int = 0
-
-
 class AgentConfig(_Strict):
     site: Ident
     agent: Ident
@@ -185,7 +178,7 @@ class AgentConfig(_Strict):
     health_interval_s: float = Field(default=30.0, gt=0, le=86400)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     timezone: str = "Asia/Shanghai"
-    clock: ClockConfig = Field(default_factory=ClockConfig)
+    clock: ClockSettings = Field(default_factory=ClockSettings, description="demo only: shared scaled clock")
 
     @field_validator("timezone")
     @classmethod

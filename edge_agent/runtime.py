@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from contract.clock import Clock, clock_from
+from contract.clock import Clock
 from contract.telemetry import HealthReport
 from edge_agent.buffer import DiskQueue, PutResult, QueueStats
 from edge_agent.config import AgentConfig, Subscription
@@ -48,8 +48,7 @@ class Counters:
 
 
 def agent_clock(cfg: AgentConfig) -> Clock:
-    c = cfg.clock
-    return clock_from(c.speed, c.origin_ns, c.offset_ns)
+    return cfg.clock.build()
 
 
 class Agent:

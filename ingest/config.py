@@ -183,7 +183,7 @@ class IngestConfig(BaseModel):
         """Paths made absolute against the config file's folder."""
 
         def fix(p: Path | None) -> Path | None:
-            return None if p is None or p.is_absolute() else base / p
+            return p if p is None or p.is_absolute() else base / p
 
         def fix_secret(s: SecretRef | None) -> SecretRef | None:
             if s is None or s.file is None or s.file.is_absolute():

@@ -150,9 +150,13 @@ def _wildcard_level(topic_filter: str) -> int | None:
     return None
 
 
-def _device_from_topic(sub: Subscription, topic: str) -> str:
+def _device_from_topic(sub: Subscription, topic: str, from_end: int) -> str:
+    """The `+` level of the filter names the device; an exact filter (one device per
+    subscription) uses the format's fixed position, counted from the end of the topic."""
     level = _wildcard_level(sub.topic_filter)
     parts = topic.split("/")
+    if level is None and len(parts) > from_end:
+        level = len(parts) - 1 - from_end
     if level is None or level >= len(parts):
         raise PayloadError(f"cannot take the device id from topic {topic!r} (filter {sub.topic_filter!r})")
     return _device_id(parts[level], f"topic {topic!r}")
@@ -172,7 +176,7 @@ def _snake(device: str, obj: dict[str, Any], ts: int, out: Decoded) -> None:
 
 
 def decode_zigbee2mqtt(sub: Subscription, topic: str, payload: bytes, received_ns: int) -> Decoded:
-    device = _device_from_topic(sub, topic)
+    device = _device_from_topic(sub, topic, from_end=0)  # zigbee2mqtt/<device>
     if device == "bridge":
         return Decoded(ignored="zigbee2mqtt bridge message")
     out = Decoded()
@@ -183,7 +187,7 @@ def decode_zigbee2mqtt(sub: Subscription, topic: str, payload: bytes, received_n
 
 
 def decode_tasmota(sub: Subscription, topic: str, payload: bytes, received_ns: int, tz: ZoneInfo) -> Decoded:
-    device = _device_from_topic(sub, topic)
+    device = _device_from_topic(sub, topic, from_end=1)  # tele/<device>/SENSOR
     doc = _object(payload)
     ts = received_ns
     if "Time" in doc:

@@ -117,3 +117,18 @@ def test_custom_mapping_with_topic_level_and_epoch_timestamp() -> None:
     ]
     assert d.samples[0].ts == 1763000000000 * 10**6
     assert d.problems == ["path 'missing': no key 'missing'"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "topic", "payload"),
+    [
+        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b'{"illuminance":320}'),
+        ("tasmota", "tele/A-201-lux/SENSOR", b'{"BH1750":{"Illuminance":320}}'),
+    ],
+)
+def test_exact_topic_filter_takes_device_from_the_formats_position(
+    fmt: str, topic: str, payload: bytes
+) -> None:
+    """One subscription per device (no wildcard), as generated per gateway from a manifest."""
+    d = decode(sub(fmt, topic=topic), topic, payload, RX, TZ)
+    assert {x.device for x in d.samples} == {topic.split("/")[1]}
