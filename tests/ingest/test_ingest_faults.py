@@ -115,7 +115,9 @@ def test_influxdb_stopped_then_restarted_loses_nothing(
         assert svc.metrics.points_written_total == 1000  # nothing confirmed (so nothing acked) while down
         server.start()  # same port, same data directory
         wait_until(lambda: reader.count() == 2000, 60, "all 2000 points after InfluxDB is back")
-        assert svc.metrics.points_written_total == 2000
+        # the metric is updated just after the write returns: wait for it, do not race it
+        wait_until(lambda: svc.metrics.points_written_total == 2000, 10, "metrics caught up")
+        assert reader.count() == 2000
         reader.close()
     finally:
         svc.stop()
