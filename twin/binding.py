@@ -252,9 +252,33 @@ def bind_campus(
     ifc = _from_ifc(campus, places, report) if use_ifc else {}
     filed = _from_file(campus, places, binding_file, report) if binding_file else {}
     merged: dict[Key, tuple[_Place, str]] = {}
-    for key, (pl, _where) in ifc.items():
-        merged[key] = (pl, "ifc")
+    # A device-level file entry moves the whole device: it also overrides the IfcSensors that
+    # bind single points of it (the generator writes one per point), which would otherwise win
+    # over it at lookup (a point binding beats a device binding).
+    whole = {(k[0], k[1]): (pl, where) for k, (pl, where) in filed.items() if k[2] is None}
+    same_room: set[Key] = set()
+    moved: set[Key] = set()
+    for key, (pl, ifc_where) in ifc.items():
+        person = whole.get((key[0], key[1])) if key[2] is not None else None
+        if person is None:
+            merged[key] = (pl, "ifc")
+            continue
+        file_key: Key = (key[0], key[1], None)
+        if person[0].space.global_id == pl.space.global_id:
+            same_room.add(file_key)
+        elif file_key not in moved:
+            moved.add(file_key)
+            report.add(
+                "warning",
+                "conflict",
+                person[1],
+                f"binding file puts {key[1]} in room {person[0].space.room_number}, the IFC places its "
+                f"points in room {pl.space.room_number} ({ifc_where}); the binding file wins",
+            )
     for key, (pl, where) in filed.items():
+        if key not in ifc and key in same_room and key not in moved:
+            merged[key] = (pl, "ifc+file")
+            continue
         if key in ifc:
             ifc_pl, ifc_where = ifc[key]
             if ifc_pl.space.global_id == pl.space.global_id:

@@ -2,14 +2,16 @@
 
 The demo, the simulators and the tests all start from the same campus spec
 (`contract.campus`), so every simulated device has a real IfcSpace with an IfcSensor in the
-generated model. A few spaces deliberately carry no quantity set, so the loader's geometry
-fallback runs on every generated campus, not only on rare real exports.
+generated model: one per point the edge agent will publish (Modbus: the device profile's
+points; MQTT: the spec's quantities under the agent's point ids, see `twin.sensor_kinds`), so
+the model binds every series at point level. A few spaces deliberately carry no quantity set,
+so the loader's geometry fallback runs on every generated campus, not only on rare real exports.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +29,10 @@ import ifcopenshell.api.unit
 import numpy as np
 
 from contract.campus import BuildingSpec, CampusSpec, Room, expand
-from twin.sensor_kinds import quantities_for, sensor_type
+from contract.telemetry import CANONICAL_UNITS
+from device_profiles.loader import load_library
+from device_profiles.schema import DeviceProfile
+from twin.sensor_kinds import SensorPoint, check_spec, device_points, sensor_type
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +77,7 @@ def _add_owner(f: ifcopenshell.file) -> None:
 class _Writer:
     """One IFC file under construction: project, units, contexts, site."""
 
-    def __init__(self, spec: CampusSpec, schema: Schema) -> None:
+    def __init__(self, spec: CampusSpec, schema: Schema, profiles: Mapping[str, DeviceProfile]) -> None:
         if schema not in SUPPORTED_SCHEMAS:
             raise ValueError(f"schema {schema!r} not supported; use one of {SUPPORTED_SCHEMAS}")
         self.schema = schema
@@ -95,6 +100,7 @@ class _Writer:
         api.aggregate.assign_object(self.f, products=[self.site], relating_object=self.project)
         api.geometry.edit_object_placement(self.f, product=self.site, matrix=_translation(0, 0, 0))
         self.spec = spec
+        self.profiles = profiles
         self.n_spaces = 0
         self.n_sensors = 0
         self.no_qto: list[str] = []
@@ -153,8 +159,8 @@ class _Writer:
             self._add_equipment(space, room, "PROJECTOR", "投影仪 (projector)")
             self._add_equipment(space, room, "DISPLAY", "交互式电子白板 (interactive board)")
         for device in room.devices:
-            for quantity in quantities_for(device.profile, device.quantities) or (None,):
-                self._add_sensor(space, room, device.id, quantity)
+            for sp in device_points(device, self.profiles) or (None,):
+                self._add_sensor(space, room, device.id, sp)
         self.n_spaces += 1
 
     def _place_inside(self, element: Any, room: Room, dx: float, dy: float) -> None:
@@ -176,12 +182,11 @@ class _Writer:
         api.spatial.assign_container(self.f, products=[el], relating_structure=space)
         self._place_inside(el, room, room.width_m / 2, 0.3)
 
-    def _add_sensor(self, space: Any, room: Room, device_id: str, quantity: str | None) -> None:
-        from contract.telemetry import CANONICAL_UNITS
-
+    def _add_sensor(self, space: Any, room: Room, device_id: str, sp: SensorPoint | None) -> None:
+        """One IfcSensor for one published point (`sp` None: the whole device)."""
         api = ifcopenshell.api
-        predefined, object_type = sensor_type(quantity)
-        name = f"{device_id} {quantity}" if quantity else device_id
+        predefined, object_type = sensor_type(sp.quantity if sp else None)
+        name = f"{device_id} {sp.point}" if sp else device_id
         if self.schema == "IFC2X3":  # IfcSensor is IFC4+; IFC2X3 exports use the generic class
             el = api.root.create_entity(self.f, ifc_class="IfcDistributionControlElement", name=name)
             el.ObjectType = object_type or predefined
@@ -193,21 +198,31 @@ class _Writer:
         api.spatial.assign_container(self.f, products=[el], relating_structure=space)
         self._place_inside(el, room, 0.5 + 0.3 * (self.n_sensors % 5), room.depth_m - 0.5)
         props: dict[str, Any] = {"DeviceId": device_id, "Site": self.spec.site}
-        if quantity:
-            props["Quantity"] = quantity
-            props["Unit"] = CANONICAL_UNITS.get(quantity, "")
+        if sp:
+            props["Point"] = sp.point
+            props["Quantity"] = sp.quantity
+            props["Unit"] = CANONICAL_UNITS[sp.quantity]
         pset = api.pset.add_pset(self.f, product=el, name=SENSOR_PSET)
         api.pset.edit_pset(self.f, pset=pset, properties=props)
         self.n_sensors += 1
 
 
 def build_campus_model(
-    spec: CampusSpec, buildings: Sequence[str] | None = None, schema: Schema = "IFC4"
+    spec: CampusSpec,
+    buildings: Sequence[str] | None = None,
+    schema: Schema = "IFC4",
+    profiles: Mapping[str, DeviceProfile] | None = None,
 ) -> tuple[ifcopenshell.file, GeneratedFile]:
-    """An in-memory IFC of the campus (or of the listed buildings only)."""
+    """An in-memory IFC of the campus (or of the listed buildings only).
+
+    `profiles` by name (default: the built-in library). Raises ConfigError naming the building,
+    room template and device when a device's profile is unknown or its MQTT quantities cannot
+    be carried by its format."""
+    library = load_library() if profiles is None else profiles
+    check_spec(spec, library)
     rooms = expand(spec)
     wanted = set(buildings) if buildings is not None else {b.id for b in spec.buildings}
-    w = _Writer(spec, schema)
+    w = _Writer(spec, schema, library)
     chosen = [b for b in spec.buildings if b.id in wanted]
     for b in chosen:
         w.add_building(b, [r for r in rooms if r.building == b.id])
@@ -222,15 +237,21 @@ def build_campus_model(
 
 
 def generate_campus(
-    spec: CampusSpec, out_dir: str | Path, per_building: bool = True, schema: Schema = "IFC4"
+    spec: CampusSpec,
+    out_dir: str | Path,
+    per_building: bool = True,
+    schema: Schema = "IFC4",
+    profiles: Mapping[str, DeviceProfile] | None = None,
 ) -> list[GeneratedFile]:
     """Write `<site>-<building>.ifc` per building (default) or one `<site>.ifc` for the campus."""
+    library = load_library() if profiles is None else profiles
+    check_spec(spec, library)  # before any file is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     groups = [[b.id] for b in spec.buildings] if per_building else [[b.id for b in spec.buildings]]
     written = []
     for ids in groups:
-        model, info = build_campus_model(spec, ids, schema)
+        model, info = build_campus_model(spec, ids, schema, library)
         name = f"{spec.site}-{ids[0]}.ifc" if per_building else f"{spec.site}.ifc"
         path = out / name
         model.write(str(path))

@@ -1,4 +1,13 @@
-"""How telemetry quantities map onto IFC sensor types, and which quantities a device reports.
+"""What each device of a campus spec publishes, and how a quantity maps onto an IFC sensor type.
+
+The generator writes one IfcSensor per point the edge agent will publish, carrying the exact
+point id, so the IFC binds each series at point level:
+- Modbus devices: the numeric points of their device profile (`device_profiles/library`), the
+  same list the agent's poller publishes (string points carry no quantity and are not sent);
+- MQTT devices: the quantities of the campus spec, under the point id the agent's built-in
+  decoder gives the payload key the sensor publishes (edge_agent/southbound/formats.py, keys as
+  in simulators/mqtt_formats.py). The twin may not import either, so the mapping is a table
+  here; tests/twin/test_twin_generator.py runs every entry through the real encoder + decoder.
 
 The generator and the write-back type each IfcSensor by the quantity it measures
 (PredefinedType), so other IFC tools show a CO2 sensor as a CO2 sensor. Quantities without an
@@ -6,6 +15,14 @@ IFC enumeration value use USERDEFINED with the name in ObjectType, as IFC prescr
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from contract.campus import CampusSpec, Device, DeviceTemplate
+from contract.telemetry import CANONICAL_UNITS
+from contract.yamlio import ConfigError
+from device_profiles.schema import DeviceProfile, RawType
 
 # quantity -> IfcSensorTypeEnum value (IFC4/IFC4X3). None: USERDEFINED + ObjectType.
 SENSOR_TYPE_BY_QUANTITY: dict[str, str | None] = {
@@ -30,21 +47,54 @@ SENSOR_TYPE_BY_QUANTITY: dict[str, str | None] = {
     "status": None,
 }
 
-# Quantities reported by the device profiles the demo campus uses. The generator only needs
-# them to type the IfcSensor elements it writes; the profiles themselves stay authoritative
-# for decoding (device_profiles/library).
-PROFILE_QUANTITIES: dict[str, tuple[str, ...]] = {
-    "classroom-air-monitor": ("temperature", "humidity", "co2", "pm25", "pm10", "tvoc"),
-    "renke-rs-ws-n01": ("temperature", "humidity"),
-    "renke-rs-co2-n01": ("co2",),
-    "renke-rs-gz-n01": ("illuminance",),
-    "renke-rs-pm-n01": ("pm25", "pm10"),
-    "renke-rs-zs-n01": ("noise",),
-    "chint-ddsu666": ("voltage", "current", "power", "energy"),
-    "chint-dtsu666": ("voltage", "current", "power", "energy"),
-    "eastron-sdm120": ("voltage", "current", "power", "energy"),
-    "eastron-sdm630": ("voltage", "current", "power", "energy"),
+
+def _same(*quantities: str) -> dict[str, tuple[str, str]]:
+    return {q: (q, q) for q in quantities}
+
+
+# MQTT format -> campus-spec quantity -> (point id, quantity) as the agent publishes it.
+# A PIR/mmWave `occupancy` is a boolean in zigbee2mqtt and Cayenne LPP, which the agent
+# publishes as quantity `presence` (unit bool) under the point `occupancy`.
+MQTT_POINTS: dict[str, dict[str, tuple[str, str]]] = {
+    "zigbee2mqtt": {
+        **_same("temperature", "humidity", "illuminance", "presence", "co2", "pm25", "pm10", "noise"),
+        **_same("power", "energy", "voltage", "current"),
+        "occupancy": ("occupancy", "presence"),
+        "hcho": ("formaldehyd", "hcho"),  # zigbee2mqtt's own spelling
+        "tvoc": ("voc", "tvoc"),
+    },
+    # Tasmota names values per sensor object; the agent names the point after the quantity
+    "tasmota": _same(
+        "temperature",
+        "humidity",
+        "illuminance",
+        "co2",
+        "pm25",
+        "pm10",
+        "power",
+        "energy",
+        "voltage",
+        "current",
+    ),
+    # ChirpStack's decoded `object` uses the quantity names as keys
+    "lorawan": {
+        **_same("illuminance", "presence", "temperature", "humidity", "co2", "pm25", "pm10", "noise"),
+        "occupancy": ("occupancy", "presence"),
+    },
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPoint:
+    """One point a device publishes: what the IfcSensor's CampusTwin_Sensor pset carries."""
+
+    point: str
+    quantity: str
+
+    @property
+    def unit(self) -> str:
+        """The canonical unit: the agent normalises every reading to it before publishing."""
+        return CANONICAL_UNITS[self.quantity]
 
 
 def sensor_type(quantity: str | None) -> tuple[str, str | None]:
@@ -57,10 +107,68 @@ def sensor_type(quantity: str | None) -> tuple[str, str | None]:
     return "USERDEFINED", quantity.upper()
 
 
-def quantities_for(profile: str | None, declared: tuple[str, ...]) -> tuple[str, ...]:
-    """What a campus-spec device measures: its declared quantities, else its profile's."""
-    if declared:
-        return declared
-    if profile and profile in PROFILE_QUANTITIES:
-        return PROFILE_QUANTITIES[profile]
-    return ()
+def profile_points(profile: DeviceProfile) -> tuple[SensorPoint, ...]:
+    """The points the agent's Modbus poller publishes for a device of this profile."""
+    return tuple(
+        SensorPoint(p.name, p.quantity)
+        for p in profile.points
+        if p.quantity is not None and p.type is not RawType.STRING
+    )
+
+
+def mqtt_points(fmt: str, quantities: tuple[str, ...]) -> tuple[SensorPoint, ...]:
+    """The points the agent publishes for an MQTT sensor of `fmt` reporting `quantities`.
+    Raises KeyError naming the first quantity the format cannot carry."""
+    table = MQTT_POINTS[fmt]
+    out: list[SensorPoint] = []
+    for q in quantities:
+        if q not in table:
+            raise KeyError(q)
+        point, quantity = table[q]
+        out.append(SensorPoint(point, quantity))
+    return tuple(out)
+
+
+def _template_problem(t: DeviceTemplate, profiles: Mapping[str, DeviceProfile]) -> str | None:
+    if t.protocol == "modbus":
+        profile = profiles.get(t.profile or "")
+        if profile is None:
+            return f"unknown device profile {t.profile!r}; known: {', '.join(sorted(profiles))}"
+        if not profile_points(profile):
+            return f"device profile {t.profile!r} has no numeric point"
+        return None
+    assert t.format is not None  # DeviceTemplate requires it for mqtt
+    bad = [q for q in t.quantities if q not in MQTT_POINTS[t.format]]
+    if bad:
+        return (
+            f"format {t.format} cannot carry {bad} through the agent's built-in decoder; "
+            f"supported: {', '.join(sorted(MQTT_POINTS[t.format]))}"
+        )
+    return None
+
+
+def check_spec(spec: CampusSpec, profiles: Mapping[str, DeviceProfile]) -> None:
+    """Refuse a spec whose devices cannot be turned into points, naming each building, room
+    template and device. Raises ConfigError listing every problem."""
+    problems = []
+    for bi, b in enumerate(spec.buildings):
+        for ri, room in enumerate(b.rooms_per_floor):
+            for di, t in enumerate(room.devices):
+                problem = _template_problem(t, profiles)
+                if problem:
+                    problems.append(
+                        f"campus spec {spec.site}: buildings[{bi}] (building {b.id}) rooms_per_floor[{ri}] "
+                        f"(room template {room.type} {room.name_zh}) devices[{di}] (key {t.key!r}): {problem}"
+                    )
+    if problems:
+        raise ConfigError(f"campus spec {spec.site}", problems)
+
+
+def device_points(device: Device, profiles: Mapping[str, DeviceProfile]) -> tuple[SensorPoint, ...]:
+    """What an expanded campus-spec device publishes (check the spec with `check_spec` first).
+    Empty for an MQTT device without declared quantities: the generator binds it whole."""
+    if device.protocol == "modbus":
+        assert device.profile is not None
+        return profile_points(profiles[device.profile])
+    assert device.format is not None
+    return mqtt_points(device.format, device.quantities)

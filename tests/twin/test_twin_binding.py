@@ -26,13 +26,17 @@ def test_bindings_from_ifc_cover_every_device(small_spec: CampusSpec, small_camp
     campus = _campus(small_campus_dir)
     devices = [d.id for d in devices_of(expand(small_spec))]
     bindings, report = bind_campus(campus, devices=devices)
-    assert sorted(b.device for b in bindings) == sorted(devices)
+    assert sorted({b.device for b in bindings}) == sorted(devices)
     assert report.errors == []
+    # one IfcSensor per published point: the air monitor's profile points, the occupancy sensor's
+    points = {(b.device, b.point) for b in bindings}
+    assert ("A-101-air", "co2") in points and ("A-101-air", "noise") in points
+    assert ("A-101-occ", "occupancy") in points and ("A-101-occ", "illuminance") in points
     rooms = {r.number: r for r in expand(small_spec)}
     gids = {s.name: s.global_id for s in campus.spaces()}
     for b in bindings:
         room = rooms[b.device.rsplit("-", 1)[0]]
-        assert b.point is None and b.source == "ifc"
+        assert b.point is not None and b.source == "ifc"
         assert b.tags.room == gids[room.number] and b.tags.room_number == room.number
         assert b.tags.room_type == room.type and b.tags.building == room.building
         assert b.tags.storey == f"{room.floor}F" and b.tags.campus == "t-school"
@@ -58,7 +62,9 @@ def test_binding_file_messages_and_precedence(small_campus_dir: Path, tmp_path: 
     assert by_key[("A-101-air", None)].tags.room_number == "A-102"
     assert by_key[("A-101-air", None)].source == "file"
     assert by_key[("NEW-1", "co2")].tags.room_number == "B-102"
-    assert by_key[("A-101-occ", None)].source == "ifc"
+    assert by_key[("A-101-occ", "occupancy")].source == "ifc"
+    # the device-level file entry moved the whole device: no IFC point binding of it is left
+    assert [k for k in by_key if k[0] == "A-101-air"] == [("A-101-air", None)]
     wheres = {(i.kind, i.where) for i in report.issues}
     assert ("conflict", f"{bf}:2:5") in wheres
     assert ("unknown_room", f"{bf}:4:5") in wheres

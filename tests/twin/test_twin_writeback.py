@@ -59,7 +59,7 @@ def test_round_trip_generated_bind_export_reopen(small_spec: object, tmp_path: P
         if ue.get_psets(e)["CampusTwin_Sensor"]["DeviceId"] == "A-101-air"
     ]
     assert {e.ContainedInStructure[0].RelatingStructure.Name for e in moved} == {"A-102"}
-    assert len(moved) == 6
+    assert len(moved) == 9  # the classroom-air-monitor profile's points
     # re-exporting the export changes nothing (old sensors replaced, not duplicated)
     twice = tmp_path / "twice.ifc"
     r2 = export_ifc(out[0], twice, bindings)
@@ -85,10 +85,24 @@ def test_latest_values_from_store(small_campus_dir: Path, tmp_path: Path) -> Non
     f = ifcopenshell.open(str(tmp_path / "a.ifc"))
     psets = [ue.get_psets(e)["CampusTwin_Sensor"] for e in f.by_type("IfcSensor")]
     air = {p["Point"]: p for p in psets if p["DeviceId"] == "A-101-air"}
-    assert set(air) == {"co2", "temperature"}  # the store's series replace the generic sensors
+    # point-level bindings from the generated IfcSensors: every profile point stays, the ones
+    # the store has data for carry their latest value
+    assert set(air) == {
+        "humidity",
+        "temperature",
+        "noise",
+        "pm25",
+        "pm10",
+        "pressure",
+        "illuminance",
+        "co2",
+        "tvoc",
+    }
     assert air["co2"]["LatestValue"] == pytest.approx(812.5)
     assert air["co2"]["LatestTime"] == "2026-11-18T11:07:40+00:00"
-    assert air["co2"]["BindingLevel"] == "device" and air["co2"]["Unit"] == "ppm"
+    assert air["temperature"]["LatestValue"] == pytest.approx(23.4)
+    assert "LatestValue" not in air["noise"]
+    assert "BindingLevel" not in air["co2"] and air["co2"]["Unit"] == "ppm"
     co2 = next(e for e in f.by_type("IfcSensor") if e.Name == "A-101-air co2")
     assert co2.PredefinedType == "CO2SENSOR"
     others = [p for p in psets if p["DeviceId"] != "A-101-air"]
