@@ -14,6 +14,7 @@ BENCHES = {
     "sim": "bench.sim_scale",
     "modbus": "bench.modbus_poll",
     "ifc": "bench.ifc_load",
+    "report": "bench.report",
 }
 
 

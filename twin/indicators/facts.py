@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
 from contract.bindings import BindingTable
 from ingest.stores.base import Agg, Store
+from twin.indicators.history import SeriesHistory, applicable_by_rule, grain_ns
 from twin.live import bound_series
 from twin.model import Campus
 from twin.standards.evaluator import Verdict, evaluate
@@ -97,14 +96,20 @@ def gather_school(
     timetable: Timetable,
     interval_s: float = 60.0,
     now_ns: int | None = None,
+    bulk: bool = True,
 ) -> SchoolFacts:
     """Facts of one school over [start, end). Readings are expected once per `interval_s` from
-    every bound series up to `now_ns` (a period still running is not held against the school)."""
+    every bound series up to `now_ns` (a period still running is not held against the school).
+
+    `bulk` reads history as store-side windows (twin.indicators.history); False reads every
+    raw point (the reference the bulk path is tested and benchmarked against)."""
     interval_ns = int(interval_s * NS)
     until = min(end, now_ns) if now_ns is not None else end
     expected = max(until - start, 0) // interval_ns
     class_hours = timetable.intervals(start, end)
     tz = ZoneInfo(standards.timezone)
+    applicable = applicable_by_rule(standards.rules, class_hours, start, end, tz)
+    grains: dict[tuple[str, ...], int | None] = {}  # per set of rules: their boundaries only
     infos_all = [i for i in store.series() if i.key.site == campus.id]
     by_room = bound_series(campus, bindings, infos_all)
     latest = store.latest([i.key for i in infos_all]) if infos_all else {}
@@ -124,21 +129,28 @@ def gather_school(
             bound_devices=sorted(devices.get(space.global_id, set()) | {i.key.device for i in infos}),
         )
         for info in infos:
-            wins = store.range(info.key, start, end)
-            ts = np.array([w.start for w in wins if w.value is not None], dtype=np.int64)
-            vals = np.array([w.value for w in wins if w.value is not None], dtype=np.float64)
+            rules = [
+                r
+                for r in standards.for_quantity(info.quantity)
+                if r.applies.matches_room(space.room_type) and r.applies.matches_point(info.key.point)
+            ]
+            ids = tuple(r.id for r in rules)
+            if ids not in grains:
+                grains[ids] = grain_ns(rules, applicable, start, end, tz, interval_ns) if bulk else None
+            history = SeriesHistory(store, info.key, start, end, grains[ids])
             p = latest.get(info.key)
             agent = p.agent if p is not None else None
+            received = history.received
             sf = SeriesFacts(
-                info.key.device, info.key.point, info.quantity, info.unit, agent, len(ts), expected
+                info.key.device, info.key.point, info.quantity, info.unit, agent, received, expected
             )
-            if agent and len(ts):
-                agents[agent] = agents.get(agent, 0) + len(ts)
-            for rule in standards.for_quantity(info.quantity):
-                if rule.applies.matches_room(space.room_type) and rule.applies.matches_point(info.key.point):
-                    sf.verdicts.append(
-                        evaluate(rule, ts, vals, class_hours, start, end, interval_ns=interval_ns, tz=tz)
-                    )
+            if agent and received:
+                agents[agent] = agents.get(agent, 0) + received
+            for rule in rules:
+                ts, vals = history.readings(rule, applicable[rule.id])
+                sf.verdicts.append(
+                    evaluate(rule, ts, vals, class_hours, start, end, interval_ns=interval_ns, tz=tz)
+                )
             room.series.append(sf)
         reported = {s.device for s in room.series}
         for dev in sorted(devices.get(space.global_id, set()) - reported):
