@@ -2,9 +2,13 @@
 
     campus-twin report --twin twin.yaml --sqlite data/campus.db \\
         --period 2026-09-01..2026-11-30 --out report.xlsx
+    campus-twin report --twin twin.yaml --store-config ingest.yaml …
 
-The format follows the extension of --out. The store is the ingest SQLite file (`--sqlite`);
-thresholds, indicator definitions and the timetable are the shipped YAML files unless given.
+The format follows the extension of --out. The store is the ingest SQLite file (`--sqlite`)
+or whatever store an ingest config selects (`--store-config`: its `store:` section — SQLite,
+InfluxDB 1.x or 2.x — opened through `ingest.stores.factory`, credentials by reference as
+ingest reads them). Thresholds, indicator definitions and the timetable are the shipped YAML
+files unless given.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ import datetime as dt
 import logging
 import sys
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ingest.stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +36,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--twin", required=True, metavar="CONFIG", help="twin config YAML (campuses, IFC, bindings)"
     )
-    p.add_argument("--sqlite", required=True, metavar="PATH", help="ingest SQLite store file")
+    store = p.add_mutually_exclusive_group(required=True)
+    store.add_argument("--sqlite", metavar="PATH", help="ingest SQLite store file")
+    store.add_argument(
+        "--store-config",
+        metavar="FILE",
+        help="ingest config YAML whose 'store:' section selects the store (sqlite, influxdb, influxdb2)",
+    )
     p.add_argument(
         "--period", required=True, metavar="FROM..TO", help="local dates, e.g. 2026-09-01..2026-11-30"
     )
@@ -43,10 +57,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_run, _parser=p)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _open_store(args: argparse.Namespace) -> Store | str:
+    """The store named on the command line, or the message why it cannot be opened."""
+    from contract.yamlio import ConfigError
+    from ingest.config import SqliteStoreConfig, load_config
+    from ingest.stores.factory import open_store
 
-    from ingest.stores.sqlite import SQLiteStore
+    if args.sqlite is not None:
+        cfg: Any = SqliteStoreConfig(path=Path(args.sqlite))
+        where = f"--sqlite {args.sqlite}"
+    else:
+        if not Path(args.store_config).is_file():
+            return f"--store-config {args.store_config}: no such file"
+        try:
+            cfg = load_config(args.store_config).store
+        except ConfigError as exc:
+            return str(exc)
+        where = f"--store-config {args.store_config}: store ({cfg.type})"
+    if isinstance(cfg, SqliteStoreConfig) and not cfg.path.is_file():
+        # opening would create an empty store and report zeros
+        return f"{where}: no such file {cfg.path}"
+    try:
+        return open_store(cfg)
+    except (OSError, ValueError) as exc:  # e.g. an unset secret env var: named, never printed
+        return f"{where}: {exc}"
+
+
+def _run(args: argparse.Namespace) -> int:
     from twin.config import load_twin
     from twin.indicators import load_indicators
     from twin.indicators.build import build_report
@@ -59,9 +96,6 @@ def _run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in FORMATS:
         print(f"--out {out}: unknown format {out.suffix!r}; use one of {', '.join(FORMATS)}", file=sys.stderr)
         return 2
-    if not Path(args.sqlite).is_file():
-        print(f"--sqlite {args.sqlite}: no such file", file=sys.stderr)
-        return 2
     cfg = load_indicators(args.indicators)
     standards = load_standards(args.standards)
     timetable = load_timetable(args.timetable)
@@ -72,7 +106,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     year = args.year or (dt.date.fromisoformat(args.period.split("..")[1].strip())).year
     campuses = load_twin(args.twin)
-    store = SQLiteStore(args.sqlite)
+    store = _open_store(args)
+    if isinstance(store, str):
+        print(store, file=sys.stderr)
+        return 2
     try:
         rep = build_report(
             campuses,

@@ -9,9 +9,11 @@ import pytest
 from openpyxl import load_workbook
 
 from campus_twin.cli import main
+from campus_twin.servers import InfluxDB
 from contract.campus import CampusSpec
 from contract.telemetry import SeriesKey
 from ingest.stores.base import StoredPoint
+from ingest.stores.influx_v1 import InfluxV1Store
 from ingest.stores.sqlite import SQLiteStore
 
 SPEC = {
@@ -42,6 +44,14 @@ START = 1788710400 * 10**9  # 2026-09-07 00:00 +08:00
 STEP = 600 * 10**9
 
 
+def _points() -> list[StoredPoint]:
+    return [
+        StoredPoint(SeriesKey("t-cli", dev, "co2"), START + k * STEP, 800.0, "co2", "ppm", agent="gw-A")
+        for dev in ("A-101-air", "A-102-co2")
+        for k in range(144)
+    ]
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     from twin.generator import generate_campus
@@ -55,13 +65,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         encoding="utf-8",
     )
     store = SQLiteStore(d / "s.db")
-    store.write(
-        [
-            StoredPoint(SeriesKey("t-cli", dev, "co2"), START + k * STEP, 800.0, "co2", "ppm", agent="gw-A")
-            for dev in ("A-101-air", "A-102-co2")
-            for k in range(144)
-        ]
-    )
+    store.write(_points())
     store.close()
     return d / "twin.yaml", d / "s.db"
 
@@ -95,3 +99,84 @@ def test_report_rejects_bad_arguments(
     assert "unknown format" in capsys.readouterr().err
     assert main([*base, "--period", "2026-09-07", "--out", str(tmp_path / "r.csv")]) == 2
     assert "YYYY-MM-DD..YYYY-MM-DD" in capsys.readouterr().err
+
+
+def _indicators(path: Path) -> dict[str, float]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {i["indicator"]["id"]: i["value"] for i in data["indicators"]}
+
+
+def test_store_config_selects_sqlite_relative_to_the_config(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    twin, db = setup
+    cfg = db.parent / "ingest.yaml"  # the ingest config: a relative store path is next to it
+    cfg.write_text(f"store: {{type: sqlite, path: {db.name}}}\n", encoding="utf-8")
+    base = ["report", "--twin", str(twin), "--period", "2026-09-07..2026-09-07", "--interval", "600"]
+    assert main([*base, "--store-config", str(cfg), "--out", str(tmp_path / "c.json")]) == 0
+    assert main([*base, "--sqlite", str(db), "--out", str(tmp_path / "s.json")]) == 0
+    assert _indicators(tmp_path / "c.json") == _indicators(tmp_path / "s.json")
+
+
+def test_store_config_selects_influxdb(
+    setup: tuple[Path, Path], influxdb: InfluxDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same readings in a real InfluxDB 1.x give the same report as from SQLite."""
+    twin, db = setup
+    writer = InfluxV1Store(influxdb.url, "campus_report_cli", create_database=True)
+    try:
+        writer.write(_points())
+    finally:
+        writer.close()
+    cfg = tmp_path / "ingest.yaml"
+    cfg.write_text(
+        f"store:\n  type: influxdb\n  url: {influxdb.url}\n  database: campus_report_cli\n"
+        "  password: {env: CT_TEST_INFLUX_PASSWORD}\n",
+        encoding="utf-8",
+    )
+    base = ["report", "--twin", str(twin), "--period", "2026-09-07..2026-09-07", "--interval", "600"]
+    monkeypatch.delenv("CT_TEST_INFLUX_PASSWORD", raising=False)
+    assert main([*base, "--store-config", str(cfg), "--out", str(tmp_path / "i.json")]) == 2
+    monkeypatch.setenv("CT_TEST_INFLUX_PASSWORD", "unused-by-an-open-server")
+    assert main([*base, "--store-config", str(cfg), "--out", str(tmp_path / "i.json")]) == 0
+    assert main([*base, "--sqlite", str(db), "--out", str(tmp_path / "s.json")]) == 0
+    got = _indicators(tmp_path / "i.json")
+    assert got == _indicators(tmp_path / "s.json")
+    assert got["bim-cim-schools"] == 1 and got["iot-school-share"] == 100.0
+
+
+def test_store_config_errors(
+    setup: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    twin, db = setup
+    base = [
+        "report",
+        "--twin",
+        str(twin),
+        "--period",
+        "2026-09-07..2026-09-07",
+        "--out",
+        str(tmp_path / "r.json"),
+    ]
+    assert main([*base, "--store-config", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: no such file" in capsys.readouterr().err
+    cfg = tmp_path / "ingest.yaml"
+    cfg.write_text("store:\n  type: sqlite\n  path: missing.db\n", encoding="utf-8")
+    assert main([*base, "--store-config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "store (sqlite): no such file" in err and "missing.db" in err
+    assert not (tmp_path / "missing.db").exists()  # not created empty
+    cfg.write_text("store:\n  type: influxdb\n  databse: x\n", encoding="utf-8")
+    assert main([*base, "--store-config", str(cfg)]) == 2
+    err = capsys.readouterr().err  # the ingest config loader names the file and the field
+    assert str(cfg) in err and "databse: unknown field" in err
+    cfg.write_text(
+        "store:\n  type: influxdb2\n  org: o\n  bucket: b\n  token: {env: CT_TEST_NO_TOKEN}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("CT_TEST_NO_TOKEN", raising=False)
+    assert main([*base, "--store-config", str(cfg)]) == 2
+    assert "environment variable CT_TEST_NO_TOKEN is not set" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # one store only
+        main([*base, "--sqlite", str(db), "--store-config", str(cfg)])
