@@ -69,7 +69,12 @@ def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) ->
         source="api",
     )
     old = state.loaded.bindings
-    kept = [b for b in old.bindings if (b.site, b.device, b.point) != (site, device, body.point)]
+    # rebinding a whole device also replaces its per-point bindings (they would win at lookup)
+    kept = [
+        b
+        for b in old.bindings
+        if not (b.site == site and b.device == device and (body.point is None or b.point == body.point))
+    ]
     table = BindingTable(v=old.v, generated_at=datetime.now(UTC).isoformat(), bindings=[*kept, new])
     set_binding_entry(path, site, device, body.point, sp.global_id)
     if state.settings.bindings_export is not None:
