@@ -91,13 +91,33 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out or "(top level)"
 
 
+def _yaml_loc(doc: Any, loc: Sequence[str | int]) -> list[str | int]:
+    """Drop the parts pydantic adds that are not YAML keys (union member / tag names such as
+    `store.sqlite.path` → `store.path`), so the field path reads as the file does."""
+    out: list[str | int] = []
+    node = doc
+    for i, key in enumerate(loc):
+        if isinstance(node, dict) and isinstance(key, str) and key not in node:
+            nxt = loc[i + 1] if i + 1 < len(loc) else None
+            if isinstance(nxt, str) and nxt in node:
+                continue  # `key` is a union tag; the next part is the real field
+        out.append(key)
+        if (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        ):
+            node = node[key]
+        else:
+            node = None
+    return out
+
+
 def validation_problems(
     name: str, doc: Any, exc: ValidationError, prefix: Sequence[str | int] = ()
 ) -> list[str]:
     problems = []
     for err in exc.errors():
         # pydantic puts union/tag discriminators into loc; keep only keys that exist in YAML
-        loc = [*prefix, *(p for p in err["loc"] if isinstance(p, int | str))]
+        loc = _yaml_loc(doc, [*prefix, *(p for p in err["loc"] if isinstance(p, int | str))])
         pos = locate(doc, loc)
         where = f"{name}:{pos[0]}:{pos[1]}" if pos else name
         msg = err["msg"]

@@ -47,3 +47,28 @@ def test_valid_file_loads(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
     f.write_text("name: x\nitems:\n  - port: 1\n")
     assert load_model(Outer, f).items[0].port == 1
+
+
+def test_union_tags_are_not_shown_as_fields(tmp_path: Path) -> None:
+    from typing import Annotated, Literal
+
+    from pydantic import Field
+
+    class A(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        type: Literal["a"]
+        path: int
+
+    class B(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        type: Literal["b"]
+        url: str
+
+    class Top(BaseModel):
+        store: Annotated[A | B, Field(discriminator="type")]
+
+    f = tmp_path / "c.yaml"
+    f.write_text("store:\n  type: a\n  path: nope\n")
+    with pytest.raises(ConfigError) as info:
+        load_model(Top, f)
+    assert f"{f}:3:3: field store.path:" in str(info.value)
