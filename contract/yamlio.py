@@ -102,13 +102,16 @@ def _yaml_loc(doc: Any, loc: Sequence[str | int]) -> list[str | int]:
             if isinstance(nxt, str) and nxt in node:
                 continue  # `key` is a union tag; the next part is the real field
         out.append(key)
-        if (isinstance(node, dict) and key in node) or (
-            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
-        ):
-            node = node[key]
-        else:
-            node = None
+        node = _child(node, key)
     return out
+
+
+def _child(node: Any, key: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
 
 
 def validation_problems(
