@@ -176,7 +176,20 @@ def _screenshot(base: str, token: str, rooms: list[dict[str, Any]]) -> None:
         storey = next(r["storey"] for r in rooms if r["number"].startswith("A-2"))
         driver.get(f"{base}/#/storey/{storey}")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plan polygon.room[data-status]"))
-        time.sleep(1)
+        driver.execute_script(
+            "const s=document.getElementById('colour-by'); s.value='co2'; s.dispatchEvent(new Event('change'));"
+        )
+        wait.until(lambda d: "二氧化碳" in d.find_element(By.ID, "legend").text)
+        grey = "#c3cbd3"
+        wait.until(
+            lambda d: (
+                sum(
+                    p.get_attribute("fill") != grey
+                    for p in d.find_elements(By.CSS_SELECTOR, "#plan polygon.room")
+                )
+                >= 4
+            )
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         assert driver.save_screenshot(str(ARTIFACTS / "demo-floorplan.png"))
     finally:
