@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from edge_agent.config import AgentConfig
-from edge_agent.mqtt_connect import describe
 
 
 def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]:
     """Validate what YAML validation cannot (profile names exist) and summarise the config."""
     ok = True
     lines = [f"config OK: site {cfg.site}, agent {cfg.agent}"]
-    lines.append(f"upstream: {describe(cfg.upstream.broker)} (batch {cfg.upstream.batch_size}, QoS 1)")
+    lines.append(f"upstream: {cfg.upstream.broker.describe()} (batch {cfg.upstream.batch_size}, QoS 1)")
     b = cfg.buffer
     lines.append(f"buffer: {b.path} (max {b.max_bytes} bytes, {b.max_age_s:.0f}s, {b.overflow})")
     if cfg.mqtt:
-        lines.append(f"sensor broker: {describe(cfg.mqtt.broker)}")
+        lines.append(f"sensor broker: {cfg.mqtt.broker.describe()}")
         for s in cfg.mqtt.subscriptions:
             lines.append(f"  subscribe {s.topic_filter} (format {s.format}, QoS {s.qos})")
     missing = [d for d in cfg.modbus if d.profile not in profiles]

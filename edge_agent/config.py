@@ -1,6 +1,6 @@
 """The agent's YAML config: one file per gateway, validated with errors at file:line:col + field.
 
-Secrets are references (`SecretRef`), relative paths are relative to the config file, and
+Secrets are references (`contract.secrets.SecretRef`), relative paths are relative to the config file, and
 nothing here opens a socket or a database: `load_agent_config` is safe to run in `agent check`.
 """
 
@@ -12,11 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
+from contract.secrets import rebase
 from contract.telemetry import QUANTITIES, Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from edge_agent.modbus.config import ModbusDevice
-from edge_agent.secrets import SecretRef
 
 MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "custom"]
 DEFAULT_TOPICS: dict[str, str] = {
@@ -30,23 +31,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TlsConfig(_Strict):
-    """Paths to PEM files; the key file is a secret by nature and only its path is in config."""
+class BrokerConfig(BrokerSettings):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure: bool = Field(default=False, description="skip hostname check (lab use only)")
-
-
-class BrokerConfig(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretRef | None = None
-    tls: TlsConfig | None = None
     client_id: str | None = Field(default=None, description="default: campus-twin-<site>-<agent>[-south]")
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
     reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
     reconnect_max_s: float = Field(default=30.0, gt=0, le=3600)
 
@@ -213,28 +201,14 @@ class AgentConfig(_Strict):
 def _resolve_paths(cfg: AgentConfig, base: Path) -> AgentConfig:
     """Relative paths in the file are relative to the file, so a service can run from anywhere."""
 
-    def rel(p: Path | None) -> Path | None:
-        return p if p is None or p.is_absolute() else base / p
-
-    def tls(t: TlsConfig | None) -> TlsConfig | None:
-        if t is None:
-            return None
-        return t.model_copy(update={k: rel(getattr(t, k)) for k in ("ca_file", "cert_file", "key_file")})
-
-    def secret(s: SecretRef | None) -> SecretRef | None:
-        return s.model_copy(update={"file": rel(s.file)}) if s is not None and s.file else s
-
-    def broker(b: BrokerConfig) -> BrokerConfig:
-        return b.model_copy(update={"tls": tls(b.tls), "password": secret(b.password)})
-
     update: dict[str, Any] = {
-        "profile_dirs": [rel(p) for p in cfg.profile_dirs],
-        "buffer": cfg.buffer.model_copy(update={"path": rel(cfg.buffer.path)}),
-        "quarantine": cfg.quarantine.model_copy(update={"path": rel(cfg.quarantine.path)}),
-        "upstream": cfg.upstream.model_copy(update={"broker": broker(cfg.upstream.broker)}),
+        "profile_dirs": [rebase(p, base) for p in cfg.profile_dirs],
+        "buffer": cfg.buffer.model_copy(update={"path": rebase(cfg.buffer.path, base)}),
+        "quarantine": cfg.quarantine.model_copy(update={"path": rebase(cfg.quarantine.path, base)}),
+        "upstream": cfg.upstream.model_copy(update={"broker": cfg.upstream.broker.rebased(base)}),
     }
     if cfg.mqtt is not None:
-        update["mqtt"] = cfg.mqtt.model_copy(update={"broker": broker(cfg.mqtt.broker)})
+        update["mqtt"] = cfg.mqtt.model_copy(update={"broker": cfg.mqtt.broker.rebased(base)})
     return cfg.model_copy(update=update)
 
 

@@ -11,9 +11,9 @@ import asyncio
 import logging
 import signal
 
+from contract.secrets import SecretError
 from edge_agent.config import load_agent_config
 from edge_agent.runtime import Agent
-from edge_agent.secrets import SecretError
 
 log = logging.getLogger("edge_agent")
 

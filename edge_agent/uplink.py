@@ -24,7 +24,7 @@ from contract.telemetry import HealthReport, Status, encode_status, topic
 from edge_agent.buffer import DiskQueue, SealedBatch
 from edge_agent.config import AgentConfig
 from edge_agent.dbthread import DbThread
-from edge_agent.mqtt_connect import describe, make_client
+from edge_agent.mqtt_connect import make_client
 
 log = logging.getLogger("edge_agent.uplink")
 VERSION = "0.1.0"
@@ -106,7 +106,7 @@ class Uplink:
                     st = await self.db.run(self.queue.stats)
                     log.info(
                         "upstream connected to %s; %d readings buffered, %d batches awaiting ack (resent first)",
-                        describe(broker),
+                        broker.describe(),
                         st.depth,
                         st.sealed_batches,
                     )
@@ -125,7 +125,7 @@ class Uplink:
                 what = "lost" if lost else "unreachable"
                 log.warning(
                     "upstream %s %s: %s; %d readings buffered on disk, retry in %.1fs",
-                    describe(broker),
+                    broker.describe(),
                     what,
                     exc,
                     depth,

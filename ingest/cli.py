@@ -20,7 +20,8 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     """Config, secrets, binding table and store reachable; prints what it checked."""
     from contract.bindings import BindingTable
-    from ingest.config import SecretError, load_config
+    from contract.secrets import SecretError
+    from ingest.config import load_config
     from ingest.stores.base import StoreError
     from ingest.stores.factory import open_store
 

@@ -18,81 +18,23 @@ batch: {max_points: 5000, max_delay_s: 0.5}
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from contract.broker import BrokerSettings
+from contract.secrets import SecretRef, rebase, rebase_secret
 from contract.telemetry import Ident
 from contract.yamlio import load_model
 
 
-class SecretError(ValueError):
-    """A referenced secret could not be read; names the reference, never the value."""
-
-
-class SecretRef(BaseModel):
-    """Exactly one of `env` (environment variable) or `file` (first line of the file)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    env: str | None = Field(default=None, min_length=1)
-    file: Path | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of 'env' or 'file'")
-        return self
-
-    def __repr__(self) -> str:
-        return f"SecretRef({self.describe()})"
-
-    def describe(self) -> str:
-        return f"env ${self.env}" if self.env else f"file {self.file}"
-
-    def resolve(self) -> str:
-        if self.env is not None:
-            value = os.environ.get(self.env)
-            if value is None:
-                raise SecretError(f"environment variable {self.env} is not set")
-            return value
-        assert self.file is not None
-        try:
-            lines = self.file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise SecretError(f"cannot read secret file {self.file}: {exc.strerror or exc}") from None
-        return lines[0] if lines else ""
-
-
-def resolve(ref: SecretRef | None) -> str | None:
-    return None if ref is None else ref.resolve()
-
-
-class TlsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure: bool = Field(default=False, description="skip certificate verification (testing only)")
-
-
-class BrokerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
+class BrokerConfig(BrokerSettings):
     client_id: Ident = Field(
         default="campus-ingest-1",
         description="fixed per process: the broker keeps the persistent session under this id",
     )
     protocol: Literal["5", "3.1.1"] = "5"
-    username: str | None = None
-    password: SecretRef | None = None
-    tls: TlsConfig | None = None
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60, description="MQTT 5 only")
 
 
@@ -101,6 +43,9 @@ class SqliteStoreConfig(BaseModel):
 
     type: Literal["sqlite"] = "sqlite"
     path: Path = Path("campus-ts.db")
+
+    def rebased(self, base: Path) -> SqliteStoreConfig:
+        return self.model_copy(update={"path": rebase(self.path, base)})
 
 
 class InfluxV1StoreConfig(BaseModel):
@@ -123,6 +68,15 @@ class InfluxV1StoreConfig(BaseModel):
     retry_for_s: float = Field(default=30.0, ge=0)
     create_database: bool = Field(default=False, description="1.x only: CREATE DATABASE at start")
 
+    def rebased(self, base: Path) -> InfluxV1StoreConfig:
+        return self.model_copy(
+            update={
+                "password": rebase_secret(self.password, base),
+                "token": rebase_secret(self.token, base),
+                "ca_file": rebase(self.ca_file, base),
+            }
+        )
+
 
 class InfluxV2StoreConfig(BaseModel):
     """InfluxDB 2.x/3.x/Cloud through influxdb-client (writes) and Flux (reads)."""
@@ -139,6 +93,11 @@ class InfluxV2StoreConfig(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
     batch_size: int = Field(default=5000, ge=1)
     gzip: bool = True
+
+    def rebased(self, base: Path) -> InfluxV2StoreConfig:
+        return self.model_copy(
+            update={"token": self.token.rebased(base), "ca_file": rebase(self.ca_file, base)}
+        )
 
 
 StoreConfig = Annotated[
@@ -181,49 +140,13 @@ class IngestConfig(BaseModel):
 
     def relative_to(self, base: Path) -> IngestConfig:
         """Paths made absolute against the config file's folder."""
-
-        def fix(p: Path | None) -> Path | None:
-            return p if p is None or p.is_absolute() else base / p
-
-        def fix_secret(s: SecretRef | None) -> SecretRef | None:
-            if s is None or s.file is None or s.file.is_absolute():
-                return s
-            return SecretRef(file=base / s.file)
-
-        store = self.store
-        if isinstance(store, SqliteStoreConfig):
-            store = store.model_copy(update={"path": fix(store.path) or store.path})
-        elif isinstance(store, InfluxV1StoreConfig):
-            store = store.model_copy(
-                update={
-                    "password": fix_secret(store.password),
-                    "token": fix_secret(store.token),
-                    "ca_file": fix(store.ca_file),
-                }
-            )
-        else:
-            store = store.model_copy(update={"token": fix_secret(store.token), "ca_file": fix(store.ca_file)})
-        broker = self.broker.model_copy(update={"password": fix_secret(self.broker.password)})
-        if broker.tls:
-            tls = broker.tls
-            broker = broker.model_copy(
-                update={
-                    "tls": tls.model_copy(
-                        update={
-                            "ca_file": fix(tls.ca_file),
-                            "cert_file": fix(tls.cert_file),
-                            "key_file": fix(tls.key_file),
-                        }
-                    )
-                }
-            )
         return self.model_copy(
             update={
-                "broker": broker,
-                "store": store,
-                "bindings": fix(self.bindings),
-                "quarantine_dir": fix(self.quarantine_dir) or self.quarantine_dir,
-                "state_db": fix(self.state_db) or self.state_db,
+                "broker": self.broker.rebased(base),
+                "store": self.store.rebased(base),
+                "bindings": rebase(self.bindings, base),
+                "quarantine_dir": rebase(self.quarantine_dir, base),
+                "state_db": rebase(self.state_db, base),
             }
         )
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from paho.mqtt.properties import Properties
 from contract.sequence import SeqVerdict
 from contract.telemetry import subscription
 from ingest.agent_state import AgentStateDB
-from ingest.config import BatchConfig, BrokerConfig, resolve
+from ingest.config import BatchConfig, BrokerConfig
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming
@@ -55,16 +54,9 @@ def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], N
         manual_ack=True,
     )
     if broker.username:
-        client.username_pw_set(broker.username, resolve(broker.password))
+        client.username_pw_set(broker.username, broker.password_value())
     if broker.tls is not None:
-        tls = broker.tls
-        client.tls_set(
-            ca_certs=str(tls.ca_file) if tls.ca_file else None,
-            certfile=str(tls.cert_file) if tls.cert_file else None,
-            keyfile=str(tls.key_file) if tls.key_file else None,
-            cert_reqs=ssl.CERT_NONE if tls.insecure else ssl.CERT_REQUIRED,
-        )
-        client.tls_insecure_set(tls.insecure)
+        client.tls_set_context(broker.tls.ssl_context())
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     client.on_message = lambda _c, _u, msg: on_message(msg)
     return client

@@ -17,7 +17,7 @@ import aiomqtt
 
 from contract.clock import Clock
 from edge_agent.config import AgentConfig, Subscription
-from edge_agent.mqtt_connect import describe, make_client
+from edge_agent.mqtt_connect import make_client
 
 log = logging.getLogger("edge_agent.mqtt_south")
 
@@ -60,7 +60,7 @@ class MqttSouth:
                         await client.subscribe(sub.topic_filter, qos=sub.qos)
                     log.info(
                         "sensor broker %s: subscribed to %s",
-                        describe(broker),
+                        broker.describe(),
                         ", ".join(s.topic_filter for s in self.south.subscriptions),
                     )
                     reader = asyncio.ensure_future(self._read(client))
@@ -74,7 +74,7 @@ class MqttSouth:
                             t.cancel()
                         await asyncio.gather(reader, stopper, return_exceptions=True)
             except aiomqtt.MqttError as exc:
-                log.warning("sensor broker %s: %s; retry in %.1fs", describe(broker), exc, delay)
+                log.warning("sensor broker %s: %s; retry in %.1fs", broker.describe(), exc, delay)
             finally:
                 self.stats.connected = False
             with contextlib.suppress(TimeoutError):

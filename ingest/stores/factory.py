@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ingest.config import InfluxV1StoreConfig, InfluxV2StoreConfig, SqliteStoreConfig, resolve
+from contract.secrets import resolve_secret
+from ingest.config import InfluxV1StoreConfig, InfluxV2StoreConfig, SqliteStoreConfig
 from ingest.stores.base import Store
 
 RejectSink = Callable[[str, str], None]
@@ -25,8 +26,8 @@ def open_store(
             cfg.database,
             retention_policy=cfg.retention_policy,
             username=cfg.username,
-            password=resolve(cfg.password),
-            token=resolve(cfg.token),
+            password=resolve_secret(cfg.password),
+            token=resolve_secret(cfg.token),
             ca_file=str(cfg.ca_file) if cfg.ca_file else None,
             verify_tls=cfg.verify_tls,
             timeout_s=cfg.timeout_s,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.secrets import SecretError
 from contract.yamlio import ConfigError
 from edge_agent.config import load_agent_config
-from edge_agent.secrets import SecretError
 
 GOOD = """site: sz-demo-school
 agent: gw-A
