@@ -17,3 +17,29 @@ def test_console_script_help_runs() -> None:
         [sys.executable, "-m", "campus_twin.cli", "--help"], capture_output=True, text=True, check=True
     )
     assert "agent" in out.stdout and "twin" in out.stdout
+
+
+SUBCOMMANDS = {
+    "agent": ["run", "check", "plan", "probe", "quarantine"],
+    "ingest": ["run", "check", "quarantine"],
+    "twin": ["generate", "inspect", "bind", "export", "plans"],
+    "api": ["serve", "hash-token"],
+    "sim": ["run", "faults"],
+}
+
+
+def test_each_group_help_lists_its_subcommands() -> None:
+    for group, subs in SUBCOMMANDS.items():
+        out = subprocess.run(
+            [sys.executable, "-m", "campus_twin.cli", group, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for s in subs:
+            assert s in out.stdout, (group, s, out.stdout)
+
+
+def test_group_without_subcommand_shows_help_and_fails() -> None:
+    res = subprocess.run([sys.executable, "-m", "campus_twin.cli", "twin"], capture_output=True, text=True)
+    assert res.returncode == 2 and "inspect" in res.stdout
