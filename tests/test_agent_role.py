@@ -9,18 +9,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+from test_layering import SERVER_ONLY
+
 from campus_twin.servers import Mosquitto
 
-BLOCKED = [
-    "ifcopenshell",
-    "fastapi",
-    "uvicorn",
-    "starlette",
-    "influxdb_client",
-    "openpyxl",
-    "shapely",
-    "amqtt",
-]
+BLOCKED = sorted(SERVER_ONLY)
 
 RUNNER = textwrap.dedent(
     """
