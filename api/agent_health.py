@@ -8,7 +8,6 @@ gives the current picture of every agent. Undecodable messages are counted, neve
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -84,9 +83,10 @@ class MqttAgentHealth:
         self.cfg = cfg
         self.book = book
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        if cfg.username_env:
-            pw = os.environ.get(cfg.password_env) if cfg.password_env else None
-            self.client.username_pw_set(os.environ.get(cfg.username_env), pw)
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, cfg.password_value())
+        if cfg.tls is not None:
+            self.client.tls_set_context(cfg.tls.ssl_context())
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
 
@@ -99,7 +99,7 @@ class MqttAgentHealth:
         self.book.observe(msg.topic, msg.payload)
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
         self.client.loop_start()
 
     def stop(self) -> None:

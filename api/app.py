@@ -19,26 +19,15 @@ from api.compliance import LiveEngine
 from api.deps import get_state
 from api.routes import admin, hierarchy, indicators, ops, rooms
 from api.schemas import HealthOut, QuantityOut
-from api.settings import ApiSettings, InfluxV1StoreConfig
+from api.settings import ApiSettings
 from api.state import AppState, TwinLoader
 from contract.clock import Clock, WallClock
 from ingest.stores.base import Store
+from ingest.stores.factory import open_store
 
 PREFIX = "/api/v1"
 STATIC = Path(__file__).with_name("static")
 VERSION = "1.0.0"
-
-
-def open_store(settings: ApiSettings) -> Store:
-    cfg = settings.store
-    if isinstance(cfg, InfluxV1StoreConfig):
-        from ingest.stores.influx_v1 import InfluxV1Store  # type: ignore[import-not-found,unused-ignore]
-
-        store: Store = InfluxV1Store(cfg.url, cfg.database, username=cfg.username(), password=cfg.password())
-        return store
-    from ingest.stores.sqlite import SQLiteStore
-
-    return SQLiteStore(cfg.path)
 
 
 def create_app(
@@ -58,7 +47,7 @@ def create_app(
             return load_from_config(settings.twin_config)
 
     own_store = store is None
-    the_store = store if store is not None else open_store(settings)
+    the_store = store if store is not None else open_store(settings.store)
     book = agent_health
     mqtt: MqttAgentHealth | None = None
     if book is None and settings.agent_health.kind == "mqtt":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from contract.cli import group
@@ -13,9 +14,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.settings import load_settings
+    from contract.secrets import SecretError
+    from ingest.stores.base import StoreError
 
     settings = load_settings(args.config)
-    app = create_app(settings, clock=settings.clock.build())
+    try:
+        app = create_app(settings, clock=settings.clock.build())
+    except (SecretError, StoreError, OSError) as exc:  # names the reference/file, never a secret
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
     return 0
 

@@ -1,49 +1,23 @@
 """The API's own config file (YAML, loaded with line numbers through `contract.yamlio`).
 
-Secrets never live in this file: store credentials and tokens are named by env var or file,
-so the config can be committed and shown to a technician.
+Secrets never live in this file: store credentials and tokens are named by env var or file
+(`contract.secrets.SecretRef`), so the config can be committed and shown to a technician. The
+store is chosen exactly as in the ingest config (`ingest.config.StoreConfig`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
+from contract.secrets import rebase
 from contract.yamlio import load_model
-
-
-class SqliteStoreConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["sqlite"] = "sqlite"
-    path: Path
-
-
-class InfluxV1StoreConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["influxdb_v1"]
-    url: str = Field(pattern=r"^https?://")
-    database: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    username_env: str | None = None
-    password_env: str | None = None
-    password_file: Path | None = None
-
-    def username(self) -> str | None:
-        return os.environ.get(self.username_env) if self.username_env else None
-
-    def password(self) -> str | None:
-        if self.password_file:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        return os.environ.get(self.password_env) if self.password_env else None
-
-
-StoreConfig = Annotated[SqliteStoreConfig | InfluxV1StoreConfig, Field(discriminator="kind")]
+from ingest.config import StoreConfig
 
 
 class TokensConfig(BaseModel):
@@ -55,16 +29,10 @@ class TokensConfig(BaseModel):
     env: str | None = "CAMPUS_TWIN_API_TOKENS"
 
 
-class AgentHealthConfig(BaseModel):
+class AgentHealthConfig(BrokerSettings):
     """Agents' retained status/health topics on the upstream broker (contract.telemetry.Status)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     kind: Literal["none", "mqtt"] = "none"
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    username_env: str | None = None
-    password_env: str | None = None
     site: str = "+"
 
 
@@ -72,7 +40,7 @@ class ApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     twin_config: Path = Field(description="twin config YAML (twin/config.py): campuses, IFC files, bindings")
-    store: StoreConfig
+    store: StoreConfig = Field(description="as in the ingest config: {type: sqlite|influxdb|influxdb2, …}")
     tokens: TokensConfig = Field(default_factory=TokensConfig)
     timezone: str = "Asia/Shanghai"
     cors_origins: list[str] = Field(default_factory=list, description="empty = CORS off")
@@ -107,20 +75,15 @@ class ApiSettings(BaseModel):
     def resolved(self, base: Path) -> ApiSettings:
         """Paths relative to the config file's folder, so the file works from any cwd."""
 
-        def fix(p: Path | None) -> Path | None:
-            return p if p is None or p.is_absolute() else base / p
-
-        upd: dict[str, object] = {"twin_config": fix(self.twin_config) or self.twin_config}
-        store = self.store
-        if isinstance(store, SqliteStoreConfig):
-            upd["store"] = store.model_copy(update={"path": fix(store.path) or store.path})
-        elif store.password_file:
-            upd["store"] = store.model_copy(update={"password_file": fix(store.password_file)})
+        upd: dict[str, object] = {
+            "twin_config": rebase(self.twin_config, base),
+            "store": self.store.rebased(base),
+            "agent_health": self.agent_health.rebased(base),
+        }
         for name in ("standards_file", "timetable_file", "bindings_export"):
-            if getattr(self, name) is not None:
-                upd[name] = fix(getattr(self, name))
+            upd[name] = rebase(getattr(self, name), base)
         if self.tokens.file:
-            upd["tokens"] = self.tokens.model_copy(update={"file": fix(self.tokens.file)})
+            upd["tokens"] = self.tokens.model_copy(update={"file": rebase(self.tokens.file, base)})
         return self.model_copy(update=upd)
 
 

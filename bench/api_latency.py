@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = ApiSettings.model_validate(
             {
                 "twin_config": Path(tmp) / "unused.yaml",
-                "store": {"kind": "sqlite", "path": db},
+                "store": {"type": "sqlite", "path": db},
                 "tokens": {"env": None},
             }
         )

@@ -93,7 +93,7 @@ def api_config(
     return {
         "clock": {k: clock[k] for k in ("speed", "origin_ns", "offset_ns") if k in clock},
         "twin_config": str(workdir / "twin.yaml"),
-        "store": {"kind": "sqlite", "path": str(workdir / "store.sqlite")},
+        "store": {"type": "sqlite", "path": str(workdir / "store.sqlite")},
         "tokens": {"file": str(workdir / "tokens.yaml"), "env": None},
         "timezone": timezone,
         "agent_health": {"kind": "mqtt", "host": broker[0], "port": broker[1]},

@@ -16,7 +16,7 @@ def test_api_settings_keep_absolute_and_resolve_relative(tmp_path: Path) -> None
     cfg.parent.mkdir()
     cfg.write_text(
         "twin_config: twin.yaml\n"
-        "store: {kind: sqlite, path: /abs/store.sqlite}\n"
+        "store: {type: sqlite, path: /abs/store.sqlite}\n"
         "tokens: {file: /abs/tokens.yaml}\n"
         "bindings_export: out/bindings.json\n"
     )

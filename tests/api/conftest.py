@@ -48,7 +48,7 @@ def make_settings(twin_dir: Path, **extra: object) -> ApiSettings:
     return ApiSettings.model_validate(
         {
             "twin_config": twin_dir / "twin.yaml",
-            "store": {"kind": "sqlite", "path": twin_dir / "store.sqlite"},
+            "store": {"type": "sqlite", "path": twin_dir / "store.sqlite"},
             "tokens": {"file": twin_dir / "tokens.yaml", "env": None},
             **extra,
         }
