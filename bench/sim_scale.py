@@ -96,7 +96,9 @@ async def _poll(runner: CampusRunner, stop: asyncio.Event, devices: list[str]) -
 async def pipeline_rate(spec: CampusSpec, broker: Mosquitto, seconds: float) -> dict[str, Any]:
     # exactly one model step per tick: a clock the bench moves by one step before each tick
     clock = SteppedClock(START_NS)
-    opts = RunnerOptions(broker=BrokerOptions(broker.host, broker.port), tick_s=0.0, mqtt_interval_s=1e-6)
+    opts = RunnerOptions(
+        broker=BrokerOptions(host=broker.host, port=broker.port), tick_s=0.0, mqtt_interval_s=1e-6
+    )
     runner = CampusRunner(spec, opts, clock=clock)
     await runner.start()
     assert runner.link is not None

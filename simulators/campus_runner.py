@@ -357,7 +357,7 @@ class CampusRunner:
             "clock": clock,
             "broker": None
             if broker is None
-            else {"host": broker.host, "port": broker.port, "tls": broker.tls},
+            else {"host": broker.host, "port": broker.port, "tls": broker.tls is not None},
             "control_topic": control_topic(self.spec.site),
             "servers": [
                 {

@@ -19,30 +19,36 @@ MQTT_FAULTS = ("malformed", "oversized", "nan", "wrong_types", "missing_fields",
 
 def _broker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mqtt-username", help="MQTT user name")
-    p.add_argument(
+    pw = p.add_mutually_exclusive_group()
+    pw.add_argument(
         "--mqtt-password-env", metavar="VAR", help="environment variable holding the MQTT password"
     )
-    p.add_argument("--mqtt-password-file", metavar="FILE", help="file holding the MQTT password")
+    pw.add_argument("--mqtt-password-file", metavar="FILE", help="file holding the MQTT password")
     p.add_argument("--mqtt-tls", action="store_true", help="connect with TLS")
     p.add_argument("--mqtt-ca", metavar="FILE", help="CA bundle for the broker certificate")
     p.add_argument("--mqtt-cert", metavar="FILE", help="client certificate (mutual TLS)")
     p.add_argument("--mqtt-key", metavar="FILE", help="client key (mutual TLS)")
-    p.add_argument("--mqtt-insecure", action="store_true", help="do not verify the broker host name")
+    p.add_argument(
+        "--mqtt-insecure", action="store_true", help="TLS without checking the broker host name (lab use)"
+    )
 
 
 def _broker(args: argparse.Namespace, host_port: str, client_id: str) -> Any:
+    from contract.secrets import SecretRef, TlsSettings
     from simulators.mqtt_link import BrokerOptions
 
+    password = (
+        SecretRef(env=args.mqtt_password_env, file=args.mqtt_password_file)
+        if args.mqtt_password_env or args.mqtt_password_file
+        else None
+    )
+    tls_files = {"ca_file": args.mqtt_ca, "cert_file": args.mqtt_cert, "key_file": args.mqtt_key}
+    use_tls = args.mqtt_tls or args.mqtt_insecure or any(tls_files.values())
     return BrokerOptions.parse(
         host_port,
         username=args.mqtt_username,
-        password_env=args.mqtt_password_env,
-        password_file=args.mqtt_password_file,
-        tls=args.mqtt_tls,
-        ca_file=args.mqtt_ca,
-        cert_file=args.mqtt_cert,
-        key_file=args.mqtt_key,
-        tls_insecure=args.mqtt_insecure,
+        password=password,
+        tls=TlsSettings(**tls_files, insecure=args.mqtt_insecure) if use_tls else None,
         client_id=client_id,
     )
 

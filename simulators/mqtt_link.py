@@ -1,56 +1,38 @@
 """A paho-mqtt 2.x publisher for the simulators: any broker, credentials and TLS by reference.
 
-The password is read from an environment variable or a file (never from the command line,
-never logged), like every other credential of the project.
+Broker settings are `contract.broker.BrokerSettings`, like every MQTT client of the project: the
+password is a `SecretRef` (env var or file, never the command line, never logged).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import ssl
 import threading
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import ConfigDict
+
+from contract.broker import BrokerSettings
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerOptions:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password_env: str | None = None  # name of an environment variable holding the password
-    password_file: str | None = None
-    tls: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    tls_insecure: bool = False  # skip hostname verification (self-signed lab brokers)
-    client_id: str = ""
-    keepalive: int = 30
+class BrokerOptions(BrokerSettings):
+    """`contract.broker.BrokerSettings` plus the client id (empty: the broker assigns one)."""
 
-    def password(self) -> str | None:
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ValueError(f"environment variable {self.password_env} (MQTT password) is not set")
-            return value
-        if self.password_file:
-            return Path(self.password_file).read_text(encoding="utf-8").strip()
-        return None
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: str = ""
 
     @classmethod
-    def parse(cls, host_port: str, **kwargs: object) -> BrokerOptions:
+    def parse(cls, host_port: str, **kwargs: Any) -> BrokerOptions:
         host, _, port = host_port.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"broker {host_port!r}: expected host:port")
-        return cls(host=host, port=int(port), **kwargs)  # type: ignore[arg-type]
+        return cls(host=host, port=int(port), **kwargs)
 
 
 class MqttLink:
@@ -66,15 +48,9 @@ class MqttLink:
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
         if options.username:
-            self.client.username_pw_set(options.username, options.password())
-        if options.tls or options.ca_file:
-            self.client.tls_set(
-                ca_certs=options.ca_file,
-                certfile=options.cert_file,
-                keyfile=options.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            self.client.tls_insecure_set(options.tls_insecure)
+            self.client.username_pw_set(options.username, options.password_value())
+        if options.tls is not None:
+            self.client.tls_set_context(options.tls.ssl_context())
         self._connected = threading.Event()
         self._failure: str | None = None
         self.client.on_connect = self._on_connect
@@ -102,7 +78,7 @@ class MqttLink:
             )
 
     def connect(self, timeout: float = 10.0) -> None:
-        self.client.connect_async(self.options.host, self.options.port, keepalive=self.options.keepalive)
+        self.client.connect_async(self.options.host, self.options.port, keepalive=self.options.keepalive_s)
         self.client.loop_start()
         if not self._connected.wait(timeout):
             self.client.loop_stop()

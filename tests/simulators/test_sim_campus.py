@@ -66,7 +66,7 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
     rec = recorder("zigbee2mqtt/#", "tele/+/SENSOR", "application/+/device/+/event/up")
     spec = load_model(CampusSpec, DEMO)
     opts = RunnerOptions(
-        broker=BrokerOptions(mosquitto.host, mosquitto.port), tick_s=0.05, mqtt_interval_s=0.5
+        broker=BrokerOptions(host=mosquitto.host, port=mosquitto.port), tick_s=0.05, mqtt_interval_s=0.5
     )
     runner = CampusRunner(spec, opts, clock=demo_clock())
     await runner.start()

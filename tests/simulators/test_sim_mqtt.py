@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import json
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from campus_twin.servers import Mosquitto
+from contract.secrets import SecretError, SecretRef, TlsSettings
 from contract.telemetry import MAX_PAYLOAD_BYTES
 from simulators import mqtt_formats as fmts
 from simulators.mqtt_faults import MQTT_FAULTS, faulty, inject
@@ -46,7 +48,7 @@ def sensors() -> list[MqttSensor]:
 
 @pytest.fixture
 def link(mosquitto: Mosquitto) -> Iterator[MqttLink]:
-    lk = MqttLink(BrokerOptions(mosquitto.host, mosquitto.port))
+    lk = MqttLink(BrokerOptions(host=mosquitto.host, port=mosquitto.port))
     lk.connect()
     yield lk
     lk.close()
@@ -169,23 +171,46 @@ def test_each_mqtt_fault_is_observable_by_a_subscriber(
 
 
 def test_password_is_taken_by_reference(
-    mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    make_mosquitto: Callable[..., Mosquitto], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SIM_MQTT_PW", "s3cret")
-    assert BrokerOptions(username="sim", password_env="SIM_MQTT_PW").password() == "s3cret"
+    broker = make_mosquitto(username="sim", password="s3cret")
     pw = tmp_path / "pw"
-    pw.write_text("from-file\n")
-    assert BrokerOptions(username="sim", password_file=str(pw)).password() == "from-file"
-    with pytest.raises(ValueError, match="NOT_SET_VAR"):
-        BrokerOptions(username="u", password_env="NOT_SET_VAR").password()
-    lk = MqttLink(BrokerOptions(mosquitto.host, mosquitto.port, username="sim", password_env="SIM_MQTT_PW"))
-    lk.connect()
-    assert lk.connected
-    lk.close()
-    assert "s3cret" not in repr(BrokerOptions(username="sim", password_env="SIM_MQTT_PW"))
+    pw.write_text("s3cret\n")
+    monkeypatch.setenv("SIM_MQTT_PW", "s3cret")
+    monkeypatch.setenv("SIM_MQTT_BAD", "wrong")
+    for ref in ({"env": "SIM_MQTT_PW"}, {"file": pw}):
+        opts = BrokerOptions(host=broker.host, port=broker.port, username="sim", password=SecretRef(**ref))
+        assert "s3cret" not in repr(opts) and "s3cret" not in opts.model_dump_json()
+        lk = MqttLink(opts)
+        lk.connect()
+        assert lk.connected
+        lk.close()
+    bad = MqttLink(
+        BrokerOptions(
+            host=broker.host, port=broker.port, username="sim", password=SecretRef(env="SIM_MQTT_BAD")
+        )
+    )
+    with pytest.raises(ConnectionError, match="refused"):
+        bad.connect(timeout=3)
+    bad.close()
+    with pytest.raises(SecretError, match="NOT_SET_VAR"):
+        MqttLink(BrokerOptions(username="u", password=SecretRef(env="NOT_SET_VAR")))
 
 
-def test_broker_option_parsing() -> None:
-    assert BrokerOptions.parse("10.0.0.5:8883", tls=True).port == 8883
+def test_broker_options_from_command_line(tmp_path: Path) -> None:
+    from simulators.cli import _broker, _broker_args
+
+    p = argparse.ArgumentParser()
+    _broker_args(p)
+    args = p.parse_args(["--mqtt-username", "sim", "--mqtt-password-file", "pw", "--mqtt-ca", "ca.pem"])
+    opts = _broker(args, "10.0.0.5:8883", "sim-1")
+    assert (opts.host, opts.port, opts.client_id) == ("10.0.0.5", 8883, "sim-1")
+    assert opts.password == SecretRef(file=Path("pw"))
+    assert opts.tls == TlsSettings(ca_file=Path("ca.pem"))
+    plain = _broker(p.parse_args([]), "127.0.0.1:1883", "")
+    assert plain.tls is None and plain.password is None
+    assert _broker(p.parse_args(["--mqtt-tls"]), "h:1", "").tls == TlsSettings()
+    with pytest.raises(SystemExit):  # one password source only
+        p.parse_args(["--mqtt-password-env", "X", "--mqtt-password-file", "f"])
     with pytest.raises(ValueError, match="host:port"):
         BrokerOptions.parse("localhost")
