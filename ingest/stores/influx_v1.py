@@ -34,7 +34,7 @@ from typing import Any
 from contract.telemetry import SeriesKey
 from ingest.stores import influxql
 from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder, LineProtocolError
+from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +201,7 @@ class InfluxV1Store:
     # ------------------------------------------------------------ writing
 
     def write(self, points: Sequence[StoredPoint]) -> None:
-        lines: list[str] = []
-        for p in points:
-            try:
-                lines.append(self._encoder.encode(p))
-            except LineProtocolError as exc:
-                self._reject(repr(p), f"cannot encode as line protocol: {exc}")
+        lines = self._encoder.encode_all(points, self._reject)
         for i in range(0, len(lines), self.batch_lines):
             self.write_lines(lines[i : i + self.batch_lines])
 

@@ -29,7 +29,7 @@ from influxdb_client.rest import ApiException
 
 from contract.telemetry import SeriesKey
 from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder, LineProtocolError
+from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,7 @@ class InfluxV2Store:
         return self.client.write_api(write_options=self._options, success_callback=ok, error_callback=failed)
 
     def write(self, points: Sequence[StoredPoint]) -> None:
-        lines: list[str] = []
-        for p in points:
-            try:
-                lines.append(self._encoder.encode(p))
-            except LineProtocolError as exc:
-                self._reject(repr(p), f"cannot encode as line protocol: {exc}")
+        lines = self._encoder.encode_all(points, self._reject)
         if not lines:
             return
         with self._cond:

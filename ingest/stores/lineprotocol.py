@@ -18,7 +18,7 @@ quarantines the point) instead of being silently altered.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from ingest.stores.base import StoredPoint
 
@@ -109,6 +109,16 @@ class LineEncoder:
         if p.agent:
             fields += f",agent={escape_string_field(p.agent)}"
         return f"{prefix} {fields} {int(p.ts)}"
+
+    def encode_all(self, points: Sequence[StoredPoint], reject: Callable[[str, str], None]) -> list[str]:
+        """Lines of the encodable points; each other point goes to `reject(repr(point), reason)`."""
+        lines: list[str] = []
+        for p in points:
+            try:
+                lines.append(self.encode(p))
+            except LineProtocolError as exc:
+                reject(repr(p), f"cannot encode as line protocol: {exc}")
+        return lines
 
 
 def _fields(p: StoredPoint) -> Mapping[str, float | str]:
