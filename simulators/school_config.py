@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -28,17 +28,7 @@ SlotKind = Literal[
     "after_school",
     "evening_study",
 ]
-SLOT_KINDS: tuple[SlotKind, ...] = (
-    "arrival",
-    "morning_study",
-    "lesson",
-    "break",
-    "big_break",
-    "lunch",
-    "nap",
-    "after_school",
-    "evening_study",
-)
+SLOT_KINDS: tuple[SlotKind, ...] = get_args(SlotKind)
 
 
 def _minutes(hhmm: str) -> int:
