@@ -1,4 +1,4 @@
-"""Request dependencies: the app state and the bearer-token check with a role."""
+"""Request dependencies: the app state, the bearer-token check with a role, shared query checks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal, Role
-from api.errors import ApiError
+from api.errors import ApiError, bad_param
 from api.state import AppState
+from api.timeparse import parse_time_ns
+from contract.telemetry import QUANTITIES
+
+DAY_NS = 86_400 * 1_000_000_000
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearerToken", description="API token (viewer or admin)")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -40,3 +44,24 @@ def require(role: Role) -> Callable[..., Principal]:
 
 viewer = require(Role.VIEWER)
 admin = require(Role.ADMIN)
+
+
+def check_quantity(quantity: str | None) -> None:
+    """A `quantity` query parameter, when given, must be a contract quantity."""
+    if quantity is not None and quantity not in QUANTITIES:
+        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
+
+
+def query_window(state: AppState, start: str | None, end: str | None, now_ns: int) -> tuple[int, int]:
+    """`from`/`to` query parameters as [start, end) ns; defaults: the day before `to`, `to` = now."""
+    try:
+        end_ns = parse_time_ns(end, state.tz) if end else now_ns
+    except ValueError as exc:
+        raise bad_param("to", str(exc)) from None
+    try:
+        start_ns = parse_time_ns(start, state.tz) if start else end_ns - DAY_NS
+    except ValueError as exc:
+        raise bad_param("from", str(exc)) from None
+    if start_ns >= end_ns:
+        raise bad_param("from", "must be before 'to'")
+    return start_ns, end_ns

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api import compliance
 from api.conditions import Clause, ConditionError, matches, parse_clause, parse_condition
-from api.deps import get_state, viewer
+from api.deps import check_quantity, get_state, viewer
 from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, not_found
 from api.labels import quantity_label
 from api.room_types import type_label
@@ -28,7 +28,7 @@ from api.state import AppState
 from api.status import current_values, occupied, pick_latest, value_rows
 from api.twin_index import SpacePlace
 from api.views import building_out, campus_out, paginate, room_out, storey_out
-from contract.telemetry import CANONICAL_UNITS, QUANTITIES
+from contract.telemetry import CANONICAL_UNITS
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["campus"])
 State = Annotated[AppState, Depends(get_state)]
@@ -215,8 +215,7 @@ def get_storey_live(
     found = state.twin.storeys.get(storey_id)
     if found is None:
         raise not_found("storey", storey_id)
-    if quantity is not None and quantity not in QUANTITIES:
-        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
+    check_quantity(quantity)
     st = found[2]
     now = state.now_ns()
     places = [state.twin.spaces[sp.global_id] for sp in st.spaces]

@@ -8,14 +8,12 @@ from fastapi import APIRouter, Depends, Query
 
 from api.agent_health import AgentHealthBook
 from api.alerts import room_breaches
-from api.deps import get_state, viewer
+from api.deps import check_quantity, get_state, query_window, viewer
 from api.errors import ERROR_RESPONSES, bad_param
 from api.labels import quantity_label
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
 from api.state import AppState
-from api.timeparse import parse_time_ns
 from api.views import paginate
-from contract.telemetry import QUANTITIES
 from ingest.stores.base import StoredPoint
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["operations"])
@@ -44,19 +42,9 @@ def list_alerts(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AlertOut]:
-    if quantity is not None and quantity not in QUANTITIES:
-        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
+    check_quantity(quantity)
     now = state.now_ns()
-    try:
-        end_ns = parse_time_ns(end, state.tz) if end else now
-    except ValueError as exc:
-        raise bad_param("to", str(exc)) from None
-    try:
-        start_ns = parse_time_ns(start, state.tz) if start else end_ns - 86_400 * NS
-    except ValueError as exc:
-        raise bad_param("from", str(exc)) from None
-    if start_ns >= end_ns:
-        raise bad_param("from", "must be before 'to'")
+    start_ns, end_ns = query_window(state, start, end, now)
     if end_ns - start_ns > MAX_ALERT_SPAN_S * NS:
         raise bad_param("from", f"period longer than {MAX_ALERT_SPAN_S // 86400} days")
     places = [

@@ -7,16 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api import compliance
-from api.deps import get_state, viewer
+from api.deps import check_quantity, get_state, query_window, viewer
 from api.errors import ERROR_RESPONSES, NOT_FOUND, ApiError, bad_param
 from api.labels import quantity_label
 from api.routes.hierarchy import place_of
 from api.schemas import HistoryOut, HistoryPoint, HistorySeries, RoomStatusOut
 from api.state import AppState
 from api.status import rows_from_state
-from api.timeparse import parse_duration_s, parse_time_ns
+from api.timeparse import parse_duration_s
 from api.views import room_out
-from contract.telemetry import QUANTITIES
 from ingest.stores.base import Agg, StoreError
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["rooms"])
@@ -81,18 +80,8 @@ def room_history(
     agg: Annotated[Agg, Query(description="aggregate per window")] = Agg.MEAN,
 ) -> HistoryOut:
     place = place_of(state, room_id)
-    if quantity not in QUANTITIES:
-        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
-    try:
-        end_ns = parse_time_ns(end, state.tz) if end else state.now_ns()
-    except ValueError as exc:
-        raise bad_param("to", str(exc)) from None
-    try:
-        start_ns = parse_time_ns(start, state.tz) if start else end_ns - 86_400 * NS
-    except ValueError as exc:
-        raise bad_param("from", str(exc)) from None
-    if start_ns >= end_ns:
-        raise bad_param("from", "must be before 'to'")
+    check_quantity(quantity)
+    start_ns, end_ns = query_window(state, start, end, state.now_ns())
     every_ns = _every_ns(every, end_ns - start_ns)
     out = []
     for s in state.series_index().by_room.get(place.space.global_id, []):
