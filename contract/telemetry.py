@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -251,8 +251,42 @@ def make_batch(site: str, agent: str, seq: int, sent: int, readings: Sequence[Re
     return Batch(site=site, agent=agent, seq=seq, sent=sent, readings=tuple(readings))
 
 
+# One validated wire row: (device, point, quantity, value, unit, ts, quality, reason).
+Row = tuple[str, str, str, float | None, str, int, Quality, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RowBatch:
+    """A validated telemetry batch as plain rows: what `decode_batch` checks, without building a
+    `Reading` per row (ingest turns rows straight into store points; see `decode_rows`)."""
+
+    site: str
+    agent: str
+    seq: int
+    sent: int
+    rows: list[Row]
+
+
 def decode_batch(payload: bytes, topic_name: str | None = None) -> Batch:
     """Parse and validate a telemetry payload. Errors name the topic and the field path."""
+    where, doc = _parse_envelope(payload, topic_name)
+    return _validate_with_pydantic(doc, where)
+
+
+def decode_rows(payload: bytes, topic_name: str | None = None) -> RowBatch:
+    """`decode_batch` as plain rows: accepts and rejects exactly what it does, with the same
+    messages, the same values (tests/contract/test_fast_decode.py), ~3× faster."""
+    where, doc = _parse_envelope(payload, topic_name)
+    fast = _fast_rows(doc)
+    if fast is not None:
+        return fast
+    b = _validate_with_pydantic(doc, where)  # raises the contract's error, or accepts a coercion
+    rows = [(r.device, r.point, r.quantity, r.value, r.unit, r.ts, r.quality, r.reason) for r in b.readings]
+    return RowBatch(b.site, b.agent, b.seq, b.sent, rows)
+
+
+def _parse_envelope(payload: bytes, topic_name: str | None) -> tuple[str, dict[str, Any]]:
+    """JSON and the checks made before any row is validated."""
     where = f"topic {topic_name!r}" if topic_name else "payload"
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise TelemetryError(where, f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
@@ -273,6 +307,11 @@ def decode_batch(payload: bytes, topic_name: str | None = None) -> Batch:
         raise TelemetryError(f"{where} field 'r'", "expected a list of reading rows")
     if len(rows) > MAX_BATCH_READINGS:
         raise TelemetryError(f"{where} field 'r'", f"{len(rows)} rows exceed {MAX_BATCH_READINGS}")
+    return where, doc
+
+
+def _validate_with_pydantic(doc: dict[str, Any], where: str) -> Batch:
+    rows = doc["r"]
     readings = []
     for i, row in enumerate(rows):
         if not isinstance(row, list) or not 7 <= len(row) <= 8:
@@ -299,6 +338,88 @@ def decode_batch(payload: bytes, topic_name: str | None = None) -> Batch:
         return Batch.model_validate({**body, "readings": readings}, strict=False)
     except ValidationError as exc:
         raise TelemetryError(where, _describe(exc)) from None
+
+
+# The fast path accepts only what is unambiguously valid with exact JSON types; anything else
+# (a coercion pydantic would make, or an error) goes to `_validate_with_pydantic`, which then
+# accepts it or raises the contract's error message. So it can only be stricter, never laxer.
+# fullmatch, not ID_PATTERN's '$': Python's '$' would also match before a trailing newline.
+_ID_FULLMATCH = re.compile(ID_PATTERN[1:-1]).fullmatch
+_TS_MIN, _TS_MAX = 946_684_800_000_000_000, 4_102_444_800_000_000_000
+_EXACT_INT_FLOAT = 2**53  # ints up to this convert to float exactly
+_REASON_MAX = 500
+_KNOWN_IDS: set[str] = set()  # ids already proven valid (device/point names repeat endlessly)
+_KNOWN_IDS_MAX = 100_000
+
+
+def _valid_id(v: object) -> TypeGuard[str]:
+    if type(v) is not str:
+        return False
+    if v in _KNOWN_IDS:
+        return True
+    if _ID_FULLMATCH(v) is None:
+        return False
+    if len(_KNOWN_IDS) >= _KNOWN_IDS_MAX:
+        _KNOWN_IDS.clear()
+    _KNOWN_IDS.add(v)
+    return True
+
+
+def _fast_rows(doc: dict[str, Any]) -> RowBatch | None:
+    """Validated rows, or None when the pydantic path must decide (see above)."""
+    site, agent, seq, sent = doc.get("site"), doc.get("agent"), doc.get("seq"), doc.get("sent")
+    if type(doc.get("v")) is not int or not _valid_id(site) or not _valid_id(agent):
+        return None
+    if type(seq) is not int or seq < 0 or type(sent) is not int or sent <= 0:
+        return None
+    units = CANONICAL_UNITS
+    codes = _QUALITY_CODES
+    known = _KNOWN_IDS
+    good = Quality.GOOD
+    isfinite = math.isfinite
+    out: list[Row] = []
+    append = out.append
+    for row in doc["r"]:
+        if type(row) is not list:
+            return None
+        n = len(row)
+        if n == 7:
+            device, point, quantity, value, unit, ts, code = row
+            reason = None
+        elif n == 8:
+            device, point, quantity, value, unit, ts, code, reason = row
+            if reason is not None and (type(reason) is not str or len(reason) > _REASON_MAX):
+                return None
+        else:
+            return None
+        if type(device) is not str or type(point) is not str:
+            return None
+        if not (device in known or _valid_id(device)) or not (point in known or _valid_id(point)):
+            return None
+        if type(quantity) is not str or type(unit) is not str or units.get(quantity) != unit:
+            return None
+        if type(ts) is not int or not _TS_MIN < ts < _TS_MAX:
+            return None
+        quality = codes.get(code) if type(code) is str else None
+        if quality is None:
+            return None
+        tv = type(value)
+        if tv is float:
+            if not isfinite(value):
+                return None
+        elif tv is int:
+            if not -_EXACT_INT_FLOAT <= value <= _EXACT_INT_FLOAT:
+                return None
+            value = float(value)
+        elif value is None:
+            if quality is good:
+                return None
+        else:
+            return None
+        if quality is not good and not reason:
+            return None
+        append((device, point, quantity, value, unit, ts, quality, reason))
+    return RowBatch(site, agent, seq, sent, out)
 
 
 def encode_status(status: Status) -> bytes:

@@ -36,7 +36,7 @@ from ingest.agent_state import AgentStateDB
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
-from ingest.pipeline import Decoded, Incoming
+from ingest.pipeline import Decoded, Incoming, write_decoded
 from ingest.quarantine import Quarantine
 from ingest.stores.base import Store, StoreError
 
@@ -238,8 +238,7 @@ class Consumer:
         while True:
             t0 = time.monotonic()
             try:
-                if decoded.points:
-                    self.store.write(decoded.points)
+                write_decoded(self.store, decoded)
                 self.quarantine.flush()
                 break
             except (StoreError, OSError) as exc:
@@ -269,7 +268,7 @@ class Consumer:
             for msg in msgs:
                 kind = msg.topic.rsplit("/", 1)[-1]
                 m.messages_total[kind] = m.messages_total.get(kind, 0) + 1
-            m.points_written_total += len(decoded.points)
+            m.points_written_total += decoded.n_points
             m.flushes_total += 1
             m.flush_seconds_sum += elapsed
             m.pending_messages = self._inbox.qsize()

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contract.telemetry import SeriesKey
+from contract.telemetry import Row, SeriesKey
 from ingest.stores import influxql
 from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
 from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder
@@ -202,6 +202,19 @@ class InfluxV1Store:
 
     def write(self, points: Sequence[StoredPoint]) -> None:
         lines = self._encoder.encode_all(points, self._reject)
+        for i in range(0, len(lines), self.batch_lines):
+            self.write_lines(lines[i : i + self.batch_lines])
+
+    def write_rows(
+        self,
+        groups: Sequence[tuple[str, str, Sequence[Row]]],
+        tags: Mapping[tuple[str, str, str], Mapping[str, str]],
+    ) -> None:
+        """`write` for validated contract rows `(site, agent, rows)` with room tags per
+        (site, device, point): the same lines and rejects, without a `StoredPoint` per point."""
+        lines: list[str] = []
+        for site, agent, rows in groups:
+            lines += self._encoder.encode_rows(site, agent, rows, tags, self._reject)
         for i in range(0, len(lines), self.batch_lines):
             self.write_lines(lines[i : i + self.batch_lines])
 

@@ -1,0 +1,69 @@
+"""The row path to InfluxDB (`LineEncoder.encode_rows`, `Decoded.row_groups`) writes exactly the
+lines and rejects the `StoredPoint` path (`encode_all` of `Decoded.points`) writes."""
+
+from __future__ import annotations
+
+from contract.telemetry import CANONICAL_UNITS, Quality, Reading, encode_batch, make_batch, topic
+from ingest.pipeline import Decoded, Incoming
+from ingest.stores.lineprotocol import LineEncoder
+
+T0 = 1_763_884_800_000_000_000
+
+
+def message(seq: int, agent: str = "gw-A") -> Incoming:
+    rows = []
+    for i, (q, value, quality, reason) in enumerate(
+        [
+            ("co2", 812.0, Quality.GOOD, None),
+            ("temperature", -0.0, Quality.GOOD, ""),
+            ("humidity", None, Quality.BAD, 'timeout "x" \\ y\nz'),
+            ("noise", 1e-300, Quality.UNCERTAIN, "drift"),
+        ]
+    ):
+        for dev in ("A-201-air", "A-202-air", "odd-dev"):
+            rows.append(
+                Reading(
+                    site="s1",
+                    agent=agent,
+                    device=dev,
+                    point=q,
+                    quantity=q,
+                    value=value,
+                    unit=CANONICAL_UNITS[q],
+                    ts=T0 + seq * 100 + i,
+                    quality=quality,
+                    reason=reason,
+                )
+            )
+    payload = encode_batch(make_batch("s1", agent, seq, T0, rows))
+    return Incoming(topic("s1", agent, "telemetry"), payload, seq, 1, 0)
+
+
+def tags_for(site: str, device: str, point: str) -> dict[str, str]:
+    if device == "odd-dev":
+        return {"room": "bad\\tag"}  # InfluxDB 1.x cannot store it: must be rejected, not altered
+    if device == "A-202-air":
+        return {}
+    return {"campus": "c", "building": "A", "room_number": "A-201", "room_type": "", "site": "spoof"}
+
+
+def test_row_lines_equal_point_lines_and_rejects() -> None:
+    decoded = Decoded()
+    for seq, agent in ((1, "gw-A"), (2, "gw-B"), (3, "gw-A")):
+        assert decoded.add(message(seq, agent), tags_for) == 12
+    assert decoded.n_points == 36 and not decoded.rejects
+
+    row_rejects: list[tuple[str, str]] = []
+    enc = LineEncoder()
+    row_lines = [
+        line
+        for site, agent, rows in decoded.row_groups()
+        for line in enc.encode_rows(site, agent, rows, decoded.tags, lambda *a: row_rejects.append(a))
+    ]
+    point_rejects: list[tuple[str, str]] = []
+    point_lines = LineEncoder().encode_all(decoded.points, lambda *a: point_rejects.append(a))
+
+    assert row_lines == point_lines
+    assert row_rejects == point_rejects
+    assert len(row_rejects) == 12 and len(row_lines) == 24
+    assert any(' quality="bad"' in line and "value=" not in line for line in row_lines)
