@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from api.settings import ApiSettings
 from contract.campus import CampusSpec
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from contract.yamlio import load_model
@@ -99,3 +100,14 @@ def seed_store(store: Store, campus: Campus, hours: int = HOURS) -> int:
     for i in range(0, len(points), 5000):
         store.write(points[i : i + 5000])
     return len(points)
+
+
+def make_settings(twin_dir: Path, **extra: object) -> ApiSettings:
+    return ApiSettings.model_validate(
+        {
+            "twin_config": twin_dir / "twin.yaml",
+            "store": {"type": "sqlite", "path": twin_dir / "store.sqlite"},
+            "tokens": {"file": twin_dir / "tokens.yaml", "env": None},
+            **extra,
+        }
+    )

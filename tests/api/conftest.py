@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, seed_store
+from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, make_settings, seed_store
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import ApiSettings
 from api.state import LoadedTwin
 from api.twin_loader import load_from_config
 from ingest.stores.sqlite import SQLiteStore
@@ -42,17 +41,6 @@ def sqlite_store(twin_dir: Path, loaded: LoadedTwin) -> Iterator[SQLiteStore]:
     seed_store(store, loaded.campuses[0])
     yield store
     store.close()
-
-
-def make_settings(twin_dir: Path, **extra: object) -> ApiSettings:
-    return ApiSettings.model_validate(
-        {
-            "twin_config": twin_dir / "twin.yaml",
-            "store": {"type": "sqlite", "path": twin_dir / "store.sqlite"},
-            "tokens": {"file": twin_dir / "tokens.yaml", "env": None},
-            **extra,
-        }
-    )
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from api_seed import NOW_NS, VIEWER_TOKEN, FixedClock
-from conftest import make_settings
+from api_seed import NOW_NS, VIEWER_TOKEN, FixedClock, make_settings
 from fastapi.testclient import TestClient
 
 from api.app import create_app

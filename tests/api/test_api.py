@@ -6,8 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from api_seed import ADMIN_TOKEN, DARK_ROOM, HOT_ROOM, NOW_NS, STEP_NS, VIEWER_TOKEN, FixedClock
-from conftest import make_settings
+from api_seed import (
+    ADMIN_TOKEN,
+    DARK_ROOM,
+    HOT_ROOM,
+    NOW_NS,
+    STEP_NS,
+    VIEWER_TOKEN,
+    FixedClock,
+    make_settings,
+)
 from fastapi.testclient import TestClient
 
 from api.app import create_app

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_seed import HOT_ROOM, VIEWER_TOKEN, FixedClock
+from api_seed import HOT_ROOM, VIEWER_TOKEN, FixedClock, make_settings
 from api_server import serve
-from conftest import make_settings
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By

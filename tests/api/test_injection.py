@@ -10,8 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from api_seed import ADMIN_TOKEN, HOT_ROOM, VIEWER_TOKEN, FixedClock, seed_store
-from conftest import make_settings
+from api_seed import ADMIN_TOKEN, HOT_ROOM, VIEWER_TOKEN, FixedClock, make_settings, seed_store
 from fastapi.testclient import TestClient
 
 from api.app import create_app

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin
-from conftest import make_settings
+from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, make_settings
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
