@@ -102,7 +102,8 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
 
         # every MQTT sensor publishes in its format
         mqtt_topics = {e["topic"] for e in manifest["devices"].values() if e["protocol"] == "mqtt"}
-        rec.wait_for(lambda m: mqtt_topics <= {t for t, _ in m}, timeout=15)
+        # wait in a thread: a blocking wait here would stall the runner's publishers on this loop
+        await asyncio.to_thread(rec.wait_for, lambda m: mqtt_topics <= {t for t, _ in m}, 15)
         doc = json.loads(rec.on("zigbee2mqtt/A-101-occ")[-1])
         assert set(doc) == {"occupancy", "illuminance", "linkquality", "battery"}
         assert set(json.loads(rec.on("tele/A-103-lux/SENSOR")[-1])) == {"Time", "BH1750"}
@@ -147,7 +148,9 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
             mosquitto.host,
             mosquitto.port,
         )
-        rec.wait_for(lambda m: sum(t == "zigbee2mqtt/A-105-th" for t, _ in m) >= before + 30)
+        await asyncio.to_thread(
+            rec.wait_for, lambda m: sum(t == "zigbee2mqtt/A-105-th" for t, _ in m) >= before + 30
+        )
         with pytest.raises(ValueError, match="Modbus device"):
             runner.inject("A-103-co2", "nan")
         assert runner.stats.encode_errors == 0 and runner.stats.model_steps > 0
