@@ -6,7 +6,7 @@ be moved as a whole.
 
 ```yaml
 broker: {host: 127.0.0.1, port: 1883, client_id: ingest-1, username: ingest, password: {env: MQTT_PW}}
-share_group: ingest
+share_group: null            # or a group name to scale out (see README: caveat)
 store: {type: influxdb, url: http://127.0.0.1:8086, database: campus}
 bindings: bindings.json
 quarantine_dir: quarantine
@@ -128,7 +128,13 @@ class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
-    share_group: Ident | None = Field(default="ingest", description="None: plain (non-shared) subscription")
+    share_group: Ident | None = Field(
+        default=None,
+        description="MQTT shared-subscription group to split agents over several ingest processes; "
+        "None (default): a plain subscription. Mosquitto 2.0 drops QoS 1 messages of a shared "
+        "subscription while no member is connected (e.g. right after a broker restart), so sharing "
+        "trades the no-loss guarantee for scale-out; see ingest/README.md",
+    )
     site: str = Field(default="+", pattern=r"^(\+|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$")
     store: StoreConfig = Field(default_factory=SqliteStoreConfig)
     bindings: Path | None = None

@@ -57,7 +57,8 @@ def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], N
         client.username_pw_set(broker.username, broker.password_value())
     if broker.tls is not None:
         client.tls_set_context(broker.tls.ssl_context())
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    # reconnect fast: while ingest is away a shared subscription's messages are not queued
+    client.reconnect_delay_set(min_delay=1, max_delay=5)
     client.on_message = lambda _c, _u, msg: on_message(msg)
     return client
 

@@ -20,7 +20,7 @@ def test_production_examples_load() -> None:
     assert {d.transport.kind for d in agent.modbus} == {"rtu", "rtu-over-tcp", "tcp"}
     assert agent.upstream.broker.tls is not None and agent.upstream.broker.password is not None
     ingest = load_ingest_config(EXAMPLES / "production" / "ingest.yaml")
-    assert ingest.share_group == "ingest" and ingest.store.type == "influxdb"
+    assert ingest.share_group is None and ingest.store.type == "influxdb"
     twin, _ = load_twin_config(EXAMPLES / "production" / "twin.yaml")
     assert twin.campuses[0].overrides == {"A-305": "recording_classroom"}
     api = load_settings(EXAMPLES / "production" / "api.yaml")
