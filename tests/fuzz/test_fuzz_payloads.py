@@ -172,7 +172,7 @@ def mutated_batch(draw: st.DrawFn) -> bytes:
             st.sampled_from(["v", "site", "agent", "seq", "sent", "r", "row", "item", "drop", "extra"])
         )
         if where == "row":
-            doc["r"] = list(doc["r"]) if isinstance(doc["r"], list) else []
+            doc["r"] = list(doc["r"]) if isinstance(doc.get("r"), list) else []
             doc["r"].append(draw(JSON))
         elif (
             where == "item" and isinstance(doc.get("r"), list) and doc["r"] and isinstance(doc["r"][0], list)
