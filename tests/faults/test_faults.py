@@ -64,7 +64,7 @@ def assert_exactly_once(acc: Account, rec: float, p: Pipeline) -> None:
 SHARED_SUB_LOSS = (
     "Mosquitto 2.0.11 drops QoS 1 messages for a *shared* subscription of a persistent session "
     "that has not reconnected since a broker restart; the agent reconnects first (0.5 s) and its "
-    "PUBACKed batches are gone before ingest is back (paho backoff 1-30 s)"
+    "PUBACKed batches are gone before ingest is back (paho reconnect backoff, now 1-5 s)"
 )
 
 
