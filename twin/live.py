@@ -180,17 +180,10 @@ def _verdict(rule: Rule, s: SeriesState, value: float | None, basis: str) -> Liv
     else:
         status = Status.COMPLIANT if bool(passes(rule, np.array([value]))[0]) else Status.NON_COMPLIANT
     return LiveVerdict(
-        rule_id=rule.id,
         status=status,
         value=value,
         basis=basis,
-        limit=rule.limit,
-        comparator=rule.comparator,
-        unit=rule.unit,
-        standard=rule.standard,
-        clause=rule.clause,
-        label_zh=rule.label_zh,
-        label_en=rule.label_en,
+        **rule.verdict_fields(),
         device=s.device,
         point=s.point,
     )

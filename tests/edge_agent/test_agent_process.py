@@ -37,6 +37,16 @@ def publisher(port: int) -> mqtt.Client:
     return c
 
 
+def wait_agent_up(pub: mqtt.Client, col: Collector, log: Path) -> None:
+    """The agent's persistent sensor subscription exists once a message makes it through."""
+
+    def warm() -> bool:
+        pub.publish("zigbee2mqtt/A-000-warm", b'{"co2":1}', qos=1)
+        return bool(col.values("A-000-warm"))
+
+    wait_until(warm, 30, f"agent up (log {log})", step=0.5)
+
+
 def test_sigkill_mid_flight_then_restart_loses_nothing(
     tmp_path: Path, make_mosquitto: Callable[..., Mosquitto]
 ) -> None:
@@ -47,12 +57,7 @@ def test_sigkill_mid_flight_then_restart_loses_nothing(
     pub = publisher(broker.port)
     proc = start(cfg, log)
     try:
-        # warm-up: the agent's persistent subscription exists once a message makes it through
-        def warm() -> bool:
-            pub.publish("zigbee2mqtt/A-000-warm", b'{"co2":1}', qos=1)
-            return bool(col.values("A-000-warm"))
-
-        wait_until(warm, 30, f"agent up (log {log})", step=0.5)
+        wait_agent_up(pub, col, log)
         n, killed_at = 300, 120
         for i in range(n):
             pub.publish(
@@ -101,12 +106,7 @@ def test_malformed_payloads_quarantined_with_reasons(
     pub = publisher(broker.port)
     proc = start(cfg, log)
     try:
-
-        def warm() -> bool:
-            pub.publish("zigbee2mqtt/A-000-warm", b'{"co2":1}', qos=1)
-            return bool(col.values("A-000-warm"))
-
-        wait_until(warm, 30, f"agent up (log {log})", step=0.5)
+        wait_agent_up(pub, col, log)
         bad = {
             "zigbee2mqtt/A-201-occ": b"{oops",
             "tele/A-202-lux/SENSOR": b'{"Time":"never","BH1750":{"Illuminance":3}}',

@@ -167,17 +167,10 @@ def evaluate(
         share = float(weights[good].sum()) / float(weights[ok_windows].sum())
         status = Status.COMPLIANT if int(good.sum()) == n_valid else Status.NON_COMPLIANT
     return Verdict(
-        rule_id=rule.id,
         status=status,
         measured=measured,
         worst_start=worst_start,
-        limit=rule.limit,
-        comparator=rule.comparator,
-        unit=rule.unit,
-        standard=rule.standard,
-        clause=rule.clause,
-        label_zh=rule.label_zh,
-        label_en=rule.label_en,
+        **rule.verdict_fields(),
         compliant_share=share,
         applicable_s=applicable_ns / iv.NS,
         valid_s=valid_ns / iv.NS,

@@ -9,7 +9,7 @@ travel with every verdict so a report can cite them.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -93,6 +93,19 @@ class Rule(BaseModel):
         if v not in QUANTITIES:
             raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
         return v
+
+    def verdict_fields(self) -> dict[str, Any]:
+        """The rule's identity, limit and citation as every verdict type carries them."""
+        return {
+            "rule_id": self.id,
+            "limit": self.limit,
+            "comparator": self.comparator,
+            "unit": self.unit,
+            "standard": self.standard,
+            "clause": self.clause,
+            "label_zh": self.label_zh,
+            "label_en": self.label_en,
+        }
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
