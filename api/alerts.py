@@ -15,7 +15,7 @@ import numpy as np
 
 from api.compliance import LiveEngine
 from api.twin_index import SpacePlace
-from ingest.stores.base import Agg, SeriesInfo, Window
+from store.base import Agg, SeriesInfo, Window
 from twin.standards import Rule
 from twin.standards import intervals as iv
 from twin.standards.evaluator import applicable_intervals, passes

@@ -22,8 +22,8 @@ from api.schemas import HealthOut, QuantityOut
 from api.settings import ApiSettings
 from api.state import AppState, TwinLoader
 from contract.clock import Clock, WallClock
-from ingest.stores.base import Store
-from ingest.stores.factory import open_store
+from store.base import Store
+from store.factory import open_store
 
 PREFIX = "/api/v1"
 STATIC = Path(__file__).with_name("static")

@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import load_settings
     from contract.secrets import SecretError
-    from ingest.stores.base import StoreError
+    from store.base import StoreError
 
     settings = load_settings(args.config)
     try:

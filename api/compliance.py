@@ -23,7 +23,7 @@ from api.schemas import Label, VerdictOut
 from api.twin_index import SpacePlace
 from contract.bindings import BindingIndex
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, SeriesInfo, Store, StoredPoint, Window
+from store.base import Agg, SeriesInfo, Store, StoredPoint, Window
 from twin.live import LiveVerdict, RoomState, room_states
 from twin.model import Building, Campus, Storey
 from twin.standards import StandardsFile, load_standards

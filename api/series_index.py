@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from api.twin_index import TwinIndex
 from contract.bindings import BindingIndex
 from contract.telemetry import SeriesKey
-from ingest.stores.base import SeriesInfo
+from store.base import SeriesInfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Secrets never live in this file: store credentials and tokens are named by env var or file
 (`contract.secrets.SecretRef`), so the config can be committed and shown to a technician. The
-store is chosen exactly as in the ingest config (`ingest.config.StoreConfig`).
+store is chosen exactly as in the ingest config (`store.config.StoreConfig`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
 from contract.secrets import rebase
 from contract.yamlio import load_model
-from ingest.config import StoreConfig
+from store.config import StoreConfig
 
 
 class TokensConfig(BaseModel):

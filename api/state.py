@@ -23,7 +23,7 @@ from api.settings import ApiSettings
 from api.twin_index import TwinIndex
 from contract.bindings import BindingIndex, BindingTable
 from contract.clock import Clock
-from ingest.stores.base import Store
+from store.base import Store
 from twin.model import Campus
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from api.labels import QUANTITY_LABELS, quantity_label
 from api.schemas import ValueOut
 from contract.telemetry import SeriesKey
-from ingest.stores.base import SeriesInfo, StoredPoint
+from store.base import SeriesInfo, StoredPoint
 from twin.live import RoomState
 
 _ORDER = {q: i for i, q in enumerate(QUANTITY_LABELS)}

@@ -23,7 +23,7 @@ from typing import Any
 
 from contract.campus import BuildingSpec, CampusSpec, RoomTemplate, expand
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
-from ingest.stores.base import StoredPoint
+from store.base import StoredPoint
 from twin.model import Building, Campus, Space, Storey
 
 NS = 1_000_000_000
@@ -78,7 +78,7 @@ def synthetic_campus(rooms_wanted: int) -> Campus:
 
 
 def seed(path: Path, campus: Campus, now_ns: int, minutes: int = 60, step_s: int = 300) -> int:
-    from ingest.stores.sqlite import SQLiteStore
+    from store.sqlite import SQLiteStore
 
     store = SQLiteStore(path)
     batch: list[StoredPoint] = []

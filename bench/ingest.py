@@ -25,19 +25,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from campus_twin.servers import InfluxDB, Mosquitto
 from contract.telemetry import CANONICAL_UNITS, Reading, encode_batch, make_batch, topic
-from ingest.config import (
-    BatchConfig,
-    BrokerConfig,
-    InfluxV1StoreConfig,
-    IngestConfig,
-    MetricsConfig,
-    SqliteStoreConfig,
-)
+from ingest.config import BatchConfig, BrokerConfig, IngestConfig, MetricsConfig
 from ingest.service import IngestService
-from ingest.stores.base import StoredPoint
-from ingest.stores.influx_v1 import InfluxV1Store
-from ingest.stores.lineprotocol import encode_point
-from ingest.stores.sqlite import SQLiteStore
+from store.base import StoredPoint
+from store.config import InfluxV1StoreConfig, SqliteStoreConfig
+from store.influx_v1 import InfluxV1Store
+from store.lineprotocol import encode_point
+from store.sqlite import SQLiteStore
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S

@@ -69,7 +69,7 @@ def _district(n: int) -> tuple[Any, Any, list[tuple[str, str, str]]]:
 
 def _fill(store: Any, series: list[tuple[str, str, str]], start: int, end: int) -> int:
     from contract.telemetry import CANONICAL_UNITS, SeriesKey
-    from ingest.stores.base import StoredPoint
+    from store.base import StoredPoint
 
     rng = np.random.default_rng(1)
     total = 0
@@ -110,7 +110,7 @@ def _signature(facts: Any) -> list[tuple[Any, ...]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ingest.stores.sqlite import SQLiteStore
+    from store.sqlite import SQLiteStore
     from twin.indicators.facts import gather_school
     from twin.standards import load_standards
     from twin.standards.occupancy import load_timetable

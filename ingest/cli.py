@@ -22,8 +22,8 @@ def _check(args: argparse.Namespace) -> int:
     from contract.bindings import BindingTable
     from contract.secrets import SecretError
     from ingest.config import load_config
-    from ingest.stores.base import StoreError
-    from ingest.stores.factory import open_store
+    from store.base import StoreError
+    from store.factory import open_store
 
     cfg = load_config(args.config)
     print(f"config {args.config}: ok (store {cfg.store.type}, share group {cfg.share_group})")

@@ -38,7 +38,7 @@ from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming, write_decoded
 from ingest.quarantine import Quarantine
-from ingest.stores.base import Store, StoreError
+from store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 

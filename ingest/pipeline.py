@@ -20,7 +20,7 @@ from contract.telemetry import (
     decode_status,
     parse_topic,
 )
-from ingest.stores.base import Store, StoredPoint
+from store.base import Store, StoredPoint
 
 TagsFor = Callable[[str, str, str], dict[str, str]]  # (site, device, point) -> room tags
 

@@ -14,8 +14,8 @@ from ingest.consumer import Consumer
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.quarantine import Quarantine
-from ingest.stores.base import Store
-from ingest.stores.factory import open_store
+from store.base import Store
+from store.factory import open_store
 
 log = logging.getLogger(__name__)
 

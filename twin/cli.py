@@ -86,7 +86,7 @@ def _export(args: argparse.Namespace) -> int:
     table = BindingTable.load(args.bindings) if args.bindings else None
     store = None
     if args.sqlite:
-        from ingest.stores.sqlite import SQLiteStore
+        from store.sqlite import SQLiteStore
 
         store = SQLiteStore(args.sqlite)
     try:

@@ -20,7 +20,7 @@ import numpy as np
 
 from contract.bindings import BindingIndex, BindingTable
 from contract.telemetry import SeriesKey
-from ingest.stores.base import SeriesInfo, Store, StoredPoint
+from store.base import SeriesInfo, Store, StoredPoint
 from twin.model import Campus, Space
 from twin.standards.evaluator import STATUS_ZH, Status, passes
 from twin.standards.occupancy import Timetable

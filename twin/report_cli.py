@@ -5,9 +5,9 @@
     campus-twin report --twin twin.yaml --store-config ingest.yaml …
 
 The format follows the extension of --out. The store is the ingest SQLite file (`--sqlite`)
-or whatever store an ingest config selects (`--store-config`: its `store:` section — SQLite,
-InfluxDB 1.x or 2.x — opened through `ingest.stores.factory`, credentials by reference as
-ingest reads them). Thresholds, indicator definitions and the timetable are the shipped YAML
+or whatever store a config selects (`--store-config`: the `store:` section of an ingest or API
+config — SQLite, InfluxDB 1.x or 2.x — read by `store.config.load_store_section` and opened
+through `store.factory`, credentials by reference). Thresholds, indicator definitions and the timetable are the shipped YAML
 files unless given.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ingest.stores.base import Store
+    from store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
     store.add_argument(
         "--store-config",
         metavar="FILE",
-        help="ingest config YAML whose 'store:' section selects the store (sqlite, influxdb, influxdb2)",
+        help="config YAML (ingest or api) whose 'store:' section selects the store (sqlite, influxdb, influxdb2)",
     )
     p.add_argument(
         "--period", required=True, metavar="FROM..TO", help="local dates, e.g. 2026-09-01..2026-11-30"
@@ -60,8 +60,8 @@ def register(sub: Any) -> None:
 def _open_store(args: argparse.Namespace) -> Store | str:
     """The store named on the command line, or the message why it cannot be opened."""
     from contract.yamlio import ConfigError
-    from ingest.config import SqliteStoreConfig, load_config
-    from ingest.stores.factory import open_store
+    from store.config import SqliteStoreConfig, load_store_section
+    from store.factory import open_store
 
     if args.sqlite is not None:
         cfg: Any = SqliteStoreConfig(path=Path(args.sqlite))
@@ -70,7 +70,7 @@ def _open_store(args: argparse.Namespace) -> Store | str:
         if not Path(args.store_config).is_file():
             return f"--store-config {args.store_config}: no such file"
         try:
-            cfg = load_config(args.store_config).store
+            cfg = load_store_section(args.store_config)
         except ConfigError as exc:
             return str(exc)
         where = f"--store-config {args.store_config}: store ({cfg.type})"

@@ -30,7 +30,7 @@ import ifcopenshell.util.unit as uu
 
 from contract.bindings import Binding
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
-from ingest.stores.base import SeriesInfo, Store, StoredPoint
+from store.base import SeriesInfo, Store, StoredPoint
 from twin.sensor_kinds import sensor_type
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from api.labels import quantity_label
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
 from api.state import AppState
 from api.views import paginate
-from ingest.stores.base import StoredPoint
+from store.base import StoredPoint
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["operations"])
 State = Annotated[AppState, Depends(get_state)]

@@ -16,7 +16,7 @@ from api.state import AppState
 from api.status import rows_from_state
 from api.timeparse import parse_duration_s
 from api.views import room_out
-from ingest.stores.base import Agg, StoreError
+from store.base import Agg, StoreError
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["rooms"])
 State = Annotated[AppState, Depends(get_state)]

@@ -12,7 +12,7 @@ from api.settings import ApiSettings
 from contract.campus import CampusSpec
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from contract.yamlio import load_model
-from ingest.stores.base import Store, StoredPoint
+from store.base import Store, StoredPoint
 from twin.model import Campus
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.state import LoadedTwin
 from api.twin_loader import load_from_config
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from campus_twin.servers import Mosquitto
 from contract.telemetry import HealthReport, Status, encode_status, topic
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 
 
 def _publish_retained(broker: Mosquitto) -> None:

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role, TokenRegistry, load_tokens
 from api.settings import TokensConfig
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 
 V1 = "/api/v1"
 

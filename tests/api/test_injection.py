@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.state import LoadedTwin
 from campus_twin.servers import InfluxDB
-from ingest.stores.base import Store
-from ingest.stores.influx_v1 import InfluxV1Store
+from store.base import Store
+from store.influx_v1 import InfluxV1Store
 
 V1 = "/api/v1"
 PAYLOADS = [

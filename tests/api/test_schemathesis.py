@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 EXAMPLES = 15

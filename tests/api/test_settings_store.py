@@ -14,8 +14,8 @@ from api.settings import load_settings
 from campus_twin.servers import InfluxDB
 from contract.secrets import SecretError
 from contract.yamlio import ConfigError
-from ingest.config import InfluxV1StoreConfig
-from ingest.stores.influx_v1 import InfluxV1Store
+from store.config import InfluxV1StoreConfig
+from store.influx_v1 import InfluxV1Store
 
 
 def _write(conf: Path, twin_dir: Path, store: str) -> Path:

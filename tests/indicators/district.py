@@ -13,7 +13,7 @@ import numpy as np
 
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
-from ingest.stores.base import Store, StoredPoint
+from store.base import Store, StoredPoint
 from twin.model import Building, Campus, Evidence, Space, Storey
 from twin.standards import intervals as iv
 from twin.standards.occupancy import load_timetable

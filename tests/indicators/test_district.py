@@ -11,7 +11,7 @@ import pytest
 from district import END, PERIOD, START, bindings, campuses, fill
 from openpyxl import load_workbook
 
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 from twin.indicators import load_indicators
 from twin.indicators.compute import DistrictReport, district_report, judge
 from twin.indicators.facts import gather_school, period_ns

@@ -17,8 +17,8 @@ import pytest
 
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
-from ingest.stores.base import Agg, Store, StoredPoint, Window
-from ingest.stores.sqlite import SQLiteStore
+from store.base import Agg, Store, StoredPoint, Window
+from store.sqlite import SQLiteStore
 from twin.indicators.facts import SchoolFacts, gather_school
 from twin.model import Building, Campus, Space, Storey
 from twin.standards import StandardsFile, load_standards

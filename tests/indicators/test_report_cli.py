@@ -12,9 +12,9 @@ from campus_twin.cli import main
 from campus_twin.servers import InfluxDB
 from contract.campus import CampusSpec
 from contract.telemetry import SeriesKey
-from ingest.stores.base import StoredPoint
-from ingest.stores.influx_v1 import InfluxV1Store
-from ingest.stores.sqlite import SQLiteStore
+from store.base import StoredPoint
+from store.influx_v1 import InfluxV1Store
+from store.sqlite import SQLiteStore
 
 SPEC = {
     "site": "t-cli",

@@ -16,11 +16,12 @@ from campus_twin.servers import Mosquitto
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import HealthReport, SeriesKey, Status, encode_status, topic
 from ingest.agent_state import read_agent_states
-from ingest.config import BatchConfig, BrokerConfig, IngestConfig, MetricsConfig, SqliteStoreConfig
+from ingest.config import BatchConfig, BrokerConfig, IngestConfig, MetricsConfig
 from ingest.metrics import render
 from ingest.quarantine import read_rejects
 from ingest.service import IngestService
-from ingest.stores.sqlite import SQLiteStore
+from store.config import SqliteStoreConfig
+from store.sqlite import SQLiteStore
 
 
 def binding(site: str, device: str, room: str, room_type: str = "smart_classroom") -> Binding:

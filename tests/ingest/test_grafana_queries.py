@@ -8,8 +8,8 @@ from pathlib import Path
 
 from campus_twin.servers import InfluxDB
 from contract.telemetry import SeriesKey
-from ingest.stores.base import StoredPoint
-from ingest.stores.influx_v1 import InfluxV1Store
+from store.base import StoredPoint
+from store.influx_v1 import InfluxV1Store
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "campus-rooms-influxql.json"
 T0 = 1_763_884_800 * 1_000_000_000

@@ -15,9 +15,9 @@ import pytest
 
 from campus_twin.servers import InfluxDB
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, Store, StoredPoint, StoreError, Window
-from ingest.stores.influx_v1 import InfluxV1Store, retry_after_s
-from ingest.stores.lineprotocol import LineProtocolError, encode_point
+from store.base import Agg, Store, StoredPoint, StoreError, Window
+from store.influx_v1 import InfluxV1Store, retry_after_s
+from store.lineprotocol import LineProtocolError, encode_point
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S

@@ -17,9 +17,9 @@ import pytest
 
 from campus_twin.servers import InfluxDB
 from contract.telemetry import SeriesKey
-from ingest.stores.base import StoredPoint, StoreError
-from ingest.stores.influx_v1 import InfluxV1Store
-from ingest.stores.influx_v2 import InfluxV2Store, flux_string, flux_tag_filter
+from store.base import StoredPoint, StoreError
+from store.influx_v1 import InfluxV1Store
+from store.influx_v2 import InfluxV2Store, flux_string, flux_tag_filter
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S

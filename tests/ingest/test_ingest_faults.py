@@ -15,10 +15,11 @@ from ingest_helpers import IngestProcess, Publisher, payload, wait_until, write_
 
 from campus_twin.servers import InfluxDB, Mosquitto
 from contract.telemetry import topic
-from ingest.config import BatchConfig, BrokerConfig, InfluxV1StoreConfig, IngestConfig, MetricsConfig
+from ingest.config import BatchConfig, BrokerConfig, IngestConfig, MetricsConfig
 from ingest.quarantine import read_rejects
 from ingest.service import IngestService
-from ingest.stores.influx_v1 import InfluxV1Store
+from store.config import InfluxV1StoreConfig
+from store.influx_v1 import InfluxV1Store
 
 
 def uid() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, StoredPoint
-from ingest.stores.influxql import ident, latest_query, literal, range_query, tag_equals
-from ingest.stores.lineprotocol import (
+from store.base import Agg, StoredPoint
+from store.influxql import ident, latest_query, literal, range_query, tag_equals
+from store.lineprotocol import (
     LineProtocolError,
     encode_point,
     escape_key,
@@ -63,7 +63,7 @@ def test_influxql_quoting() -> None:
 
 
 def test_cached_encoder_matches_encode_point() -> None:
-    from ingest.stores.lineprotocol import LineEncoder
+    from store.lineprotocol import LineEncoder
 
     enc = LineEncoder(max_cached=2)
     key = SeriesKey("sz-01", "A-201-air", "co2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contract.telemetry import CANONICAL_UNITS, Quality, Reading, encode_batch, make_batch, topic
 from ingest.pipeline import Decoded, Incoming
-from ingest.stores.lineprotocol import LineEncoder
+from store.lineprotocol import LineEncoder
 
 T0 = 1_763_884_800_000_000_000
 

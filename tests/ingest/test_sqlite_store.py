@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, Store, StoredPoint, StoreError, Window
-from ingest.stores.sqlite import SQLiteStore
+from store.base import Agg, Store, StoredPoint, StoreError, Window
+from store.sqlite import SQLiteStore
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S  # 2025-11-23T08:00:00Z, a multiple of 60 s

@@ -10,8 +10,8 @@ import pytest
 
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
-from ingest.stores.base import Store, StoredPoint
-from ingest.stores.sqlite import SQLiteStore
+from store.base import Store, StoredPoint
+from store.sqlite import SQLiteStore
 from twin.live import non_compliant, parse_query, room_states, rooms_where
 from twin.model import Building, Campus, Space, Storey
 from twin.standards import load_standards

@@ -12,8 +12,8 @@ import pytest
 
 from contract.bindings import Binding
 from contract.telemetry import SeriesKey
-from ingest.stores.base import StoredPoint
-from ingest.stores.sqlite import SQLiteStore
+from store.base import StoredPoint
+from store.sqlite import SQLiteStore
 from twin.binding import bind_campus
 from twin.floorplan import floor_plans, storey_svg
 from twin.ifc_loader import load_campus

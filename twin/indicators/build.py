@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from contract.bindings import BindingTable
-from ingest.stores.base import Store
+from store.base import Store
 from twin.indicators import load_indicators
 from twin.indicators.compute import DistrictReport, district_report
 from twin.indicators.facts import gather_school

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from contract.bindings import BindingTable
-from ingest.stores.base import Agg, Store
+from store.base import Agg, Store
 from twin.indicators.history import SeriesHistory, applicable_by_rule, grain_ns
 from twin.live import bound_series
 from twin.model import Campus

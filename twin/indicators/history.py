@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, Store, Window
+from store.base import Agg, Store, Window
 from twin.standards import intervals as iv
 from twin.standards.evaluator import applicable_intervals
 from twin.standards.schema import AVERAGING_NS, Rule

@@ -28,8 +28,8 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder
+from store.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
+from store.lineprotocol import KEY_TAGS, LineEncoder
 
 log = logging.getLogger(__name__)
 

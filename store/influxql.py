@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg
+from store.base import Agg
 
 _IDENT_ESC = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
 _LITERAL_ESC = str.maketrans({"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r"})

@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from contract.telemetry import SeriesKey
-from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
+from store.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (

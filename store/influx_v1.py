@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.telemetry import Row, SeriesKey
-from ingest.stores import influxql
-from ingest.stores.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from ingest.stores.lineprotocol import KEY_TAGS, LineEncoder
+from store import influxql
+from store.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
+from store.lineprotocol import KEY_TAGS, LineEncoder
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from contract.telemetry import Quality, Row, SeriesKey
-from ingest.stores.base import StoredPoint
+from store.base import StoredPoint
 
 KEY_TAGS = ("site", "device", "point")
 ROOM_TAGS = ("campus", "building", "storey", "room", "room_number", "room_type")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contract.secrets import resolve_secret
-from ingest.config import InfluxV1StoreConfig, InfluxV2StoreConfig, SqliteStoreConfig
-from ingest.stores.base import Store
+from store.base import Store
+from store.config import InfluxV1StoreConfig, InfluxV2StoreConfig, SqliteStoreConfig
 
 RejectSink = Callable[[str, str], None]
 
@@ -15,11 +15,11 @@ def open_store(
     cfg: SqliteStoreConfig | InfluxV1StoreConfig | InfluxV2StoreConfig, on_reject: RejectSink | None = None
 ) -> Store:
     if isinstance(cfg, SqliteStoreConfig):
-        from ingest.stores.sqlite import SQLiteStore
+        from store.sqlite import SQLiteStore
 
         return SQLiteStore(cfg.path)
     if isinstance(cfg, InfluxV1StoreConfig):
-        from ingest.stores.influx_v1 import InfluxV1Store
+        from store.influx_v1 import InfluxV1Store
 
         return InfluxV1Store(
             cfg.url,
@@ -37,7 +37,7 @@ def open_store(
             create_database=cfg.create_database,
             on_reject=on_reject,
         )
-    from ingest.stores.influx_v2 import InfluxV2Store
+    from store.influx_v2 import InfluxV2Store
 
     return InfluxV2Store(
         cfg.url,

@@ -1,1 +1,0 @@
-"""Time-series stores behind one small interface (`ingest.stores.base.Store`)."""

@@ -1,0 +1,97 @@
+"""Which store to open: the `store:` section shared by the ingest, API and report configs.
+
+One schema for every process that reads or writes the time series, so `api.yaml`, `ingest.yaml`
+and `campus-twin report --store-config` select a store the same way. Credentials are references
+(`contract.secrets.SecretRef`), resolved only when connecting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contract.secrets import SecretRef, rebase, rebase_secret
+from contract.yamlio import load_model
+
+
+class SqliteStoreConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["sqlite"] = "sqlite"
+    path: Path = Path("campus-ts.db")
+
+    def rebased(self, base: Path) -> SqliteStoreConfig:
+        return self.model_copy(update={"path": rebase(self.path, base)})
+
+
+class InfluxV1StoreConfig(BaseModel):
+    """InfluxDB 1.x, or 2.x/3.x through their v1 compatibility API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["influxdb"]
+    url: str = "http://127.0.0.1:8086"
+    database: str = Field(min_length=1)
+    retention_policy: str | None = None
+    username: str | None = None
+    password: SecretRef | None = None
+    token: SecretRef | None = Field(default=None, description="2.x/3.x v1-compatibility token")
+    ca_file: Path | None = None
+    verify_tls: bool = True
+    timeout_s: float = Field(default=10.0, gt=0)
+    batch_lines: int = Field(default=5000, ge=1)
+    gzip: bool = False
+    retry_for_s: float = Field(default=30.0, ge=0)
+    create_database: bool = Field(default=False, description="1.x only: CREATE DATABASE at start")
+
+    def rebased(self, base: Path) -> InfluxV1StoreConfig:
+        return self.model_copy(
+            update={
+                "password": rebase_secret(self.password, base),
+                "token": rebase_secret(self.token, base),
+                "ca_file": rebase(self.ca_file, base),
+            }
+        )
+
+
+class InfluxV2StoreConfig(BaseModel):
+    """InfluxDB 2.x/3.x/Cloud through influxdb-client (writes) and Flux (reads)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["influxdb2"]
+    url: str = "http://127.0.0.1:8086"
+    org: str = Field(min_length=1)
+    bucket: str = Field(min_length=1)
+    token: SecretRef
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=5000, ge=1)
+    gzip: bool = True
+
+    def rebased(self, base: Path) -> InfluxV2StoreConfig:
+        return self.model_copy(
+            update={"token": self.token.rebased(base), "ca_file": rebase(self.ca_file, base)}
+        )
+
+
+StoreConfig = Annotated[
+    SqliteStoreConfig | InfluxV1StoreConfig | InfluxV2StoreConfig, Field(discriminator="type")
+]
+
+
+class StoreSection(BaseModel):
+    """Any config file with a `store:` section (ingest.yaml, api.yaml); the rest is not read here."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    store: StoreConfig
+
+
+def load_store_section(path: str | Path) -> SqliteStoreConfig | InfluxV1StoreConfig | InfluxV2StoreConfig:
+    """The `store:` section of `path`, relative paths against the file's folder (errors: file:line:col)."""
+    p = Path(path)
+    return load_model(StoreSection, p).store.rebased(p.resolve().parent)
