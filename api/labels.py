@@ -1,34 +1,27 @@
-"""Chinese-first labels for quantities shown in the API and UI ("二氧化碳 CO₂")."""
+"""Chinese-first labels for quantities shown in the API and UI ("二氧化碳 CO₂").
+
+The labels live in the quantity catalogue (contract/quantities.yaml); this module only shapes
+them for the API and gives the catalogue's order for lists.
+"""
 
 from __future__ import annotations
 
 from api.schemas import Label
-from contract.telemetry import CANONICAL_UNITS
+from contract.quantities import catalogue
 
+# (zh, en) per quantity in catalogue order: a derived view kept for api/status.py's ordering.
 QUANTITY_LABELS: dict[str, tuple[str, str]] = {
-    "temperature": ("温度", "Temperature"),
-    "humidity": ("相对湿度", "Relative humidity"),
-    "co2": ("二氧化碳", "CO₂"),
-    "illuminance": ("照度", "Illuminance"),
-    "pm25": ("细颗粒物", "PM2.5"),
-    "pm10": ("可吸入颗粒物", "PM10"),
-    "tvoc": ("总挥发性有机物", "TVOC"),
-    "hcho": ("甲醛", "Formaldehyde"),
-    "noise": ("噪声", "Noise"),
-    "occupancy": ("在室人数", "Occupancy"),
-    "presence": ("有人", "Presence"),
-    "power": ("功率", "Power"),
-    "energy": ("电能", "Energy"),
-    "voltage": ("电压", "Voltage"),
-    "current": ("电流", "Current"),
-    "power_factor": ("功率因数", "Power factor"),
-    "frequency": ("频率", "Frequency"),
-    "pressure": ("气压", "Pressure"),
-    "status": ("状态", "Status"),
+    q: (s.label.zh, s.label.en) for q, s in catalogue().quantities.items()
 }
-assert set(QUANTITY_LABELS) == set(CANONICAL_UNITS), "every contract quantity needs a label"
+
+
+def quantity_order() -> dict[str, int]:
+    """Position of each quantity in the catalogue (the order the UI lists them in)."""
+    return {q: i for i, q in enumerate(catalogue().quantities)}
 
 
 def quantity_label(q: str) -> Label:
-    zh, en = QUANTITY_LABELS.get(q, (q, q))
-    return Label(zh=zh, en=en)
+    spec = catalogue().quantities.get(q)
+    if spec is None:
+        return Label(zh=q, en=q)
+    return Label(zh=spec.label.zh, en=spec.label.en)

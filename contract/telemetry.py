@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contract.quantities import KnownQuantity, catalogue
+
 WIRE_VERSION = 1
 TOPIC_ROOT = "campus"
 MAX_BATCH_READINGS = 10_000
@@ -41,28 +43,9 @@ class Quality(StrEnum):
 _QUALITY_CODES = {"g": Quality.GOOD, "u": Quality.UNCERTAIN, "b": Quality.BAD}
 _QUALITY_TO_CODE = {v: k for k, v in _QUALITY_CODES.items()}
 
-# Canonical unit per quantity: the agent normalises to these, ingest rejects others.
-CANONICAL_UNITS: dict[str, str] = {
-    "temperature": "°C",
-    "humidity": "%RH",
-    "co2": "ppm",
-    "illuminance": "lx",
-    "pm25": "µg/m³",
-    "pm10": "µg/m³",
-    "tvoc": "mg/m³",
-    "hcho": "mg/m³",
-    "noise": "dB(A)",
-    "occupancy": "persons",
-    "presence": "bool",
-    "power": "W",
-    "energy": "kWh",
-    "voltage": "V",
-    "current": "A",
-    "power_factor": "1",
-    "frequency": "Hz",
-    "pressure": "hPa",
-    "status": "1",
-}
+# Canonical unit per quantity, from the quantity catalogue (contract/quantities.yaml): the agent
+# normalises to these, ingest rejects others. Derived views, never a second table.
+CANONICAL_UNITS: dict[str, str] = catalogue().canonical_units()
 QUANTITIES = frozenset(CANONICAL_UNITS)
 
 
@@ -84,19 +67,12 @@ class Reading(BaseModel):
     agent: Ident
     device: Ident
     point: Ident
-    quantity: str
+    quantity: KnownQuantity
     value: float | None
     unit: str
     ts: int = Field(gt=946_684_800_000_000_000, lt=4_102_444_800_000_000_000)  # 2000..2100
     quality: Quality = Quality.GOOD
     reason: str | None = Field(default=None, max_length=500)
-
-    @field_validator("quantity")
-    @classmethod
-    def _known_quantity(cls, v: str) -> str:
-        if v not in QUANTITIES:
-            raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
-        return v
 
     @field_validator("value")
     @classmethod

@@ -19,7 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from contract.telemetry import ID_PATTERN, QUANTITIES
+from contract.quantities import KnownQuantity
+from contract.telemetry import ID_PATTERN
 
 MAX_READ_REGISTERS = 125  # Modbus spec limit for FC3/FC4
 MAX_READ_BITS = 2000  # Modbus spec limit for FC1/FC2
@@ -133,7 +134,9 @@ class Point(BaseModel):
 
     name: Annotated[str, Field(pattern=ID_PATTERN)]
     description: str | None = None
-    quantity: str | None = Field(default=None, description="contract quantity; None only for strings")
+    quantity: KnownQuantity | None = Field(
+        default=None, description="catalogue quantity (contract/quantities.yaml); None only for strings"
+    )
     unit: str = Field(default="", description="the device's unit, e.g. Wh; the agent normalises it")
     table: Table
     address: int | str
@@ -147,13 +150,18 @@ class Point(BaseModel):
     valid_min: float | None = None
     valid_max: float | None = None
     enum: dict[int, str] | None = Field(default=None, description="raw code → label")
+    resolution: float | None = Field(
+        default=None, gt=0, description="value step in `unit`; default: |scale| for integer types"
+    )
 
-    @field_validator("quantity")
-    @classmethod
-    def _known_quantity(cls, v: str | None) -> str | None:
-        if v is not None and v not in QUANTITIES:
-            raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
-        return v
+    @property
+    def step(self) -> float | None:
+        """The value's resolution in `unit`, what the agent rounds to (None: the catalogue's)."""
+        if self.resolution is not None:
+            return self.resolution
+        if self.type in (RawType.FLOAT32, RawType.FLOAT64, RawType.STRING):
+            return None
+        return abs(self.scale)
 
     @field_validator("scale")
     @classmethod

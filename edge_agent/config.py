@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
 from contract.secrets import rebase
-from contract.telemetry import QUANTITIES, Ident
+from contract.quantities import check_quantity
+from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from edge_agent.modbus.config import ModbusDevice
 
@@ -39,10 +40,7 @@ class BrokerConfig(BrokerSettings):
     reconnect_max_s: float = Field(default=30.0, gt=0, le=3600)
 
 
-def _check_quantity(v: str) -> str:
-    if v not in QUANTITIES:
-        raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
-    return v
+_check_quantity = check_quantity  # the catalogue's one 'known quantity' check
 
 
 class PointMapping(_Strict):

@@ -2,6 +2,8 @@
 
 Pure apart from the change filter's memory of what it last sent. A sample that cannot become
 a valid Reading (unknown unit, bad id) is returned as a reject with the reason, never dropped.
+Units, the plausible range (when the source gives none) and the resolution values are rounded
+to come from the quantity catalogue (contract/quantities.yaml).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from contract.telemetry import CANONICAL_UNITS, Quality, Reading
+from contract.quantities import catalogue, round_to
+from contract.telemetry import Quality, Reading
 from edge_agent.samples import Sample
 from edge_agent.units import UnitConverter, UnitError, default_converter
 
@@ -33,15 +36,21 @@ def to_reading(site: str, agent: str, s: Sample, units: UnitConverter) -> Readin
         f = units.converter(s.quantity, s.unit)
     except UnitError as exc:
         return Reject(s, str(exc))
-    unit = CANONICAL_UNITS[s.quantity]
+    spec = catalogue().spec(s.quantity)
+    unit = spec.unit
     value = s.value
     quality, reason = s.quality, s.reason
     if value is not None and not math.isfinite(value):
         value, quality, reason = None, Quality.BAD, f"non-finite value {value!r} from device"
     if value is not None:
-        value = f(value)
-        lo = f(s.valid_min) if s.valid_min is not None else None
-        hi = f(s.valid_max) if s.valid_max is not None else None
+        # the source's step converted, else the catalogue's: never more digits than measured
+        step = abs(s.resolution * f.scale) if s.resolution is not None else spec.resolution
+        value = round_to(f(value), min(step, spec.resolution) if step > 0 else spec.resolution)
+        if s.valid_min is None and s.valid_max is None:
+            lo, hi = spec.valid_min, spec.valid_max
+        else:
+            lo = f(s.valid_min) if s.valid_min is not None else None
+            hi = f(s.valid_max) if s.valid_max is not None else None
         if lo is not None and hi is not None and lo > hi:
             lo, hi = hi, lo
         if quality is Quality.GOOD and ((lo is not None and value < lo) or (hi is not None and value > hi)):

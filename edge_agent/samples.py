@@ -25,6 +25,7 @@ class Sample:
     reason: str | None = None
     valid_min: float | None = None  # valid range in the source's unit, from the profile/mapping
     valid_max: float | None = None
+    resolution: float | None = None  # step in the source's unit (profile); None: the catalogue's
 
 
 SampleSink = Callable[[Sequence[Sample]], Awaitable[None]]

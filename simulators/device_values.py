@@ -15,47 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contract.telemetry import CANONICAL_UNITS
+from contract.quantities import catalogue
 
-# device unit → function of the canonical value, per quantity; '' means "the canonical unit"
-_SAME = {"", "1"}
-UNIT_ALIASES: dict[str, set[str]] = {
-    "temperature": {"°C", "C", "degC", "℃"},
-    "humidity": {"%RH", "%", "RH"},
-    "co2": {"ppm"},
-    "illuminance": {"lx", "lux", "Lux"},
-    "pm25": {"µg/m³", "ug/m3", "μg/m³", "ug/m³"},
-    "pm10": {"µg/m³", "ug/m3", "μg/m³", "ug/m³"},
-    "tvoc": {"mg/m³", "mg/m3"},
-    "hcho": {"mg/m³", "mg/m3"},
-    "noise": {"dB(A)", "dB", "dBA"},
-    "occupancy": {"persons", "person"},
-    "presence": {"bool"},
-    "power": {"W"},
-    "energy": {"kWh"},
-    "voltage": {"V"},
-    "current": {"A"},
-    "power_factor": {"1", "", "PF"},
-    "frequency": {"Hz"},
-    "pressure": {"hPa"},
-    "status": {"1", ""},
-}
-CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
-    ("energy", "Wh"): lambda v: v * 1000.0,
-    ("energy", "MWh"): lambda v: v / 1000.0,
-    ("power", "kW"): lambda v: v / 1000.0,
-    ("illuminance", "klx"): lambda v: v / 1000.0,
-    ("current", "mA"): lambda v: v * 1000.0,
-    ("temperature", "°F"): lambda v: v * 9 / 5 + 32,
-    ("pm25", "mg/m³"): lambda v: v / 1000.0,
-    ("pm10", "mg/m³"): lambda v: v / 1000.0,
-    ("hcho", "ppb"): lambda v: v * 814.0,  # 1 mg/m³ HCHO ≈ 814 ppb at 25 °C
-    ("hcho", "µg/m³"): lambda v: v * 1000.0,
-    ("tvoc", "ppb"): lambda v: v * 440.0,  # isobutylene-equivalent convention of most sensors
-    ("tvoc", "µg/m³"): lambda v: v * 1000.0,
-    ("pressure", "kPa"): lambda v: v / 10.0,
-    ("pressure", "Pa"): lambda v: v * 100.0,
-}
 _PHASE_RE = re.compile(r"(?:_l|_phase_?|_)([123abc])$", re.IGNORECASE)
 _PHASE_SHARE = {"1": 0.36, "2": 0.33, "3": 0.31}  # a slightly unbalanced three-phase load
 _PHASE_KEY = {"a": "1", "b": "2", "c": "3"}
@@ -63,17 +24,19 @@ PER_PHASE_QUANTITIES = {"power", "current"}
 
 
 def converter(quantity: str, unit: str) -> Callable[[float], float]:
-    """Canonical → device unit. Raises ValueError for a unit we cannot produce."""
-    if quantity not in CANONICAL_UNITS:
+    """Canonical → device unit: the inverse of the quantity catalogue's alias conversion (the
+    agent applies the forward one). '' means "the canonical unit". Raises ValueError for a unit
+    the catalogue does not know."""
+    spec = catalogue().quantities.get(quantity)
+    if spec is None:
         raise ValueError(f"unknown quantity {quantity!r}")
-    if unit in _SAME or unit == CANONICAL_UNITS[quantity] or unit in UNIT_ALIASES.get(quantity, set()):
+    if unit in ("", spec.unit):
         return lambda v: v
-    conv = CONVERSIONS.get((quantity, unit))
-    if conv is None:
-        raise ValueError(
-            f"cannot simulate {quantity} in unit {unit!r} (add it to simulators/device_values.py)"
-        )
-    return conv
+    for a in spec.aliases:
+        if a.unit == unit:
+            scale, offset = a.scale, a.offset
+            return lambda v: (v - offset) / scale
+    raise ValueError(f"cannot simulate {quantity} in unit {unit!r} (add it to contract/quantities.yaml)")
 
 
 def phase_of(point_name: str) -> str | None:

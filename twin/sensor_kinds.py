@@ -10,7 +10,7 @@ point id, so the IFC binds each series at point level:
   here; tests/twin/test_twin_generator.py runs every entry through the real encoder + decoder.
 
 The generator and the write-back type each IfcSensor by the quantity it measures
-(PredefinedType), so other IFC tools show a CO2 sensor as a CO2 sensor. Quantities without an
+(PredefinedType, from the quantity catalogue's `ifc`), so other IFC tools show a CO2 sensor as a CO2 sensor. Quantities without an
 IFC enumeration value use USERDEFINED with the name in ObjectType, as IFC prescribes.
 """
 
@@ -20,33 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contract.campus import CampusSpec, Device, DeviceTemplate
-from contract.telemetry import CANONICAL_UNITS
+from contract.quantities import catalogue
 from contract.yamlio import ConfigError
 from device_profiles.schema import DeviceProfile, RawType
-
-# quantity -> IfcSensorTypeEnum value (IFC4/IFC4X3). None: USERDEFINED + ObjectType.
-SENSOR_TYPE_BY_QUANTITY: dict[str, str | None] = {
-    "temperature": "TEMPERATURESENSOR",
-    "humidity": "HUMIDITYSENSOR",
-    "co2": "CO2SENSOR",
-    "illuminance": "LIGHTSENSOR",
-    "noise": "SOUNDSENSOR",
-    "occupancy": "MOVEMENTSENSOR",
-    "presence": "MOVEMENTSENSOR",
-    "pressure": "PRESSURESENSOR",
-    "tvoc": "GASSENSOR",
-    "hcho": "GASSENSOR",
-    "pm25": None,
-    "pm10": None,
-    "power": None,
-    "energy": None,
-    "voltage": None,
-    "current": None,
-    "power_factor": None,
-    "frequency": None,
-    "status": None,
-}
-
 
 def _same(*quantities: str) -> dict[str, tuple[str, str]]:
     return {q: (q, q) for q in quantities}
@@ -94,14 +70,15 @@ class SensorPoint:
     @property
     def unit(self) -> str:
         """The canonical unit: the agent normalises every reading to it before publishing."""
-        return CANONICAL_UNITS[self.quantity]
+        return catalogue().spec(self.quantity).unit
 
 
 def sensor_type(quantity: str | None) -> tuple[str, str | None]:
     """(PredefinedType, ObjectType) for an IfcSensor measuring `quantity`."""
     if quantity is None:
         return "NOTDEFINED", None
-    known = SENSOR_TYPE_BY_QUANTITY.get(quantity)
+    spec = catalogue().quantities.get(quantity)
+    known = spec.ifc if spec else None
     if known:
         return known, None
     return "USERDEFINED", quantity.upper()

@@ -324,6 +324,7 @@ def _make(
         reason=reason,
         valid_min=point.valid_min,
         valid_max=point.valid_max,
+        resolution=point.step,
     )
 
 
