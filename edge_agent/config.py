@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
-from contract.secrets import rebase
 from contract.quantities import check_quantity
+from contract.secrets import rebase
 from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from edge_agent.modbus.config import ModbusDevice

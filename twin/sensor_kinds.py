@@ -24,6 +24,7 @@ from contract.quantities import catalogue
 from contract.yamlio import ConfigError
 from device_profiles.schema import DeviceProfile, RawType
 
+
 def _same(*quantities: str) -> dict[str, tuple[str, str]]:
     return {q: (q, q) for q in quantities}
 
