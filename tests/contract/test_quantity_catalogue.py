@@ -101,13 +101,20 @@ def test_bad_catalogue_edit_names_file_line_and_field(tmp_path: Path) -> None:
     text = CATALOGUE_FILE.read_text(encoding="utf-8").replace("resolution: 0.1\n", "resolution: -1\n", 1)
     bad = tmp_path / "quantities.yaml"
     bad.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"quantities.yaml:\d+:\d+: field quantities.temperature.resolution"):
+    with pytest.raises(
+        ConfigError, match=r"quantities.yaml:\d+:\d+: field quantities.temperature.resolution"
+    ):
         load_model(Catalogue, bad)
 
 
 @pytest.mark.parametrize(
     ("value", "resolution", "expected"),
-    [(61.400000000000006, 0.1, 61.4), (-5.300000000000001, 0.1, -5.3), (0.0801, 0.001, 0.08), (812.4, 1, 812.0)],
+    [
+        (61.400000000000006, 0.1, 61.4),
+        (-5.300000000000001, 0.1, -5.3),
+        (0.0801, 0.001, 0.08),
+        (812.4, 1, 812.0),
+    ],
 )
 def test_round_to_resolution_removes_float_noise(value: float, resolution: float, expected: float) -> None:
     assert round_to(value, resolution) == expected
