@@ -1,8 +1,15 @@
 """2D floor plans: the footprint of every space per storey, in storey coordinates (metres).
 
+Every space with geometry is drawn, whatever its spatial relation: aggregated under a storey,
+contained in it (IFC2X3), nested in another space (drawn on that space's storey), or hung under
+the building/site or nothing (drawn on one "(no storey)" plan per file, in world coordinates).
+Each space records that relation; footprints of one plan that overlap (several levels modelled
+under one storey) are listed as warnings instead of being drawn on top of each other silently.
+
 Tessellating a large model takes seconds, so plans are cached on disk as JSON keyed by the
 SHA-256 of the IFC file (plus a format version): an unchanged file is never re-tessellated, a
-changed one can never be served a stale plan.
+changed one can never be served a stale plan. A file that cannot be read raises
+`twin.ifc_open.IfcFileError` (file, schema, reason); callers report it and carry on.
 """
 
 from __future__ import annotations
@@ -15,20 +22,23 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import ifcopenshell
 import ifcopenshell.util.placement
 import ifcopenshell.util.unit as uu
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from twin.ifc_geometry import space_meshes
+from twin.ifc_geometry import Mesh, Progress, space_meshes
+from twin.ifc_loader import containers, spatial_chain
+from twin.ifc_open import IfcFileError, open_ifc
 from twin.model import Campus
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SIMPLIFY_M = 0.01
+OVERLAP_MIN_M2 = 0.5  # footprints sharing less than this (or 10 % of the smaller) are just touching
+NO_STOREY = "(no storey) 无楼层"
 
 
 @dataclass(slots=True)
@@ -39,6 +49,9 @@ class SpacePlan:
     outlines: list[list[tuple[float, float]]]  # exterior rings (a space may be several pieces)
     holes: list[list[tuple[float, float]]] = field(default_factory=list)
     area_m2: float = 0.0
+    relation: str = "aggregated"  # aggregated | contained | nested | building | site | none
+    z_min_m: float | None = None  # world elevation of the space's lowest point
+    z_max_m: float | None = None
 
 
 @dataclass(slots=True)
@@ -48,6 +61,7 @@ class StoreyPlan:
     elevation_m: float | None
     spaces: list[SpacePlan] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # spaces without usable geometry (GlobalIds)
+    warnings: list[str] = field(default_factory=list)  # overlapping footprints etc.
 
     def bounds(self) -> tuple[float, float, float, float] | None:
         pts = [p for s in self.spaces for ring in s.outlines for p in ring]
@@ -79,38 +93,112 @@ def _rings(geom: Any) -> tuple[list[list[tuple[float, float]]], list[list[tuple[
     return outs, holes
 
 
-def compute_plans(path: str | Path) -> list[StoreyPlan]:
-    """Floor plans of one IFC file (no cache). Spaces under no storey are not drawn."""
-    f = ifcopenshell.open(str(path))
+def _relation(sp: Any, chain: list[Any]) -> str:
+    """How the space hangs in the spatial tree (nearest ancestor decides)."""
+    if not chain:
+        return "none"
+    parent = chain[0]
+    if parent.is_a("IfcSpace"):
+        return "nested"
+    if parent.is_a("IfcBuildingStorey"):
+        return "aggregated" if any(r.RelatingObject == parent for r in sp.Decomposes or ()) else "contained"
+    if parent.is_a("IfcBuilding"):
+        return "building"
+    return "site" if parent.is_a("IfcSite") else "none"
+
+
+def _local_inverse(placement: Any, scale: float) -> np.ndarray:
+    if placement is None:
+        return np.eye(4)
+    m = ifcopenshell.util.placement.get_local_placement(placement).copy()
+    m[:3, 3] *= scale  # geometry comes in metres
+    return np.asarray(np.linalg.inv(m))
+
+
+def _space_plan(sp: Any, mesh: Mesh, inv: np.ndarray, relation: str) -> SpacePlan:
+    local = (np.c_[mesh.verts, np.ones(len(mesh.verts))] @ inv.T)[:, :3]
+    fp = shapely.simplify(Mesh(local, mesh.faces).footprint(), SIMPLIFY_M)
+    outs, holes = _rings(fp)
+    z = mesh.verts[:, 2]
+    return SpacePlan(
+        sp.GlobalId,
+        sp.Name,
+        sp.LongName,
+        outs,
+        holes,
+        round(fp.area, 3),
+        relation,
+        round(float(z.min()), 3),
+        round(float(z.max()), 3),
+    )
+
+
+def overlap_warnings(plan: StoreyPlan, nested_pairs: set[frozenset[str]] | None = None) -> list[str]:
+    """Pairs of footprints on one plan that overlap by more than OVERLAP_MIN_M2 and 10 % of the
+    smaller one (a nested space and its parent are expected to overlap and are left out)."""
+    polys = [(s, shapely.make_valid(Polygon(max(s.outlines, key=len)))) for s in plan.spaces if s.outlines]
+    if len(polys) < 2:
+        return []
+    tree = shapely.STRtree([p for _, p in polys])
+    out = []
+    for i, j in zip(*tree.query([p for _, p in polys], predicate="intersects"), strict=True):
+        if i >= j:
+            continue
+        (a, pa), (b, pb) = polys[i], polys[j]
+        if nested_pairs and frozenset((a.global_id, b.global_id)) in nested_pairs:
+            continue
+        shared = pa.intersection(pb).area
+        if shared < OVERLAP_MIN_M2 or shared < 0.1 * min(pa.area, pb.area):
+            continue
+        levels = ""
+        if a.z_min_m is not None and b.z_min_m is not None and abs(a.z_min_m - b.z_min_m) > 1.0:
+            levels = f"; floors at {a.z_min_m:g} m and {b.z_min_m:g} m: several levels under one storey"
+        out.append(
+            f"spaces {a.name or a.global_id!r} and {b.name or b.global_id!r} overlap by {shared:.1f} m²{levels}"
+        )
+    return out
+
+
+def compute_plans(path: str | Path, progress: Progress | None = None) -> list[StoreyPlan]:
+    """Floor plans of one IFC file (no cache): one per storey, plus one "(no storey)" plan for
+    spaces that hang under no storey. Raises `IfcFileError` for a file that cannot be used."""
+    f = open_ifc(path).file
     scale = uu.calculate_unit_scale(f)
-    plans = []
+    contained = containers(f)
     storeys: list[Any] = sorted(f.by_type("IfcBuildingStorey"), key=lambda s: s.Elevation or 0.0)
-    for st in storeys:
-        spaces = [o for rel in (st.IsDecomposedBy or ()) for o in rel.RelatedObjects if o.is_a("IfcSpace")]
-        plan = StoreyPlan(
+    plans = {
+        st.id(): StoreyPlan(
             st.GlobalId, st.Name, float(st.Elevation) * scale if st.Elevation is not None else None
         )
-        if not spaces:
-            plans.append(plan)
+        for st in storeys
+    }
+    inverses = {st.id(): _local_inverse(st.ObjectPlacement, scale) for st in storeys}
+    loose = StoreyPlan(f"no-storey:{Path(path).name}", NO_STOREY, None)
+    spaces = list(f.by_type("IfcSpace"))
+    meshes, _failed = space_meshes(f, spaces, progress)
+    nested_pairs: set[frozenset[str]] = set()
+    for sp in spaces:
+        chain = spatial_chain(sp, contained)
+        storey = next((a for a in chain if a.is_a("IfcBuildingStorey")), None)
+        plan = plans[storey.id()] if storey is not None and storey.id() in plans else loose
+        inv = inverses[storey.id()] if plan is not loose and storey is not None else np.eye(4)
+        relation = _relation(sp, chain)
+        if relation == "nested":
+            nested_pairs.add(frozenset((sp.GlobalId, chain[0].GlobalId)))
+        mesh = meshes.get(sp.id())
+        if mesh is None:
+            plan.missing.append(sp.GlobalId)
             continue
-        inv: Any = np.eye(4)
-        if st.ObjectPlacement is not None:
-            m = ifcopenshell.util.placement.get_local_placement(st.ObjectPlacement).copy()
-            m[:3, 3] *= scale  # geometry comes in metres
-            inv = np.linalg.inv(m)
-        meshes, _failed = space_meshes(f, spaces)
-        for sp in spaces:
-            mesh = meshes.get(sp.id())
-            if mesh is None:
-                plan.missing.append(sp.GlobalId)
-                continue
-            local = (np.c_[mesh.verts, np.ones(len(mesh.verts))] @ inv.T)[:, :3]
-            fp = type(mesh)(local, mesh.faces).footprint()
-            fp = shapely.simplify(fp, SIMPLIFY_M)
-            outs, holes = _rings(fp)
-            plan.spaces.append(SpacePlan(sp.GlobalId, sp.Name, sp.LongName, outs, holes, round(fp.area, 3)))
-        plans.append(plan)
-    return plans
+        plan.spaces.append(_space_plan(sp, mesh, inv, relation))
+    out = [plans[st.id()] for st in storeys]
+    if loose.spaces or loose.missing:
+        out.append(loose)
+    for plan in out:
+        plan.warnings.extend(overlap_warnings(plan, nested_pairs))
+    if not spaces:
+        loose.warnings.append("file contains no IfcSpace: nothing to draw")
+        out.append(loose)
+    return out
 
 
 def _from_json(doc: list[dict[str, Any]]) -> list[StoreyPlan]:
@@ -124,24 +212,36 @@ def _from_json(doc: list[dict[str, Any]]) -> list[StoreyPlan]:
                 [[tuple(p) for p in r] for r in s["outlines"]],
                 [[tuple(p) for p in r] for r in s["holes"]],
                 s["area_m2"],
+                s["relation"],
+                s["z_min_m"],
+                s["z_max_m"],
             )
             for s in d["spaces"]
         ]
-        out.append(StoreyPlan(d["global_id"], d["name"], d["elevation_m"], spaces, d["missing"]))
+        out.append(
+            StoreyPlan(d["global_id"], d["name"], d["elevation_m"], spaces, d["missing"], d["warnings"])
+        )
     return out
 
 
-def floor_plans(path: str | Path, cache_dir: str | Path | None = None) -> list[StoreyPlan]:
-    """Plans of one IFC file, from the cache when the file is unchanged."""
+def floor_plans(
+    path: str | Path, cache_dir: str | Path | None = None, progress: Progress | None = None
+) -> list[StoreyPlan]:
+    """Plans of one IFC file, from the cache when the file is unchanged. Raises `IfcFileError`."""
     if cache_dir is None:
-        return compute_plans(path)
-    cache = Path(cache_dir) / f"plans-v{CACHE_VERSION}-{file_hash(path)}.json"
+        return compute_plans(path, progress)
+    try:
+        digest = file_hash(path)
+    except OSError:
+        open_ifc(path)  # raises the structured problem (missing, unreadable)
+        raise
+    cache = Path(cache_dir) / f"plans-v{CACHE_VERSION}-{digest}.json"
     if cache.is_file():
         try:
             return _from_json(json.loads(cache.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable plan cache %s: %s", cache, exc)
-    plans = compute_plans(path)
+    plans = compute_plans(path, progress)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.write_text(json.dumps([asdict(p) for p in plans], ensure_ascii=False), encoding="utf-8")
@@ -150,14 +250,30 @@ def floor_plans(path: str | Path, cache_dir: str | Path | None = None) -> list[S
 
 
 def attach_footprints(campus: Campus, cache_dir: str | Path | None = None) -> None:
-    """Fill `Space.footprint` (largest outline, storey coordinates) for every space drawn."""
+    """Fill `Space.footprint` (largest outline, storey coordinates) for every space drawn, and the
+    area/height the model did not state (from the same tessellation, so it is paid once and cached).
+
+    Files the loader already reported as unusable are skipped; plans never stop the campus."""
     by_gid = {s.global_id: s for s in campus.spaces()}
+    bad = {p.file for p in campus.problems if p.kind is not None}
     for path in campus.source_files:
-        for plan in floor_plans(path, cache_dir):
+        if path in bad:
+            continue
+        try:
+            plans = floor_plans(path, cache_dir)
+        except IfcFileError as exc:  # changed on disk since loading
+            log.warning("no floor plans for %s", exc.problem)
+            continue
+        for plan in plans:
             for sp in plan.spaces:
                 target = by_gid.get(sp.global_id)
-                if target is not None and sp.outlines:
-                    target.footprint = max(sp.outlines, key=lambda r: Polygon(r).area)
+                if target is None or not sp.outlines:
+                    continue
+                target.footprint = max(sp.outlines, key=lambda r: Polygon(r).area)
+                if target.area_m2 is None:
+                    target.area_m2, target.quantity_source = sp.area_m2, "geometry"
+                if target.height_m is None and sp.z_min_m is not None and sp.z_max_m is not None:
+                    target.height_m = round(sp.z_max_m - sp.z_min_m, 4)
 
 
 def storey_svg(plan: StoreyPlan, room_class: dict[str, str] | None = None, margin_m: float = 1.0) -> str:
@@ -166,7 +282,9 @@ def storey_svg(plan: StoreyPlan, room_class: dict[str, str] | None = None, margi
     b = plan.bounds() or (0.0, 0.0, 1.0, 1.0)
     x0, y0, x1, y1 = b[0] - margin_m, b[1] - margin_m, b[2] + margin_m, b[3] + margin_m
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.3f} {-y1:.3f} {x1 - x0:.3f} {y1 - y0:.3f}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.3f} {-y1:.3f} {x1 - x0:.3f} {y1 - y0:.3f}" '
+        f'data-storey="{escape(plan.name or plan.global_id, quote=True)}">',
+        f"<title>{escape(plan.name or plan.global_id)}</title>",
     ]
     for s in plan.spaces:
         d = " ".join(

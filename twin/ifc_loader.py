@@ -20,6 +20,7 @@ import ifcopenshell.util.element as ue
 import ifcopenshell.util.unit as uu
 
 from twin.ifc_geometry import space_meshes
+from twin.ifc_open import IfcFileError, IfcFileProblem, open_ifc
 from twin.model import Building, Campus, Problem, Space, Storey
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,18 @@ QTO_NAMES = ("Qto_SpaceBaseQuantities", "BaseQuantities")  # IFC4 standard, IFC2
 AREA_KEYS = ("NetFloorArea", "GrossFloorArea")
 VOLUME_KEYS = ("NetVolume", "GrossVolume")
 HEIGHT_KEYS = ("Height", "FinishCeilingHeight", "ClearHeight")
+# The authoring tool's own figures, read when there is no Qto (before any tessellation): pset name →
+# (area keys, volume keys, height keys). Revit writes PSet_Revit_Dimensions, ArchiCAD its quantities
+# (English and German UIs), GSA/COBie exports a BIM area.
+TOOL_QUANTITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "PSet_Revit_Dimensions": (("Area",), ("Volume",), ("Unbounded Height",)),
+    "ArchiCADQuantities": (
+        ("Net Area", "Area", "Nettofläche", "Fläche"),
+        ("Net Volume", "Volume", "Netto-Volumen", "Volumen"),
+        ("Height", "Höhe"),
+    ),
+    "GSA Space Areas": (("GSA BIM Area",), (), ()),
+}
 SENSOR_CLASSES = ("IfcSensor",)  # IFC4+; IFC2X3 uses IfcDistributionControlElement + ObjectType
 
 # Progress callback: (file, stage, done, total). Stages: "open", "spaces", "geometry", "done".
@@ -53,24 +66,34 @@ def _gid(el: Any) -> str:
     return str(getattr(el, "GlobalId", None) or f"#{el.id()}")
 
 
-def _parent(el: Any) -> Any | None:
+def containers(f: ifcopenshell.file) -> dict[int, Any]:
+    """Entity id → spatial container, from the relationships themselves: IFC2X3 allows a space to
+    be *contained* in a storey but gives IfcSpace no ContainedInStructure inverse to find it by."""
+    out: dict[int, Any] = {}
+    for rel in f.by_type("IfcRelContainedInSpatialStructure"):
+        for el in rel.RelatedElements or ():
+            out.setdefault(el.id(), rel.RelatingStructure)
+    return out
+
+
+def spatial_parent(el: Any, contained: dict[int, Any]) -> Any | None:
     """The spatial parent: aggregate first (normal for spatial elements), else the container."""
     for rel in getattr(el, "Decomposes", None) or ():
         return rel.RelatingObject
     for rel in getattr(el, "ContainedInStructure", None) or ():
         return rel.RelatingStructure
-    return None
+    return contained.get(el.id())
 
 
-def _chain(el: Any) -> list[Any]:
+def spatial_chain(el: Any, contained: dict[int, Any]) -> list[Any]:
     """Ancestors of `el`, nearest first, guarding against cyclic (broken) files."""
     out: list[Any] = []
     seen = {el.id()}
-    node = _parent(el)
+    node = spatial_parent(el, contained)
     while node is not None and node.id() not in seen:
         out.append(node)
         seen.add(node.id())
-        node = _parent(node)
+        node = spatial_parent(node, contained)
     return out
 
 
@@ -139,11 +162,15 @@ def _first(d: dict[str, Any], keys: Iterable[str]) -> float | None:
 
 
 class _FileLoader:
-    def __init__(self, f: ifcopenshell.file, path: str, campus: str, progress: Progress | None) -> None:
+    def __init__(
+        self, f: ifcopenshell.file, path: str, campus: str, progress: Progress | None, geometry: bool
+    ) -> None:
         self.f = f
         self.path = path
         self.campus = campus
         self.progress = progress
+        self.geometry = geometry
+        self.contained = containers(f)
         self.problems: list[Problem] = []
         self.scale = {u: uu.calculate_unit_scale(f, u) for u in ("LENGTHUNIT", "AREAUNIT", "VOLUMEUNIT")}
         self.buildings: dict[int, Building] = {}
@@ -189,7 +216,7 @@ class _FileLoader:
         return out
 
     def _add_storey(self, st: Any) -> None:
-        building = next((a for a in _chain(st) if a.is_a("IfcBuilding")), None)
+        building = next((a for a in spatial_chain(st, self.contained) if a.is_a("IfcBuilding")), None)
         if building is None:
             self.problem(st, f"storey {st.Name!r} is not part of any IfcBuilding")
             owner = self.orphan_building()
@@ -208,7 +235,7 @@ class _FileLoader:
         self.storeys[st.id()] = storey
 
     def _add_space(self, sp: Any) -> Space:
-        chain = _chain(sp)
+        chain = spatial_chain(sp, self.contained)
         storey_el = next((a for a in chain if a.is_a("IfcBuildingStorey")), None)
         building_el = next((a for a in chain if a.is_a("IfcBuilding")), None)
         parent_space = next((a for a in chain if a.is_a("IfcSpace")), None)
@@ -220,6 +247,7 @@ class _FileLoader:
             name=sp.Name,
             long_name=sp.LongName,
             object_type=getattr(sp, "ObjectType", None),
+            description=getattr(sp, "Description", None),
             classifications=_classifications(sp),
             psets=psets,
         )
@@ -235,6 +263,7 @@ class _FileLoader:
             if q:
                 self._quantities_from_qto(space, q, qname)
                 break
+        self._quantities_from_tool(space, psets)
         self._elements(sp, space)
         if storey_el is not None and storey_el.id() in self.storeys:
             storey = self.storeys[storey_el.id()]
@@ -262,6 +291,20 @@ class _FileLoader:
         if area is not None:
             space.quantity_source = qname
 
+    def _quantities_from_tool(self, space: Space, psets: dict[str, Any]) -> None:
+        """Fill what the Qto left open from the authoring tool's own properties (TOOL_QUANTITIES)."""
+        for pname, (area_keys, volume_keys, height_keys) in TOOL_QUANTITIES.items():
+            p = psets.get(pname)
+            if not p:
+                continue
+            if space.area_m2 is None and (area := _first(p, area_keys)) is not None:
+                space.area_m2 = area * self.scale["AREAUNIT"]
+                space.quantity_source = f"{pname}.{next(k for k in area_keys if _first(p, (k,)))}"
+            if space.volume_m3 is None and (volume := _first(p, volume_keys)) is not None:
+                space.volume_m3 = volume * self.scale["VOLUMEUNIT"]
+            if space.height_m is None and (height := _first(p, height_keys)) is not None:
+                space.height_m = height * self.scale["LENGTHUNIT"]
+
     def _elements(self, sp: Any, space: Space) -> None:
         for el in _elements_in(sp):
             psets = ue.get_psets(el, psets_only=True)
@@ -282,6 +325,11 @@ class _FileLoader:
     def _fill_missing_quantities(self, loaded: list[tuple[Any, Space]]) -> None:
         todo = [(el, s) for el, s in loaded if s.area_m2 is None or s.volume_m3 is None or s.height_m is None]
         if not todo:
+            return
+        if not self.geometry:  # tessellation is the slow part: only commands that need it ask
+            for el, s in todo:
+                if s.area_m2 is None and getattr(el, "Representation", None) is None:
+                    self.problem(el, f"space {s.room_number!r}: no quantities and no geometry; area unknown")
             return
 
         def geo_progress(done: int, total: int) -> None:
@@ -316,22 +364,36 @@ class _FileLoader:
                         s.zones.append(zone.Name or _gid(zone))
 
 
-def load_ifc(path: str | Path, campus: str, progress: Progress | None = None) -> LoadedFile:
-    """Load one IFC file. Never raises for content problems; an unreadable file yields a Problem."""
+def file_problem(fp: IfcFileProblem) -> Problem:
+    """A file-level `IfcFileProblem` as a campus `Problem` (kind and schema kept)."""
+    return Problem(fp.file, None, f"cannot use IFC file: {fp.reason}", kind=fp.kind, schema=fp.schema)
+
+
+def load_ifc(
+    path: str | Path, campus: str, progress: Progress | None = None, *, geometry: bool = False
+) -> LoadedFile:
+    """Load one IFC file. Never raises for content problems; an unreadable or unsupported file
+    yields one file-level Problem, a truncated one loads what it has behind a "truncated" Problem.
+
+    `geometry=True` tessellates spaces that have neither a Qto nor the authoring tool's area
+    property (slow: about 2 ms per space); otherwise their area stays unknown until a floor plan
+    is computed (`floorplan.attach_footprints`)."""
     p = str(path)
     t0 = time.perf_counter()
     if progress:
         progress(p, "open", 0, 1)
     try:
-        f = ifcopenshell.open(p)
-    except (OSError, RuntimeError, ifcopenshell.Error) as exc:
-        return LoadedFile(p, None, problems=[Problem(p, None, f"cannot open IFC: {exc}")])
-    t1 = time.perf_counter()
-    out = LoadedFile(p, f.schema, open_s=t1 - t0)
+        opened = open_ifc(p, allow_truncated=True)
+    except IfcFileError as exc:
+        return LoadedFile(p, exc.problem.schema, problems=[file_problem(exc.problem)])
+    f = opened.file
+    out = LoadedFile(p, f.schema, open_s=opened.open_s)
     sites = f.by_type("IfcSite")
     if sites:
         out.site_name, out.site_long_name = sites[0].Name, sites[0].LongName
-    fl = _FileLoader(f, p, campus, progress)
+    fl = _FileLoader(f, p, campus, progress, geometry)
+    if opened.truncated is not None:
+        fl.problems.append(file_problem(opened.truncated))
     try:
         out.buildings = fl.load()
     except Exception as exc:  # a malformed entity we did not foresee: report, keep what loaded
@@ -354,13 +416,18 @@ def load_ifc(path: str | Path, campus: str, progress: Progress | None = None) ->
 
 
 def load_campus(
-    campus_id: str, name: str, paths: Iterable[str | Path], progress: Progress | None = None
+    campus_id: str,
+    name: str,
+    paths: Iterable[str | Path],
+    progress: Progress | None = None,
+    *,
+    geometry: bool = False,
 ) -> Campus:
     """Several IFC files (typically one per building) merged into one campus."""
     campus = Campus(id=campus_id, name=name)
     schemas = []
     for path in paths:
-        lf = load_ifc(path, campus_id, progress)
+        lf = load_ifc(path, campus_id, progress, geometry=geometry)
         if lf.schema:
             schemas.append(lf.schema)
         campus.buildings.extend(lf.buildings)

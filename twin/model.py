@@ -27,6 +27,7 @@ class Space:
     name: str | None  # IFC Name: the room number, e.g. "A-201"
     long_name: str | None  # IFC LongName: e.g. "智慧教室"
     object_type: str | None = None
+    description: str | None = None  # IFC Description: COBie handovers keep the room name here
     storey_id: str | None = None
     building_id: str | None = None
     area_m2: float | None = None
@@ -78,6 +79,8 @@ class Problem:
     file: str
     entity: str | None  # GlobalId or #id
     message: str
+    kind: str | None = None  # file-level problems: twin.ifc_open kind ("truncated", "not_ifc", …)
+    schema: str | None = None  # file-level problems: the schema the file declares
 
 
 @dataclass(slots=True)

@@ -60,7 +60,10 @@ class Rule(BaseModel):
         default=None, description="room type key; omitted only with object_type_is_type_key"
     )
     priority: int = 50
-    name: list[str] = Field(default_factory=list, description="regex on LongName or Name")
+    name: list[str] = Field(
+        default_factory=list,
+        description="regex on LongName, Name, Description or Pset_SpaceCommon.Reference",
+    )
     object_type: list[str] = Field(default_factory=list)
     object_type_is_type_key: bool = False
     classification: list[str] = Field(default_factory=list)
@@ -124,6 +127,34 @@ def _search(patterns: list[str], value: str | None) -> str | None:
     return None
 
 
+def name_values(space: Space) -> list[tuple[str, str | None]]:
+    """Where exports put the room's name, most specific first: LongName (Revit, ArchiCAD), Name
+    (often the number, sometimes the name), Description (COBie), Pset_SpaceCommon.Reference."""
+    ref = space.psets.get("Pset_SpaceCommon", {}).get("Reference")
+    return [
+        ("LongName", space.long_name),
+        ("Name", space.name),
+        ("Description", space.description),
+        ("Pset_SpaceCommon.Reference", ref if isinstance(ref, str) else None),
+    ]
+
+
+def display_name(space: Space) -> str:
+    """The name a person would recognise the room by (for --unmatched listings)."""
+    return next((v.strip() for _, v in name_values(space)[:3] if v and v.strip()), space.global_id)
+
+
+def unmatched_names(campus: Campus) -> list[tuple[str, int]]:
+    """Names of rooms no rule matched (typed by the default), digits folded to '#' so "Bath9" and
+    "Bath10" count together; most frequent first. What a district extends its rules with."""
+    counts: dict[str, int] = {}
+    for s in campus.spaces():
+        if s.evidence and s.evidence[0].rule == "default":
+            key = re.sub(r"\d+", "#", display_name(s))
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def _match(rule: Rule, space: Space, types: Mapping[str, Any]) -> tuple[str, list[Evidence]] | None:
     """(room type, evidence) when every condition of `rule` holds for `space`."""
     ev: list[Evidence] = []
@@ -134,14 +165,7 @@ def _match(rule: Rule, space: Space, types: Mapping[str, Any]) -> tuple[str, lis
         rtype = space.object_type
         ev.append(Evidence(rule.id, "ObjectType", space.object_type))
     if rule.name:
-        hit = next(
-            (
-                (attr, v)
-                for attr, v in (("LongName", space.long_name), ("Name", space.name))
-                if _search(rule.name, v)
-            ),
-            None,
-        )
+        hit = next(((attr, v) for attr, v in name_values(space) if _search(rule.name, v)), None)
         if hit is None:
             return None
         ev.append(Evidence(rule.id, hit[0], hit[1] or ""))

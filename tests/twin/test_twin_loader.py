@@ -51,7 +51,7 @@ def test_generated_campus_in_each_schema(small_spec: CampusSpec, tmp_path: Path,
     from twin.generator import generate_campus
 
     files = generate_campus(small_spec, tmp_path, schema=schema)  # type: ignore[arg-type]
-    campus = load_campus("t-school", "Test", [g.path for g in files])
+    campus = load_campus("t-school", "Test", [g.path for g in files], geometry=True)
     assert campus.schema == schema and campus.problems == []
     rooms = {r.number: r for r in expand(small_spec)}
     spaces = {s.name: s for s in campus.spaces()}
@@ -72,7 +72,7 @@ def test_generated_campus_in_each_schema(small_spec: CampusSpec, tmp_path: Path,
 def test_messy_file_loads_everything_and_reports(tmp_path: Path) -> None:
     path = tmp_path / "messy.ifc"
     ids = write_messy(path)
-    lf = load_ifc(path, "m")
+    lf = load_ifc(path, "m", geometry=True)
     assert lf.schema == "IFC4"
     all_spaces = {s.global_id: s for b in lf.buildings for s in b.all_spaces()}
     assert set(all_spaces) == set(ids.values())  # nothing dropped
@@ -113,9 +113,10 @@ def test_unreadable_and_empty_files_are_problems_not_crashes(tmp_path: Path) -> 
     bad = tmp_path / "bad.ifc"
     bad.write_text("this is not IFC")
     lf = load_ifc(bad, "x")
-    assert lf.buildings == [] and "cannot open IFC" in lf.problems[0].message
+    assert lf.buildings == [] and lf.problems[0].kind == "not_ifc"
+    assert "cannot use IFC file" in lf.problems[0].message
     missing = load_ifc(tmp_path / "nope.ifc", "x")
-    assert "cannot open IFC" in missing.problems[0].message
+    assert missing.problems[0].kind == "missing"
     campus = load_campus("x", "x", [bad, tmp_path / "nope.ifc"])
     assert len(campus.problems) == 2 and campus.spaces() == []
 
