@@ -44,6 +44,12 @@ def _say_file_problems(problems: list[Any]) -> None:
         print(f"{p.file}: {p.kind} ({p.schema or 'schema unknown'}): {p.message}", file=sys.stderr)
 
 
+def _nothing_loaded(campus: Any) -> bool:
+    """Every file failed at file level and no space came out: the command produced nothing."""
+    bad = {p.file for p in _file_problems(campus.problems)}
+    return bool(bad) and bad >= set(campus.source_files) and not campus.spaces()
+
+
 def storey_file_name(stem: str, index: int, name: str | None) -> str:
     """`<stem>-<index>-<slug>.svg`: the index keeps names unique, the slug keeps "/" and other
     path characters ("T/FDN", "1F/2F") out of the path; the real name is inside the SVG."""
@@ -75,8 +81,7 @@ def _inspect(args: argparse.Namespace) -> int:
         print(json.dumps(inspect_dict(campus), ensure_ascii=False, indent=None if args.compact else 2))
     else:
         print(inspect_text(campus, {k: v.zh for k, v in rules.types.items()}))
-    unusable = {p.file for p in _file_problems(campus.problems) if p.kind != "truncated"}
-    return 1 if unusable and len(unusable) == len(campus.source_files) else 0
+    return 1 if _nothing_loaded(campus) else 0
 
 
 def _bind(args: argparse.Namespace) -> int:
@@ -213,8 +218,7 @@ def _types(args: argparse.Namespace) -> int:
         for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
             label = rules.types[key].zh if key in rules.types else ""
             print(f"{n:5d}  {key} {label}")
-    unusable = {p.file for p in _file_problems(campus.problems) if p.kind != "truncated"}
-    return 1 if unusable and len(unusable) == len(campus.source_files) else 0
+    return 1 if _nothing_loaded(campus) else 0
 
 
 def register(sub: Any) -> None:

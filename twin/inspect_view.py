@@ -45,7 +45,10 @@ def inspect_dict(campus: Campus) -> dict[str, Any]:
     return {
         "schema": campus.schema,
         "buildings": [_building(b) for b in campus.buildings],
-        "problems": [{"file": p.file, "entity": p.entity, "message": p.message} for p in campus.problems],
+        "problems": [
+            {"file": p.file, "entity": p.entity, "message": p.message, "kind": p.kind, "schema": p.schema}
+            for p in campus.problems
+        ],
     }
 
 

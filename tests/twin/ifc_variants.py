@@ -1,0 +1,132 @@
+"""Materialise the IFC regression cases of tests/cases/ifc/<case>/ (see case.yaml there).
+
+A case is one of:
+- `model.ifc` kept in the case directory (tiny hand-written text files: non-IFC, header only, …);
+- `source:` a file of ../shared/ifc with `mutate:` (truncate to a fraction, replace the schema);
+- `build:` a small model described in YAML and written with ifcopenshell.api — the spatial shapes
+  real exports take (spaces contained instead of aggregated, nested, under building/site, several
+  levels under one storey, storey names with "/", space origins far from the room).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.api.aggregate
+import ifcopenshell.api.context
+import ifcopenshell.api.geometry
+import ifcopenshell.api.owner
+import ifcopenshell.api.project
+import ifcopenshell.api.root
+import ifcopenshell.api.unit
+import ifcopenshell.guid
+import numpy as np
+
+from contract.yamlio import load_yaml, to_plain
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "ifc"
+SHARED_IFC = Path(__file__).resolve().parents[2] / ".." / "shared" / "ifc"
+
+
+def case_dirs() -> list[Path]:
+    return sorted(p for p in CASES.iterdir() if (p / "case.yaml").is_file())
+
+
+def load_case(case: Path) -> dict[str, Any]:
+    doc = to_plain(load_yaml(case / "case.yaml"))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def materialise(case: Path, out_dir: Path) -> Path:
+    """The case's IFC file (written under out_dir unless it is kept in the case directory)."""
+    doc = load_case(case)
+    if (case / "model.ifc").is_file():
+        return case / "model.ifc"
+    out = out_dir / f"{case.name}.ifc"
+    if "source" in doc:
+        data = (SHARED_IFC / doc["source"]).read_bytes()
+        mut = doc.get("mutate", {})
+        if "schema" in mut:
+            old, new = mut["schema"]
+            data = data.replace(f"FILE_SCHEMA(('{old}'))".encode(), f"FILE_SCHEMA(('{new}'))".encode(), 1)
+        if "truncate" in mut:
+            data = data[: int(len(data) * float(mut["truncate"]))]
+        out.write_bytes(data)
+        return out
+    build(out, doc["build"])
+    return out
+
+
+def _box(f: ifcopenshell.file, body: Any, el: Any, spec: dict[str, Any], rel_to: Any | None) -> None:
+    """A box room: placement at `origin` (world, m), body offset by `offset` from the placement (as
+    Revit does when the space origin is the storey's), extruded `h` high."""
+    ox, oy, oz = spec.get("origin", [0, 0, 0])
+    m = np.eye(4)
+    m[:3, 3] = (ox, oy, oz)
+    ifcopenshell.api.geometry.edit_object_placement(f, product=el, matrix=m, is_si=True)
+    w, d, h = spec["size"]
+    rep = ifcopenshell.api.geometry.add_wall_representation(f, context=body, length=w, height=h, thickness=d)
+    dx, dy = spec.get("offset", [0, 0])
+    if dx or dy:
+        solid = rep.Items[0]
+        loc = solid.Position.Location
+        solid.Position.Location = f.create_entity(
+            "IfcCartesianPoint",
+            Coordinates=(loc.Coordinates[0] + dx, loc.Coordinates[1] + dy, loc.Coordinates[2]),
+        )
+    ifcopenshell.api.geometry.assign_representation(f, product=el, representation=rep)
+
+
+def build(path: Path, spec: dict[str, Any]) -> None:
+    """Write the model `spec` describes: schema, storeys [{name, elevation}], spaces
+    [{name, long_name, parent: storey:<name> | space:<name> | building | site | none,
+      relation: aggregate | contain, origin, size, offset}]."""
+    api = ifcopenshell.api
+    schema = spec.get("schema", "IFC4")
+    f = api.project.create_file(version=schema)
+    if schema == "IFC2X3":
+        person = api.owner.add_person(f)
+        org = api.owner.add_organisation(f)
+        api.owner.add_person_and_organisation(f, person=person, organisation=org)
+        api.owner.add_application(f)
+    project = api.root.create_entity(f, ifc_class="IfcProject", name=path.stem)
+    api.unit.assign_unit(f, length={"is_metric": True, "raw": "METERS"})
+    model = api.context.add_context(f, context_type="Model")
+    body = api.context.add_context(
+        f, context_type="Model", context_identifier="Body", target_view="MODEL_VIEW", parent=model
+    )
+    site = api.root.create_entity(f, ifc_class="IfcSite", name="site")
+    api.aggregate.assign_object(f, products=[site], relating_object=project)
+    building = api.root.create_entity(f, ifc_class="IfcBuilding", name="B")
+    api.aggregate.assign_object(f, products=[building], relating_object=site)
+    parents: dict[str, Any] = {"building": building, "site": site}
+    for st in spec.get("storeys", []):
+        storey = api.root.create_entity(f, ifc_class="IfcBuildingStorey", name=st["name"])
+        storey.Elevation = float(st.get("elevation", 0.0))
+        api.aggregate.assign_object(f, products=[storey], relating_object=building)
+        m = np.eye(4)
+        m[2, 3] = storey.Elevation
+        api.geometry.edit_object_placement(f, product=storey, matrix=m, is_si=True)
+        parents[f"storey:{st['name']}"] = storey
+    for sp in spec.get("spaces", []):
+        space = api.root.create_entity(f, ifc_class="IfcSpace", name=sp["name"])
+        space.LongName = sp.get("long_name")
+        parent = parents.get(sp.get("parent", "none"))
+        if parent is not None:
+            if sp.get("relation", "aggregate") == "contain":  # the api refuses spaces here: write it
+                f.create_entity(
+                    "IfcRelContainedInSpatialStructure",
+                    GlobalId=ifcopenshell.guid.new(),
+                    OwnerHistory=api.owner.create_owner_history(f),
+                    RelatedElements=[space],
+                    RelatingStructure=parent,
+                )
+            else:
+                api.aggregate.assign_object(f, products=[space], relating_object=parent)
+        if "size" in sp:
+            _box(f, body, space, sp, parent)
+        parents[f"space:{sp['name']}"] = space
+    f.write(str(path))

@@ -1,0 +1,178 @@
+"""Every IFC regression case (tests/cases/ifc/<case>/) through every twin command, in process.
+
+Per case: the loader's file-level diagnosis, no traceback and the expected exit code from
+inspect, plans, types, bind and export, every space with geometry on a plan, and every written
+sensor inside its space — checked with ifcopenshell geometry and a ray-parity test written here,
+independently of twin.sensor_placement.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import ifcopenshell
+import ifcopenshell.geom
+import ifcopenshell.util.element as ue
+import ifcopenshell.util.placement
+import ifcopenshell.util.unit as uu
+import numpy as np
+import pytest
+from ifc_variants import case_dirs, load_case, materialise
+
+from campus_twin.cli import main
+from twin.floorplan import compute_plans
+from twin.ifc_loader import load_ifc
+from twin.model import Campus
+from twin.rooms import load_rules, type_rooms
+
+CASES = case_dirs()
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))  # an exception escaping here is the traceback a user would see
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return rc, out, err
+
+
+def _twin_config(tmp: Path, ifc: Path, spaces: list[tuple[str, str]]) -> Path:
+    """A one-campus twin config binding one CO2 point per space (by GlobalId)."""
+    lines = ["bindings:"] + [
+        f"  - {{device: d{i}, point: co2, space: '{gid}'}}" for i, (gid, _) in enumerate(spaces)
+    ]
+    if not spaces:
+        lines = ["bindings: []"]
+    (tmp / "bindings.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = tmp / "twin.yaml"
+    cfg.write_text(
+        f"campuses:\n  - {{id: case, name: case, ifc: ['{ifc}'], bindings: bindings.yaml}}\n"
+        f"cache_dir: {tmp / 'cache'}\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def _world_mesh(shape: Any) -> tuple[np.ndarray, np.ndarray]:
+    verts = np.asarray(shape.geometry.verts, dtype=float).reshape(-1, 3)
+    faces = np.asarray(shape.geometry.faces, dtype=np.int64).reshape(-1, 3)
+    return verts, faces
+
+
+def _inside(point: np.ndarray, verts: np.ndarray, faces: np.ndarray) -> bool:
+    """Ray-parity point-in-solid test (Möller–Trumbore), ray slightly off vertical to dodge edges."""
+    d = np.array([0.0123, 0.0217, 1.0])
+    tri = verts[faces]
+    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    p = np.cross(d, e2)
+    det = np.einsum("ij,ij->i", e1, p)
+    ok = np.abs(det) > 1e-12
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    t = point - tri[:, 0]
+    u = np.einsum("ij,ij->i", t, p) * inv
+    q = np.cross(t, e1)
+    v = (q @ d) * inv
+    dist = np.einsum("ij,ij->i", e2, q) * inv
+    hits = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (dist > 0)
+    return bool(hits.sum() % 2 == 1)
+
+
+def check_sensors_inside(path: Path, expected: int) -> None:
+    """Every CampusTwin sensor's world position lies inside its containing space's solid."""
+    f = ifcopenshell.open(str(path))
+    scale = uu.calculate_unit_scale(f)
+    settings = ifcopenshell.geom.settings()
+    settings.set("use-world-coords", True)
+    sensors = [
+        e for e in f.by_type("IfcDistributionControlElement") if "CampusTwin_Sensor" in ue.get_psets(e)
+    ]
+    assert len(sensors) == expected
+    for el in sensors:
+        space = ue.get_container(el)
+        assert space is not None and space.is_a("IfcSpace")
+        pos = ifcopenshell.util.placement.get_local_placement(el.ObjectPlacement)[:3, 3] * scale
+        assert el.ObjectPlacement.PlacementRelTo == space.ObjectPlacement  # relative to its space
+        verts, faces = _world_mesh(ifcopenshell.geom.create_shape(settings, space))
+        assert _inside(pos, verts, faces), f"{el.Name} at {pos} outside space {space.Name}"
+        assert el.Representation is not None  # a body viewers can show
+        body = _world_mesh(ifcopenshell.geom.create_shape(settings, el))[0]
+        assert np.allclose(body.mean(axis=0), pos, atol=0.05)
+        if f.schema == "IFC2X3":
+            sensor_type = ue.get_type(el)
+            assert sensor_type is not None and sensor_type.PredefinedType == "CO2SENSOR"
+            app = el.OwnerHistory.OwningApplication
+            assert app.ApplicationIdentifier == "campus-twin"
+        else:
+            assert el.PredefinedType == "CO2SENSOR"
+    if f.schema == "IFC2X3" and sensors:
+        ours = {e.OwnerHistory.id() for e in sensors}
+        assert len(ours) == 1  # one owner history for the whole change
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_ifc_case(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expect: dict[str, Any] = load_case(case)["expect"]
+    path = materialise(case, tmp_path)
+    lf = load_ifc(path, "case")
+    kinds = [p.kind for p in lf.problems if p.kind]
+    assert kinds == ([expect["kind"]] if "kind" in expect else [])
+    if "schema" in expect:
+        assert next(p.schema for p in lf.problems if p.kind) == expect["schema"]
+    spaces = [s for b in lf.buildings for s in b.all_spaces()]
+    if "spaces" in expect:
+        assert len(spaces) == expect["spaces"]
+    if expect.get("no_orphans"):
+        assert not any("orphan" in p.message or "without a storey" in p.message for p in lf.problems)
+    if "area_source" in expect:
+        assert {s.quantity_source for s in spaces} == {expect["area_source"]}
+    if "types" in expect:
+        campus = Campus("case", "case", buildings=lf.buildings)
+        type_rooms(campus, load_rules())
+        assert {s.name: s.room_type for s in spaces if s.name in expect["types"]} == expect["types"]
+
+    rc = expect["rc"]
+    assert _run(capsys, "twin", "inspect", str(path), "--json")[0] == rc["inspect"]
+    got_rc, _, err = _run(capsys, "twin", "plans", str(path), "--out", str(tmp_path / "plans"))
+    assert got_rc == rc["plans"]
+    if got_rc:
+        assert expect["kind"] in err
+    assert _run(capsys, "twin", "types", str(path), "--unmatched")[0] == rc["types"]
+
+    if "plan_spaces" in expect:
+        plans = compute_plans(path)
+        drawn = {s.global_id for p in plans for s in p.spaces}
+        f = ifcopenshell.open(str(path))
+        with_geometry = {s.GlobalId for s in f.by_type("IfcSpace") if s.Representation is not None}
+        assert drawn == with_geometry and len(drawn) == expect["plan_spaces"]
+        warnings = [w for p in plans for w in p.warnings]
+        assert len(warnings) == expect.get("overlap_warnings", 0), warnings
+        svgs = sorted((tmp_path / "plans").glob("*.svg"))
+        assert len(svgs) == len(plans)  # one file per plan, every name a plain file name
+
+    bound = [(s.global_id, s.room_number) for s in spaces]
+    cfg = _twin_config(tmp_path, path, bound)
+    _run(capsys, "twin", "bind", str(cfg), "--out", str(tmp_path / "bindings.json"))
+    got_rc, _, err = _run(capsys, "twin", "export", str(cfg), "--out", str(tmp_path / "out"))
+    assert got_rc == rc["export"], err
+    if got_rc == 0:
+        check_sensors_inside(tmp_path / "out" / "case" / path.name, len(bound))
+
+
+def test_inspect_json_lists_file_problem_structured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc2 = materialise(next(c for c in CASES if c.name == "ifc4x3-rc2"), tmp_path)
+    good = materialise(next(c for c in CASES if c.name == "storey-slash"), tmp_path)
+    rc, out, _ = _run(capsys, "twin", "inspect", str(rc2), str(good), "--json")
+    assert rc == 0  # the other file was inspected
+    doc = json.loads(out)
+    (problem,) = [p for p in doc["problems"] if p["kind"]]
+    assert problem == {
+        "file": str(rc2),
+        "entity": None,
+        "message": problem["message"],
+        "kind": "unsupported_schema",
+        "schema": "IFC4X3_RC2",
+    }
+    assert sum(len(st["spaces"]) for b in doc["buildings"] for st in b["storeys"]) == 2
