@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorOut, FieldProblem
+from contract.yamlio import ConfigError
 
 _CODES = {
     400: "invalid_request",
@@ -67,3 +68,10 @@ def install(app: FastAPI) -> None:
             fields.append(FieldProblem(field=".".join(loc) or "(request)", message=str(err.get("msg"))))
         detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid request"
         return JSONResponse(_body(422, detail, fields), 422)
+
+    @app.exception_handler(ConfigError)
+    async def _config(request: Request, exc: ConfigError) -> JSONResponse:
+        """A twin/rules/binding YAML broken on disk (e.g. during POST /admin/reload): the previous
+        twin keeps serving; the answer names file:line:col for each problem."""
+        fields = [FieldProblem(field=exc.path, message=p) for p in exc.problems[:20]]
+        return JSONResponse(_body(409, f"configuration error in {exc.path}", fields), 409)

@@ -78,8 +78,10 @@ def _inside(point: np.ndarray, verts: np.ndarray, faces: np.ndarray) -> bool:
     return bool(hits.sum() % 2 == 1)
 
 
-def check_sensors_inside(path: Path, expected: int) -> None:
-    """Every CampusTwin sensor's world position lies inside its containing space's solid."""
+def check_sensors_inside(path: Path, expected: int, predefined: str | None = "CO2SENSOR") -> None:
+    """Every CampusTwin sensor's world position lies inside its containing space's solid, with a
+    body, the PredefinedType of its quantity (`predefined`, or any but NOTDEFINED when None) and,
+    on IFC2X3, one owner history naming campus-twin."""
     f = ifcopenshell.open(str(path))
     scale = uu.calculate_unit_scale(f)
     settings = ifcopenshell.geom.settings()
@@ -98,13 +100,10 @@ def check_sensors_inside(path: Path, expected: int) -> None:
         assert el.Representation is not None  # a body viewers can show
         body = _world_mesh(ifcopenshell.geom.create_shape(settings, el))[0]
         assert np.allclose(body.mean(axis=0), pos, atol=0.05)
+        typed = ue.get_type(el).PredefinedType if f.schema == "IFC2X3" else el.PredefinedType
+        assert typed == predefined if predefined else typed != "NOTDEFINED"
         if f.schema == "IFC2X3":
-            sensor_type = ue.get_type(el)
-            assert sensor_type is not None and sensor_type.PredefinedType == "CO2SENSOR"
-            app = el.OwnerHistory.OwningApplication
-            assert app.ApplicationIdentifier == "campus-twin"
-        else:
-            assert el.PredefinedType == "CO2SENSOR"
+            assert el.OwnerHistory.OwningApplication.ApplicationIdentifier == "campus-twin"
     if f.schema == "IFC2X3" and sensors:
         ours = {e.OwnerHistory.id() for e in sensors}
         assert len(ours) == 1  # one owner history for the whole change
@@ -176,3 +175,19 @@ def test_inspect_json_lists_file_problem_structured(
         "schema": "IFC4X3_RC2",
     }
     assert sum(len(st["spaces"]) for b in doc["buildings"] for st in b["storeys"]) == 2
+
+
+@pytest.mark.parametrize("schema", ["IFC4", "IFC2X3"])
+def test_generated_campus_sensors_land_inside(small_spec: Any, tmp_path: Path, schema: str) -> None:
+    from twin.binding import bind_campus
+    from twin.generator import generate_campus
+    from twin.ifc_loader import load_campus
+    from twin.writeback import export_ifc
+
+    files = [g.path for g in generate_campus(small_spec, tmp_path / "src", schema=schema)]
+    campus = load_campus("t-school", "T", files)
+    bindings, _ = bind_campus(campus, None)
+    for src in files:
+        r = export_ifc(src, tmp_path / "out" / src.name, bindings)
+        assert r.warnings == ()
+        check_sensors_inside(tmp_path / "out" / src.name, r.sensors_written, predefined=None)
