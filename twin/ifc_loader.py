@@ -127,6 +127,24 @@ def _elements_in(space: Any) -> list[Any]:
     return els
 
 
+def _sensor_psets(el: Any) -> dict[str, Any]:
+    """Only the CampusTwin_Sensor pset, read directly: `get_psets` on every sensor of a campus
+    (hundreds per building) was most of the load time."""
+    for rel in getattr(el, "IsDefinedBy", None) or ():
+        if not rel.is_a("IfcRelDefinesByProperties"):
+            continue
+        d = rel.RelatingPropertyDefinition
+        if d.is_a("IfcPropertySet") and d.Name == SENSOR_PSET:
+            return {
+                SENSOR_PSET: {
+                    p.Name: p.NominalValue.wrappedValue
+                    for p in d.HasProperties or ()
+                    if p.is_a("IfcPropertySingleValue") and p.NominalValue is not None
+                }
+            }
+    return {}
+
+
 def _is_sensor(el: Any, psets: dict[str, Any]) -> bool:
     return (
         el.is_a("IfcSensor")
@@ -307,8 +325,10 @@ class _FileLoader:
 
     def _elements(self, sp: Any, space: Space) -> None:
         for el in _elements_in(sp):
-            psets = ue.get_psets(el, psets_only=True)
-            if _is_sensor(el, psets):
+            # psets are the expensive read: only control elements can be (our) sensors
+            control = el.is_a("IfcDistributionControlElement")
+            psets = _sensor_psets(el) if control else {}
+            if control and _is_sensor(el, psets):
                 space.sensors.append(_sensor_info(el, psets))
                 continue
             space.equipment.append(el.is_a())
@@ -383,7 +403,7 @@ def load_ifc(
     if progress:
         progress(p, "open", 0, 1)
     try:
-        opened = open_ifc(p, allow_truncated=True)
+        opened = open_ifc(p, allow_truncated=True, lazy=True)
     except IfcFileError as exc:
         return LoadedFile(p, exc.problem.schema, problems=[file_problem(exc.problem)])
     f = opened.file
