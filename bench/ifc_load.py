@@ -49,6 +49,7 @@ def bench_file(path: Path, repeat: int, label: str | None = None) -> dict[str, A
 
     from twin.floorplan import compute_plans
     from twin.ifc_loader import load_ifc
+    from twin.ifc_open import bare_open
     from twin.model import Campus
     from twin.rooms import load_rules, type_rooms
 
@@ -56,7 +57,7 @@ def bench_file(path: Path, repeat: int, label: str | None = None) -> dict[str, A
     bare, bare_lazy, twin, with_geo = _best_interleaved(
         [
             lambda: ifcopenshell.open(str(path)),
-            lambda: ifcopenshell.open(str(path), lazy=True),
+            lambda: bare_open(path, lazy=True),
             lambda: load_ifc(path, "bench"),
             lambda: load_ifc(path, "bench", geometry=True),
         ],
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.files:
-            targets = [(Path(f), None) for f in args.files]
+            targets: list[tuple[Path, str | None]] = [(Path(f), None) for f in args.files]
         else:
             targets = [(SHARED / n, None) for n in DEFAULT_FILES if (SHARED / n).is_file()]
             targets.append((_demo_file(Path(tmp)), "generated demo campus ×3 floors"))

@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ifcopenshell
 
@@ -88,6 +89,14 @@ def unresolved_references(path: Path) -> int:
     return len(set(_REF_RE.findall(data)) - defined)
 
 
+def bare_open(path: str | Path, *, lazy: bool = False) -> ifcopenshell.file:
+    """`ifcopenshell.open`, lazily when asked (its type stubs do not know `lazy` yet)."""
+    kwargs: dict[str, Any] = {"lazy": True} if lazy else {}
+    f = ifcopenshell.open(str(path), **kwargs)
+    assert isinstance(f, ifcopenshell.file)
+    return f
+
+
 def _problem(p: Path, schema: str | None, kind: str, reason: str) -> IfcFileError:
     return IfcFileError(IfcFileProblem(str(p), schema, kind, reason))
 
@@ -133,7 +142,7 @@ def open_ifc(path: str | Path, *, allow_truncated: bool = False, lazy: bool = Fa
     if problem is not None and not (allow_truncated and problem.kind == TRUNCATED):
         raise IfcFileError(problem)
     try:
-        f = ifcopenshell.open(str(p), lazy=lazy)
+        f = bare_open(p, lazy=lazy)
     except ifcopenshell.SchemaError as exc:
         raise _problem(
             p, schema, UNSUPPORTED_SCHEMA, f"schema not supported by ifcopenshell: {exc}"
