@@ -26,7 +26,7 @@ from twin.model import Building, Campus, Space, Storey
 
 Severity = Literal["error", "warning"]
 # room types where a missing sensor is worth a warning (corridors/toilets rarely have one)
-MONITORED_ROOM_TYPES_EXCLUDED = frozenset({"corridor", "toilet", "other"})
+MONITORED_ROOM_TYPES_EXCLUDED = frozenset({"corridor", "stairwell", "toilet", "other"})
 
 
 class BindingEntry(BaseModel):

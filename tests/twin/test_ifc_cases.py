@@ -191,3 +191,23 @@ def test_generated_campus_sensors_land_inside(small_spec: Any, tmp_path: Path, s
         r = export_ifc(src, tmp_path / "out" / src.name, bindings)
         assert r.warnings == ()
         check_sensors_inside(tmp_path / "out" / src.name, r.sensors_written, predefined=None)
+
+
+def test_export_refuses_binding_errors_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = materialise(next(c for c in CASES if c.name == "storey-slash"), tmp_path)
+    (tmp_path / "bindings.yaml").write_text(
+        "bindings:\n  - {device: d1, point: co2, room: A-101}\n  - {device: d2, point: co2, room: NOPE}\n",
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "twin.yaml"
+    cfg.write_text(
+        f"campuses:\n  - {{id: c, name: c, ifc: ['{path}'], bindings: bindings.yaml}}\n", encoding="utf-8"
+    )
+    rc, _, err = _run(capsys, "twin", "export", str(cfg), "--out", str(tmp_path / "out"))
+    assert rc == 1 and "NOPE" in err and "--force" in err
+    assert not (tmp_path / "out").exists()
+    rc, out, _ = _run(capsys, "twin", "export", str(cfg), "--out", str(tmp_path / "out"), "--force")
+    assert rc == 0 and "1 sensors for 1 bindings" in out
+    check_sensors_inside(tmp_path / "out" / "c" / path.name, 1)
