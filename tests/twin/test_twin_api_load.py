@@ -15,7 +15,7 @@ from ifc_variants import CASES, materialise
 from api.app import create_app
 from api.settings import ApiSettings
 from api.twin_loader import file_problems, load_from_config
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 
 ADMIN = "admin-token-ifc-0123456789abcdef"
 HEADERS = {"Authorization": f"Bearer {ADMIN}"}
