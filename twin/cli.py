@@ -189,8 +189,12 @@ def _plans(args: argparse.Namespace) -> int:
         for i, plan in enumerate(plans):
             path = out / storey_file_name(Path(f).stem, i, plan.name or plan.global_id)
             path.write_text(storey_svg(plan), encoding="utf-8")
+            how: dict[str, int] = {}
+            for sp in plan.spaces:
+                how[sp.relation] = how.get(sp.relation, 0) + 1
+            relations = ", ".join(f"{n} {r}" for r, n in sorted(how.items()))
             print(
-                f"{path}: storey {plan.name!r}, {len(plan.spaces)} spaces, "
+                f"{path}: storey {plan.name!r}, {len(plan.spaces)} spaces ({relations or 'none'}), "
                 f"{len(plan.missing)} without geometry"
             )
             for w in plan.warnings:
