@@ -315,9 +315,10 @@ class _FileLoader:
             p = psets.get(pname)
             if not p:
                 continue
-            if space.area_m2 is None and (area := _first(p, area_keys)) is not None:
-                space.area_m2 = area * self.scale["AREAUNIT"]
-                space.quantity_source = f"{pname}.{next(k for k in area_keys if _first(p, (k,)))}"
+            key = next((k for k in area_keys if _first(p, (k,)) is not None), None)
+            if space.area_m2 is None and key is not None:
+                space.area_m2 = float(p[key]) * self.scale["AREAUNIT"]
+                space.quantity_source = f"{pname}.{key}"
             if space.volume_m3 is None and (volume := _first(p, volume_keys)) is not None:
                 space.volume_m3 = volume * self.scale["VOLUMEUNIT"]
             if space.height_m is None and (height := _first(p, height_keys)) is not None:

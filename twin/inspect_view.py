@@ -70,6 +70,12 @@ def inspect_text(campus: Campus, labels: dict[str, str] | None = None) -> str:
                     f"    {s.name or '(no name)':<10} {s.long_name or '':<16} {s.room_type} {label}  "
                     f"{area} m²  sensors {len(s.sensors)}  [{rule}]"
                 )
+    unknown = sum(1 for s in campus.spaces() if s.area_m2 is None)
+    if unknown:
+        lines.append(
+            f"{unknown} spaces state no area (no Qto, no authoring-tool area): "
+            "--geometry computes it from their shape"
+        )
     if campus.problems:
         lines.append(f"problems ({len(campus.problems)}):")
         lines.extend(f"  {p.file}: {p.entity or '-'}: {p.message}" for p in campus.problems)

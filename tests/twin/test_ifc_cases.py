@@ -177,7 +177,7 @@ def test_inspect_json_lists_file_problem_structured(
     assert sum(len(st["spaces"]) for b in doc["buildings"] for st in b["storeys"]) == 2
 
 
-@pytest.mark.parametrize("schema", ["IFC4", "IFC2X3"])
+@pytest.mark.parametrize("schema", ["IFC4", "IFC2X3", "IFC4X3"])
 def test_generated_campus_sensors_land_inside(small_spec: Any, tmp_path: Path, schema: str) -> None:
     from twin.binding import bind_campus
     from twin.generator import generate_campus
