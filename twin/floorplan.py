@@ -136,7 +136,11 @@ def _space_plan(sp: Any, mesh: Mesh, inv: np.ndarray, relation: str) -> SpacePla
 def overlap_warnings(plan: StoreyPlan, nested_pairs: set[frozenset[str]] | None = None) -> list[str]:
     """Pairs of footprints on one plan that overlap by more than OVERLAP_MIN_M2 and 10 % of the
     smaller one (a nested space and its parent are expected to overlap and are left out)."""
-    polys = [(s, shapely.make_valid(Polygon(max(s.outlines, key=len)))) for s in plan.spaces if s.outlines]
+    polys = [
+        (s, shapely.make_valid(Polygon(max(s.outlines, key=lambda r: Polygon(r).area))))
+        for s in plan.spaces
+        if s.outlines
+    ]
     if len(polys) < 2:
         return []
     tree = shapely.STRtree([p for _, p in polys])

@@ -39,7 +39,7 @@ from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from store.base import SeriesInfo, Store, StoredPoint
 from twin.ifc_open import open_ifc
 from twin.sensor_kinds import sensor_type
-from twin.sensor_placement import RoomShape, add_box_body, room_shapes, sensor_points, set_relative_placement
+from twin.sensor_placement import add_box_body, room_shapes, sensor_points, set_relative_placement
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def export_ifc(
     skipped = tuple(
         f"{b.device}{'/' + b.point if b.point else ''}" for b in bindings if b.tags.room not in spaces
     )
-    with _Change(f) as change:
+    with _Change(f):
         prior: dict[str, list[dict[str, Any]]] = {}
         removed = 0
         for el, p in _existing_sensors(f):
@@ -158,7 +158,7 @@ def export_ifc(
             gid = b.tags.room
             i = used.get(gid, 0)
             used[gid] = i + 1
-            _write_sensor(f, change, spaces[gid], shapes.get(gid), points[gid][i], b, spec, scale)
+            _write_sensor(f, spaces[gid], points[gid][i], b, spec, scale)
         written = len(plan)
     dst.parent.mkdir(parents=True, exist_ok=True)
     f.write(str(dst))
@@ -236,9 +236,7 @@ def _max_id(f: ifcopenshell.file) -> int:
     return max((e.id() for e in f), default=0)
 
 
-def _sensor_type_object(
-    f: ifcopenshell.file, change: _Change, predefined: str, object_type: str | None
-) -> Any:
+def _sensor_type_object(f: ifcopenshell.file, predefined: str, object_type: str | None) -> Any:
     """IFC2X3 has no IfcSensor, only IfcSensorType: one shared type per PredefinedType."""
     name = f"campus-twin {object_type or predefined}"
     for t in f.by_type("IfcSensorType"):
@@ -254,9 +252,7 @@ def _sensor_type_object(
 
 def _write_sensor(
     f: ifcopenshell.file,
-    change: _Change,
     space: Any,
-    shape: RoomShape | None,
     point: tuple[float, float, float] | None,
     b: Binding,
     spec: _SensorSpec,
@@ -270,7 +266,7 @@ def _write_sensor(
         el = api.root.create_entity(f, ifc_class="IfcDistributionControlElement", name=name)
         el.ObjectType = object_type or predefined
         api.type.assign_type(
-            f, related_objects=[el], relating_type=_sensor_type_object(f, change, predefined, object_type)
+            f, related_objects=[el], relating_type=_sensor_type_object(f, predefined, object_type)
         )
     else:
         el = api.root.create_entity(f, ifc_class="IfcSensor", predefined_type=predefined, name=name)
