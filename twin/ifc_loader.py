@@ -20,7 +20,7 @@ import ifcopenshell.util.element as ue
 import ifcopenshell.util.unit as uu
 
 from twin.ifc_geometry import space_meshes
-from twin.ifc_open import IfcFileError, IfcFileProblem, open_ifc
+from twin.ifc_open import TRUNCATED, IfcFileError, IfcFileProblem, open_ifc
 from twin.model import Building, Campus, Problem, Space, Storey
 
 log = logging.getLogger(__name__)
@@ -387,7 +387,8 @@ class _FileLoader:
 
 def file_problem(fp: IfcFileProblem) -> Problem:
     """A file-level `IfcFileProblem` as a campus `Problem` (kind and schema kept)."""
-    return Problem(fp.file, None, f"cannot use IFC file: {fp.reason}", kind=fp.kind, schema=fp.schema)
+    what = "loaded only in part" if fp.kind == TRUNCATED else "cannot use IFC file"
+    return Problem(fp.file, None, f"{what}: {fp.reason}", kind=fp.kind, schema=fp.schema)
 
 
 def load_ifc(
