@@ -20,7 +20,7 @@ import ifcopenshell.util.element as ue
 import ifcopenshell.util.unit as uu
 
 from twin.ifc_geometry import space_meshes
-from twin.ifc_open import TRUNCATED, IfcFileError, IfcFileProblem, open_ifc
+from twin.ifc_open import IfcFileError, IfcFileProblem, open_ifc
 from twin.model import Building, Campus, Problem, Space, Storey
 
 log = logging.getLogger(__name__)
@@ -385,9 +385,10 @@ class _FileLoader:
                         s.zones.append(zone.Name or _gid(zone))
 
 
-def file_problem(fp: IfcFileProblem) -> Problem:
-    """A file-level `IfcFileProblem` as a campus `Problem` (kind and schema kept)."""
-    what = "loaded only in part" if fp.kind == TRUNCATED else "cannot use IFC file"
+def file_problem(fp: IfcFileProblem, *, partial: bool = False) -> Problem:
+    """A file-level `IfcFileProblem` as a campus `Problem` (kind and schema kept); `partial` when
+    what the file holds was loaded anyway (truncated files)."""
+    what = "loaded only in part" if partial else "cannot use IFC file"
     return Problem(fp.file, None, f"{what}: {fp.reason}", kind=fp.kind, schema=fp.schema)
 
 
@@ -415,7 +416,7 @@ def load_ifc(
         out.site_name, out.site_long_name = sites[0].Name, sites[0].LongName
     fl = _FileLoader(f, p, campus, progress, geometry)
     if opened.truncated is not None:
-        fl.problems.append(file_problem(opened.truncated))
+        fl.problems.append(file_problem(opened.truncated, partial=True))
     try:
         out.buildings = fl.load()
     except Exception as exc:  # a malformed entity we did not foresee: report, keep what loaded
