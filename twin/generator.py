@@ -33,6 +33,7 @@ from contract.telemetry import CANONICAL_UNITS
 from device_profiles.loader import load_library
 from device_profiles.schema import DeviceProfile
 from twin.sensor_kinds import SensorPoint, check_spec, device_points, sensor_type
+from twin.sensor_placement import add_box_body, mount_z, set_relative_placement
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,11 @@ class _Writer:
                 el.ObjectType = object_type
         el.Tag = device_id
         api.spatial.assign_container(self.f, products=[el], relating_structure=space)
-        self._place_inside(el, room, 0.5 + 0.3 * (self.n_sensors % 5), room.depth_m - 0.5)
+        # as write-back places them: relative to the space, at mounting height, with a small body
+        dx, dy = 0.5 + 0.3 * (self.n_sensors % 5), room.depth_m - 0.5
+        z = mount_z(room.elevation_m, room.elevation_m + room.height_m)
+        set_relative_placement(self.f, el, space, (room.x_m + dx, room.y_m + dy, z), 1.0)
+        add_box_body(self.f, el, 1.0)
         props: dict[str, Any] = {"DeviceId": device_id, "Site": self.spec.site}
         if sp:
             props["Point"] = sp.point

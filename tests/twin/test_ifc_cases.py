@@ -229,6 +229,7 @@ def test_every_sample_through_every_command(
 
         (g,) = generate_campus(small_spec, tmp_path / "src", per_building=False)
         path = g.path
+        check_sensors_inside(path, g.sensors, predefined=None)  # the generator's own sensors too
     else:
         path = Path(source)
     for argv in (["inspect", "--json"], ["types", "--unmatched"]):
