@@ -148,6 +148,8 @@ def test_ifc_case(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert len(warnings) == expect.get("overlap_warnings", 0), warnings
         svgs = sorted((tmp_path / "plans").glob("*.svg"))
         assert len(svgs) == len(plans)  # one file per plan, every name a plain file name
+        for plan in plans:  # the real storey name is kept inside the SVG
+            assert any(f"<title>{plan.name}</title>" in p.read_text(encoding="utf-8") for p in svgs)
 
     bound = [(s.global_id, s.room_number) for s in spaces]
     cfg = _twin_config(tmp_path, path, bound)
