@@ -24,6 +24,9 @@ _TAIL_BYTES = 4 * 1024
 _SCHEMA_RE = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'")
 _DEFINED_RE = re.compile(rb"(?m)^\s*#(\d+)\s*=")
 _REF_RE = re.compile(rb"#(\d+)")
+_STRING_RE = re.compile(
+    rb"'[^']*(?:''[^']*)*'"
+)  # STEP strings ('' escapes a quote): "Room #5" is no reference
 
 # kinds of file-level problems (stable strings: tests, JSON and the API use them)
 MISSING = "missing"
@@ -31,6 +34,7 @@ EMPTY = "empty"
 NOT_IFC = "not_ifc"
 UNSUPPORTED_SCHEMA = "unsupported_schema"
 TRUNCATED = "truncated"
+BROKEN_REFERENCES = "unresolved_references"
 UNREADABLE = "unreadable"
 
 
@@ -82,9 +86,9 @@ def declared_schema(head: bytes) -> str | None:
 
 
 def unresolved_references(path: Path) -> int:
-    """How many distinct `#n` references point at no entity in the file (a full scan: only run
-    when the file is already suspicious, it costs about a third of a bare open)."""
-    data = path.read_bytes()
+    """How many distinct `#n` references point at no entity in the file (a full scan costing about
+    a third of a bare open: run for suspicious files and by writers, not by every reader)."""
+    data = _STRING_RE.sub(b"''", path.read_bytes())
     defined = set(_DEFINED_RE.findall(data))
     return len(set(_REF_RE.findall(data)) - defined)
 
@@ -129,18 +133,26 @@ def check_file(path: str | Path) -> tuple[str | None, IfcFileProblem | None]:
     return schema, None
 
 
-def open_ifc(path: str | Path, *, allow_truncated: bool = False, lazy: bool = False) -> OpenedIfc:
+def open_ifc(
+    path: str | Path, *, allow_truncated: bool = False, lazy: bool = False, verify_references: bool = False
+) -> OpenedIfc:
     """Open `path` or raise `IfcFileError` naming file, schema and reason. Never raises anything else
     for a bad file. With `allow_truncated` a truncated file opens and `OpenedIfc.truncated` says so.
 
     `lazy` indexes the file in one quick pass and parses an entity's attributes when first read
     (about half the time of a full open for readers that touch a fraction of the model, such as
-    the loader); writers open in full."""
+    the loader); writers open in full. `verify_references` also scans a complete-looking file for
+    `#n` references to entities it does not hold (a file damaged in the middle): writers use it,
+    since they would copy the damage into their output."""
     p = Path(path)
     t0 = time.perf_counter()
     schema, problem = check_file(p)
     if problem is not None and not (allow_truncated and problem.kind == TRUNCATED):
         raise IfcFileError(problem)
+    if verify_references and problem is None and (missing := unresolved_references(p)):
+        raise _problem(
+            p, schema, BROKEN_REFERENCES, f"{missing} references point at entities not in the file"
+        )
     try:
         f = bare_open(p, lazy=lazy)
     except ifcopenshell.SchemaError as exc:

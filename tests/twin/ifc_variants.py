@@ -52,6 +52,8 @@ def materialise(case: Path, out_dir: Path) -> Path:
         if "schema" in mut:
             old, new = mut["schema"]
             data = data.replace(f"FILE_SCHEMA(('{old}'))".encode(), f"FILE_SCHEMA(('{new}'))".encode(), 1)
+        if "drop" in mut:  # remove one entity, leaving references to it dangling
+            data = b"\n".join(line for line in data.split(b"\n") if not line.startswith(mut["drop"].encode()))
         if "truncate" in mut:
             data = data[: int(len(data) * float(mut["truncate"]))]
         out.write_bytes(data)

@@ -156,6 +156,8 @@ def test_ifc_case(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     _run(capsys, "twin", "bind", str(cfg), "--out", str(tmp_path / "bindings.json"))
     got_rc, _, err = _run(capsys, "twin", "export", str(cfg), "--out", str(tmp_path / "out"))
     assert got_rc == rc["export"], err
+    if "export_kind" in expect:
+        assert expect["export_kind"] in err
     if got_rc == 0:
         check_sensors_inside(tmp_path / "out" / "case" / path.name, len(bound))
 
