@@ -1,7 +1,7 @@
 """Indicators of one campus through the twin's report builder (`twin.indicators.build`).
 
-The district report over one campus gives that campus's indicator values, judged against the
-plan's targets; the school facts add coverage and data completeness.
+A report over one campus is a school-level report: city-wide targets are not judged (the
+campus's contribution is shown instead); operational figures add coverage and completeness.
 """
 
 from __future__ import annotations
@@ -38,12 +38,13 @@ def compute(state: AppState, campus: Campus, start: int, end: int) -> list[Indic
             label=Label(zh=r.indicator.name_zh, en=r.indicator.name_en),
             value=r.value,
             unit=f"{r.indicator.unit_zh} {r.indicator.unit_en}".strip(),
-            target=r.indicator.target,
-            target_year=r.indicator.target_year,
-            expected_now=r.expected_now,
-            on_track=r.on_track,
+            target=r.indicator.target.value if r.indicator.target else None,
+            target_year=r.indicator.target.year if r.indicator.target else None,
+            expected_now=r.judgement.expected_now,
+            on_track=r.judgement.on_track,
         )
-        for r in rep.indicators
+        for r in rep.plan_indicators
+        if r.value is not None
     ]
     for s in rep.schools:
         out += [

@@ -1,8 +1,14 @@
-"""`campus-twin report …`: indicator reports for the district (XLSX, CSV, JSON, HTML).
+"""`campus-twin report …`: indicator reports for a jurisdiction (XLSX, CSV, JSON, HTML).
 
     campus-twin report --twin twin.yaml --sqlite data/campus.db \\
-        --period 2026-09-01..2026-11-30 --out report.xlsx
+        --period 2026-09-01..2026-11-30 --roster roster.yaml --inputs inputs.yaml --out report.xlsx
     campus-twin report --twin twin.yaml --store-config ingest.yaml …
+
+The roster (every school of the jurisdiction and its level: city, district or school) is the
+denominator of every share and decides at which level targets are judged; the inputs file
+holds the dated, sourced figures people enter (enrolment, classes, bandwidth, designations,
+lighting surveys). The XLSX has the plan sheet, the operational sheet, the 护眼 sheets and
+the Guangxi form sheets (学校基本信息, 区域内中小学校简况); JSON carries the same content.
 
 The format follows the extension of --out. The store is the ingest SQLite file (`--sqlite`)
 or whatever store a config selects (`--store-config`: the `store:` section of an ingest or API
@@ -47,13 +53,19 @@ def register(sub: Any) -> None:
         "--period", required=True, metavar="FROM..TO", help="local dates, e.g. 2026-09-01..2026-11-30"
     )
     p.add_argument("--out", required=True, metavar="FILE", help="report.xlsx | .csv | .json | .html")
+    p.add_argument(
+        "--roster",
+        required=True,
+        metavar="YAML",
+        help="every school of the jurisdiction (id, name, type, district) and the jurisdiction's level",
+    )
+    p.add_argument("--inputs", metavar="YAML", help="manual inputs: dated, sourced figures per school")
+    p.add_argument("--forms", metavar="YAML", help="form field definitions (default: shipped)")
     p.add_argument("--indicators", metavar="YAML", help="indicator definitions (default: shipped)")
     p.add_argument("--standards", metavar="YAML", help="standards thresholds (default: shipped)")
     p.add_argument("--timetable", metavar="YAML", help="class timetable (default: shipped)")
     p.add_argument("--interval", type=float, metavar="S", help="expected reading interval per series (s)")
-    p.add_argument(
-        "--year", type=int, help="report year for on-track judgement (default: year of period end)"
-    )
+    p.add_argument("--year", type=int, help="report year for judging targets (default: year of period end)")
     p.set_defaults(func=_run, _parser=p)
 
 
@@ -88,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
     from twin.indicators import load_indicators
     from twin.indicators.build import build_report
     from twin.indicators.facts import period_ns
+    from twin.indicators.forms import load_forms
+    from twin.indicators.inputs import ManualInputs, load_inputs, load_roster
     from twin.indicators.writers import FORMATS, write_report
     from twin.standards import load_standards
     from twin.standards.occupancy import load_timetable
@@ -97,6 +111,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"--out {out}: unknown format {out.suffix!r}; use one of {', '.join(FORMATS)}", file=sys.stderr)
         return 2
     cfg = load_indicators(args.indicators)
+    forms = load_forms(args.forms)
+    roster = load_roster(args.roster)  # ConfigError (file:line:col: field) → printed by the CLI
+    inputs = load_inputs(args.inputs, roster, cfg) if args.inputs else ManualInputs()
     standards = load_standards(args.standards)
     timetable = load_timetable(args.timetable)
     try:
@@ -118,7 +135,10 @@ def _run(args: argparse.Namespace) -> int:
             end,
             period=args.period,
             year=year,
+            roster=roster,
+            inputs=inputs,
             indicators=cfg,
+            forms=forms,
             standards=standards,
             timetable=timetable,
             interval_s=args.interval,
@@ -126,11 +146,14 @@ def _run(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    for path in write_report(rep, cfg, out):
+    for path in write_report(rep, cfg, out, forms):
         print(f"wrote {path}")
-    for r in rep.indicators:
-        track = {True: "on track", False: "behind", None: "-"}[r.on_track]
-        print(
-            f"  {r.indicator.name_zh} ({r.indicator.name_en}): {r.value:g} {r.indicator.unit_zh}  [{track}]"
-        )
+    for r in rep.plan_indicators:
+        if r.value is not None:
+            print(f"  {r.indicator.name_zh}: {r.value:g} {r.indicator.unit_zh}  [{r.judgement.text_zh}]")
+    for problem in rep.problems:
+        print(f"  ! {problem}", file=sys.stderr)
+    missing = sum(len(s.missing) for s in rep.school_forms)
+    if missing:
+        print(f"  form fields missing: {missing} (see sheet 学校基本信息, column 缺项)")
     return 0

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from district import END, PERIOD, START, bindings, campuses, fill
+from district import END, MIX, NAMES, PERIOD, START, bindings, campuses, fill
 from openpyxl import load_workbook
 
 from store.sqlite import SQLiteStore
 from twin.indicators import load_indicators
-from twin.indicators.compute import DistrictReport, district_report, judge
+from twin.indicators.build import DistrictReport, assemble
+from twin.indicators.compute import judge
 from twin.indicators.facts import gather_school, period_ns
-from twin.indicators.schema import IndicatorsFile
+from twin.indicators.forms import load_forms
+from twin.indicators.inputs import Jurisdiction, ManualInputs, Provenance, Roster, RosterSchool
+from twin.indicators.schema import IndicatorsFile, Level
 from twin.indicators.writers import write_report
 from twin.standards import load_standards
 from twin.standards.occupancy import load_timetable
@@ -28,21 +32,45 @@ def cfg() -> IndicatorsFile:
     return load_indicators()
 
 
+def roster(level: Level = "district", extra: int = 1) -> Roster:
+    """The three twin schools plus `extra` schools without a twin (still in every denominator)."""
+    schools = [RosterSchool(id=c, name=NAMES[c], type="初中", district="南山区") for c in MIX]
+    schools += [
+        RosterSchool(id=f"sz-x{i}", name=f"无模型学校{i}", type="小学", district="南山区")
+        for i in range(extra)
+    ]
+    return Roster(
+        jurisdiction=Jurisdiction(level=level, name="南山区" if level == "district" else "深圳市"),
+        provenance=Provenance(entered_by="test", entered_at=dt.date(2026, 9, 1), source="test roster"),
+        schools=schools,
+    )
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory, cfg: IndicatorsFile) -> Iterator[DistrictReport]:
     store = SQLiteStore(tmp_path_factory.mktemp("district") / "d.db")
     fill(store)
     std, tt, table = load_standards(), load_timetable(), bindings()
+    cs = campuses()
     facts = [
-        gather_school(c, table, store, START, END, standards=std, timetable=tt, interval_s=600)
-        for c in campuses()
+        gather_school(c, table, store, START, END, standards=std, timetable=tt, interval_s=600) for c in cs
     ]
-    yield district_report(facts, cfg, period=PERIOD, year=2026, generated_at="2026-12-01T00:00:00+08:00")
+    yield assemble(
+        facts,
+        cs,
+        roster(),
+        ManualInputs(),
+        cfg,
+        load_forms(),
+        period=PERIOD,
+        year=2026,
+        generated_at="2026-12-01T00:00:00+08:00",
+    )
     store.close()
 
 
 def _ind(rep: DistrictReport, ind_id: str):  # type: ignore[no-untyped-def]
-    return next(r for r in rep.indicators if r.indicator.id == ind_id)
+    return next(r for r in rep.plan_indicators if r.indicator.id == ind_id)
 
 
 def test_period_parsing() -> None:
@@ -51,40 +79,45 @@ def test_period_parsing() -> None:
         period_ns("2026-09-01-2026-11-30")
 
 
-def test_indicator_values_by_hand(report: DistrictReport) -> None:
-    got = {r.indicator.id: r.value for r in report.indicators}
+def test_plan_indicators_by_hand(report: DistrictReport) -> None:
+    got = {
+        r.indicator.id: (r.value, r.numerator, r.denominator)
+        for r in report.plan_indicators
+        if r.value is not None
+    }
     assert got == {
-        "smart-classroom-new-lab-schools": 1,  # s1 only: s2's smart classroom sent nothing
-        "bim-cim-schools": 2,  # s1 5/9 bound, s3 2/3 bound; s2 1/8
-        "iot-school-share": pytest.approx(200 / 3),  # s1 gw-A, s3 gw-B (+gw-X unbound)
-        "iot-schools": 2,
-        "teaching-room-coverage": 30.0,  # (4 + 0 + 2) live of (9 + 8 + 3) teaching rooms
-        "multimedia-classrooms": 2,
-        "recording-classrooms": 1,
-        "computer-rooms": 3,
-        "classes": 12,  # homerooms: 5 + 5 + 2
+        # rooms typed smart_classroom/new_lab by rules only: suggestions, never counted
+        "smart-classroom-new-lab-schools": (0, 0, 4),
+        "bim-cim-schools": (3, 3, 4),  # every twin school has an IFC model; sz-x0 has none
+        "iot-school-share": (50.0, 2, 4),  # s1 gw-A, s3 gw-B (+gw-X unbound) of the roster's 4
+        # homerooms 6 + 5 + 3; multimedia: A-104 and C-103 by type (no equipment in these models)
+        "multimedia-classroom-share": (pytest.approx(100 * 2 / 14), 2, 14),
+        "wireless-schools-share": (0.0, 0, 4),  # nothing entered
+        "experimental-schools": (0, 0, 4),
+        "demonstration-schools": (0, 0, 4),
     }
     smart = _ind(report, "smart-classroom-new-lab-schools")
-    assert (smart.expected_now, smart.on_track) == (400, False)
+    assert smart.judgement.status == "contribution" and smart.judgement.on_track is None
+    assert smart.judgement.text_zh == "贡献 0 / 400（全市2025年目标）"
     iot = _ind(report, "iot-school-share")
-    assert iot.on_track is True  # 66.7 % > 60 %
+    assert iot.judgement.status == "no_target" and iot.indicator.target is None
+    assert iot.indicator.baseline is not None and (
+        iot.indicator.baseline.value,
+        iot.indicator.baseline.year,
+    ) == (60, 2020)
+    ops = {o.item.id: (o.value, o.numerator, o.denominator) for o in report.operational}
+    assert ops["teaching-room-coverage"] == (30.0, 6, 20)  # (4 + 0 + 2) live of (9 + 8 + 3)
+    assert ops["gateway-schools"] == (2, 2, 4)
 
 
-def test_every_count_names_its_rooms_devices_and_agents(report: DistrictReport) -> None:
-    smart = {t["school"]: t for t in _ind(report, "smart-classroom-new-lab-schools").trace}
-    s1 = smart["sz-s1"]
-    assert s1["counted"] is True
-    assert s1["conditions"][0]["rooms"] == ["A-101", "A-102"]
-    assert s1["conditions"][0]["devices"] == ["A-101-air", "A-102-air"]
-    assert s1["conditions"][1]["rooms"] == ["B-101"]
-    assert smart["sz-s2"]["counted"] is False and smart["sz-s2"]["conditions"][0]["rooms"] == []
-    iot = {t["school"]: t["conditions"][0]["agents"] for t in _ind(report, "iot-school-share").trace}
-    assert iot == {"sz-s1": ["gw-A"], "sz-s2": [], "sz-s3": ["gw-B", "gw-X"]}
-    bim = {t["school"]: t["conditions"][0] for t in _ind(report, "bim-cim-schools").trace}
-    assert bim["sz-s1"]["rooms"] == ["A-101", "A-102", "A-103", "A-104", "B-101"]
-    assert "5/9 rooms bound = 56%" in bim["sz-s1"]["detail"]
-    mm = {t["school"]: t["rooms"] for t in _ind(report, "multimedia-classrooms").trace}
-    assert mm == {"sz-s1": ["A-104"], "sz-s2": [], "sz-s3": ["C-103"]}
+def test_every_count_names_what_made_it(report: DistrictReport) -> None:
+    iot = {t["school"]: t["evidence"] for t in _ind(report, "iot-school-share").trace}
+    assert iot == {"sz-s1": ["gw-A"], "sz-s2": [], "sz-s3": ["gw-B", "gw-X"], "sz-x0": []}
+    bim = {t["school"]: t["counted"] for t in _ind(report, "bim-cim-schools").trace}
+    assert bim == {"sz-s1": True, "sz-s2": True, "sz-s3": True, "sz-x0": False}
+    s1 = {r.room_number: r for r in report.room_facts["sz-s1"]}
+    assert s1["A-101"].suggestions and "smart_classroom" not in s1["A-101"].designations
+    assert s1["B-101"].suggestions[0].startswith("新型实验室")
 
 
 def test_school_rooms_coverage_and_completeness(report: DistrictReport) -> None:
@@ -98,7 +131,7 @@ def test_school_rooms_coverage_and_completeness(report: DistrictReport) -> None:
     assert (s1.received, s1.expected) == (5 * 288 + 144, 7 * 288)
     assert s1.completeness == pytest.approx(1584 / 2016)
     assert s1.agents == {"gw-A": 1584}
-    assert s1.counts["classes"] == ["A-101", "A-102", "A-103", "A-105", "A-106"]
+    assert s1.counts["homerooms"] == ["A-101", "A-102", "A-103", "A-104", "A-105", "A-106"]
     assert (s2.received, s2.expected, s2.completeness, s2.agents) == (0, 288, 0.0, {})
     assert s2.coverage == 0.0
     assert (s3.completeness, s3.agents) == (1.0, {"gw-B": 576, "gw-X": 6})
@@ -133,13 +166,42 @@ def test_compliance_over_class_hours(report: DistrictReport) -> None:
     assert [(w.room_number, w.measured) for w in s3.worst] == [("C-102", 30.0)]
 
 
-def test_on_track_follows_the_linear_path_before_the_target_year(cfg: IndicatorsFile) -> None:
-    ind = next(i for i in cfg.indicators if i.id == "smart-classroom-new-lab-schools")
-    assert judge(ind, 300, 2023) == (280.0, True)  # 100 + 300 × 3/5
-    assert judge(ind, 250, 2023) == (280.0, False)
-    assert judge(ind, 400, 2025) == (400, True)
-    no_target = next(i for i in cfg.indicators if i.id == "classes")
-    assert judge(no_target, 12, 2026) == (None, None)
+def test_targets_are_judged_only_at_their_own_level(cfg: IndicatorsFile) -> None:
+    ind = next(i for i in cfg.plan_indicators if i.id == "smart-classroom-new-lab-schools")
+    city = judge(ind, 300, "city", 2023)
+    assert (city.status, city.expected_now, city.on_track) == ("not_reached", None, None)  # no invented path
+    assert judge(ind, 400, "city", 2023).status == "reached"
+    met = judge(ind, 400, "city", 2025)
+    assert (met.status, met.expected_now, met.on_track) == ("met", 400, True)
+    assert judge(ind, 399, "city", 2026).status == "not_met"
+    part = judge(ind, 3, "district", 2026)
+    assert (part.status, part.on_track) == ("contribution", None) and "3 of 400" in part.text_en
+    assert judge(ind, 3, "school", 2026).status == "contribution"
+    share = next(i for i in cfg.plan_indicators if i.id == "iot-school-share")
+    assert judge(share, 70, "city", 2026).status == "no_target"
+    unmeasured = next(i for i in cfg.plan_indicators if i.measure is None)
+    assert judge(unmeasured, None, "city", 2026).status == "not_measured"
+
+
+def test_every_plan_indicator_cites_its_document(cfg: IndicatorsFile) -> None:
+    table_rows = sorted(i.citation.row for i in cfg.plan_indicators if i.citation.row is not None)
+    assert table_rows == list(range(1, 13))  # all 12 rows of the plan's indicator table
+    plans = Path(__file__).resolve().parents[3] / "shared" / "plans"
+    for ind in cfg.plan_indicators:
+        citations = [ind.citation] + (
+            [ind.baseline.citation] if ind.baseline and ind.baseline.citation else []
+        )
+        for c in citations:
+            text = (plans / cfg.documents[c.doc].file).read_text(encoding="utf-8").splitlines()
+            first, *last = (int(x) for x in c.lines.split("-"))
+            cited = "".join(text[first - 1 : (last[0] if last else first)])
+            # the PDF text is scrambled within lines: every character of the quote must be there
+            absent = set(c.wording) - set(cited) - set("“”（）、，% ")
+            assert not absent, f"{ind.id}: {sorted(absent)} not on l.{c.lines}"
+        if ind.citation.row is not None:
+            assert ind.type is not None and ind.target is not None and ind.target.year == 2025, ind.id
+        else:
+            assert ind.type is None and ind.target is None, f"{ind.id}: a 发展现状 statement has no target"
 
 
 def test_xlsx_opens_and_holds_the_expected_cells(
@@ -149,61 +211,66 @@ def test_xlsx_opens_and_holds_the_expected_cells(
     assert write_report(report, cfg, out) == [out]
     wb = load_workbook(out)
     assert wb.sheetnames == [
-        "指标汇总",
+        "规划指标",
+        "运行监测指标",
+        "护眼",
+        "护眼-教室明细",
+        "护眼-检测记录",
+        "学校基本信息",
+        "区域内中小学校简况",
+        "填报来源",
         "学校明细",
-        "房间类型（BIM）",
+        "房间属性",
         "环境达标率（上课时段）",
         "达标最差房间",
     ]
-    ws = wb["指标汇总"]
-    assert ws["A2"].value == "指标\nIndicator" and ws["F2"].value == "当前值\nCurrent"
+    ws = wb["规划指标"]
+    assert ws["B2"].value == "指标\nIndicator" and ws["C2"].value == "类型\nType"
     assert ws.freeze_panes == "B3" and ws["A2"].font.bold
-    rows = {r[0].value.split("\n")[0]: r for r in ws.iter_rows(min_row=3)}
-    smart = rows["建有智慧教室和新型实验室的学校数"]
-    assert [c.value for c in smart[1:10]] == ["预期性", "所", 100, 2020, 1, 400, 2025, 400, "否"]
-    iot = rows["校园应用物联网技术的学校占比"]
-    assert iot[5].value == pytest.approx(200 / 3) and iot[9].value == "是"
+    rows = {r[1].value.split("\n")[0]: r for r in ws.iter_rows(min_row=3)}
+    smart = rows["具备智慧教室、新型实验室的学校数量"]
+    assert smart[0].value == 2
+    assert [c.value for c in smart[2:8]] == ["约束性", "所", "超过100（2020）", 0, "0/4", "400（2025，全市）"]
+    assert smart[8].value.startswith("贡献 0 / 400") and "l.302-307 序号2" in smart[10].value
+    iot = rows["校园中应用物联网的学校占比"]
+    assert iot[2].value == "现状（表外）" and iot[5].value == 50 and iot[7].value == "规划未设目标"
     ws = wb["学校明细"]
     s1 = next(r for r in ws.iter_rows(min_row=3) if r[1].value == "sz-s1")
     assert s1[0].value == "第一示范学校" and s1[3].value == 10 and s1[6].value == 4
     assert s1[7].value == pytest.approx(4 / 9) and s1[7].number_format == "0.0%"
-    headers = [c.value for c in ws[2]]
-    assert "班级数\nClasses" in headers and s1[headers.index("班级数\nClasses")].value == 5
-    assert ws.column_dimensions["A"].width == 30
-    comp = wb["环境达标率（上课时段）"]
-    desk = next(r for r in comp.iter_rows(min_row=3) if r[0].value == "第一示范学校" and r[2].value == "5.2")
-    assert desk[1].value == "GB 7793-2010" and desk[8].value == pytest.approx(0.75)
+    form = wb["学校基本信息"]
+    headers = [c.value.split("\n")[0] for c in form[2]]
+    assert headers[:5] == ["学校规范名称", "学校类型", "班级数", "在校学生数", "专任教师数"]
+    x0 = next(r for r in form.iter_rows(min_row=3) if r[0].value == "无模型学校0")
+    assert x0[2].value == "【缺项 missing】" and x0[2].fill.fgColor.rgb.endswith("FDE9E7")
+    eye = next(r for r in wb["护眼"].iter_rows(min_row=3) if r[0].value == "第一示范学校")
+    assert eye[2].value == "GB 7793-2010 5.2" and eye[8].value == pytest.approx(0.75)
 
 
 def test_csv_json_html(report: DistrictReport, cfg: IndicatorsFile, tmp_path: Path) -> None:
     files = write_report(report, cfg, tmp_path / "r.csv")
-    assert [f.name for f in files] == [
-        "r.csv",
-        "r-schools.csv",
-        "r-room_types.csv",
-        "r-compliance.csv",
-        "r-worst_rooms.csv",
-    ]
+    assert [f.name for f in files][:3] == ["r.csv", "r-operational.csv", "r-eyecare.csv"]
     with files[0].open(encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0][0] == "指标 Indicator"
-    smart = next(r for r in rows if r[0].startswith("建有智慧教室"))
-    assert smart[5] == "1" and smart[9] == "否 no"
-    with files[1].open(encoding="utf-8-sig") as fh:
-        s1 = next(r for r in csv.reader(fh) if r[1] == "sz-s1")
-    assert s1[7] == "44.4%"
+    assert rows[0][1] == "指标 Indicator"
+    smart = next(r for r in rows if r[1].startswith("具备智慧教室"))
+    assert smart[5] == "0" and smart[2] == "约束性"
 
     (j,) = write_report(report, cfg, tmp_path / "r.json")
     data = json.loads(j.read_text(encoding="utf-8"))
-    first = data["indicators"][0]
-    assert first["indicator"]["name_zh"] == "建有智慧教室和新型实验室的学校数" and first["value"] == 1
-    assert first["trace"][0]["conditions"][0]["devices"] == ["A-101-air", "A-102-air"]
-    assert data["schools"][0]["compliance"][0]["standard"]
+    first = data["plan_indicators"][0]
+    assert first["indicator"]["citation"]["row"] == 2 and first["judgement"]["status"] == "contribution"
+    assert data["documents"]["sz-14fyp"]["file"] == "004_ff3da47212e0ef80.txt"
+    assert (
+        data["school_forms"][3]["values"]["classes"] is None
+        and "班级数" in data["school_forms"][3]["missing"]
+    )
+    assert data["eyecare"][0]["compliant_time_share"] == pytest.approx(0.75)
 
     (h,) = write_report(report, cfg, tmp_path / "r.html")
     page = h.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "<script" not in page
-    assert "第一示范学校" in page and "指标汇总" in page and "44.4%" in page
+    assert "第一示范学校" in page and "规划指标" in page and "44.4%" in page
 
     with pytest.raises(ValueError, match="unknown report format"):
         write_report(report, cfg, tmp_path / "r.pdf")

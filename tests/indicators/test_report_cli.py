@@ -64,37 +64,64 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         + "]\n",
         encoding="utf-8",
     )
+    (d / "roster.yaml").write_text(ROSTER, encoding="utf-8")
     store = SQLiteStore(d / "s.db")
     store.write(_points())
     store.close()
     return d / "twin.yaml", d / "s.db"
 
 
+ROSTER = """v: 1
+jurisdiction: {level: district, name: 测试区}
+provenance: {entered_by: test, entered_at: 2026-09-01, source: test roster}
+schools:
+  - {id: t-cli, name: 命令行测试学校, type: 初中, district: 测试区}
+  - {id: t-none, name: 无模型学校, type: 小学, district: 测试区}
+"""
+
+
+def _roster(twin: Path) -> list[str]:
+    return ["--roster", str(twin.parent / "roster.yaml")]
+
+
 def test_report_xlsx_and_json_from_generated_campus(setup: tuple[Path, Path], tmp_path: Path) -> None:
     twin, db = setup
-    base = ["report", "--twin", str(twin), "--sqlite", str(db), "--period", "2026-09-07..2026-09-07"]
+    base = [
+        "report",
+        "--twin",
+        str(twin),
+        "--sqlite",
+        str(db),
+        "--period",
+        "2026-09-07..2026-09-07",
+        *_roster(twin),
+    ]
     assert main([*base, "--out", str(tmp_path / "r.json"), "--interval", "600"]) == 0
-    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    got = {i["indicator"]["id"]: i["value"] for i in data["indicators"]}
-    assert got["smart-classroom-new-lab-schools"] == 1
-    assert got["bim-cim-schools"] == 1  # 2 of 3 teaching rooms bound through IfcSensor, data received
-    assert got["iot-school-share"] == 100.0
+    got = _indicators(tmp_path / "r.json")
+    assert got["smart-classroom-new-lab-schools"] == 0  # typed by rules, not designated
+    assert got["bim-cim-schools"] == 1
+    assert got["iot-school-share"] == 50.0  # 1 of the roster's 2 schools
     assert got["teaching-room-coverage"] == pytest.approx(200 / 3)
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     (school,) = data["schools"]
     assert school["instrumented_rooms"] == ["A-101", "A-102"]
     assert (school["received"], school["expected"]) == (288, 288)
 
     assert main([*base, "--out", str(tmp_path / "r.xlsx")]) == 0
-    ws = load_workbook(tmp_path / "r.xlsx")["学校明细"]
-    row = next(r for r in ws.iter_rows(min_row=3) if r[1].value == "t-cli")
+    wb = load_workbook(tmp_path / "r.xlsx")
+    for sheet in ("规划指标", "运行监测指标", "护眼", "学校基本信息", "区域内中小学校简况"):
+        assert sheet in wb.sheetnames
+    row = next(r for r in wb["学校明细"].iter_rows(min_row=3) if r[1].value == "t-cli")
     assert row[0].value == "命令行测试学校" and row[4].value == 3 and row[6].value == 2
+    names = [r[0].value for r in wb["学校基本信息"].iter_rows(min_row=3)]
+    assert names == ["命令行测试学校", "无模型学校"]
 
 
 def test_report_rejects_bad_arguments(
     setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     twin, db = setup
-    base = ["report", "--twin", str(twin), "--sqlite", str(db)]
+    base = ["report", "--twin", str(twin), "--sqlite", str(db), *_roster(twin)]
     assert main([*base, "--period", "2026-09-07..2026-09-07", "--out", str(tmp_path / "r.pdf")]) == 2
     assert "unknown format" in capsys.readouterr().err
     assert main([*base, "--period", "2026-09-07", "--out", str(tmp_path / "r.csv")]) == 2
@@ -103,14 +130,24 @@ def test_report_rejects_bad_arguments(
 
 def _indicators(path: Path) -> dict[str, float]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {i["indicator"]["id"]: i["value"] for i in data["indicators"]}
+    got = {i["indicator"]["id"]: i["value"] for i in data["plan_indicators"]}
+    return got | {o["item"]["id"]: o["value"] for o in data["operational"]}
 
 
 def test_store_config_selects_sqlite_relative_to_the_config(setup: tuple[Path, Path], tmp_path: Path) -> None:
     twin, db = setup
     cfg = db.parent / "ingest.yaml"  # the ingest config: a relative store path is next to it
     cfg.write_text(f"store: {{type: sqlite, path: {db.name}}}\n", encoding="utf-8")
-    base = ["report", "--twin", str(twin), "--period", "2026-09-07..2026-09-07", "--interval", "600"]
+    base = [
+        "report",
+        "--twin",
+        str(twin),
+        "--period",
+        "2026-09-07..2026-09-07",
+        "--interval",
+        "600",
+        *_roster(twin),
+    ]
     assert main([*base, "--store-config", str(cfg), "--out", str(tmp_path / "c.json")]) == 0
     assert main([*base, "--sqlite", str(db), "--out", str(tmp_path / "s.json")]) == 0
     assert _indicators(tmp_path / "c.json") == _indicators(tmp_path / "s.json")
@@ -132,7 +169,16 @@ def test_store_config_selects_influxdb(
         "  password: {env: CT_TEST_INFLUX_PASSWORD}\n",
         encoding="utf-8",
     )
-    base = ["report", "--twin", str(twin), "--period", "2026-09-07..2026-09-07", "--interval", "600"]
+    base = [
+        "report",
+        "--twin",
+        str(twin),
+        "--period",
+        "2026-09-07..2026-09-07",
+        "--interval",
+        "600",
+        *_roster(twin),
+    ]
     monkeypatch.delenv("CT_TEST_INFLUX_PASSWORD", raising=False)
     assert main([*base, "--store-config", str(cfg), "--out", str(tmp_path / "i.json")]) == 2
     monkeypatch.setenv("CT_TEST_INFLUX_PASSWORD", "unused-by-an-open-server")
@@ -140,7 +186,7 @@ def test_store_config_selects_influxdb(
     assert main([*base, "--sqlite", str(db), "--out", str(tmp_path / "s.json")]) == 0
     got = _indicators(tmp_path / "i.json")
     assert got == _indicators(tmp_path / "s.json")
-    assert got["bim-cim-schools"] == 1 and got["iot-school-share"] == 100.0
+    assert got["bim-cim-schools"] == 1 and got["iot-school-share"] == 50.0
 
 
 def test_store_config_errors(
@@ -158,6 +204,7 @@ def test_store_config_errors(
         "2026-09-07..2026-09-07",
         "--out",
         str(tmp_path / "r.json"),
+        *_roster(twin),
     ]
     assert main([*base, "--store-config", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: no such file" in capsys.readouterr().err

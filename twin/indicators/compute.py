@@ -1,7 +1,11 @@
-"""Indicators and per-school figures from `SchoolFacts`: pure, every figure with its trace.
+"""Plan indicators, operational figures and per-school figures: pure, every figure with a trace.
 
-A trace names what made a figure: for a school count, each school with the rooms, devices or
-agents that satisfied (or failed) each condition; for a room sum, the rooms.
+A plan indicator is computed over the roster (every school of the jurisdiction, with or
+without a twin) and judged only in a report at its target's own level: a district report
+shows its contribution to a city target ("contributes N of 400"), never a verdict against it.
+The plan gives no intermediate values, so none are invented: before the target year a
+same-level report says whether the target is reached yet, from the target year on whether it
+was met. A trace names what made a figure (rooms with their evidence, gateways, entries).
 """
 
 from __future__ import annotations
@@ -10,170 +14,262 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.indicators.facts import RoomFacts, SchoolFacts
+from twin.indicators.inputs import RosterSchool, SchoolInput
+from twin.indicators.room_facts import RoomFact
 from twin.indicators.schema import (
+    LEVEL_RANK,
+    LEVEL_ZH,
     AgentsReporting,
-    BimManaged,
+    BimModel,
     Condition,
     CountSchools,
-    HasRooms,
-    Indicator,
+    Designated,
     IndicatorsFile,
-    ShareRooms,
+    InputTrue,
+    Level,
+    Operational,
+    PlanIndicator,
+    SchoolDesignation,
+    ShareRoomsWith,
     ShareSchools,
-    SumRooms,
 )
 from twin.standards.evaluator import Status
 
 NS = 10**9
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionResult:
-    kind: str
-    ok: bool
-    detail: str
-    rooms: list[str] = field(default_factory=list)
-    devices: list[str] = field(default_factory=list)
-    agents: list[str] = field(default_factory=list)
+@dataclass(slots=True)
+class SchoolContext:
+    """Everything known about one roster school: its twin facts (None without a twin), room
+    facts from the model and inputs, and its manual entries (newest first)."""
+
+    school: RosterSchool
+    facts: SchoolFacts | None
+    rooms: list[RoomFact]
+    entries: list[SchoolInput]
+
+    def value(self, name: str) -> tuple[Any, SchoolInput | None]:
+        """The newest entered value of `name` and the entry it came from."""
+        for e in self.entries:
+            if name in e.values.model_fields_set:
+                return getattr(e.values, name), e
+        return None, None
+
+    @property
+    def designations(self) -> dict[str, SchoolInput]:
+        out: dict[str, SchoolInput] = {}
+        for e in reversed(self.entries):  # newest last: it wins
+            for d in e.designations:
+                out[d] = e
+        return out
 
 
-def _rooms_of(school: SchoolFacts, types: list[str]) -> list[RoomFacts]:
-    return [r for r in school.rooms if r.room_type in types]
+def room_counts(rooms: list[RoomFact], cfg: IndicatorsFile) -> dict[str, list[str]]:
+    """Room numbers per count the forms ask for; facts overlap (a room can be in several)."""
+    return {
+        "homerooms": [r.room_number for r in rooms if r.room_type in cfg.homeroom_types],
+        "multimedia_classrooms": [r.room_number for r in rooms if r.has("multimedia", cfg)],
+        "recording_classrooms": [
+            r.room_number for r in rooms if r.has("recording", cfg) or r.room_type == "recording_classroom"
+        ],
+        "computer_rooms": [r.room_number for r in rooms if r.room_type == "computer_room"],
+        "smart_classrooms": [r.room_number for r in rooms if "smart_classroom" in r.designations],
+        "new_labs": [r.room_number for r in rooms if "new_lab" in r.designations],
+    }
 
 
-def check(cond: Condition, school: SchoolFacts, teaching_types: list[str]) -> ConditionResult:
-    if isinstance(cond, HasRooms):
-        rooms = [r for r in _rooms_of(school, cond.types) if r.live or not cond.live]
-        devices = sorted({d for r in rooms for d in (r.live_devices if cond.live else r.bound_devices)})
-        live = " with live sensors" if cond.live else ""
-        return ConditionResult(
-            cond.kind,
-            len(rooms) >= cond.min,
-            f"{len(rooms)} room(s) of {'/'.join(cond.types)}{live}, need ≥{cond.min}",
-            [r.room_number for r in rooms],
-            devices,
-        )
-    if isinstance(cond, BimManaged):
-        rooms = _rooms_of(school, cond.types or teaching_types)
-        bound = [r for r in rooms if r.bound]
-        share = len(bound) / len(rooms) if rooms else 0.0
-        has_data = any(r.live for r in bound)
-        ok = (
-            school.ifc_loaded
-            and bool(rooms)
-            and share >= cond.min_bound_share
-            and (has_data or not cond.require_data)
-        )
-        return ConditionResult(
-            cond.kind,
+def _entry_ref(e: SchoolInput) -> str:
+    return f"{e.source} ({e.entered_by}, {e.entered_at}, as of {e.as_of})"
+
+
+def check(cond: Condition, ctx: SchoolContext) -> tuple[bool, str, list[str]]:
+    """Whether one school meets `cond`: (ok, detail, names of what made it)."""
+    if isinstance(cond, Designated):
+        found = {
+            d: [f"{r.room_number}: {r.designations[d]}" for r in ctx.rooms if d in r.designations]
+            for d in cond.designations
+        }
+        have = [d for d, rooms in found.items() if len(rooms) >= cond.min]
+        ok = bool(have) if cond.match == "any" else len(have) == len(cond.designations)
+        detail = "; ".join(f"{d}: {len(rooms)} designated" for d, rooms in found.items())
+        return ok, detail, [x for rooms in found.values() for x in rooms]
+    if isinstance(cond, BimModel):
+        f = ctx.facts
+        ok = f is not None and f.ifc_loaded
+        return (
             ok,
-            f"IFC {'loaded' if school.ifc_loaded else 'missing'} ({', '.join(school.ifc_files) or '-'}); "
-            f"{len(bound)}/{len(rooms)} rooms bound = {share:.0%}, need ≥{cond.min_bound_share:.0%}; "
-            f"data in period: {'yes' if has_data else 'no'}",
-            [r.room_number for r in bound],
-            sorted({d for r in bound for d in r.bound_devices}),
+            f"IFC: {', '.join(f.ifc_files) if f and f.ifc_files else 'none loaded'}",
+            list(f.ifc_files if f else []),
         )
-    assert isinstance(cond, AgentsReporting)
-    agents = sorted(a for a, n in school.agents.items() if n > 0)
-    return ConditionResult(
-        cond.kind,
-        len(agents) >= cond.min,
-        f"{len(agents)} agent(s) reported, need ≥{cond.min}",
-        agents=agents,
+    if isinstance(cond, AgentsReporting):
+        agents = sorted(a for a, n in (ctx.facts.agents.items() if ctx.facts else []) if n > 0)
+        return len(agents) >= cond.min, f"{len(agents)} gateway(s) reported, need ≥{cond.min}", agents
+    if isinstance(cond, SchoolDesignation):
+        e = ctx.designations.get(cond.designation)
+        return e is not None, f"{cond.designation}: {_entry_ref(e) if e else 'not entered'}", []
+    assert isinstance(cond, InputTrue)
+    v, e = ctx.value(cond.field)
+    detail = f"{cond.field}={v} from {_entry_ref(e)}" if e else f"{cond.field}: not entered"
+    return v is True, detail, []
+
+
+@dataclass(slots=True)
+class Judgement:
+    status: (
+        str  # met | not_met | reached | not_reached | contribution | not_judged | no_target | not_measured
+    )
+    text_zh: str
+    text_en: str
+    expected_now: float | None = None  # only a value the plan itself gives for the report year
+    on_track: bool | None = None
+
+
+_CMP = {">=": float.__ge__, ">": float.__gt__, "<=": float.__le__, "<": float.__lt__, "=": float.__eq__}
+
+
+def judge(ind: PlanIndicator, value: float | None, level: Level, year: int) -> Judgement:
+    """Judge `value` of a report at `level` in `year` against the plan, never beyond what it says."""
+    if ind.measure is None or value is None:
+        return Judgement("not_measured", "campus-twin 无法采集，需另行填报", "not measured by campus-twin")
+    t = ind.target
+    if t is None:
+        return Judgement(
+            "no_target", "规划未设2025年目标（现状描述）", "no target in the plan (status statement)"
+        )
+    where_zh = LEVEL_ZH[t.level]
+    if t.level != level:
+        if LEVEL_RANK[level] < LEVEL_RANK[t.level] and isinstance(ind.measure, CountSchools):
+            return Judgement(
+                "contribution",
+                f"贡献 {value:g} / {t.value:g}（{where_zh}{t.year}年目标）",
+                f"contributes {value:g} of {t.value:g} ({t.level}-wide target for {t.year})",
+            )
+        return Judgement(
+            "not_judged",
+            f"{where_zh}目标 {t.value:g}{ind.unit_zh}（{t.year}年），不在本级评判",
+            f"{t.level}-wide target {t.value:g} {ind.unit_en} for {t.year}: not judged at {level} level",
+        )
+    met = _CMP[t.comparator](float(value), float(t.value))
+    if year >= t.year:
+        return Judgement(
+            "met" if met else "not_met",
+            f"{t.year}年目标 {t.value:g}：{'已达成' if met else '未达成'}",
+            f"{t.year} target {t.value:g}: {'met' if met else 'not met'}",
+            expected_now=t.value,
+            on_track=met,
+        )
+    return Judgement(
+        "reached" if met else "not_reached",
+        f"{t.year}年目标 {t.value:g}：{'已提前达成' if met else '尚未达到'}（规划未给出年度值）",
+        f"{t.year} target {t.value:g}: {'already reached' if met else 'not reached yet'} (no yearly value in the plan)",
+        on_track=True if met else None,
     )
 
 
 @dataclass(slots=True)
-class IndicatorResult:
-    indicator: Indicator
-    value: float
-    expected_now: float | None  # where the linear path from baseline to target is in the report year
-    on_track: bool | None  # None: no target to judge against
+class PlanResult:
+    indicator: PlanIndicator
+    value: float | None
+    numerator: int | None
+    denominator: int | None
+    judgement: Judgement
     trace: list[dict[str, Any]]
 
 
-def _meets(value: float, target: float, comparator: str) -> bool:
-    return {">=": value >= target, ">": value > target, "<=": value <= target, "<": value < target}[
-        comparator
-    ]
-
-
-def judge(ind: Indicator, value: float, year: int) -> tuple[float | None, bool | None]:
-    """On track = meets the target by its year, or, before it, the linear path from the baseline."""
-    if ind.target is None or ind.target_year is None:
-        return None, None
-    if year >= ind.target_year or ind.baseline is None or ind.baseline_year is None:
-        return ind.target, _meets(value, ind.target, ind.target_comparator)
-    span = ind.target_year - ind.baseline_year
-    frac = min(max((year - ind.baseline_year) / span, 0.0), 1.0) if span > 0 else 1.0
-    expected = ind.baseline + (ind.target - ind.baseline) * frac
-    return expected, _meets(value, expected, ">=" if ind.target >= ind.baseline else "<=")
-
-
-def compute_indicator(
-    ind: Indicator, schools: list[SchoolFacts], cfg: IndicatorsFile, year: int
-) -> IndicatorResult:
-    rule = ind.rule
+def compute_plan(
+    ind: PlanIndicator, schools: list[SchoolContext], level: Level, year: int, cfg: IndicatorsFile
+) -> PlanResult:
+    m = ind.measure
     trace: list[dict[str, Any]] = []
-    if isinstance(rule, CountSchools | ShareSchools):
+    value: float | None = None
+    num = den = None
+    if isinstance(m, CountSchools | ShareSchools):
         n = 0
-        for s in schools:
-            results = [check(c, s, cfg.teaching_room_types) for c in rule.where]
-            ok = all(r.ok for r in results)
+        for ctx in schools:
+            ok, detail, names = check(m.where, ctx)
             n += ok
             trace.append(
                 {
-                    "school": s.campus_id,
-                    "name": s.name,
+                    "school": ctx.school.id,
+                    "name": ctx.school.name,
                     "counted": ok,
-                    "conditions": [_cond_dict(r) for r in results],
+                    "detail": detail,
+                    "evidence": names,
                 }
             )
-        value = float(n) if isinstance(rule, CountSchools) else (100.0 * n / len(schools) if schools else 0.0)
-    elif isinstance(rule, SumRooms):
-        total = 0
-        for s in schools:
-            rooms = [r for r in _rooms_of(s, rule.types) if r.live or not rule.live]
-            total += len(rooms)
+        num, den = n, len(schools)
+        value = float(n) if isinstance(m, CountSchools) else (100.0 * n / len(schools) if schools else None)
+    elif isinstance(m, ShareRoomsWith):
+        hit = total = 0
+        for ctx in schools:
+            if ctx.facts is None or not ctx.facts.ifc_loaded:
+                trace.append(
+                    {
+                        "school": ctx.school.id,
+                        "name": ctx.school.name,
+                        "rooms": None,
+                        "detail": "no BIM model",
+                    }
+                )
+                continue
+            rooms = [r for r in ctx.rooms if r.room_type in m.types]
+            with_flag = [r for r in rooms if r.has(m.flag, cfg)]
+            hit, total = hit + len(with_flag), total + len(rooms)
             trace.append(
                 {
-                    "school": s.campus_id,
-                    "name": s.name,
-                    "count": len(rooms),
-                    "rooms": [r.room_number for r in rooms],
-                }
-            )
-        value = float(total)
-    else:
-        assert isinstance(rule, ShareRooms)
-        live = all_rooms = 0
-        for s in schools:
-            rooms = _rooms_of(s, rule.types)
-            lv = [r for r in rooms if r.live]
-            live, all_rooms = live + len(lv), all_rooms + len(rooms)
-            trace.append(
-                {
-                    "school": s.campus_id,
-                    "name": s.name,
+                    "school": ctx.school.id,
+                    "name": ctx.school.name,
                     "rooms": len(rooms),
-                    "live_rooms": [r.room_number for r in lv],
-                    "devices": sorted({d for r in lv for d in r.live_devices}),
+                    "with_flag": [r.room_number for r in with_flag],
+                    "without_flag": [r.room_number for r in rooms if r not in with_flag],
                 }
             )
-        value = 100.0 * live / all_rooms if all_rooms else 0.0
-    expected, on_track = judge(ind, value, year)
-    return IndicatorResult(ind, value, expected, on_track, trace)
+        num, den = hit, total
+        value = 100.0 * hit / total if total else None
+    return PlanResult(ind, value, num, den, judge(ind, value, level, year), trace)
 
 
-def _cond_dict(r: ConditionResult) -> dict[str, Any]:
-    return {
-        "kind": r.kind,
-        "ok": r.ok,
-        "detail": r.detail,
-        "rooms": r.rooms,
-        "devices": r.devices,
-        "agents": r.agents,
-    }
+@dataclass(slots=True)
+class OperationalResult:
+    item: Operational
+    value: float | None
+    numerator: int
+    denominator: int
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+
+def compute_operational(
+    op: Operational, schools: list[SchoolContext], cfg: IndicatorsFile
+) -> OperationalResult:
+    twins = [c for c in schools if c.facts is not None]
+    if op.kind == "bim_schools":
+        ok = [c.school.id for c in twins if c.facts is not None and c.facts.ifc_loaded]
+        return OperationalResult(op, float(len(ok)), len(ok), len(schools), [{"schools": ok}])
+    if op.kind == "schools_with_gateways":
+        ok = [
+            c.school.id for c in twins if c.facts is not None and any(n > 0 for n in c.facts.agents.values())
+        ]
+        return OperationalResult(op, float(len(ok)), len(ok), len(schools), [{"schools": ok}])
+    trace = []
+    num = den = 0
+    for c in twins:
+        assert c.facts is not None
+        if op.kind == "teaching_room_coverage":
+            teaching = [r for r in c.facts.rooms if r.room_type in cfg.teaching_room_types]
+            live = [r.room_number for r in teaching if r.live]
+            n, d = len(live), len(teaching)
+            trace.append({"school": c.school.id, "live_rooms": live, "teaching_rooms": d})
+        else:
+            series = [x for r in c.facts.rooms for x in r.series]
+            n = sum(min(x.received, x.expected) for x in series)
+            d = sum(x.expected for x in series)
+            trace.append({"school": c.school.id, "received": n, "expected": d})
+        num, den = num + n, den + d
+    return OperationalResult(op, 100.0 * num / den if den else None, num, den, trace)
+
+
+def _rooms_of(school: SchoolFacts, types: list[str]) -> list[RoomFacts]:
+    return [r for r in school.rooms if r.room_type in types]
 
 
 # ---------------------------------------------------------------- per-school report
@@ -223,7 +319,7 @@ class SchoolReport:
     expected: int
     completeness: float | None
     agents: dict[str, int]
-    counts: dict[str, list[str]]  # school count id → room numbers
+    counts: dict[str, list[str]]  # room count id (room_counts) → room numbers
     compliance: list[RuleCompliance]
     worst: list[WorstRoom]
 
@@ -234,7 +330,7 @@ def _limit_text(v: Any) -> str:
     return f"{v.comparator} {v.limit:g} {v.unit}"
 
 
-def school_report(s: SchoolFacts, cfg: IndicatorsFile) -> SchoolReport:
+def school_report(s: SchoolFacts, rooms: list[RoomFact], cfg: IndicatorsFile) -> SchoolReport:
     by_type: dict[str, list[dict[str, Any]]] = {}
     for r in s.rooms:
         by_type.setdefault(r.room_type or "unclassified", []).append(
@@ -306,7 +402,7 @@ def school_report(s: SchoolFacts, cfg: IndicatorsFile) -> SchoolReport:
         expected=expected,
         completeness=received / expected if expected else None,
         agents=dict(sorted(s.agents.items())),
-        counts={c.id: [r.room_number for r in _rooms_of(s, c.types)] for c in cfg.school_counts},
+        counts=room_counts(rooms, cfg),
         compliance=sorted(compliance, key=lambda c: c.rule_id),
         worst=worst[: cfg.worst_rooms],
     )
@@ -317,32 +413,3 @@ def _room_status(vs: list[Any]) -> Status:
     if Status.NON_COMPLIANT in st:
         return Status.NON_COMPLIANT
     return Status.COMPLIANT if Status.COMPLIANT in st else Status.INSUFFICIENT
-
-
-@dataclass(slots=True)
-class DistrictReport:
-    plan: str
-    period: str
-    start: int
-    end: int
-    year: int
-    generated_at: str
-    indicators: list[IndicatorResult]
-    schools: list[SchoolReport]
-
-
-def district_report(
-    schools: list[SchoolFacts], cfg: IndicatorsFile, *, period: str, year: int, generated_at: str
-) -> DistrictReport:
-    start = min((s.start for s in schools), default=0)
-    end = max((s.end for s in schools), default=0)
-    return DistrictReport(
-        plan=cfg.plan,
-        period=period,
-        start=start,
-        end=end,
-        year=year,
-        generated_at=generated_at,
-        indicators=[compute_indicator(i, schools, cfg, year) for i in cfg.indicators],
-        schools=[school_report(s, cfg) for s in schools],
-    )

@@ -1,8 +1,11 @@
-"""Schema of `indicators.yaml`: district indicators and the per-school counts, as data.
+"""Schema of `indicators.yaml`: plan indicators with provenance, operational figures, equipment.
 
-An indicator has its plan metadata (names, 约束性/预期性, baseline, target, year) and a rule
-that computes it from per-school facts (rooms by type from BIM, bindings, data received in
-the period, reporting agents). Conditions compose with AND; thresholds live here, not in code.
+A plan indicator is quoted from its document: table row (序号) and exact wording, 约束性/预期性,
+baseline and target exactly as written, and the geographic level (city/district/school) its
+target applies to — a target is judged only in a report at that level. Statements of the
+plan's 2020 status (发展现状) are baselines without a target. Operational figures the project
+adds (monitoring coverage, data completeness, gateways reporting) are a separate list and are
+never judged against a plan.
 """
 
 from __future__ import annotations
@@ -12,100 +15,171 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 IndicatorType = Literal["约束性", "预期性"]
+Level = Literal["city", "district", "school"]
+LEVEL_ZH: dict[str, str] = {"city": "全市", "district": "区", "school": "学校"}
+LEVEL_RANK: dict[str, int] = {"school": 0, "district": 1, "city": 2}
+Comparator = Literal[">=", ">", "<=", "<", "="]
+ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HasRooms(_Strict):
-    """≥ `min` rooms of these types (with live bound sensors in the period when `live`)."""
+class Document(_Strict):
+    """A policy document the definitions are quoted from (copies under ../shared/plans/)."""
 
-    kind: Literal["has_rooms"]
-    types: list[str] = Field(min_length=1)
+    file: str
+    title_zh: str
+    title_en: str
+    issuer: str
+    year: int
+
+
+class Citation(_Strict):
+    doc: str = Field(description="key of `documents`")
+    lines: str = Field(pattern=r"^\d+(-\d+)?$", description="line(s) of the plain-text copy")
+    row: int | None = Field(default=None, description="序号 in the plan's indicator table")
+    section: str | None = Field(default=None, description="e.g. 发展现状, 主要指标表")
+    wording: str = Field(min_length=1, description="the plan's words, restored to reading order")
+
+
+class Baseline(_Strict):
+    value: float
+    year: int
+    comparator: Comparator = "="  # "超过60%" is > 60
+    wording: str | None = None
+    citation: Citation | None = None
+
+
+class Target(_Strict):
+    value: float
+    year: int
+    comparator: Comparator = ">="
+    level: Level
+
+
+# ------------------------------------------------------------------ measures
+
+
+class Designated(_Strict):
+    """The school has ≥ `min` rooms explicitly designated one of `designations` (pset value,
+    classification or the inputs file; never the model's inference)."""
+
+    kind: Literal["designated_rooms"]
+    designations: list[str] = Field(min_length=1)
+    match: Literal["any", "all"] = "any"
     min: int = Field(default=1, ge=1)
-    live: bool = False
 
 
-class BimManaged(_Strict):
-    """An IFC model is loaded, ≥ `min_bound_share` of its rooms of `types` (default: teaching
-    rooms) have bound sensors, and (when `require_data`) bound sensors sent data in the period."""
+class BimModel(_Strict):
+    """A BIM (IFC) model of the school is loaded in the twin."""
 
-    kind: Literal["bim_managed"]
-    min_bound_share: float = Field(ge=0, le=1)
-    types: list[str] | None = None
-    require_data: bool = True
+    kind: Literal["bim_model"]
 
 
 class AgentsReporting(_Strict):
-    """≥ `min` edge agents (gateways) of the school sent data in the period."""
+    """≥ `min` edge gateways of the school sent data in the period."""
 
     kind: Literal["agents_reporting"]
     min: int = Field(default=1, ge=1)
 
 
-Condition = Annotated[HasRooms | BimManaged | AgentsReporting, Field(discriminator="kind")]
+class SchoolDesignation(_Strict):
+    """An entered designation of the school (实验校, 示范校 …)."""
+
+    kind: Literal["school_designation"]
+    designation: str
+
+
+class InputTrue(_Strict):
+    """An entered yes/no field of the school is yes (e.g. wireless_full_coverage)."""
+
+    kind: Literal["input_true"]
+    field: str
+
+
+Condition = Annotated[
+    Designated | BimModel | AgentsReporting | SchoolDesignation | InputTrue, Field(discriminator="kind")
+]
 
 
 class CountSchools(_Strict):
     kind: Literal["count_schools"]
-    where: list[Condition] = Field(min_length=1)
+    where: Condition
 
 
 class ShareSchools(_Strict):
+    """Percent of the roster's schools (the denominator: every school, twin or not)."""
+
     kind: Literal["share_schools"]
-    where: list[Condition] = Field(min_length=1)
+    where: Condition
 
 
-class SumRooms(_Strict):
-    kind: Literal["sum_rooms"]
+class ShareRoomsWith(_Strict):
+    """Percent of rooms of `types` that carry equipment flag `flag` (measured, BIM)."""
+
+    kind: Literal["share_rooms_with"]
     types: list[str] = Field(min_length=1)
-    live: bool = False
+    flag: str
 
 
-class ShareRooms(_Strict):
-    """Percent of rooms of `types` that have live bound sensors in the period (coverage)."""
-
-    kind: Literal["share_rooms"]
-    types: list[str] = Field(min_length=1)
+Measure = Annotated[CountSchools | ShareSchools | ShareRoomsWith, Field(discriminator="kind")]
 
 
-IndicatorRule = Annotated[CountSchools | ShareSchools | SumRooms | ShareRooms, Field(discriminator="kind")]
-
-
-class Indicator(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+class PlanIndicator(_Strict):
+    id: str = Field(pattern=ID)
     name_zh: str
     name_en: str
-    type: IndicatorType
+    citation: Citation
+    type: IndicatorType | None = Field(description="from the plan's table; None for a 发展现状 statement")
     unit_zh: str
     unit_en: str
-    baseline: float | None = None
-    baseline_year: int | None = None
-    target: float | None = None
-    target_comparator: Literal[">=", ">", "<=", "<"] = ">="
-    target_year: int | None = None
-    source: str | None = Field(default=None, description="plan or form the indicator comes from")
-    note: str | None = None
-    rule: IndicatorRule
+    baseline: Baseline | None = None
+    target: Target | None = None
+    measure: Measure | None = Field(default=None, description="None: campus-twin cannot measure it")
+    origin: Literal["BIM", "IoT", "entered", "BIM+entered"] | None = None
+    definition_note: str | None = None
 
     @model_validator(mode="after")
-    def _years(self) -> Indicator:
-        if (self.baseline is None) != (self.baseline_year is None):
-            raise ValueError("baseline and baseline_year go together")
-        if (self.target is None) != (self.target_year is None):
-            raise ValueError("target and target_year go together")
+    def _measured_has_origin(self) -> PlanIndicator:
+        if (self.measure is None) != (self.origin is None):
+            raise ValueError("measure and origin go together")
         return self
 
 
-class SchoolCount(_Strict):
-    """A per-school count the provincial forms ask for (多媒体教室数 …)."""
+class Operational(_Strict):
+    """A figure the project adds (运行监测指标): shown, never judged against a plan."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    id: str = Field(pattern=ID)
     name_zh: str
     name_en: str
-    types: list[str] = Field(min_length=1)
+    unit_zh: str
+    unit_en: str
+    kind: Literal["teaching_room_coverage", "data_completeness", "schools_with_gateways", "bim_schools"]
     note: str | None = None
+
+
+class EquipmentMatch(_Strict):
+    """An IFC element in the room that sets a flag: its class and predefined/object type."""
+
+    ifc_class: str
+    type: str | None = Field(default=None, description="PredefinedType or ObjectType (case-insensitive)")
+
+
+class EquipmentFlag(_Strict):
+    zh: str
+    en: str
+    elements: list[EquipmentMatch] = Field(default_factory=list)
+    pset_property: str | None = Field(default=None, description="boolean in the room pset")
+
+
+class Designation(_Strict):
+    zh: str
+    en: str
+    suggest_from_types: list[str] = Field(
+        default_factory=list, description="room types whose inference is only a suggestion for review"
+    )
 
 
 class RoomTypeLabel(_Strict):
@@ -116,24 +190,46 @@ class RoomTypeLabel(_Strict):
 class IndicatorsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    v: Literal[1] = 1
+    v: Literal[2] = 2
     plan: str
+    documents: dict[str, Document]
     expected_interval_s: float = Field(default=60, gt=0, description="expected reading interval per series")
     teaching_room_types: list[str] = Field(min_length=1)
+    homeroom_types: list[str] = Field(min_length=1, description="rooms a class is taught in by default")
     room_types: dict[str, RoomTypeLabel] = Field(default_factory=dict)
-    school_counts: list[SchoolCount] = Field(default_factory=list)
-    indicators: list[Indicator] = Field(min_length=1)
+    room_pset: str = Field(description="pset carrying explicit designations and equipment flags")
+    designation_property: str
+    equipment: dict[str, EquipmentFlag]
+    designations: dict[str, Designation]
+    multimedia_flags: list[str] = Field(min_length=1, description="any of these makes a room multimedia")
+    multimedia_room_types: list[str] = Field(
+        default_factory=list, description="typed multimedia whatever the equipment"
+    )
+    plan_indicators: list[PlanIndicator] = Field(min_length=1)
+    operational: list[Operational] = Field(default_factory=list)
+    eyecare_rule: str = Field(description="the standards rule whose verdicts make the 护眼 section")
+    survey_items: list[
+        Literal["uniformity", "ugr", "ra", "cct", "desk_illuminance", "blackboard_illuminance"]
+    ] = Field(default_factory=list, description="GB 7793 items that need a dated survey record per school")
     worst_rooms: int = Field(default=5, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _unique(self) -> IndicatorsFile:
-        for name, ids in (
-            ("indicator", [i.id for i in self.indicators]),
-            ("school count", [c.id for c in self.school_counts]),
-        ):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            if dup:
-                raise ValueError(f"duplicate {name} ids: {dup}")
+    def _consistent(self) -> IndicatorsFile:
+        ids = [i.id for i in self.plan_indicators] + [o.id for o in self.operational]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate indicator ids: {dup}")
+        for ind in self.plan_indicators:
+            if ind.citation.doc not in self.documents:
+                raise ValueError(f"{ind.id}: citation.doc {ind.citation.doc!r} is not in documents")
+            m = ind.measure
+            where = getattr(m, "where", None)
+            if isinstance(where, Designated) and set(where.designations) - set(self.designations):
+                raise ValueError(
+                    f"{ind.id}: unknown designations {sorted(set(where.designations) - set(self.designations))}"
+                )
+            if isinstance(m, ShareRoomsWith) and m.flag not in self.equipment and m.flag != "multimedia":
+                raise ValueError(f"{ind.id}: unknown equipment flag {m.flag!r}")
         return self
 
     def type_zh(self, key: str | None) -> str:

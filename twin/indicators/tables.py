@@ -1,7 +1,8 @@
-"""The district report as tables with bilingual headers: what XLSX, CSV and HTML all render.
+"""The report as tables with bilingual headers: what XLSX, CSV and HTML all render.
 
 Values stay typed (numbers, fractions for percentages, booleans) so each writer formats them
-its own way (Excel number formats, plain CSV numbers, HTML text).
+its own way (Excel number formats, plain CSV numbers, HTML text). A blank form field is the
+text MISSING (缺项), never an empty cell.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from twin.indicators.compute import DistrictReport
-from twin.indicators.schema import IndicatorsFile
+from twin.indicators.build import DistrictReport
+from twin.indicators.forms import FormsFile
+from twin.indicators.inputs import SURVEY_ITEMS
+from twin.indicators.schema import LEVEL_ZH, IndicatorsFile
 
 Fmt = Literal["text", "int", "num", "pct", "bool"]
 
@@ -36,42 +39,238 @@ class Table:
     rows: list[list[Any]]
 
 
-def build_tables(rep: DistrictReport, cfg: IndicatorsFile) -> list[Table]:
-    ind = Table(
-        "indicators",
-        "指标汇总",
-        "Indicators",
+MISSING = "【缺项 missing】"
+
+
+def cite(cfg: IndicatorsFile, doc: str, lines: str, row: int | None = None) -> str:
+    """'深圳市教育信息化“十四五”规划 (004_….txt) l.302-307 序号2'."""
+    d = cfg.documents[doc]
+    return f"{d.title_zh}（{d.file}）l.{lines}" + (f" 序号{row}" if row is not None else "")
+
+
+def _or_missing(v: Any) -> Any:
+    return MISSING if v is None else ("是" if v is True else "否" if v is False else v)
+
+
+def plan_table(rep: DistrictReport, cfg: IndicatorsFile) -> Table:
+    j = rep.jurisdiction
+    return Table(
+        "plan",
+        "规划指标",
+        "Plan indicators",
         [
+            Column("序号", "Row", "int", 6),
             Column("指标", "Indicator", width=34),
             Column("类型", "Type", width=8),
-            Column("单位", "Unit", width=8),
-            Column("基线值", "Baseline", "num", 10),
-            Column("基线年", "Baseline year", "int", 10),
+            Column("单位", "Unit", width=6),
+            Column("基线（年）", "Baseline (year)", width=14),
             Column("当前值", "Current", "num", 10),
-            Column("目标值", "Target", "num", 10),
-            Column("目标年", "Target year", "int", 10),
-            Column("本年应达", "Expected now", "num", 10),
-            Column("进度达标", "On track", "bool", 10),
-            Column("说明", "Definition", width=60),
+            Column("计数", "Counted / of", width=10),
+            Column("目标（年，层级）", "Target (year, level)", width=18),
+            Column(f"评判（本报告：{j.name}）", "Judgement", width=34),
+            Column("数据来源", "Measured / entered", width=12),
+            Column("出处", "Source", width=26),
+            Column("口径说明", "Definition", width=60),
         ],
         [
             [
+                r.indicator.citation.row,
                 f"{r.indicator.name_zh}\n{r.indicator.name_en}",
-                r.indicator.type,
+                r.indicator.type or "现状（表外）",
                 r.indicator.unit_zh,
-                r.indicator.baseline,
-                r.indicator.baseline_year,
+                (
+                    f"{_CMP_ZH[b.comparator]}{b.value:g}（{b.year}）"
+                    if (b := r.indicator.baseline) is not None
+                    else "-"
+                ),
                 r.value,
-                r.indicator.target,
-                r.indicator.target_year,
-                r.expected_now,
-                r.on_track,
-                r.indicator.note or "",
+                f"{r.numerator}/{r.denominator}" if r.numerator is not None else "",
+                (
+                    f"{t.value:g}（{t.year}，{LEVEL_ZH[t.level]}）"
+                    if (t := r.indicator.target) is not None
+                    else "规划未设目标"
+                ),
+                f"{r.judgement.text_zh}\n{r.judgement.text_en}",
+                r.indicator.origin or "未采集",
+                cite(cfg, r.indicator.citation.doc, r.indicator.citation.lines, r.indicator.citation.row),
+                r.indicator.definition_note or "",
             ]
-            for r in rep.indicators
+            for r in rep.plan_indicators
         ],
     )
-    count_cols = [Column(c.name_zh, c.name_en, "int", 10) for c in cfg.school_counts]
+
+
+_CMP_ZH = {">": "超过", ">=": "≥", "=": "", "<": "低于", "<=": "≤"}
+
+
+def operational_table(rep: DistrictReport) -> Table:
+    return Table(
+        "operational",
+        "运行监测指标",
+        "Operational figures",
+        [
+            Column("指标", "Figure", width=34),
+            Column("单位", "Unit", width=6),
+            Column("当前值", "Current", "num", 10),
+            Column("分子/分母", "Of", width=14),
+            Column("说明", "Note", width=60),
+        ],
+        [
+            [
+                f"{o.item.name_zh}\n{o.item.name_en}",
+                o.item.unit_zh,
+                o.value,
+                f"{o.numerator}/{o.denominator}",
+                (o.item.note or "") + "（项目运行指标，非规划指标 project figure, not a plan indicator）",
+            ]
+            for o in rep.operational
+        ],
+    )
+
+
+def eyecare_tables(rep: DistrictReport) -> list[Table]:
+    summary = Table(
+        "eyecare",
+        "护眼",
+        "Eye care",
+        [
+            Column("学校", "School", width=24),
+            Column("要求", "Requirement", width=30),
+            Column("标准条款", "Standard clause", width=16),
+            Column("评价教室", "Classrooms evaluated", "int", 10),
+            Column("达标教室", "Compliant", "int", 10),
+            Column("不达标教室", "Non-compliant", "int", 10),
+            Column("数据不足", "Insufficient data", "int", 10),
+            Column("达标教室占比", "Compliant classrooms", "pct", 12),
+            Column("上课时间达标占比", "Compliant class time", "pct", 12),
+            Column("低于限值时长(h)", "Hours below limit", "num", 12),
+            Column("未检测项目", "Survey items missing", width=30),
+        ],
+        [
+            [
+                e.name,
+                e.requirement_zh,
+                f"{e.standard} {e.clause}",
+                e.classrooms_evaluated,
+                e.classrooms_compliant,
+                e.classrooms_non_compliant,
+                e.classrooms_insufficient,
+                e.compliant_classroom_share,
+                e.compliant_time_share,
+                e.hours_below_limit,
+                ", ".join(SURVEY_ITEMS[i][0] for i in e.surveys_missing) or "-",
+            ]
+            for e in rep.eyecare
+        ],
+    )
+    rooms = Table(
+        "eyecare_rooms",
+        "护眼-教室明细",
+        "Eye care by classroom",
+        [
+            Column("学校", "School", width=24),
+            Column("教室", "Room", width=10),
+            Column("测点", "Series", width=24),
+            Column("结论", "Status", width=14),
+            Column("上课时间达标占比", "Compliant class time", "pct", 12),
+            Column("低于限值时长(h)", "Hours below limit", "num", 12),
+            Column("低于限值读数", "Readings below limit", "int", 12),
+            Column("最低照度(lx)", "Lowest lux", "num", 10),
+        ],
+        [
+            [
+                e.name,
+                r.room,
+                r.series,
+                r.status,
+                r.compliant_share,
+                r.hours_below_limit,
+                r.readings_below_limit,
+                r.worst_lux,
+            ]
+            for e in rep.eyecare
+            for r in e.rooms
+        ],
+    )
+    surveys = Table(
+        "eyecare_surveys",
+        "护眼-检测记录",
+        "Eye care surveys",
+        [
+            Column("学校", "School", width=24),
+            Column("教室", "Room", width=10),
+            Column("日期", "Date", width=12),
+            Column("项目", "Item", width=18),
+            Column("标准条款", "Clause", width=18),
+            Column("检测值", "Value", "num", 10),
+            Column("单位", "Unit", width=6),
+            Column("结论", "Meets", "bool", 8),
+            Column("来源", "Source", width=30),
+        ],
+        [
+            [
+                e.name,
+                s["room"],
+                s["date"],
+                s["item_zh"],
+                f"{s['standard']} {s['clause']}",
+                s["value"],
+                s["unit"],
+                s["meets"],
+                f"{s['source']}（{s['entered_by']}）",
+            ]
+            for e in rep.eyecare
+            for s in e.surveys
+        ],
+    )
+    return [summary, rooms, surveys]
+
+
+def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
+    sf = forms.school_form
+    school = Table(
+        "form_school",
+        "学校基本信息",
+        sf.title_en,
+        [Column(f.label + (f"（{f.unit}）" if f.unit else ""), f.id, width=14) for f in sf.fields]
+        + [Column("缺项", "Missing", width=40)],
+        [[_or_missing(v.value) for v in s.fields] + ["、".join(s.missing) or "无"] for s in rep.school_forms],
+    )
+    source = Table(
+        "form_sources",
+        "填报来源",
+        "Where each form value comes from",
+        [
+            Column("学校", "School", width=16),
+            Column("栏目", "Field", width=30),
+            Column("值", "Value", width=14),
+            Column("来源类别", "Origin", width=10),
+            Column("依据", "Source", width=60),
+        ],
+        [
+            [s.school, v.label, _or_missing(v.value), v.origin, v.source]
+            for s in rep.school_forms
+            for v in s.fields
+        ],
+    )
+    d = rep.district_form
+    df = forms.district_form
+    cols = df.columns
+    district = Table(
+        "form_district",
+        "区域内中小学校简况",
+        df.title_en,
+        [Column("类型", "Type", width=30)]
+        + [Column(c.label, c.id, width=14) for c in cols]
+        + [Column("依据", "Source", width=50)],
+        [[r["type"]] + [_or_missing(r[c.id]) for c in cols] + ["roster; entered"] for r in d.rows]
+        + [[f.label, _or_missing(f.value), "", "", f.source] for f in d.fields]
+        + [["缺项 Missing", "; ".join(d.missing) or "无", "", "", ""]],
+    )
+    return [school, district, source]
+
+
+def build_tables(rep: DistrictReport, cfg: IndicatorsFile, forms: FormsFile) -> list[Table]:
     schools = Table(
         "schools",
         "学校明细",
@@ -87,7 +286,7 @@ def build_tables(rep: DistrictReport, cfg: IndicatorsFile) -> list[Table]:
             Column("覆盖率", "Coverage", "pct", 10),
             Column("数据完整率", "Data completeness", "pct", 12),
             Column("上报网关数", "Agents reporting", "int", 10),
-            *count_cols,
+            *[Column(zh, en, "int", 10) for zh, en in _COUNT_LABELS.values()],
         ],
         [
             [
@@ -101,36 +300,45 @@ def build_tables(rep: DistrictReport, cfg: IndicatorsFile) -> list[Table]:
                 s.coverage,
                 s.completeness,
                 len(s.agents),
-                *[len(s.counts[c.id]) for c in cfg.school_counts],
+                *[len(s.counts[k]) for k in _COUNT_LABELS],
             ]
             for s in rep.schools
         ],
     )
-    types = Table(
-        "room_types",
-        "房间类型（BIM）",
-        "Rooms by type (BIM)",
+    facts = Table(
+        "room_facts",
+        "房间属性",
+        "Room facts (non-exclusive)",
         [
-            Column("学校", "School", width=30),
-            Column("类型", "Type", width=16),
-            Column("类型代码", "Type key", width=20),
-            Column("数量", "Count", "int", 8),
-            Column("房间", "Rooms", width=40),
-            Column("依据", "Evidence", width=60),
+            Column("学校", "School", width=16),
+            Column("房间", "Room", width=10),
+            Column("类型", "Type", width=14),
+            Column("设备", "Equipment", width=40),
+            Column("认定", "Designations", width=40),
+            Column("待确认建议", "Suggestions to review", width=50),
         ],
         [
             [
-                s.name,
-                cfg.type_zh(None if t == "unclassified" else t),
-                t,
-                len(rooms),
-                ", ".join(r["room"] for r in rooms),
-                "; ".join(sorted({e for r in rooms for e in r["evidence"]})),
+                school,
+                r.room_number,
+                cfg.type_zh(r.room_type),
+                "; ".join(f"{cfg.equipment[f].zh}: {ev}" for f, ev in r.flags.items()),
+                "; ".join(f"{cfg.designations[d].zh}: {ev}" for d, ev in r.designations.items()),
+                "; ".join(r.suggestions),
             ]
-            for s in rep.schools
-            for t, rooms in s.rooms_by_type.items()
+            for school, rooms in rep.room_facts.items()
+            for r in rooms
+            if r.flags or r.designations or r.suggestions
         ],
     )
+    out = [
+        plan_table(rep, cfg),
+        operational_table(rep),
+        *eyecare_tables(rep),
+        *form_tables(rep, forms),
+        schools,
+        facts,
+    ]
     comp = Table(
         "compliance",
         "环境达标率（上课时段）",
@@ -195,4 +403,14 @@ def build_tables(rep: DistrictReport, cfg: IndicatorsFile) -> list[Table]:
             for w in s.worst
         ],
     )
-    return [ind, schools, types, comp, worst]
+    return [*out, comp, worst]
+
+
+_COUNT_LABELS = {
+    "homerooms": ("班级教室", "Homerooms"),
+    "multimedia_classrooms": ("多媒体教室", "Multimedia classrooms"),
+    "recording_classrooms": ("录播教室", "Recording classrooms"),
+    "computer_rooms": ("计算机教室", "Computer rooms"),
+    "smart_classrooms": ("智慧教室（认定）", "Smart classrooms (designated)"),
+    "new_labs": ("新型实验室（认定）", "New-type labs (designated)"),
+}

@@ -7,28 +7,45 @@ JSON carries the full report including, for every figure, the rooms/devices that
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import enum
 import html
 import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from twin.indicators.compute import DistrictReport
+from pydantic import BaseModel
+
+from twin.indicators.build import DistrictReport
+from twin.indicators.forms import FormsFile, load_forms
 from twin.indicators.schema import IndicatorsFile
-from twin.indicators.tables import Column, Table, build_tables
+from twin.indicators.tables import MISSING, Column, Table, build_tables
 
 FORMATS = (".xlsx", ".csv", ".json", ".html")
 
 
-def report_json(rep: DistrictReport) -> dict[str, Any]:
-    d = asdict(rep)
-    for r, src in zip(d["indicators"], rep.indicators, strict=True):
-        r["indicator"] = src.indicator.model_dump(mode="json")
+def _default(o: Any) -> Any:
+    if isinstance(o, BaseModel):
+        return o.model_dump(mode="json")
+    if isinstance(o, dt.date):
+        return o.isoformat()
+    if isinstance(o, enum.Enum):
+        return o.value
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def report_json(rep: DistrictReport, cfg: IndicatorsFile) -> dict[str, Any]:
+    """The whole report (every figure with its trace) plus the cited documents."""
+    d: dict[str, Any] = json.loads(json.dumps(asdict(rep), default=_default, ensure_ascii=False))
+    d["documents"] = {k: v.model_dump(mode="json") for k, v in cfg.documents.items()}
+    for r, src in zip(d["school_forms"], rep.school_forms, strict=True):
+        r["values"] = {f.id: f.value for f in src.fields}
     return d
 
 
-def write_json(rep: DistrictReport, path: Path) -> list[Path]:
-    path.write_text(json.dumps(report_json(rep), ensure_ascii=False, indent=2), encoding="utf-8")
+def write_json(rep: DistrictReport, cfg: IndicatorsFile, path: Path) -> list[Path]:
+    path.write_text(json.dumps(report_json(rep, cfg), ensure_ascii=False, indent=2), encoding="utf-8")
     return [path]
 
 
@@ -74,6 +91,7 @@ def write_xlsx(tables: list[Table], path: Path, title: str) -> list[Path]:
     thin = Side(style="thin", color="BFBFBF")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
+    missing_fill = PatternFill("solid", fgColor="FDE9E7")
     for t in tables:
         ws = wb.create_sheet(t.title_zh[:31])
         ws.append([f"{t.title_zh} {t.title_en} — {title}"])
@@ -96,6 +114,8 @@ def write_xlsx(tables: list[Table], path: Path, title: str) -> list[Path]:
             for j, c in enumerate(t.columns, start=1):
                 cell = ws.cell(row=r, column=j)
                 cell.border, cell.alignment = border, wrap
+                if cell.value == MISSING:
+                    cell.fill = missing_fill
                 if c.fmt in _XLSX_FMT:
                     cell.number_format = _XLSX_FMT[c.fmt]
         ws.freeze_panes = "B3"
@@ -139,16 +159,18 @@ def render_html(tables: list[Table], title: str, subtitle: str) -> str:
     return "\n".join(parts)
 
 
-def write_report(rep: DistrictReport, cfg: IndicatorsFile, path: str | Path) -> list[Path]:
+def write_report(
+    rep: DistrictReport, cfg: IndicatorsFile, path: str | Path, forms: FormsFile | None = None
+) -> list[Path]:
     """Write `rep` in the format of `path`'s extension; returns the files written."""
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in FORMATS:
         raise ValueError(f"unknown report format {p.suffix!r}: use one of {', '.join(FORMATS)}")
     if ext == ".json":
-        return write_json(rep, p)
-    tables = build_tables(rep, cfg)
-    title = f"教育信息化指标报告 Indicator report {rep.period}"
+        return write_json(rep, cfg, p)
+    tables = build_tables(rep, cfg, forms or load_forms())
+    title = f"教育信息化指标报告 Indicator report · {rep.jurisdiction.name} · {rep.period}"
     if ext == ".csv":
         return write_csv(tables, p)
     if ext == ".xlsx":
