@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from twin.indicators import load_indicators
 from twin.indicators.compute import room_counts
@@ -11,10 +12,13 @@ from twin.indicators.room_facts import campus_room_facts
 from twin.model import Building, Campus, Evidence, Space, Storey
 
 
-def _space(number: str, room_type: str, **kw: object) -> Space:
-    return Space(
-        f"g-{number}", number, "教室", room_type=room_type, evidence=[Evidence("r", "LongName", "教室")], **kw
-    )  # type: ignore[arg-type]
+def _space(number: str, room_type: str, **kw: Any) -> Space:
+    space = Space(
+        f"g-{number}", number, "教室", room_type=room_type, evidence=[Evidence("r", "LongName", "教室")]
+    )
+    for k, v in kw.items():
+        setattr(space, k, v)
+    return space
 
 
 def _campus(spaces: list[Space]) -> Campus:

@@ -86,7 +86,9 @@ def assemble(
     period: str,
     year: int,
     generated_at: str,
+    standards: StandardsFile | None = None,
 ) -> DistrictReport:
+    eye_rule = next((r for r in standards.rules if r.id == cfg.eyecare_rule), None) if standards else None
     by_id = {f.campus_id: f for f in facts}
     rooms = {c.id: campus_room_facts(c, cfg, inputs) for c in campuses}
     rostered = {s.id for s in roster.schools}
@@ -115,7 +117,7 @@ def assemble(
         room_facts={c.school.id: c.rooms for c in twins},
         eyecare=[
             eyecare_school(
-                c.facts, c.school.name, cfg.eyecare_rule, inputs.eye_surveys, list(cfg.survey_items)
+                c.facts, c.school.name, cfg.eyecare_rule, inputs.eye_surveys, list(cfg.survey_items), eye_rule
             )
             for c in twins
             if c.facts is not None
@@ -177,4 +179,5 @@ def build_report(
         period=period,
         year=year,
         generated_at=generated,
+        standards=std,
     )

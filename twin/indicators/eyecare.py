@@ -14,7 +14,8 @@ from typing import Any
 
 from twin.indicators.facts import SchoolFacts
 from twin.indicators.inputs import SURVEY_ITEMS, EyeSurvey
-from twin.standards.evaluator import Status, Verdict
+from twin.standards.evaluator import STATUS_ZH, Status, Verdict
+from twin.standards.schema import Rule
 
 
 def desk_illuminance_verdicts(facts: SchoolFacts, rule_id: str) -> list[tuple[str, str, Verdict]]:
@@ -68,14 +69,20 @@ def _room_status(vs: list[Verdict]) -> Status:
 
 
 def eyecare_school(
-    facts: SchoolFacts, name: str, rule_id: str, surveys: list[EyeSurvey], survey_items: list[str]
+    facts: SchoolFacts,
+    name: str,
+    rule_id: str,
+    surveys: list[EyeSurvey],
+    survey_items: list[str],
+    rule: Rule | None = None,
 ) -> EyeCareSchool:
+    """`rule` (the standards rule, when known) names the requirement even without verdicts."""
     items = desk_illuminance_verdicts(facts, rule_id)
     rooms = [
         EyeCareRoom(
             room,
             series,
-            v.status.value,
+            f"{STATUS_ZH[v.status]} {v.status.value}",
             v.compliant_share,
             v.valid_s / 3600,
             (1.0 - (v.compliant_share or 0.0)) * v.valid_s / 3600 if v.compliant_share is not None else 0.0,
@@ -97,9 +104,9 @@ def eyecare_school(
         school=facts.campus_id,
         name=name,
         rule_id=rule_id,
-        standard=v0.standard if v0 else "GB 7793-2010",
-        clause=v0.clause if v0 else "",
-        requirement_zh=v0.label_zh if v0 else "",
+        standard=v0.standard if v0 else (rule.standard if rule else ""),
+        clause=v0.clause if v0 else (rule.clause if rule else ""),
+        requirement_zh=v0.label_zh if v0 else (rule.label_zh if rule else ""),
         classrooms_evaluated=len(per_room),
         classrooms_compliant=ok,
         classrooms_non_compliant=bad,

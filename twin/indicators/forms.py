@@ -29,6 +29,7 @@ class _Strict(BaseModel):
 
 class FormField(_Strict):
     id: str
+    en: str
     label: str
     unit: str | None = None
     lines: str = Field(pattern=r"^\d+(-\d+)?$")

@@ -232,7 +232,7 @@ def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
         "form_school",
         "学校基本信息",
         sf.title_en,
-        [Column(f.label + (f"（{f.unit}）" if f.unit else ""), f.id, width=14) for f in sf.fields]
+        [Column(f.label + (f"（{f.unit}）" if f.unit else ""), f.en, width=14) for f in sf.fields]
         + [Column("缺项", "Missing", width=40)],
         [[_or_missing(v.value) for v in s.fields] + ["、".join(s.missing) or "无"] for s in rep.school_forms],
     )
@@ -261,7 +261,7 @@ def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
         "区域内中小学校简况",
         df.title_en,
         [Column("类型", "Type", width=30)]
-        + [Column(c.label, c.id, width=14) for c in cols]
+        + [Column(c.label, c.en, width=14) for c in cols]
         + [Column("依据", "Source", width=50)],
         [[r["type"]] + [_or_missing(r[c.id]) for c in cols] + ["roster; entered"] for r in d.rows]
         + [[f.label, _or_missing(f.value), "", "", f.source] for f in d.fields]
