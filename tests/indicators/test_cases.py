@@ -23,8 +23,8 @@ from campus_twin.cli import main
 from contract.campus import CampusSpec
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from contract.yamlio import load_yaml, to_plain
-from ingest.stores.base import StoredPoint
-from ingest.stores.sqlite import SQLiteStore
+from store.base import StoredPoint
+from store.sqlite import SQLiteStore
 from twin.standards import intervals as iv
 from twin.standards.occupancy import load_timetable
 
