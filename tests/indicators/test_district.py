@@ -274,3 +274,19 @@ def test_csv_json_html(report: DistrictReport, cfg: IndicatorsFile, tmp_path: Pa
 
     with pytest.raises(ValueError, match="unknown report format"):
         write_report(report, cfg, tmp_path / "r.pdf")
+
+
+def test_a_twin_school_missing_from_the_roster_is_reported_not_counted(cfg: IndicatorsFile) -> None:
+    short = roster(extra=0).model_copy(update={"schools": roster(extra=0).schools[:2]})
+    rep = assemble(
+        [], campuses(), short, ManualInputs(), cfg, load_forms(), period=PERIOD, year=2026, generated_at="-"
+    )
+    assert rep.problems == [
+        "campus sz-s3 (第三学校) is loaded in the twin but not in the roster: left out of every figure"
+    ]
+    assert [
+        t["school"] for t in next(r for r in rep.plan_indicators if r.indicator.id == "bim-cim-schools").trace
+    ] == [
+        "sz-s1",
+        "sz-s2",
+    ]

@@ -54,6 +54,9 @@ def test_flags_and_designations_from_ifc_pset_classification_and_inputs() -> Non
             _space("103", "physics_lab", classifications=["新型实验室"]),
             _space("104", "smart_classroom", equipment_info=[CAMERA]),  # inferred only: a suggestion
             _space("105", "general_classroom", equipment_info=[PROJECTOR]),  # projector removed by inputs
+            _space("106", "general_classroom", long_name="VR教室"),  # typed 普通教室 by the rules
+            _space("107", "general_classroom", long_name="人工智能教室"),
+            _space("108", "general_classroom", long_name="AVR机房"),  # not VR
         ]
     )
     inputs = ManualInputs(
@@ -78,7 +81,9 @@ def test_flags_and_designations_from_ifc_pset_classification_and_inputs() -> Non
         "智慧教室 Smart classroom?"
     )
     assert set(facts["105"].flags) == {"computers"} and "new_lab" in facts["105"].designations
-    counts = room_counts(list(facts.values()), cfg)
+    assert facts["106"].suggestions == ["新型实验室 New-type lab (5G/VR/AI)? named '106 VR教室'"]
+    assert facts["107"].suggestions[0].startswith("新型实验室") and facts["108"].suggestions == []
+    counts = room_counts([f for n, f in facts.items() if n <= "105"], cfg)
     assert counts["homerooms"] == ["101", "102", "104", "105"]
     assert counts["multimedia_classrooms"] == ["101"]  # 101 is both a homeroom and multimedia
     assert counts["recording_classrooms"] == ["102", "104"]  # pset flag; camera element

@@ -181,7 +181,7 @@ def load_inputs(path: str | Path, roster: Roster, cfg: IndicatorsFile) -> Manual
                         path,
                         doc,
                         ["schools", i, "values", name],
-                        f"{name} of {e.school} as of {e.as_of} already entered at entry {seen[key]}",
+                        f"{name} of {e.school} as of {e.as_of} already entered in schools[{seen[key]}]",
                     )
                 )
             seen[key] = i

@@ -84,11 +84,16 @@ def campus_room_facts(campus: Campus, cfg: IndicatorsFile, inputs: ManualInputs 
                     fact.flags.pop(flag, None)
             for name in ov.designations:
                 fact.designations[name] = where
+        names = " ".join(n for n in (space.name, space.long_name) if n)
         for key, d in cfg.designations.items():
-            if key not in fact.designations and space.room_type in d.suggest_from_types:
+            if key in fact.designations:
+                continue
+            if space.room_type in d.suggest_from_types:
                 evidence = "; ".join(f"{e.rule}: {e.attribute}={e.value}" for e in space.evidence)
                 fact.suggestions.append(
                     f"{d.zh} {d.en}? typed {space.room_type} by rules ({evidence or '-'})"
                 )
+            elif any(re.search(p, names) for p in d.suggest_from_names):
+                fact.suggestions.append(f"{d.zh} {d.en}? named {names!r}")
         out.append(fact)
     return out

@@ -10,6 +10,7 @@ never judged against a plan.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -180,6 +181,9 @@ class Designation(_Strict):
     suggest_from_types: list[str] = Field(
         default_factory=list, description="room types whose inference is only a suggestion for review"
     )
+    suggest_from_names: list[str] = Field(
+        default_factory=list, description="regexes on the room's name/LongName that suggest the designation"
+    )
 
 
 class RoomTypeLabel(_Strict):
@@ -215,6 +219,12 @@ class IndicatorsFile(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> IndicatorsFile:
+        for key, d in self.designations.items():
+            for pattern in d.suggest_from_names:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"designations.{key}.suggest_from_names: {pattern!r}: {exc}") from None
         ids = [i.id for i in self.plan_indicators] + [o.id for o in self.operational]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
