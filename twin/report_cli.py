@@ -59,7 +59,12 @@ def register(sub: Any) -> None:
         metavar="YAML",
         help="every school of the jurisdiction (id, name, type, district) and the jurisdiction's level",
     )
-    p.add_argument("--inputs", metavar="YAML", help="manual inputs: dated, sourced figures per school")
+    p.add_argument(
+        "--inputs",
+        action="append",
+        metavar="FILE",
+        help="manual inputs: dated, sourced figures per school (.yaml, or .csv for school rows); repeatable",
+    )
     p.add_argument("--forms", metavar="YAML", help="form field definitions (default: shipped)")
     p.add_argument("--indicators", metavar="YAML", help="indicator definitions (default: shipped)")
     p.add_argument("--standards", metavar="YAML", help="standards thresholds (default: shipped)")

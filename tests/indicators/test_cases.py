@@ -1,7 +1,7 @@
 """Data-driven report cases: tests/cases/indicators/<case>/ → `campus-twin report` → expected.
 
 Each case holds `campus.yaml` (campus specs generated to IFC by twin.generator, the readings
-the store holds, the period), `roster.yaml`, `inputs.yaml` and either `expected.json` (a
+the store holds, the period), `roster.yaml`, `inputs.yaml` and/or `inputs*.csv`, and either `expected.json` (a
 digest of report.json: every plan indicator with its citation and judgement, operational
 figures, room counts, both form sheets, the 护眼 section) or `expected_error.txt` (lines the
 error output must contain: file, line and field of the bad input). Regenerate an expected
@@ -182,8 +182,9 @@ def test_case(
         "--out",
         str(out),
     ]
-    if (case_dir / "inputs.yaml").is_file():
-        argv += ["--inputs", str(case_dir / "inputs.yaml")]
+    for f in [case_dir / "inputs.yaml", *sorted(case_dir.glob("inputs*.csv"))]:
+        if f.is_file():
+            argv += ["--inputs", str(f)]
     if "year" in case:
         argv += ["--year", str(case["year"])]
     rc = main(argv)

@@ -9,6 +9,8 @@ for the same date, an unknown equipment flag) name the line too.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -153,38 +155,80 @@ def load_roster(path: str | Path) -> Roster:
     return roster
 
 
-def load_inputs(path: str | Path, roster: Roster, cfg: IndicatorsFile) -> ManualInputs:
-    """Manual inputs checked against the roster and the known flags and designations."""
-    if not Path(path).is_file():
-        raise _missing(path, "inputs")
-    doc = load_yaml(path)
-    if doc is None:
-        raise ConfigError(str(path), [f"{path}: file is empty"])
-    inputs = validate_doc(ManualInputs, doc, str(path))
+def load_inputs(
+    paths: str | Path | Sequence[str | Path], roster: Roster, cfg: IndicatorsFile
+) -> ManualInputs:
+    """Manual inputs from one or more files (YAML: every section; CSV: school entries, one row
+    each, see `inputs_csv`), checked against the roster, the known flags and designations, and
+    each other: one figure entered twice for the same school and date is an error naming both."""
+    from twin.indicators.inputs_csv import load_school_rows
+
+    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     ids = {s.id for s in roster.schools}
-    problems = []
-    refs = [
-        *(("schools", i, e.school) for i, e in enumerate(inputs.schools)),
-        *(("rooms", i, e.school) for i, e in enumerate(inputs.rooms)),
-        *(("eye_surveys", i, e.school) for i, e in enumerate(inputs.eye_surveys)),
-    ]
-    for section, i, school in refs:
-        if school not in ids:
-            problems.append(_at(path, doc, [section, i, "school"], f"school {school!r} is not in the roster"))
-    seen: dict[tuple[str, dt.date, str], int] = {}
-    for i, e in enumerate(inputs.schools):
-        for name in e.values.model_fields_set:
+    merged: dict[str, list[Any]] = {"schools": [], "rooms": [], "eye_surveys": []}
+    where: list[dict[str, tuple[str, str]]] = []  # per school entry: field → (file:line:col, field path)
+    problems: list[str] = []
+    for path in files:
+        if not path.is_file():
+            problems.append(f"{path}: inputs file not found")
+            continue
+        try:
+            if path.suffix.lower() == ".csv":
+                entries, locs = load_school_rows(path)
+                merged["schools"] += entries
+                where += locs
+                continue
+            doc = load_yaml(path)
+            if doc is None:
+                raise ConfigError(str(path), [f"{path}: file is empty"])
+            part = validate_doc(ManualInputs, doc, str(path))
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        for section in merged:
+            merged[section] += getattr(part, section)
+        where += [
+            {"school": (_pos(path, doc, ["schools", i, "school"]), f"schools[{i}].school")}
+            | {
+                n: (_pos(path, doc, ["schools", i, "values", n]), f"schools[{i}].values.{n}")
+                for n in e.values.model_fields_set
+            }
+            for i, e in enumerate(part.schools)
+        ]
+        problems += _room_problems(path, doc, part, cfg)
+        for section in ("rooms", "eye_surveys"):
+            for i, item in enumerate(getattr(part, section)):
+                if item.school not in ids:
+                    problems.append(
+                        _at(path, doc, [section, i, "school"], f"school {item.school!r} is not in the roster")
+                    )
+    inputs = ManualInputs(**merged)
+    seen: dict[tuple[str, dt.date, str], str] = {}
+    for e, loc in zip(inputs.schools, where, strict=True):
+        if e.school not in ids:
+            pos, label = loc["school"]
+            problems.append(f"{pos}: field {label}: school {e.school!r} is not in the roster")
+        for name in sorted(e.values.model_fields_set):
             key = (e.school, e.as_of, name)
+            pos, label = loc[name]
             if key in seen:
                 problems.append(
-                    _at(
-                        path,
-                        doc,
-                        ["schools", i, "values", name],
-                        f"{name} of {e.school} as of {e.as_of} already entered in schools[{seen[key]}]",
-                    )
+                    f"{pos}: field {label}: {name} of {e.school} as of {e.as_of} already entered at {seen[key]}"
                 )
-            seen[key] = i
+            seen.setdefault(key, pos)
+    if problems:
+        raise ConfigError(", ".join(str(f) for f in files), sorted(problems, key=_file_order))
+    return inputs
+
+
+def _file_order(problem: str) -> tuple[str, int, int]:
+    """Problems in file, line, column order (numeric)."""
+    m = re.match(r"(.*?):(\d+)(?::(\d+))?: ", problem)
+    return (m.group(1), int(m.group(2)), int(m.group(3) or 0)) if m else (problem, 0, 0)
+
+
+def _room_problems(path: Path, doc: Any, inputs: ManualInputs, cfg: IndicatorsFile) -> list[str]:
+    problems = []
     for i, r in enumerate(inputs.rooms):
         for j, d in enumerate(r.designations):
             if d not in cfg.designations:
@@ -206,12 +250,13 @@ def load_inputs(path: str | Path, roster: Roster, cfg: IndicatorsFile) -> Manual
                         f"unknown equipment flag {flag!r}: use one of {', '.join(cfg.equipment)}",
                     )
                 )
-    if problems:
-        raise ConfigError(str(path), problems)
-    return inputs
+    return problems
+
+
+def _pos(path: str | Path, doc: Any, loc: list[str | int]) -> str:
+    pos = locate(doc, loc)
+    return f"{path}:{pos[0]}:{pos[1]}" if pos else str(path)
 
 
 def _at(path: str | Path, doc: Any, loc: list[str | int], msg: str) -> str:
-    pos = locate(doc, loc)
-    where = f"{path}:{pos[0]}:{pos[1]}" if pos else str(path)
-    return f"{where}: field {format_loc(loc)}: {msg}"
+    return f"{_pos(path, doc, loc)}: field {format_loc(loc)}: {msg}"
