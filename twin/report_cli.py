@@ -55,9 +55,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="report.xlsx | .csv | .json | .html")
     p.add_argument(
         "--roster",
-        required=True,
         metavar="YAML",
-        help="every school of the jurisdiction (id, name, type, district) and the jurisdiction's level",
+        help="every school of the jurisdiction (id, name, type, district) and its level; without it every "
+        "share is over the loaded schools only (reported as a problem)",
     )
     p.add_argument(
         "--inputs",
@@ -103,7 +103,7 @@ def _open_store(args: argparse.Namespace) -> Store | str:
 def _run(args: argparse.Namespace) -> int:
     from twin.config import load_twin
     from twin.indicators import load_indicators
-    from twin.indicators.build import build_report
+    from twin.indicators.build import build_report, roster_of
     from twin.indicators.facts import period_ns
     from twin.indicators.forms import load_forms
     from twin.indicators.inputs import ManualInputs, load_inputs, load_roster
@@ -117,8 +117,6 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     cfg = load_indicators(args.indicators)
     forms = load_forms(args.forms)
-    roster = load_roster(args.roster)  # ConfigError (file:line:col: field) → printed by the CLI
-    inputs = load_inputs(args.inputs, roster, cfg) if args.inputs else ManualInputs()
     standards = load_standards(args.standards)
     timetable = load_timetable(args.timetable)
     try:
@@ -127,7 +125,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"--period: {exc}", file=sys.stderr)
         return 2
     year = args.year or (dt.date.fromisoformat(args.period.split("..")[1].strip())).year
+    # a bad roster or inputs file raises ConfigError (file:line:col: field), printed by the CLI
+    roster = load_roster(args.roster) if args.roster else None
     campuses = load_twin(args.twin)
+    roster = roster or roster_of(campuses)
+    inputs = load_inputs(args.inputs, roster, cfg) if args.inputs else ManualInputs()
     store = _open_store(args)
     if isinstance(store, str):
         print(store, file=sys.stderr)

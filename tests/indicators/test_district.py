@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from store.sqlite import SQLiteStore
 from twin.indicators import load_indicators
-from twin.indicators.build import DistrictReport, assemble
+from twin.indicators.build import DistrictReport, assemble, roster_of
 from twin.indicators.compute import judge
 from twin.indicators.facts import gather_school, period_ns
 from twin.indicators.forms import load_forms
@@ -289,4 +289,15 @@ def test_a_twin_school_missing_from_the_roster_is_reported_not_counted(cfg: Indi
     ] == [
         "sz-s1",
         "sz-s2",
+    ]
+
+
+def test_without_a_roster_several_schools_are_flagged_as_a_partial_denominator(cfg: IndicatorsFile) -> None:
+    cs = campuses()
+    rep = assemble(
+        [], cs, roster_of(cs), ManualInputs(), cfg, load_forms(), period=PERIOD, year=2026, generated_at="-"
+    )
+    assert rep.jurisdiction.level == "district"  # never judged against the city's targets
+    assert rep.problems == [
+        "no roster: every share is over the 3 loaded schools only, not every school of the jurisdiction (give --roster)"
     ]

@@ -117,6 +117,20 @@ def test_report_xlsx_and_json_from_generated_campus(setup: tuple[Path, Path], tm
     assert names == ["命令行测试学校", "无模型学校"]
 
 
+def test_without_a_roster_the_shares_say_they_cover_the_loaded_schools_only(
+    setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    twin, db = setup
+    base = ["report", "--twin", str(twin), "--sqlite", str(db), "--period", "2026-09-07..2026-09-07"]
+    assert main([*base, "--out", str(tmp_path / "r.json"), "--interval", "600"]) == 0
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["jurisdiction"]["level"] == "school"  # one campus: its contribution, never a verdict
+    smart = next(r for r in data["plan_indicators"] if r["indicator"]["id"] == "bim-cim-schools")
+    assert smart["judgement"]["status"] == "contribution"
+    assert _indicators(tmp_path / "r.json")["iot-school-share"] == 100.0  # 1 of the 1 loaded school
+    capsys.readouterr()
+
+
 def test_report_rejects_bad_arguments(
     setup: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -61,16 +61,17 @@ class DistrictReport:
     problems: list[str]
 
 
+NO_ROSTER = "loaded twin (no roster)"
+
+
 def roster_of(campuses: Sequence[Campus]) -> Roster:
-    """A stand-in roster when none is given (API: one campus): a school-level report."""
+    """A stand-in roster when none is given (API: one campus): a school-level report, or for
+    several campuses a part of the city whose shares cover the loaded schools only."""
     level: Any = "school" if len(campuses) == 1 else "district"
+    name = campuses[0].name if len(campuses) == 1 else "已加载学校 loaded schools"
     return Roster(
-        jurisdiction=Jurisdiction(
-            level=level, name=campuses[0].name if len(campuses) == 1 else "loaded schools"
-        ),
-        provenance=Provenance(
-            entered_by="campus-twin", entered_at=dt.date.today(), source="loaded twin (no roster)"
-        ),
+        jurisdiction=Jurisdiction(level=level, name=name),
+        provenance=Provenance(entered_by="campus-twin", entered_at=dt.date.today(), source=NO_ROSTER),
         schools=[RosterSchool(id=c.id, name=c.name, type="其他", district="-") for c in campuses],
     )
 
@@ -97,6 +98,11 @@ def assemble(
         for c in campuses
         if c.id not in rostered
     ]
+    if roster.provenance.source == NO_ROSTER and len(roster.schools) > 1:
+        problems.append(
+            f"no roster: every share is over the {len(roster.schools)} loaded schools only, not every school "
+            "of the jurisdiction (give --roster)"
+        )
     ctxs = [
         SchoolContext(s, by_id.get(s.id), rooms.get(s.id, []), inputs.latest(s.id)) for s in roster.schools
     ]
