@@ -188,7 +188,13 @@ def load_inputs(
         for section in merged:
             merged[section] += getattr(part, section)
         where += [
-            {"school": (_pos(path, doc, ["schools", i, "school"]), f"schools[{i}].school")}
+            {
+                "school": (_pos(path, doc, ["schools", i, "school"]), f"schools[{i}].school"),
+                "designations": (
+                    _pos(path, doc, ["schools", i, "designations"]),
+                    f"schools[{i}].designations",
+                ),
+            }
             | {
                 n: (_pos(path, doc, ["schools", i, "values", n]), f"schools[{i}].values.{n}")
                 for n in e.values.model_fields_set
@@ -208,6 +214,11 @@ def load_inputs(
         if e.school not in ids:
             pos, label = loc["school"]
             problems.append(f"{pos}: field {label}: school {e.school!r} is not in the roster")
+        for d in e.designations:
+            if d not in cfg.school_designations:
+                pos, label = loc["designations"]
+                known = ", ".join(cfg.school_designations)
+                problems.append(f"{pos}: field {label}: unknown school designation {d!r}: use one of {known}")
         for name in sorted(e.values.model_fields_set):
             key = (e.school, e.as_of, name)
             pos, label = loc[name]

@@ -205,6 +205,9 @@ class IndicatorsFile(BaseModel):
     designation_property: str
     equipment: dict[str, EquipmentFlag]
     designations: dict[str, Designation]
+    school_designations: dict[str, str] = Field(
+        default_factory=dict, description="entered designations of a school (实验校 …) → what they mean"
+    )
     multimedia_flags: list[str] = Field(min_length=1, description="any of these makes a room multimedia")
     multimedia_room_types: list[str] = Field(
         default_factory=list, description="typed multimedia whatever the equipment"
