@@ -35,8 +35,6 @@ from twin.indicators.schema import (
 )
 from twin.standards.evaluator import Status
 
-NS = 10**9
-
 
 @dataclass(slots=True)
 class SchoolContext:
@@ -353,7 +351,7 @@ def school_report(s: SchoolFacts, rooms: list[RoomFact], cfg: IndicatorsFile) ->
         per_room: dict[str, list[Any]] = {}
         for r, _x, v in items:
             per_room.setdefault(r.room_number, []).append(v)
-        statuses = [_room_status(vs) for vs in per_room.values()]
+        statuses = [room_status(vs) for vs in per_room.values()]
         valid = sum(v.valid_s for _, _, v in items)
         good = sum((v.compliant_share or 0.0) * v.valid_s for _, _, v in items)
         compliance.append(
@@ -408,7 +406,8 @@ def school_report(s: SchoolFacts, rooms: list[RoomFact], cfg: IndicatorsFile) ->
     )
 
 
-def _room_status(vs: list[Any]) -> Status:
+def room_status(vs: list[Any]) -> Status:
+    """A room's status over its series: non-compliant if any is, compliant if any is, else insufficient."""
     st = {v.status for v in vs}
     if Status.NON_COMPLIANT in st:
         return Status.NON_COMPLIANT

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from twin.indicators.compute import room_status
 from twin.indicators.facts import SchoolFacts
 from twin.indicators.inputs import SURVEY_ITEMS, EyeSurvey
 from twin.standards.evaluator import STATUS_ZH, Status, Verdict
@@ -61,13 +62,6 @@ class EyeCareSchool:
     surveys_missing: list[str] = field(default_factory=list)  # items with no survey record
 
 
-def _room_status(vs: list[Verdict]) -> Status:
-    st = {v.status for v in vs}
-    if Status.NON_COMPLIANT in st:
-        return Status.NON_COMPLIANT
-    return Status.COMPLIANT if Status.COMPLIANT in st else Status.INSUFFICIENT
-
-
 def eyecare_school(
     facts: SchoolFacts,
     name: str,
@@ -94,7 +88,7 @@ def eyecare_school(
     per_room: dict[str, list[Verdict]] = {}
     for room, _s, v in items:
         per_room.setdefault(room, []).append(v)
-    statuses = [_room_status(vs) for vs in per_room.values()]
+    statuses = [room_status(vs) for vs in per_room.values()]
     ok, bad = statuses.count(Status.COMPLIANT), statuses.count(Status.NON_COMPLIANT)
     valid = sum(v.valid_s for _, _, v in items)
     good = sum((v.compliant_share or 0.0) * v.valid_s for _, _, v in items)
