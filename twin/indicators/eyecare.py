@@ -30,6 +30,26 @@ def desk_illuminance_verdicts(facts: SchoolFacts, rule_id: str) -> list[tuple[st
     ]
 
 
+def periods_below(v: Verdict) -> tuple[int, int] | None:
+    """(class periods with a judged reading below the limit, class periods judged) from the
+    engine's judged windows, a period being a run of contiguous windows between breaks (a
+    double lesson without a break is one period). None when the engine gives no windows (the
+    evaluator on main keeps none; the new engine's `Verdict.windows` does)."""
+    windows = sorted(getattr(v, "windows", ()) or (), key=lambda w: w.start)
+    if not windows:
+        return None
+    periods: list[list[bool]] = []  # [judged, below]
+    prev_end: int | None = None
+    for w in windows:
+        if prev_end is None or w.start > prev_end:
+            periods.append([False, False])
+        prev_end = max(prev_end or w.end, w.end)
+        if w.judged:
+            periods[-1][0] = True
+            periods[-1][1] |= not w.passes
+    return sum(p[1] for p in periods), sum(p[0] for p in periods)
+
+
 @dataclass(slots=True)
 class EyeCareRoom:
     room: str
@@ -40,6 +60,8 @@ class EyeCareRoom:
     hours_below_limit: float
     readings_below_limit: int
     worst_lux: float | None
+    periods_below_limit: int | None  # class periods with desk lux below the limit (lights off or failing)
+    periods_judged: int | None
 
 
 @dataclass(slots=True)
@@ -57,6 +79,8 @@ class EyeCareSchool:
     compliant_time_share: float | None  # compliant class time / class time with data
     compliant_classroom_share: float | None  # compliant / (compliant + non-compliant)
     hours_below_limit: float
+    periods_below_limit: int | None  # None: the engine gives no windows to count them from
+    periods_judged: int | None
     rooms: list[EyeCareRoom]
     surveys: list[dict[str, Any]] = field(default_factory=list)
     surveys_missing: list[str] = field(default_factory=list)  # items with no survey record
@@ -82,9 +106,12 @@ def eyecare_school(
             (1.0 - (v.compliant_share or 0.0)) * v.valid_s / 3600 if v.compliant_share is not None else 0.0,
             v.windows_valid - v.windows_compliant,
             v.measured,
+            *(periods_below(v) or (None, None)),
         )
         for room, series, v in items
     ]
+    counted = [r for r in rooms if r.periods_judged is not None]
+    all_counted = bool(rooms) and len(counted) == len(rooms)
     per_room: dict[str, list[Verdict]] = {}
     for room, _s, v in items:
         per_room.setdefault(room, []).append(v)
@@ -108,6 +135,8 @@ def eyecare_school(
         compliant_time_share=good / valid if valid else None,
         compliant_classroom_share=ok / (ok + bad) if ok + bad else None,
         hours_below_limit=sum(r.hours_below_limit for r in rooms),
+        periods_below_limit=sum(r.periods_below_limit or 0 for r in counted) if all_counted else None,
+        periods_judged=sum(r.periods_judged or 0 for r in counted) if all_counted else None,
         rooms=sorted(
             rooms, key=lambda r: (r.compliant_share if r.compliant_share is not None else 2.0, r.room)
         ),

@@ -128,6 +128,10 @@ def operational_table(rep: DistrictReport) -> Table:
     )
 
 
+def _periods(below: int | None, judged: int | None) -> str:
+    return f"{below}/{judged}" if below is not None else "需标准引擎窗口 n/a (engine gives no windows)"
+
+
 def eyecare_tables(rep: DistrictReport) -> list[Table]:
     summary = Table(
         "eyecare",
@@ -144,6 +148,7 @@ def eyecare_tables(rep: DistrictReport) -> list[Table]:
             Column("达标教室占比", "Compliant classrooms", "pct", 12),
             Column("上课时间达标占比", "Compliant class time", "pct", 12),
             Column("低于限值时长(h)", "Hours below limit", "num", 12),
+            Column("低于限值课段/评价课段", "Class periods below limit / judged", width=14),
             Column("未检测项目", "Survey items missing", width=30),
         ],
         [
@@ -158,6 +163,7 @@ def eyecare_tables(rep: DistrictReport) -> list[Table]:
                 e.compliant_classroom_share,
                 e.compliant_time_share,
                 e.hours_below_limit,
+                _periods(e.periods_below_limit, e.periods_judged),
                 ", ".join(SURVEY_ITEMS[i][0] for i in e.surveys_missing) or "-",
             ]
             for e in rep.eyecare
@@ -175,6 +181,7 @@ def eyecare_tables(rep: DistrictReport) -> list[Table]:
             Column("上课时间达标占比", "Compliant class time", "pct", 12),
             Column("低于限值时长(h)", "Hours below limit", "num", 12),
             Column("低于限值读数", "Readings below limit", "int", 12),
+            Column("低于限值课段/评价课段", "Class periods below limit / judged", width=14),
             Column("最低照度(lx)", "Lowest lux", "num", 10),
         ],
         [
@@ -186,6 +193,7 @@ def eyecare_tables(rep: DistrictReport) -> list[Table]:
                 r.compliant_share,
                 r.hours_below_limit,
                 r.readings_below_limit,
+                _periods(r.periods_below_limit, r.periods_judged),
                 r.worst_lux,
             ]
             for e in rep.eyecare
