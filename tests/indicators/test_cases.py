@@ -123,6 +123,7 @@ def digest(d: dict[str, Any]) -> dict[str, Any]:
                 "compliant_time_share": _r(e["compliant_time_share"]),
                 "compliant_classroom_share": _r(e["compliant_classroom_share"]),
                 "hours_below_limit": _r(e["hours_below_limit"]),
+                "class_periods_below_of_judged": [e["periods_below_limit"], e["periods_judged"]],
                 "rooms": {
                     r["room"]: [r["status"], _r(r["compliant_share"]), r["worst_lux"]] for r in e["rooms"]
                 },
