@@ -37,7 +37,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "report",
         help="Indicator report for a period (format from --out extension: .xlsx .csv .json .html).",
-        description="District indicator report (指标报告) over a period, from the twin and the store.",
+        description="Indicator report (指标报告) of a city, district or school over a period: plan indicators, "
+        "operational figures, 护眼 and the Guangxi form sheets, from the twin, the store, a roster and manual inputs.",
     )
     p.add_argument(
         "--twin", required=True, metavar="CONFIG", help="twin config YAML (campuses, IFC, bindings)"
