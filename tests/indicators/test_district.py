@@ -230,7 +230,7 @@ def test_xlsx_opens_and_holds_the_expected_cells(
     rows = {r[1].value.split("\n")[0]: r for r in ws.iter_rows(min_row=3)}
     smart = rows["具备智慧教室、新型实验室的学校数量"]
     assert smart[0].value == 2
-    assert [c.value for c in smart[2:8]] == ["约束性", "所", "超过100（2020）", 0, "0/4", "400（2025，全市）"]
+    assert [c.value for c in smart[2:8]] == ["约束性", "所", "100（2020）", 0, "0/4", "400（2025，全市）"]
     assert smart[8].value.startswith("贡献 0 / 400") and "l.302-307 序号2" in smart[10].value
     iot = rows["校园中应用物联网的学校占比"]
     assert iot[2].value == "现状（表外）" and iot[5].value == 50 and iot[7].value == "规划未设目标"
