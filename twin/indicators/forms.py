@@ -7,16 +7,16 @@ marked missing and listed per school, so the bureau knows what still has to be c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.yamlio import load_model
 from twin.indicators.compute import SchoolContext, room_counts
-from twin.indicators.inputs import FORM_SCHOOL_TYPES, SchoolInput
+from twin.indicators.inputs import FORM_SCHOOL_TYPES, SchoolInput, SchoolValues
 from twin.indicators.schema import IndicatorsFile
 
 DEFAULT_FORMS = Path(__file__).with_name("forms.yaml")
@@ -50,11 +50,29 @@ class DistrictForm(_Strict):
     fields: list[FormField]
 
 
+SCHOOL_COMPUTED = {"name", "school_type", "student_computer_ratio", "teacher_computer_ratio"}
+DISTRICT_IDS = {"schools", "teachers", "students", "multimedia_share", "recording_total"}
+DISTRICT_IDS |= {"teacher_computer_ratio", "student_computer_ratio"}
+DISTRICT_IDS |= {"digital_textbook_teacher_share", "teacher_it_training_coverage"}
+
+
 class FormsFile(_Strict):
     v: Literal[1] = 1
     doc: str
     school_form: SchoolForm
     district_form: DistrictForm
+
+    @model_validator(mode="after")
+    def _known_ids(self) -> FormsFile:
+        """A field id the code does not fill would silently read as missing: refuse it."""
+        school_ok = SCHOOL_COMPUTED | set(SchoolValues.model_fields)
+        for f in self.school_form.fields:
+            if f.id not in school_ok and not re.fullmatch(r"funding_\d{4}", f.id):
+                raise ValueError(f"school_form field {f.id!r}: unknown id")
+        for f in [*self.district_form.columns, *self.district_form.fields]:
+            if f.id not in DISTRICT_IDS and not re.fullmatch(r"funding_\d{4}", f.id):
+                raise ValueError(f"district_form field {f.id!r}: unknown id")
+        return self
 
 
 def load_forms(path: str | Path | None = None) -> FormsFile:
@@ -105,30 +123,28 @@ def _bim_count(ctx: SchoolContext, cfg: IndicatorsFile, key: str) -> tuple[Any, 
     return v, "entered", src
 
 
+def _school_value(ctx: SchoolContext, field_id: str, cfg: IndicatorsFile) -> tuple[Any, str, str]:
+    """(value, origin, source) of one form field for one school."""
+    if field_id in ("name", "school_type"):
+        return (
+            (ctx.school.name if field_id == "name" else ctx.school.type),
+            "roster",
+            f"roster: {ctx.school.id}",
+        )
+    if field_id in ("multimedia_classrooms", "recording_classrooms", "computer_rooms"):
+        return _bim_count(ctx, cfg, field_id)
+    if field_id == "student_computer_ratio":
+        return _derived(ctx, "students", "student_terminals")
+    if field_id == "teacher_computer_ratio":
+        return _derived(ctx, "teachers", "teacher_terminals")
+    if field_id.startswith("funding_"):
+        return _funding(ctx, int(field_id.removeprefix("funding_")))
+    v, src = _entered(ctx, field_id)
+    return v, "entered", src
+
+
 def school_sheet(ctx: SchoolContext, form: SchoolForm, cfg: IndicatorsFile) -> SchoolSheet:
-    roster = f"roster: {ctx.school.id}"
-    getters: dict[str, Callable[[], tuple[Any, str, str]]] = {
-        "name": lambda: (ctx.school.name, "roster", roster),
-        "school_type": lambda: (ctx.school.type, "roster", roster),
-        **{
-            k: (lambda k=k: _bim_count(ctx, cfg, k))  # type: ignore[misc]
-            for k in ("multimedia_classrooms", "recording_classrooms", "computer_rooms")
-        },
-        "student_computer_ratio": lambda: _derived(ctx, "students", "student_terminals"),
-        "teacher_computer_ratio": lambda: _derived(ctx, "teachers", "teacher_terminals"),
-        **{
-            f"funding_{y}": (lambda y=y: _funding(ctx, y))  # type: ignore[misc]
-            for y in (2020, 2021, 2022)
-        },
-    }
-    out = []
-    for f in form.fields:
-        if f.id in getters:
-            v, origin, src = getters[f.id]()
-        else:
-            v, src = _entered(ctx, f.id)
-            origin = "entered"
-        out.append(FieldValue(f.id, f.label, v, origin, src))
+    out = [FieldValue(f.id, f.label, *_school_value(ctx, f.id, cfg)) for f in form.fields]
     return SchoolSheet(ctx.school.id, out, [f.label for f in out if f.missing])
 
 
