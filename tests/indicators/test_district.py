@@ -187,17 +187,18 @@ def test_every_plan_indicator_cites_its_document(cfg: IndicatorsFile) -> None:
     table_rows = sorted(i.citation.row for i in cfg.plan_indicators if i.citation.row is not None)
     assert table_rows == list(range(1, 13))  # all 12 rows of the plan's indicator table
     plans = Path(__file__).resolve().parents[3] / "shared" / "plans"
+    quotes = [
+        (i.id, c) for i in cfg.plan_indicators for c in (i.citation, i.baseline and i.baseline.citation) if c
+    ]
+    quotes += [(o.id, o.citation) for o in cfg.operational if o.citation]
+    for ind_id, c in quotes:
+        text = (plans / cfg.documents[c.doc].file).read_text(encoding="utf-8").splitlines()
+        first, *last = (int(x) for x in c.lines.split("-"))
+        cited = "".join(text[first - 1 : (last[0] if last else first)])
+        # the PDF text is scrambled within lines: every character of the quote must be there
+        absent = set(c.wording) - set(cited) - set("“”（）、，% ")
+        assert not absent, f"{ind_id}: {sorted(absent)} not on l.{c.lines}"
     for ind in cfg.plan_indicators:
-        citations = [ind.citation] + (
-            [ind.baseline.citation] if ind.baseline and ind.baseline.citation else []
-        )
-        for c in citations:
-            text = (plans / cfg.documents[c.doc].file).read_text(encoding="utf-8").splitlines()
-            first, *last = (int(x) for x in c.lines.split("-"))
-            cited = "".join(text[first - 1 : (last[0] if last else first)])
-            # the PDF text is scrambled within lines: every character of the quote must be there
-            absent = set(c.wording) - set(cited) - set("“”（）、，% ")
-            assert not absent, f"{ind.id}: {sorted(absent)} not on l.{c.lines}"
         if ind.citation.row is not None:
             assert ind.type is not None and ind.target is not None and ind.target.year == 2025, ind.id
         else:

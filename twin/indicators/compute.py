@@ -243,6 +243,16 @@ def compute_operational(
     if op.kind == "bim_schools":
         ok = [c.school.id for c in twins if c.facts is not None and c.facts.ifc_loaded]
         return OperationalResult(op, float(len(ok)), len(ok), len(schools), [{"schools": ok}])
+    if op.kind == "new_build_bim_schools":
+        new = [c for c in schools if c.school.new_build]
+        ok = [c.school.id for c in new if c.facts is not None and c.facts.ifc_loaded]
+        return OperationalResult(
+            op,
+            float(len(ok)),
+            len(ok),
+            len(new),
+            [{"schools": ok, "without": [c.school.id for c in new if c.school.id not in ok]}],
+        )
     if op.kind == "schools_with_gateways":
         ok = [
             c.school.id for c in twins if c.facts is not None and any(n > 0 for n in c.facts.agents.values())

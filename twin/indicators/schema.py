@@ -157,8 +157,15 @@ class Operational(_Strict):
     name_en: str
     unit_zh: str
     unit_en: str
-    kind: Literal["teaching_room_coverage", "data_completeness", "schools_with_gateways", "bim_schools"]
+    kind: Literal[
+        "teaching_room_coverage",
+        "data_completeness",
+        "schools_with_gateways",
+        "bim_schools",
+        "new_build_bim_schools",
+    ]
     note: str | None = None
+    citation: Citation | None = Field(default=None, description="the text that motivates it (never a target)")
 
 
 class EquipmentMatch(_Strict):

@@ -103,7 +103,7 @@ def plan_table(rep: DistrictReport, cfg: IndicatorsFile) -> Table:
 _CMP_ZH = {">": "超过", ">=": "≥", "=": "", "<": "低于", "<=": "≤"}
 
 
-def operational_table(rep: DistrictReport) -> Table:
+def operational_table(rep: DistrictReport, cfg: IndicatorsFile) -> Table:
     return Table(
         "operational",
         "运行监测指标",
@@ -121,7 +121,13 @@ def operational_table(rep: DistrictReport) -> Table:
                 o.item.unit_zh,
                 o.value,
                 f"{o.numerator}/{o.denominator}",
-                (o.item.note or "") + "（项目运行指标，非规划指标 project figure, not a plan indicator）",
+                (o.item.note or "")
+                + (
+                    f"；依据 {cite(cfg, o.item.citation.doc, o.item.citation.lines)}"
+                    if o.item.citation
+                    else ""
+                )
+                + "（项目运行指标，非规划指标 project figure, not a plan indicator）",
             ]
             for o in rep.operational
         ],
@@ -341,7 +347,7 @@ def build_tables(rep: DistrictReport, cfg: IndicatorsFile, forms: FormsFile) -> 
     )
     out = [
         plan_table(rep, cfg),
-        operational_table(rep),
+        operational_table(rep, cfg),
         *eyecare_tables(rep),
         *form_tables(rep, forms),
         schools,
