@@ -1,4 +1,5 @@
-"""District indicators as data (indicators.yaml), their computation and the report writers."""
+"""Indicators of the plans and forms as data (indicators.yaml, forms.yaml) with provenance, the
+roster and manual inputs, room facts, their computation and the report writers (docs/indicators.md)."""
 
 from __future__ import annotations
 
