@@ -257,9 +257,3 @@ class IndicatorsFile(BaseModel):
             return "未分类"
         label = self.room_types.get(key)
         return label.zh if label else key
-
-    def type_en(self, key: str | None) -> str:
-        if key is None:
-            return "unclassified"
-        label = self.room_types.get(key)
-        return label.en if label else key
