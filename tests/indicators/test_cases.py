@@ -35,11 +35,11 @@ NS = 10**9
 
 def _class_time(start: int, end: int) -> iv.Intervals:
     """Class time of a homeroom, through whichever timetable API the standards engine has."""
-    tt = occupancy.load_timetable()
-    new_api = getattr(occupancy, "class_intervals", None)  # the reworked standards engine
+    tt: Any = occupancy.load_timetable()  # Timetable on main, SchoolTime in the reworked engine
+    new_api = getattr(occupancy, "class_intervals", None)
     if new_api is not None:
         return cast(iv.Intervals, new_api(tt, start, end, "general_classroom"))
-    return tt.intervals(start, end)
+    return cast(iv.Intervals, tt.intervals(start, end))
 
 
 def _readings(case: dict[str, Any]) -> list[StoredPoint]:
