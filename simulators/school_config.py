@@ -9,78 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contract.school_time import SLOT_KINDS, BellSchedule, SchoolTime, SlotKind, load_school_time
 from contract.yamlio import load_model
+
+__all__ = ["SLOT_KINDS", "SchoolConfig", "SlotKind", "Timetable", "load_school"]
 
 DEFAULT_PATH = Path(__file__).with_name("school.yaml")
 
-SlotKind = Literal[
-    "arrival",
-    "morning_study",
-    "lesson",
-    "break",
-    "big_break",
-    "lunch",
-    "nap",
-    "after_school",
-    "evening_study",
-]
-SLOT_KINDS: tuple[SlotKind, ...] = get_args(SlotKind)
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    value = int(h) * 60 + int(m)
-    if not 0 <= value <= 24 * 60:
-        raise ValueError(f"{hhmm!r} is not a time of day")
-    return value
-
-
-class Slot(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: str = Field(pattern=r"^\d{2}:\d{2}$")
-    end: str = Field(pattern=r"^\d{2}:\d{2}$")
-    kind: SlotKind
-
-    @property
-    def start_min(self) -> int:
-        return _minutes(self.start)
-
-    @property
-    def end_min(self) -> int:
-        return _minutes(self.end)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Slot:
-        if self.end_min <= self.start_min:
-            raise ValueError(f"slot ends ({self.end}) before it starts ({self.start})")
-        return self
-
-
-class Timetable(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    evening_study: bool = False
-    slots: list[Slot] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _no_overlap(self) -> Timetable:
-        for a, b in zip(self.slots, self.slots[1:], strict=False):
-            if b.start_min < a.end_min:
-                raise ValueError(f"slot {b.start}-{b.end} overlaps {a.start}-{a.end}")
-        return self
-
-
-class Holiday(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    from_: dt.date = Field(alias="from")
-    to: dt.date
-    name: str = ""
+Timetable = BellSchedule  # the bell a room model follows (one schema with the standards engine)
 
 
 class Behaviour(BaseModel):
@@ -144,21 +83,15 @@ class Climate(BaseModel):
 class SchoolConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    timetables: dict[str, Timetable]
-    level_timetable: dict[str, str]
+    school_time: str | None = Field(default=None, description="bells + calendar file; default shipped")
     co2_lps_by_level: dict[str, float]
     co2_lps_adult: float = Field(gt=0)
-    holidays: list[Holiday] = Field(default_factory=list)
-    make_up_days: list[dt.date] = Field(default_factory=list)
     behaviours: dict[str, Behaviour]
     room_types: dict[str, str]
     climate: Climate
 
     @model_validator(mode="after")
     def _references(self) -> SchoolConfig:
-        for level, tt in self.level_timetable.items():
-            if tt not in self.timetables:
-                raise ValueError(f"level_timetable.{level}: unknown timetable {tt!r}")
         for rt, b in self.room_types.items():
             if b not in self.behaviours:
                 raise ValueError(f"room_types.{rt}: unknown behaviour {b!r}")
@@ -190,18 +123,19 @@ class SchoolConfig(BaseModel):
     def behaviour_for(self, room_type: str) -> ResolvedBehaviour:
         return self.resolve(self.room_types.get(room_type, self.room_types["other"]))
 
+    @property
+    def time(self) -> SchoolTime:
+        """Bells and calendar (contract/school_time.yaml unless `school_time` names a file)."""
+        return load_school_time(self.school_time)
+
     def timetable_for(self, level: str) -> Timetable:
-        return self.timetables[self.level_timetable.get(level, "junior")]
+        return self.time.bell_for(level)
 
     def co2_lps(self, level: str) -> float:
         return self.co2_lps_by_level.get(level, self.co2_lps_adult)
 
     def is_school_day(self, day: dt.date) -> bool:
-        if day in self.make_up_days:
-            return True
-        if day.weekday() >= 5:
-            return False
-        return not any(h.from_ <= day <= h.to for h in self.holidays)
+        return self.time.calendar.is_school_day(day)
 
 
 @cache

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from contract.campus import CampusSpec, expand
+from contract.school_time import load_school_time
 from contract.yamlio import ConfigError, load_model
 from simulators.classroom_model import LIGHTS_LUX, ClassroomModel, RoomInfo
 from simulators.school_config import SLOT_KINDS, load_school
@@ -201,13 +202,13 @@ def test_demo_campus_model_covers_every_room() -> None:
 
 
 def test_school_config_errors_name_file_line_and_field(tmp_path: Path) -> None:
-    text = (REPO / "simulators/school.yaml").read_text(encoding="utf-8")
-    bad = tmp_path / "school.yaml"
+    text = (REPO / "contract/school_time.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "school_time.yaml"
     bad.write_text(
         text.replace(
             '{start: "08:00", end: "08:40", kind: lesson}', '{start: "08:00", end: "08:40", kind: lessen}', 1
         )
     )
     with pytest.raises(ConfigError) as err:
-        load_school(bad)
+        load_school_time(bad)  # the bells the simulators follow (one schema with the standards)
     assert f"{bad}:" in str(err.value) and "kind" in str(err.value)
