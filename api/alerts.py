@@ -1,76 +1,30 @@
-"""Threshold breaches as intervals with start and end, from the standards' limits.
+"""Alerts: the standards engine's breach episodes of a room, formatted for the API.
 
-Windows: instant rules are read as 5-minute worst values (max for upper limits, min for lower),
-averaged rules as 1-hour means; only windows starting while the rule applies (occupied time,
-months, hours, via the evaluator's `applicable_intervals`) count. Consecutive breaching
-windows form one alert; a run that reaches the end of the period while it is "now" is open.
+One alert per room × quantity × breach episode, listing every rule it breaks (a CO₂ hour over
+1000 ppm that also lifts the day's class-time mean is one alert naming GB/T 18883 and
+GB/T 17226). Windows are the engine's (1-h of class time, class-time day, L90 of empty time …),
+evaluated from the local midnight before `start` so no window is cut; episodes that end
+before `start` are dropped. An episode reaching `now` is open (end None).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import numpy as np
 
 from api.compliance import LiveEngine
+from api.labels import quantity_label
+from api.schemas import AlertOut, AlertRuleOut, Label
 from api.twin_index import SpacePlace
-from store.base import Agg, SeriesInfo, Window
-from twin.standards import Rule
-from twin.standards import intervals as iv
-from twin.standards.evaluator import applicable_intervals, passes
-
-NS = 1_000_000_000
-INSTANT_EVERY = 300 * NS
-MEAN_EVERY = 3600 * NS
+from store.base import SeriesInfo
+from twin.standards.engine import Episode
+from twin.standards.evaluator import Series
+from twin.standards.occupancy import HOLD_NS
 
 
-@dataclass(frozen=True, slots=True)
-class Breach:
-    rule: Rule
-    series: SeriesInfo
-    start: int
-    end: int | None
-    worst: float | None
-
-
-def breach_runs(
-    windows: Sequence[Window], breaching: Sequence[bool], every: int, period_end: int, open_ended: bool
-) -> list[tuple[int, int | None, int, int]]:
-    """(start, end or None, first, last window index) of each run of consecutive breaching windows."""
-    runs: list[tuple[int, int | None, int, int]] = []
-    run_start: int | None = None
-    first = 0
-    prev_start: int | None = None
-    for i, (w, bad) in enumerate(zip(windows, breaching, strict=True)):
-        contiguous = prev_start is not None and w.start - prev_start <= every
-        if bad and run_start is not None and contiguous:
-            prev_start = w.start
-            continue
-        if run_start is not None:
-            assert prev_start is not None
-            runs.append((run_start, prev_start + every, first, i - 1))
-            run_start = None
-        if bad:
-            run_start, first = w.start, i
-        prev_start = w.start
-    if run_start is not None:
-        assert prev_start is not None
-        end = prev_start + every
-        last = len(windows) - 1
-        runs.append(
-            (run_start, None if open_ended and end >= period_end else min(end, period_end), first, last)
-        )
-    return runs
-
-
-def _agg(rule: Rule) -> Agg:
-    if rule.averaging != "instant":
-        return Agg.MEAN
-    return Agg.MIN if rule.comparator == ">=" else Agg.MAX
-
-
-def room_breaches(
+def room_episodes(
     engine: LiveEngine,
     place: SpacePlace,
     series: Sequence[SeriesInfo],
@@ -78,31 +32,80 @@ def room_breaches(
     end: int,
     now: int,
     quantity: str | None = None,
-) -> list[Breach]:
-    out: list[Breach] = []
-    occupied: iv.Intervals | None = None
-    for rule in engine.standards.rules:
-        if quantity is not None and rule.quantity != quantity:
-            continue
-        if not rule.applies.matches_room(place.space.room_type):
-            continue
-        for s in series:
-            if s.quantity != rule.quantity or not rule.applies.matches_point(s.key.point):
-                continue
-            every = INSTANT_EVERY if rule.averaging == "instant" else MEAN_EVERY
-            windows = [
-                w for w in engine.store.range(s.key, start, end, every, _agg(rule)) if w.value is not None
-            ]
-            if not windows:
-                continue
-            if occupied is None:
-                occupied = engine.occupied(series, start, end)
-            app = applicable_intervals(rule, occupied, start, end, engine.tz)
-            starts = np.array([w.start for w in windows], dtype=np.int64)
-            vals = np.array([w.value for w in windows], dtype=np.float64)
-            bad = (~passes(rule, vals)) & iv.contains(app, np.maximum(starts, start))
-            for run_start, run_end, first, last in breach_runs(windows, bad.tolist(), every, end, end >= now):
-                seg = vals[first : last + 1]
-                worst = float(seg.min() if rule.comparator == ">=" else seg.max())
-                out.append(Breach(rule, s, max(run_start, start), run_end, worst))
+) -> list[Episode]:
+    eng = engine.engine
+    wanted = {r.quantity for r in eng.rules_for(place.space.room_type)}
+    if quantity is not None:
+        wanted &= {quantity}
+    keep = [s for s in series if s.quantity in wanted or s.quantity in ("presence", "occupancy")]
+    if not any(s.quantity in wanted for s in keep):
+        return []
+    t0 = eng.day_start(start)
+    data = []
+    for info in keep:
+        pts = [w for w in engine.store.range(info.key, t0 - HOLD_NS, end) if w.value is not None]
+        data.append(
+            Series(
+                info.key.point,
+                info.quantity,
+                np.array([w.start for w in pts], dtype=np.int64),
+                np.array([w.value for w in pts], dtype=np.float64),
+                None,
+                info.key.device,
+            )
+        )
+    verdicts = eng.evaluate_room(place.space.room_type, data, t0, end)
+    if quantity is not None:
+        verdicts = [v for v in verdicts if eng.rule(v.rule_id).quantity == quantity]
+    eps = eng.episodes(verdicts, now=now if end >= now else None)
+    return [e for e in eps if e.end is None or e.end > start]
+
+
+def alert_rows(
+    engine: LiveEngine,
+    place: SpacePlace,
+    series: Sequence[SeriesInfo],
+    start: int,
+    end: int,
+    now: int,
+    quantity: str | None,
+    local: Callable[[int], datetime],
+) -> list[AlertOut]:
+    """The room's episodes as `AlertOut` rows (times in the campus's local time zone)."""
+    devices = {s.key.point: s.key.device for s in series}
+    out = []
+    for e in room_episodes(engine, place, series, start, end, now, quantity):
+        rules = [engine.engine.rule(r) for r in e.rules]
+        point = e.points[0] if e.points else ""
+        out.append(
+            AlertOut(
+                room=place.space.global_id,
+                room_number=place.space.room_number,
+                campus=place.campus.id,
+                building=place.building.global_id,
+                quantity=e.quantity,
+                label=quantity_label(e.quantity),
+                device=devices.get(point, ""),
+                point=point,
+                rules=[
+                    AlertRuleOut(
+                        rule=r.id,
+                        standard=r.standard,
+                        clause=r.clause,
+                        requirement=r.limit_text(),
+                        label=Label(zh=r.label_zh, en=r.label_en),
+                    )
+                    for r in rules
+                ],
+                rule=rules[0].id,
+                requirement=rules[0].limit_text(),
+                standard=rules[0].standard,
+                clause=rules[0].clause,
+                start=local(max(e.start, start)),
+                end=local(e.end) if e.end is not None else None,
+                worst=round(e.worst, 3),
+                unit=e.unit,
+                severity="severe" if e.severity == "severe" else "warning",
+            )
+        )
     return out

@@ -1,10 +1,9 @@
-"""Live room state and compliance through the twin's `twin.live.room_states`.
+"""Live room state and compliance through the twin's `twin.live.room_states` (the standards
+engine): this module only formats its results for the API.
 
-Thin adapter: `room_states` evaluates a whole campus, while the API asks about one room (or
-one storey) at a time on campuses of 10k+ rooms. So it is called with a campus reduced to the
-rooms asked about and a store view whose `series()` lists only their series (from the API's
-room→series index) — the evaluation itself (latest values, staleness from the inferred reading
-interval, occupancy from sensor or timetable, instant vs trailing-mean rules) is the twin's.
+`room_states` evaluates a whole campus, while the API asks about one room (or one storey) at a
+time on campuses of 10k+ rooms. So it is called with a campus reduced to the rooms asked about
+and a store view whose `series()` lists only their series (from the API's room→series index).
 States are cached per room for `verdict_cache_s`, so a floor plan refreshing every few seconds
 does not re-query the store for every room each time.
 """
@@ -16,39 +15,39 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo
 
 from api.labels import quantity_label
-from api.schemas import Label, VerdictOut
+from api.schemas import BreachOut, Label, LiveRoom, VerdictOut
 from api.twin_index import SpacePlace
 from contract.bindings import BindingIndex
+from contract.school_time import SchoolTime, load_school_time
 from contract.telemetry import SeriesKey
 from store.base import Agg, SeriesInfo, Store, StoredPoint, Window
 from twin.live import LiveVerdict, RoomState, room_states
 from twin.model import Building, Campus, Storey
 from twin.standards import StandardsFile, load_standards
-from twin.standards import intervals as iv
-from twin.standards.evaluator import Status
-from twin.standards.occupancy import Timetable, from_sensor, load_timetable
+from twin.standards.engine import Engine
+from twin.standards.evaluator import Reason, Status
 
 if TYPE_CHECKING:
     from api.state import AppState
 
-OCC_HOLD_NS = 15 * 60 * 10**9
 Verdict3 = Literal["ok", "fail", "unknown"]
-_MAP: dict[Status, Verdict3] = {
-    Status.COMPLIANT: "ok",
-    Status.NON_COMPLIANT: "fail",
-    Status.INSUFFICIENT: "unknown",
-}
+_MAP: dict[str, Verdict3] = {Status.COMPLIANT: "ok", Status.NON_COMPLIANT: "fail"}
 
 
 def overall(statuses: Sequence[str]) -> Verdict3:
-    if "fail" in statuses:
+    """Deprecated three-valued summary of 5-valued statuses (kept for `compliance`)."""
+    mapped = [_MAP.get(s, "unknown") for s in statuses]
+    if "fail" in mapped:
         return "fail"
-    if "ok" in statuses:
+    if "ok" in mapped:
         return "ok"
     return "unknown"
+
+
+def label(reason: Reason | None) -> Label | None:
+    return Label(zh=reason.zh, en=reason.en) if reason is not None else None
 
 
 class _SeriesView:
@@ -86,30 +85,16 @@ class LiveEngine:
         self.store = store
         self.cache_s = cache_s
         self.standards: StandardsFile = load_standards(standards_file)
-        self.timetable: Timetable = load_timetable(timetable_file)
+        self.timetable: SchoolTime = load_school_time(timetable_file)
+        self.engine = Engine(self.standards, self.timetable)
         self.rule_quantity = {r.id: r.quantity for r in self.standards.rules}
-        self.tz = ZoneInfo(self.standards.timezone)
+        self.tz = self.engine.tz
         self._cache: dict[str, tuple[float, RoomState]] = {}
         self._lock = threading.Lock()
 
-    def in_class(self, now: int) -> bool:
-        """Is `now` inside a lesson of the timetable (the occupancy fallback without a sensor)?"""
-        lessons = self.timetable.intervals(now - 86_400 * 10**9, now + 86_400 * 10**9)
-        return bool(((lessons[:, 0] <= now) & (now < lessons[:, 1])).any())
-
-    def occupied(self, series: Sequence[SeriesInfo], start: int, end: int) -> iv.Intervals:
-        """Occupied intervals of a room over [start, end): its occupancy sensor, else the timetable."""
-        occ = [s for s in series if s.quantity in ("occupancy", "presence")]
-        if not occ:
-            return self.timetable.intervals(start, end)
-        ts: list[int] = []
-        vals: list[float] = []
-        for s in occ:
-            for w in self.store.range(s.key, start - OCC_HOLD_NS, end):
-                if w.value is not None:
-                    ts.append(w.start)
-                    vals.append(w.value)
-        return from_sensor(ts, vals, OCC_HOLD_NS)
+    def in_class(self, now: int, room_type: str | None = "general_classroom") -> bool:
+        """Is `now` class time (the occupancy fallback without a sensor)?"""
+        return self.engine.in_class(room_type, now)
 
     def clear(self) -> None:
         with self._lock:
@@ -140,9 +125,7 @@ class LiveEngine:
             b.storeys.append(Storey("api-view", None, None, "api-view", [p.space for p in group]))
             mini.buildings.append(b)
             infos = [i for p in group for i in by_room.get(p.space.global_id, [])]
-            fresh = room_states(
-                mini, bindings, _SeriesView(self.store, infos), now, self.standards, timetable=self.timetable
-            )
+            fresh = room_states(mini, bindings, _SeriesView(self.store, infos), now, engine=self.engine)
             with self._lock:
                 if len(self._cache) > 50_000:
                     self._cache.clear()
@@ -152,22 +135,63 @@ class LiveEngine:
         return out
 
 
-def verdict_out(v: LiveVerdict, quantity: str) -> VerdictOut:
+def verdict_out(v: LiveVerdict, quantity: str = "") -> VerdictOut:
+    judged = v.status in (Status.COMPLIANT, Status.NON_COMPLIANT)
     return VerdictOut(
-        quantity=quantity,
-        label=quantity_label(quantity),
+        quantity=quantity or v.quantity,
+        label=quantity_label(quantity or v.quantity),
         rule=v.rule_id,
         rule_label=Label(zh=v.label_zh, en=v.label_en),
-        status=_MAP[v.status],
+        status=v.status.value,
+        reason=label(v.reason),
+        measured=round(v.value, 3) if judged and v.value is not None else None,
+        limit=list(v.limit) if isinstance(v.limit, tuple) else v.limit,
+        unit=v.unit,
+        share=round(v.share, 4) if v.share is not None else None,
         value=round(v.value, 3) if v.value is not None else None,
         basis=v.basis,
-        requirement=f"{v.comparator} {v.limit} {v.unit}"
+        requirement=f"{v.comparator} {v.limit:g} {v.unit}"
         if not isinstance(v.limit, tuple)
         else f"{v.limit[0]:g}–{v.limit[1]:g} {v.unit}",
         standard=v.standard,
         clause=v.clause,
         device=v.device,
         point=v.point,
+    )
+
+
+def breaches(st: RoomState) -> list[BreachOut]:
+    return [
+        BreachOut(
+            rule=v.rule_id,
+            standard=v.standard,
+            clause=v.clause,
+            quantity=v.quantity,
+            measured=round(v.value, 3),
+            limit=list(v.limit) if isinstance(v.limit, tuple) else v.limit,
+            unit=v.unit,
+            label=Label(zh=v.label_zh, en=v.label_en),
+        )
+        for v in st.verdicts
+        if v.status is Status.NON_COMPLIANT and v.value is not None
+    ]
+
+
+def live_room(st: RoomState, quantity: str | None) -> LiveRoom:
+    """A room of the storey plan: coloured by its status (or one quantity's), with why."""
+    if quantity is None:
+        return LiveRoom(
+            id=st.global_id, value=None, stale=st.stale, status=st.status.value, reason=label(st.reason)
+        )
+    cur = st.values.get(quantity)
+    sub = RoomState(st.global_id, st.room_number, st.room_type, st.long_name, st.building_id, st.storey_id)
+    sub.verdicts = [v for v in st.verdicts if v.quantity == quantity]
+    return LiveRoom(
+        id=st.global_id,
+        value=cur.value if cur else None,
+        stale=cur.stale if cur else False,
+        status=sub.status.value,
+        reason=label(sub.reason),
     )
 
 

@@ -103,16 +103,37 @@ class ValueOut(BaseModel):
     point: str
 
 
+VerdictStatus = Literal["compliant", "non_compliant", "not_applicable", "insufficient_data", "no_sensor"]
+STATUS_DESCRIPTION = (
+    "compliant | non_compliant | not_applicable (reason: not in class, holiday, out of season …) | "
+    "insufficient_data | no_sensor (no sensor of the role the rule needs)"
+)
+
+
+class BreachOut(BaseModel):
+    rule: str = Field(description="rule id in the standards file")
+    standard: str
+    clause: str
+    quantity: str
+    measured: float
+    limit: float | list[float] = Field(description="the limit, or [low, high] for a range")
+    unit: str
+    label: Label = Field(description="the rule's requirement in words")
+
+
 class VerdictOut(BaseModel):
     quantity: str
     label: Label
     rule: str = Field(description="rule id in the standards file")
     rule_label: Label
-    status: Literal["ok", "fail", "unknown"] = Field(
-        description="unknown = not enough data or not applicable now"
-    )
-    value: float | None = Field(description="the measured value the verdict is about (worst window mean)")
-    basis: str = Field(description="'latest' or 'trailing 1h mean' …: what value was judged")
+    status: VerdictStatus = Field(description=STATUS_DESCRIPTION)
+    reason: Label | None = Field(description="the breach in words, or why there is no verdict")
+    measured: float | None = Field(description="the judged window's value (worst window over a period)")
+    limit: float | list[float]
+    unit: str
+    share: float | None = Field(description="compliant share of the applicable time judged, or null")
+    value: float | None = Field(description="the value shown: measured, else the latest reading")
+    basis: str = Field(description="what was judged: 'latest reading', 'running 1h window' …")
     requirement: str = Field(description="the limit as text, e.g. '<= 1000 ppm'")
     standard: str = Field(description="standard code, e.g. GB/T 18883-2022")
     clause: str
@@ -125,9 +146,16 @@ class RoomStatusOut(BaseModel):
     time: datetime = Field(description="server time the status refers to")
     occupied: bool | None
     occupancy_source: str | None = Field(description="sensor, timetable or None (unknown)")
+    status: VerdictStatus = Field(
+        description="the room's status: any breach, else any compliant rule, else why not"
+    )
+    reason: Label | None = Field(description="the worst breach in words, or the n/a reason")
+    breaches: list[BreachOut]
     values: list[ValueOut]
     verdicts: list[VerdictOut]
-    compliance: Literal["ok", "fail", "unknown"]
+    compliance: Literal["ok", "fail", "unknown"] = Field(
+        description="deprecated: `status` as ok/fail/unknown"
+    )
 
 
 class HistoryPoint(BaseModel):
@@ -155,7 +183,17 @@ class HistoryOut(BaseModel):
     series: list[HistorySeries]
 
 
+class AlertRuleOut(BaseModel):
+    rule: str
+    standard: str
+    clause: str
+    requirement: str
+    label: Label
+
+
 class AlertOut(BaseModel):
+    """One breach episode of a room and quantity, listing every rule it breaks."""
+
     room: str
     room_number: str
     campus: str
@@ -164,13 +202,16 @@ class AlertOut(BaseModel):
     label: Label
     device: str
     point: str
-    rule: str
+    rules: list[AlertRuleOut] = Field(description="every rule the episode breaks")
+    rule: str = Field(description="the first rule broken (see `rules`)")
     requirement: str
     standard: str
     clause: str | None
-    start: datetime
+    start: datetime = Field(description="campus local time")
     end: datetime | None = Field(description="None while the breach is still going on")
     worst: float | None
+    unit: str
+    severity: Literal["warning", "severe"] = Field(description="severe: worst ≥ 50 % past the limit")
 
 
 class DeviceOut(BaseModel):
@@ -222,7 +263,8 @@ class LiveRoom(BaseModel):
     id: str
     value: float | None
     stale: bool
-    status: Literal["ok", "fail", "unknown"]
+    status: VerdictStatus = Field(description=STATUS_DESCRIPTION)
+    reason: Label | None = Field(default=None, description="the breach in words, or why no verdict")
 
 
 class StoreyLiveOut(BaseModel):

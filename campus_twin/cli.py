@@ -20,6 +20,7 @@ LAYERS = (
     "ingest.cli",
     "twin.cli",
     "twin.report_cli",
+    "twin.standards.cli",
     "api.cli",
     "simulators.cli",
     "campus_twin.demo_cli",

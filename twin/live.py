@@ -1,33 +1,39 @@
 """Live room state: what each room of a campus measures now, how fresh it is, whether it is
-occupied, and whether it complies with the standards at this moment.
+occupied, and where it stands against the standards at this moment — and why.
 
-Reads the store (latest points and a short recent history), joins series to rooms through the
-binding table (device/point → IfcSpace GlobalId; the store's room tags as fallback), and
-evaluates the rules of `standards.yaml` that apply now: instant rules on the latest reading,
-averaged rules on the trailing window (e.g. the last hour's mean).
+Reads the store (latest points and today's readings), joins series to rooms through the
+binding table (device/point → IfcSpace GlobalId; the store's room tags as fallback) and asks
+the standards engine (`twin.standards.engine.Engine.live_room`) for each rule's verdict on its
+current window: the running 1-h window of class time, today's class-time mean, the latest
+desk reading …; a rule that does not apply now says why (not in class, holiday, out of season).
 """
 
 from __future__ import annotations
 
-import operator
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from contract.bindings import BindingIndex, BindingTable
+from contract.school_time import SchoolTime
 from contract.telemetry import SeriesKey
 from store.base import SeriesInfo, Store, StoredPoint
-from twin.model import Campus, Space
-from twin.standards.evaluator import STATUS_ZH, Status, passes
-from twin.standards.occupancy import Timetable
-from twin.standards.schema import AVERAGING_NS, Rule, StandardsFile
+from twin.model import Campus
+from twin.standards.engine import Engine
+from twin.standards.evaluator import STATUS_ZH, Reason, Series, Status, Verdict
+from twin.standards.occupancy import OCCUPANCY_QUANTITIES
+from twin.standards.schema import StandardsFile
 
 NS = 10**9
-OCCUPANCY_QUANTITIES = ("occupancy", "presence")
+# room status precedence: the worst verdict decides, then the most informative n/a
+STATUS_ORDER = (
+    Status.NON_COMPLIANT,
+    Status.COMPLIANT,
+    Status.INSUFFICIENT,
+    Status.NOT_APPLICABLE,
+    Status.NO_SENSOR,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +55,11 @@ class SeriesState:
 @dataclass(frozen=True, slots=True)
 class LiveVerdict:
     rule_id: str
+    quantity: str
     status: Status
-    value: float | None
-    basis: str  # "latest" or "trailing 1h mean" …
+    reason: Reason | None
+    value: float | None  # the judged window's value, else the latest reading (shown with n/a)
+    basis: str  # "latest reading", "running 1h window" …
     limit: float | tuple[float, float]
     comparator: str
     unit: str
@@ -61,6 +69,7 @@ class LiveVerdict:
     label_en: str
     device: str
     point: str
+    share: float | None = None
 
     @property
     def status_zh(self) -> str:
@@ -81,6 +90,21 @@ class RoomState:
     verdicts: list[LiveVerdict] = field(default_factory=list)
 
     @property
+    def status(self) -> Status:
+        """The room's status: any breach, else any compliant rule, else why not judged."""
+        found = {v.status for v in self.verdicts}
+        return next((s for s in STATUS_ORDER if s in found), Status.NO_SENSOR)
+
+    @property
+    def reason(self) -> Reason | None:
+        """Why: the worst breach in words, or the n/a reason (not in class, holiday …)."""
+        st = self.status
+        for v in sorted(self.verdicts, key=lambda v: -(abs(v.value or 0.0))):
+            if v.status is st and v.reason is not None:
+                return v.reason
+        return None
+
+    @property
     def values(self) -> dict[str, SeriesState]:
         """Per quantity the freshest fresh reading (else the freshest stale one)."""
         out: dict[str, SeriesState] = {}
@@ -97,6 +121,8 @@ class RoomState:
         d["values"] = {q: asdict(s) for q, s in self.values.items()}
         for v in d["verdicts"]:
             v["status"] = str(v["status"])
+        d["status"] = str(self.status)
+        d["reason"] = asdict(self.reason) if self.reason else None
         return d
 
 
@@ -149,44 +175,70 @@ def _series_state(p: StoredPoint, now_ns: int, interval_ns: int, stale_factor: f
     )
 
 
-def _rule_applies_now(rule: Rule, space: Space, occupied: bool | None, local: datetime) -> bool:
-    a = rule.applies
-    if not a.matches_room(space.room_type):
-        return False
-    if a.months is not None and local.month not in a.months:
-        return False
-    if a.hours is not None and not a.hours[0] <= local.hour < a.hours[1]:
-        return False
-    if a.occupancy == "occupied":
-        return occupied is True
-    if a.occupancy == "unoccupied":
-        return occupied is False
-    return True
+def _basis(v: Verdict, averaging: str) -> str:
+    if averaging == "instant":
+        return "latest reading"
+    return {
+        "1h": "running 1h window",
+        "8h": "running 8h window",
+        "class_day": "class time today so far",
+        "24h": "local day so far",
+    }[averaging]
 
 
-def _trailing_mean(store: Store, rule: Rule, key: SeriesKey, now_ns: int, interval_ns: int) -> float | None:
-    span = AVERAGING_NS[rule.averaging]
-    vals = np.array([w.value for w in store.range(key, now_ns - span, now_ns + 1) if w.value is not None])
-    if len(vals) * interval_ns < rule.min_coverage * span:
-        return None
-    if rule.mean == "energy":
-        return float(10 * np.log10(np.mean(10 ** (vals / 10))))
-    return float(vals.mean())
+def live_verdicts(
+    engine: Engine,
+    room_type: str | None,
+    series: Sequence[Series],
+    now_ns: int,
+    latest: dict[str, float | None],
+) -> list[LiveVerdict]:
+    """The engine's live verdicts as the live state shows them (n/a ones with the latest value)."""
+    out = []
+    for v in engine.live_room(room_type, series, now_ns):
+        rule = engine.rule(v.rule_id)
+        point = v.points[0] if v.points else ""
+        device = next((s.device for s in series if s.point == point), "")
+        value = v.measured if v.status in (Status.COMPLIANT, Status.NON_COMPLIANT) else latest.get(point)
+        out.append(
+            LiveVerdict(
+                quantity=rule.quantity,
+                status=v.status,
+                reason=v.reason,
+                value=value,
+                basis=_basis(v, rule.averaging),
+                **rule.verdict_fields(),
+                device=device,
+                point=point,
+                share=v.compliant_share,
+            )
+        )
+    return out
 
 
-def _verdict(rule: Rule, s: SeriesState, value: float | None, basis: str) -> LiveVerdict:
-    if value is None:
-        status = Status.INSUFFICIENT
-    else:
-        status = Status.COMPLIANT if bool(passes(rule, np.array([value]))[0]) else Status.NON_COMPLIANT
-    return LiveVerdict(
-        status=status,
-        value=value,
-        basis=basis,
-        **rule.verdict_fields(),
-        device=s.device,
-        point=s.point,
-    )
+def today_series(
+    store: Store,
+    infos: Sequence[SeriesInfo],
+    engine: Engine,
+    now_ns: int,
+    role_of: dict[SeriesKey, str | None],
+) -> list[Series]:
+    """Today's readings (local day, plus the presence hold before midnight) of a room's series."""
+    start = engine.day_start(now_ns) - 15 * 60 * NS
+    out = []
+    for info in infos:
+        pts = [w for w in store.range(info.key, start, now_ns + 1) if w.value is not None]
+        out.append(
+            Series(
+                info.key.point,
+                info.quantity,
+                np.array([w.start for w in pts], dtype=np.int64),
+                np.array([w.value for w in pts], dtype=np.float64),
+                role_of.get(info.key),
+                info.key.device,
+            )
+        )
+    return out
 
 
 def room_states(
@@ -196,25 +248,23 @@ def room_states(
     now_ns: int,
     standards: StandardsFile | None = None,
     *,
-    timetable: Timetable | None = None,
+    timetable: SchoolTime | None = None,
+    engine: Engine | None = None,
     default_interval_s: float = 60.0,
     stale_factor: float = 3.0,
 ) -> dict[str, RoomState]:
     """State of every space of `campus` at `now_ns`, keyed by IfcSpace GlobalId.
 
-    Occupancy comes from a fresh occupancy/presence reading of the room, else from the
-    timetable (class hours), else stays unknown (None) and occupied-only rules are not judged.
+    Occupancy comes from a fresh occupancy/presence reading of the room, else from the school
+    time (class time of the room type on a school day). Verdicts: `Engine.live_room`; without
+    standards (and no engine) rooms carry values only.
     """
+    if engine is None and standards is not None:
+        engine = Engine(standards, timetable)
     by_room = bound_series(campus, bindings, store.series())
     keys = [i.key for infos in by_room.values() for i in infos]
     latest = store.latest(keys) if keys else {}
     default_ns = int(default_interval_s * NS)
-    tz = ZoneInfo(standards.timezone if standards else (timetable.timezone if timetable else "Asia/Shanghai"))
-    local = datetime.fromtimestamp(now_ns / NS, tz)
-    in_class = None
-    if timetable is not None:
-        lessons = timetable.intervals(now_ns - 24 * 3600 * NS, now_ns + 24 * 3600 * NS)
-        in_class = bool(((lessons[:, 0] <= now_ns) & (now_ns < lessons[:, 1])).any())
 
     out: dict[str, RoomState] = {}
     for space in campus.spaces():
@@ -226,7 +276,8 @@ def room_states(
             building_id=space.building_id,
             storey_id=space.storey_id,
         )
-        for info in by_room.get(space.global_id, []):
+        infos = by_room.get(space.global_id, [])
+        for info in infos:
             p = latest.get(info.key)
             if p is not None:
                 st.series.append(
@@ -235,70 +286,11 @@ def room_states(
         occ = [s for s in st.series if s.quantity in OCCUPANCY_QUANTITIES and not s.stale]
         if occ:
             st.occupied, st.occupancy_source = any((s.value or 0) > 0 for s in occ), "sensor"
-        elif in_class is not None:
-            st.occupied, st.occupancy_source = in_class, "timetable"
-        if standards is not None:
-            for rule in standards.rules:
-                if not _rule_applies_now(rule, space, st.occupied, local):
-                    continue
-                for s in st.series:
-                    if s.quantity != rule.quantity or not rule.applies.matches_point(s.point):
-                        continue
-                    if rule.averaging == "instant":
-                        st.verdicts.append(_verdict(rule, s, None if s.stale else s.value, "latest"))
-                    else:
-                        key = SeriesKey(campus.id, s.device, s.point)
-                        mean = _trailing_mean(store, rule, key, now_ns, int(s.interval_s * NS))
-                        st.verdicts.append(_verdict(rule, s, mean, f"trailing {rule.averaging} mean"))
+        elif engine is not None:
+            st.occupied, st.occupancy_source = engine.in_class(space.room_type, now_ns), "timetable"
+        if engine is not None and infos:
+            series = today_series(store, infos, engine, now_ns, {})
+            fresh = {s.point: (None if s.stale else s.value) for s in st.series}
+            st.verdicts = live_verdicts(engine, space.room_type, series, now_ns, fresh)
         out[space.global_id] = st
     return out
-
-
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-}
-
-
-def rooms_where(
-    states: Mapping[str, RoomState],
-    quantity: str,
-    op: str,
-    limit: float,
-    *,
-    occupied_only: bool = False,
-    include_stale: bool = False,
-) -> list[tuple[RoomState, SeriesState]]:
-    """Rooms whose current `quantity` satisfies `op limit`, worst first — e.g.
-    `rooms_where(s, "co2", ">", 1000)` or `rooms_where(s, "illuminance", "<", 300, occupied_only=True)`."""
-    if op not in _OPS:
-        raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")
-    cmp = _OPS[op]
-    hits = []
-    for st in states.values():
-        if occupied_only and st.occupied is not True:
-            continue
-        for s in st.series:
-            if (
-                s.quantity == quantity
-                and s.value is not None
-                and (include_stale or not s.stale)
-                and cmp(s.value, limit)
-            ):
-                hits.append((st, s))
-                break
-    return sorted(hits, key=lambda h: h[1].value or 0.0, reverse=op in (">", ">="))
-
-
-def non_compliant(states: Mapping[str, RoomState]) -> list[tuple[RoomState, LiveVerdict]]:
-    return [(st, v) for st in states.values() for v in st.verdicts if v.status is Status.NON_COMPLIANT]
-
-
-def parse_query(text: str) -> tuple[str, str, float]:
-    """'co2>1000' → ("co2", ">", 1000.0), for CLI and API filters."""
-    m = re.fullmatch(r"\s*([a-z0-9_]+)\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*", text)
-    if not m:
-        raise ValueError(f"query {text!r} is not QUANTITY OP NUMBER, e.g. co2>1000")
-    return m[1], m[2], float(m[3])

@@ -17,7 +17,6 @@ from api.schemas import (
     CampusOut,
     FloorplanOut,
     FloorRoom,
-    LiveRoom,
     Page,
     RoomItem,
     RoomOut,
@@ -222,27 +221,7 @@ def get_storey_live(
     states = compliance.room_states_for(state, places, now)
     rooms = []
     for sp in st.spaces:
-        rs = states[sp.global_id]
-        if quantity is None:
-            statuses = [compliance.verdict_out(v, "").status for v in rs.verdicts]
-            rooms.append(
-                LiveRoom(id=sp.global_id, value=None, stale=rs.stale, status=compliance.overall(statuses))
-            )
-            continue
-        cur = rs.values.get(quantity)
-        statuses = [
-            compliance.verdict_out(v, quantity).status
-            for v in rs.verdicts
-            if state.live.rule_quantity.get(v.rule_id) == quantity
-        ]
-        rooms.append(
-            LiveRoom(
-                id=sp.global_id,
-                value=cur.value if cur else None,
-                stale=cur.stale if cur else False,
-                status=compliance.overall(statuses),
-            )
-        )
+        rooms.append(compliance.live_room(states[sp.global_id], quantity))
     return StoreyLiveOut(
         storey=st.global_id,
         quantity=quantity,

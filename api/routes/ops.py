@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.agent_health import AgentHealthBook
-from api.alerts import room_breaches
+from api.alerts import alert_rows
 from api.deps import check_quantity, get_state, query_window, viewer
 from api.errors import ERROR_RESPONSES, bad_param
-from api.labels import quantity_label
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
 from api.state import AppState
 from api.views import paginate
@@ -62,32 +61,12 @@ def list_alerts(
             "campus",
             f"{len(places)} rooms with data in scope; narrow to ≤{MAX_ALERT_ROOMS} (building/storey)",
         )
-    rows = []
+    rows: list[AlertOut] = []
     for p in places:
-        for b in room_breaches(
-            state.live, p, series.by_room[p.space.global_id], start_ns, end_ns, now, quantity
-        ):
-            if open_only and b.end is not None:
-                continue
-            rows.append(
-                AlertOut(
-                    room=p.space.global_id,
-                    room_number=p.space.room_number,
-                    campus=p.campus.id,
-                    building=p.building.global_id,
-                    quantity=b.rule.quantity,
-                    label=quantity_label(b.rule.quantity),
-                    device=b.series.key.device,
-                    point=b.series.key.point,
-                    rule=b.rule.id,
-                    requirement=b.rule.limit_text(),
-                    standard=b.rule.standard,
-                    clause=b.rule.clause,
-                    start=state.to_dt(b.start),
-                    end=state.to_dt(b.end) if b.end is not None else None,
-                    worst=round(b.worst, 3) if b.worst is not None else None,
-                )
-            )
+        found = alert_rows(
+            state.live, p, series.by_room[p.space.global_id], start_ns, end_ns, now, quantity, state.to_dt
+        )
+        rows.extend(r for r in found if not (open_only and r.end is not None))
     rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
     items, total = paginate(rows, limit, offset)
     return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)

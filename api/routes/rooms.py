@@ -31,20 +31,19 @@ def room_status(state: State, room_id: str) -> RoomStatusOut:
     place = place_of(state, room_id)
     now = state.now_ns()
     st = compliance.room_states_for(state, [place], now)[room_id]
-    verdicts = [compliance.verdict_out(v, _rule_quantity(state, v.rule_id)) for v in st.verdicts]
+    verdicts = [compliance.verdict_out(v) for v in st.verdicts]
     return RoomStatusOut(
         room=room_out(place, state.series_index()),
         time=state.to_dt(now),
         occupied=st.occupied,
         occupancy_source=st.occupancy_source,
         values=rows_from_state(st, state.to_dt),
+        status=st.status.value,
+        reason=compliance.label(st.reason),
+        breaches=compliance.breaches(st),
         verdicts=verdicts,
         compliance=compliance.overall([v.status for v in verdicts]),
     )
-
-
-def _rule_quantity(state: AppState, rule_id: str) -> str:
-    return state.live.rule_quantity.get(rule_id, "")
 
 
 def _every_ns(every: str | None, span_ns: int) -> int | None:

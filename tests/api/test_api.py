@@ -115,10 +115,14 @@ def test_room_status_values_and_verdicts(client: TestClient, viewer: dict[str, s
     assert co2["value"] > 1300 and co2["unit"] == "ppm" and co2["label"]["en"] == "CO₂" and not co2["stale"]
     assert s["occupied"] is True and s["occupancy_source"] == "sensor"
     co2_1h = next(v for v in s["verdicts"] if v["rule"] == "gbt18883-co2-1h")
-    assert co2_1h["status"] == "fail" and co2_1h["standard"] == "GB/T 18883-2022" and co2_1h["clause"]
-    assert s["compliance"] == "fail"
+    assert (
+        co2_1h["status"] == "non_compliant" and co2_1h["standard"] == "GB/T 18883-2022" and co2_1h["clause"]
+    )
+    assert "ppm > 1000 ppm" in co2_1h["reason"]["zh"] and co2_1h["limit"] == 1000
+    assert s["status"] == "non_compliant" and s["reason"]["zh"] and s["compliance"] == "fail"
+    assert any(b["rule"] == "gbt18883-co2-1h" and b["measured"] > 1000 for b in s["breaches"])
     ok = client.get(f"{V1}/rooms/{room_id(client, viewer, 'A-102')}/status", headers=viewer).json()
-    assert all(v["status"] != "fail" for v in ok["verdicts"] if v["quantity"] == "co2")
+    assert all(v["status"] != "non_compliant" for v in ok["verdicts"] if v["quantity"] == "co2")
 
 
 def test_status_goes_stale_when_time_moves_on(
@@ -213,18 +217,26 @@ def test_condition_grammar_rejects(client: TestClient, viewer: dict[str, str], c
 # ------------------------------------------------------------------ alerts, devices, agents
 def test_alerts_have_start_end_and_standard(client: TestClient, viewer: dict[str, str]) -> None:
     a = client.get(f"{V1}/alerts", headers=viewer).json()
-    rules = {(x["room_number"], x["rule"]) for x in a["items"]}
+    rules = {(x["room_number"], r["rule"]) for x in a["items"] for r in x["rules"]}
     assert (HOT_ROOM, "gbt18883-co2-1h") in rules
     assert (DARK_ROOM, "gb7793-desk-illuminance") in rules
-    dark = [x for x in a["items"] if x["room_number"] == DARK_ROOM]
-    # lessons end: breaches during 08:00-08:40 are closed, the one in the current lesson is open
-    assert any(
-        x["start"] == "2026-11-23T08:00:00+08:00" and x["end"] == "2026-11-23T08:40:00+08:00" for x in dark
-    )
-    assert any(x["end"] is None for x in dark)
-    assert all(x["worst"] == pytest.approx(120.0) for x in dark)
-    open_only = client.get(f"{V1}/alerts", headers=viewer, params={"open": "true"}).json()
-    assert open_only["total"] < a["total"] and all(x["end"] is None for x in open_only["items"])
+    # one episode per room × quantity, listing every rule it breaks: no duplicates
+    assert len({(x["room"], x["quantity"], x["start"]) for x in a["items"]}) == a["total"]
+    co2 = [x for x in a["items"] if x["room_number"] == HOT_ROOM and x["quantity"] == "co2"]
+    assert len(co2) == 1 and {r["rule"] for r in co2[0]["rules"]} == {"gbt18883-co2-1h", "gbt17226-co2-daily"}
+    dark = [x for x in a["items"] if x["room_number"] == DARK_ROOM and x["quantity"] == "illuminance"]
+    # the dark room is dark since 早读 (07:30), across the short breaks, and still is (open)
+    assert [(x["start"], x["end"], x["worst"]) for x in dark] == [("2026-11-23T07:30:00+08:00", None, 120.0)]
+    # seen at 10:00, in the 大课间: the episode ended with the lesson at 09:40
+    early = client.get(f"{V1}/alerts", headers=viewer, params={"to": "2026-11-23T10:00:00+08:00"}).json()
+    dark = [x for x in early["items"] if x["room_number"] == DARK_ROOM and x["quantity"] == "illuminance"]
+    assert [(x["start"], x["end"]) for x in dark] == [
+        ("2026-11-23T07:30:00+08:00", "2026-11-23T09:40:00+08:00")
+    ]
+    open_only = client.get(
+        f"{V1}/alerts", headers=viewer, params={"open": "true", "to": "2026-11-23T10:00:00+08:00"}
+    ).json()
+    assert open_only["total"] < early["total"] and all(x["end"] is None for x in open_only["items"])
 
 
 def test_devices_and_agents(client: TestClient, viewer: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from store.base import Store, StoredPoint
 from twin.model import Building, Campus, Evidence, Space, Storey
 from twin.standards import intervals as iv
-from twin.standards.occupancy import load_timetable
+from twin.standards.occupancy import class_intervals, load_timetable
 
 CST = timezone(timedelta(hours=8))
 NS = 10**9
@@ -142,7 +142,7 @@ def _series(
 
 
 def fill(store: Store) -> None:
-    lessons = load_timetable().intervals(START, END)
+    lessons = class_intervals(load_timetable(), START, END, "general_classroom")
 
     def in_class(t: int) -> bool:
         return bool(iv.contains(lessons, np.array([t]))[0])
@@ -152,10 +152,15 @@ def fill(store: Store) -> None:
 
     pts: list[StoredPoint] = []
     pts += _series("sz-s1", "A-101-air", "co2", "co2", "gw-A", lambda t: 800)
-    pts += _series("sz-s1", "A-101-air", "illuminance", "illuminance", "gw-A", lambda t: 350)
+    pts += _series("sz-s1", "A-101-air", "desk_illuminance", "illuminance", "gw-A", lambda t: 350)
     pts += _series("sz-s1", "A-102-air", "co2", "co2", "gw-A", lambda t: 1200 if monday_class(t) else 800)
     pts += _series(
-        "sz-s1", "A-102-air", "illuminance", "illuminance", "gw-A", lambda t: 250 if monday_class(t) else 400
+        "sz-s1",
+        "A-102-air",
+        "desk_illuminance",
+        "illuminance",
+        "gw-A",
+        lambda t: 250 if monday_class(t) else 400,
     )
     pts += _series(
         "sz-s1", "A-103-co2", "co2", "co2", "gw-A", lambda t: 900, t1=MONDAY_END

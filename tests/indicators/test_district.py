@@ -24,7 +24,7 @@ from twin.indicators.writers import write_report
 from twin.standards import load_standards
 from twin.standards.occupancy import load_timetable
 
-CLASS_S = 2 * 8 * 40 * 60  # two school days of 8 lessons of 40 min
+CLASS_S = 2 * 345 * 60  # two school days of the junior bell: 早读 30 min + 7 lessons of 45 min
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ def _standards() -> StandardsFile:
         "limit": [45, 65],
         "unit": "%RH",
         "averaging": "instant",
-        "applies": {"occupancy": "occupied"},
+        "applies": {"time": "class"},
         "label_zh": "湿度瞬时 45–65 %RH",
         "label_en": "Humidity instant 45–65 %RH",
     }
@@ -204,7 +204,7 @@ def test_bulk_verdicts_equal_raw_verdicts(results: dict[int, Result], interval: 
             assert _close(vb.measured, vr.measured) and _close(vb.compliant_share, vr.compliant_share), where
             n_verdicts += 1
             statuses.add(vb.status.value)
-    assert n_verdicts >= 13
+    assert n_verdicts >= 11  # one verdict per room and rule (on its representative series)
     assert {"compliant", "non_compliant"} <= statuses  # the data exercises both outcomes
     library_noise = next(v for v in b[("B-102-nz", "noise")].verdicts)  # type: ignore[attr-defined]
     assert library_noise.rule_id == "gb50118-reading-room-noise"
@@ -213,5 +213,8 @@ def test_bulk_verdicts_equal_raw_verdicts(results: dict[int, Result], interval: 
 @pytest.mark.parametrize("interval", INTERVALS)
 def test_bulk_reads_far_fewer_rows(results: dict[int, Result], interval: int) -> None:
     _, _, bulk_rows, raw_rows = results[interval]
-    assert raw_rows > 25_000
-    assert bulk_rows < raw_rows / 2  # noise series (energy means) are still read raw
+    assert raw_rows > 20_000  # the wall monitor's lux is never read for the desk rule
+    if interval == 60:
+        assert bulk_rows < raw_rows / 2  # noise series (L90) are still read raw
+    else:  # the junior bell's 5-min boundaries are finer than a 10-min interval: read raw
+        assert bulk_rows <= raw_rows

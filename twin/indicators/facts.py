@@ -12,13 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from contract.bindings import BindingTable
-from store.base import Agg, Store
-from twin.indicators.history import SeriesHistory, applicable_by_rule, grain_ns
+from store.base import Agg, SeriesInfo, Store
+from twin.indicators.history import SeriesHistory, grain_ns
 from twin.live import bound_series
 from twin.model import Campus
-from twin.standards.evaluator import Verdict, evaluate
-from twin.standards.occupancy import Timetable
+from twin.standards.engine import Engine, Presence, presence_of
+from twin.standards.evaluator import Series, Verdict, evaluate_series
+from twin.standards.occupancy import OCCUPANCY_QUANTITIES, Timetable
 from twin.standards.schema import StandardsFile
 
 NS = 10**9
@@ -106,10 +109,9 @@ def gather_school(
     interval_ns = int(interval_s * NS)
     until = min(end, now_ns) if now_ns is not None else end
     expected = max(until - start, 0) // interval_ns
-    class_hours = timetable.intervals(start, end)
+    engine = Engine(standards, timetable)
     tz = ZoneInfo(standards.timezone)
-    applicable = applicable_by_rule(standards.rules, class_hours, start, end, tz)
-    grains: dict[tuple[str, ...], int | None] = {}  # per set of rules: their boundaries only
+    grains: dict[tuple[object, ...], int | None] = {}  # per room type and rule: their boundaries
     infos_all = [i for i in store.series() if i.key.site == campus.id]
     by_room = bound_series(campus, bindings, infos_all)
     latest = store.latest([i.key for i in infos_all]) if infos_all else {}
@@ -128,30 +130,54 @@ def gather_school(
             evidence=[f"{e.rule}: {e.attribute}={e.value}" for e in space.evidence],
             bound_devices=sorted(devices.get(space.global_id, set()) | {i.key.device for i in infos}),
         )
+        presence = _presence(store, infos, start, end)
+        histories: dict[object, SeriesHistory] = {}
+        facts: dict[object, SeriesFacts] = {}
         for info in infos:
-            rules = [
-                r
-                for r in standards.for_quantity(info.quantity)
-                if r.applies.matches_room(space.room_type) and r.applies.matches_point(info.key.point)
-            ]
-            ids = tuple(r.id for r in rules)
-            if ids not in grains:
-                grains[ids] = grain_ns(rules, applicable, start, end, tz, interval_ns) if bulk else None
-            history = SeriesHistory(store, info.key, start, end, grains[ids])
+            histories[info.key] = SeriesHistory(store, info.key, start, end, -1 if bulk else None)
+            history = histories[info.key]
             p = latest.get(info.key)
             agent = p.agent if p is not None else None
             received = history.received
-            sf = SeriesFacts(
+            facts[info.key] = SeriesFacts(
                 info.key.device, info.key.point, info.quantity, info.unit, agent, received, expected
             )
             if agent and received:
                 agents[agent] = agents.get(agent, 0) + received
-            for rule in rules:
-                ts, vals = history.readings(rule, applicable[rule.id])
-                sf.verdicts.append(
-                    evaluate(rule, ts, vals, class_hours, start, end, interval_ns=interval_ns, tz=tz)
+            room.series.append(facts[info.key])
+        # one verdict per rule for the room, on its representative series (engine's roles),
+        # listed under the first of them
+        for rule in engine.rules_for(space.room_type, {i.quantity for i in infos}):
+            chosen = [
+                i
+                for i in infos
+                if i.quantity == rule.quantity
+                and rule.applies.matches_role(engine.roles.role_of(i.key.device, i.key.point, i.quantity))
+            ]
+            if not chosen:
+                continue
+            app, why = engine.applicable(rule, space.room_type, start, end, presence)
+            gkey = (space.room_type, rule.id)
+            if presence is None and bulk and gkey not in grains:
+                grains[gkey] = grain_ns([rule], {rule.id: app}, start, end, tz, interval_ns)
+            series = []
+            for i in chosen:
+                h = histories[i.key].with_grain(grains.get(gkey) if presence is None and bulk else None)
+                ts, vals = h.readings(rule, app)
+                series.append(Series(i.key.point, i.quantity, ts, vals, None, i.key.device))
+            facts[chosen[0].key].verdicts.append(
+                evaluate_series(
+                    rule,
+                    series,
+                    app,
+                    start,
+                    end,
+                    tz,
+                    tolerance=standards.tolerance,
+                    interval_ns=interval_ns,
+                    na_reason=why,
                 )
-            room.series.append(sf)
+            )
         reported = {s.device for s in room.series}
         for dev in sorted(devices.get(space.global_id, set()) - reported):
             room.series.append(SeriesFacts(dev, "*", None, None, None, 0, expected))
@@ -167,6 +193,25 @@ def gather_school(
             agents[p.agent] = agents.get(p.agent, 0) + n
     files = sorted({b.source_file for b in campus.buildings})
     return SchoolFacts(campus.id, campus.name, files, rooms, agents, start, end)
+
+
+def _presence(store: Store, infos: list[SeriesInfo], start: int, end: int) -> Presence | None:
+    """The room's presence/occupancy sensor readings (raw), if it has such a sensor."""
+    occ = [i for i in infos if i.quantity in OCCUPANCY_QUANTITIES]
+    if not occ:
+        return None
+    series = []
+    for i in occ:
+        pts = [w for w in store.range(i.key, start - 15 * 60 * NS, end) if w.value is not None]
+        series.append(
+            Series(
+                i.key.point,
+                i.quantity,
+                np.array([w.start for w in pts], dtype=np.int64),
+                np.array([w.value for w in pts], dtype=np.float64),
+            )
+        )
+    return presence_of(series)
 
 
 def period_ns(text: str, tz: str = "Asia/Shanghai") -> tuple[int, int]:

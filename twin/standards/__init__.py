@@ -1,7 +1,8 @@
-"""Classroom environment standards as data (standards.yaml) and their evaluation.
+"""Classroom environment standards as data (standards.yaml) and their one evaluation engine.
 
 `load_standards()` reads the bundled file (or another path) through `contract.yamlio`, so a
-bad edit reports `file:line:col: field …`.
+bad edit reports `file:line:col: field …`. `twin.standards.engine.Engine` is what every
+consumer calls (report, live state, API status and alerts, `campus-twin standards check`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,17 @@
-"""Evaluate a standards rule on one series, averaged the way the standard averages it.
+"""Evaluate one standards rule on a room's representative series, averaged as the standard does.
 
-Pure numpy, no I/O: the caller passes timestamps (ns UTC), values, the occupied intervals of
-the room and the period. Windows (clock hours, local days) are weighed by the part of them the
-rule applies to (e.g. the occupied minutes of an hour), so the compliant share is a share of
-applicable *time*, not of windows. A window counts only if its readings cover `min_coverage`
-of its applicable time (readings × expected interval), else the data is insufficient.
+Pure numpy, no I/O. The caller passes the series of the room whose role the rule evaluates
+(several desk sensors are averaged window by window: the desk plane's mean, not "any point
+fails") and the rule's applicable intervals (twin.standards.context). Each window is judged
+if it has enough applicable time (`min_window_min`) and readings over `min_coverage` of it;
+the compliant share is a share of applicable *time*, and the room complies when the share is
+at least the file's tolerance. Every non-verdict carries its reason.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -17,24 +19,70 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.standards import intervals as iv
-from twin.standards.schema import AVERAGING_NS, Rule
+from twin.standards.schema import Rule
+from twin.standards.windows import WindowSpan, windows
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+MIN_NS = 60 * 10**9
 
 
 class Status(StrEnum):
     COMPLIANT = "compliant"
     NON_COMPLIANT = "non_compliant"
+    NOT_APPLICABLE = "not_applicable"
     INSUFFICIENT = "insufficient_data"
+    NO_SENSOR = "no_sensor"
 
 
-STATUS_ZH = {Status.COMPLIANT: "达标", Status.NON_COMPLIANT: "不达标", Status.INSUFFICIENT: "数据不足"}
+STATUS_ZH = {
+    Status.COMPLIANT: "达标",
+    Status.NON_COMPLIANT: "不达标",
+    Status.NOT_APPLICABLE: "不适用",
+    Status.INSUFFICIENT: "数据不足",
+    Status.NO_SENSOR: "无传感器",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    zh: str
+    en: str
+
+
+TOO_LITTLE = Reason("数据不足", "too little data")
+NO_SENSOR = Reason("无该位置传感器", "no sensor of that role")
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Readings of one point (ns UTC timestamps), with where it measures."""
+
+    point: str
+    quantity: str
+    ts: I64
+    values: F64
+    role: str | None = None
+    device: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: int
+    end: int
+    value: float | None
+    judged: bool  # enough applicable time and data for a verdict
+    passes: bool
+    weight_s: float
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     rule_id: str
     status: Status
-    measured: float | None  # the worst valid window mean (or reading, for instant rules)
-    worst_start: int | None  # ns of the start of that window (or the reading's ts)
+    reason: Reason | None
+    measured: float | None  # the worst judged window (or reading, for instant rules)
+    worst_start: int | None
     limit: float | tuple[float, float]
     comparator: str
     unit: str
@@ -42,18 +90,20 @@ class Verdict:
     clause: str
     label_zh: str
     label_en: str
-    compliant_share: float | None  # compliant applicable time / applicable time with valid data
-    applicable_s: float  # time the rule applied in the period (e.g. occupied time)
-    valid_s: float  # part of it with enough data
-    windows_valid: int
+    compliant_share: float | None  # compliant applicable time / judged applicable time
+    applicable_s: float  # time the rule applied in the period (e.g. class time)
+    valid_s: float  # part of it in judged windows
+    windows_valid: int  # judged windows
     windows_compliant: int
+    points: tuple[str, ...] = ()
+    windows: tuple[Window, ...] = field(default=(), repr=False)
 
     @property
     def coverage(self) -> float | None:
         return self.valid_s / self.applicable_s if self.applicable_s else None
 
 
-def passes(rule: Rule, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+def passes(rule: Rule, values: F64) -> npt.NDArray[np.bool_]:
     if rule.comparator == "<=":
         return values <= float(rule.limit)  # type: ignore[arg-type]
     if rule.comparator == ">=":
@@ -62,7 +112,7 @@ def passes(rule: Rule, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]
     return (values >= lo) & (values <= hi)
 
 
-def badness(rule: Rule, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def badness(rule: Rule, values: F64) -> F64:
     """How far past (positive) or inside (negative) the limit a value is; the worst is the max."""
     if rule.comparator == "<=":
         return values - float(rule.limit)  # type: ignore[arg-type]
@@ -72,108 +122,161 @@ def badness(rule: Rule, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float
     return np.maximum(lo - values, values - hi)
 
 
-def applicable_intervals(
-    rule: Rule, occupied: iv.Intervals, start: int, end: int, tz: ZoneInfo
-) -> iv.Intervals:
-    """When in [start, end) the rule applies: occupancy ∩ months ∩ hours of day."""
-    a = rule.applies
-    whole = iv.make([(start, end)])
-    if a.occupancy == "occupied":
-        out = iv.intersect(iv.normalize(occupied), whole)
-    elif a.occupancy == "unoccupied":
-        out = iv.complement(iv.normalize(occupied), start, end)
-    else:
-        out = whole
-    if a.months is not None:
-        out = iv.intersect(out, iv.months_mask(start, end, a.months, tz))
-    if a.hours is not None:
-        out = iv.intersect(out, iv.hours_mask(start, end, a.hours, tz))
+def statistic(rule: Rule, v: F64) -> float:
+    if rule.statistic == "energy":
+        return float(10.0 * np.log10(np.mean(10.0 ** (v / 10.0))))
+    if rule.statistic == "l90":
+        return float(np.percentile(v, 10))
+    return float(np.mean(v))
+
+
+def interval_of(series: Sequence[Series]) -> int:
+    """Expected reading interval: the median spacing of the readings (60 s without any)."""
+    gaps = [np.diff(np.sort(s.ts)) for s in series if len(s.ts) >= 2]
+    g = np.concatenate(gaps) if gaps else np.zeros(0, dtype=np.int64)
+    g = g[g > 0]
+    return int(np.median(g)) if len(g) else MIN_NS
+
+
+def _pooled(series: Sequence[Series], app: iv.Intervals) -> tuple[I64, F64]:
+    ts = np.concatenate([s.ts for s in series]) if series else np.zeros(0, dtype=np.int64)
+    vs = np.concatenate([s.values for s in series]) if series else np.zeros(0)
+    keep = np.isfinite(vs) & iv.contains(app, ts)
+    order = np.argsort(ts[keep], kind="stable")
+    return ts[keep][order], vs[keep][order]
+
+
+def judge_windows(
+    rule: Rule,
+    spans: Sequence[WindowSpan],
+    ts: I64,
+    vs: F64,
+    n_series: int,
+    interval_ns: int,
+    *,
+    live_last_min: float | None = None,
+) -> list[Window]:
+    """Value and verdict of each window. `live_last_min`: the last window is judged once it has
+    that many minutes (a running window in the live view) instead of `min_window_min`."""
+    out = []
+    for i, sp in enumerate(spans):
+        a, b = np.searchsorted(ts, [sp.start, sp.end], side="left")
+        t, v = ts[a:b], vs[a:b]
+        if len(sp.parts) > 1:
+            inside = iv.contains(sp.parts, t)
+            t, v = t[inside], v[inside]
+        need_min = rule.min_window_min
+        if live_last_min is not None and i == len(spans) - 1:
+            need_min = min(need_min, live_last_min)
+        data_ns = len(v) / max(n_series, 1) * interval_ns
+        if rule.averaging == "instant":
+            judged = len(v) > 0
+        else:
+            judged = (
+                len(v) > 0
+                and sp.applicable_ns >= need_min * MIN_NS
+                and data_ns >= rule.min_coverage * sp.applicable_ns
+            )
+        value = statistic(rule, v) if len(v) else None
+        ok = judged and value is not None and bool(passes(rule, np.array([value]))[0])
+        out.append(Window(sp.start, sp.end, value, judged, ok, sp.weight_ns / 1e9))
     return out
 
 
-def _means(
-    rule: Rule, idx: npt.NDArray[np.int64], values: npt.NDArray[np.float64], n: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    counts = np.bincount(idx, minlength=n)
-    x = 10.0 ** (values / 10.0) if rule.mean == "energy" else values
-    sums = np.bincount(idx, weights=x, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = sums / counts
-        if rule.mean == "energy":
-            m = 10.0 * np.log10(m)
-    return m, counts
-
-
-def evaluate(
+def evaluate_series(
     rule: Rule,
-    ts: npt.ArrayLike,
-    values: npt.ArrayLike,
-    occupied: iv.Intervals,
+    series: Sequence[Series],
+    app: iv.Intervals,
     start: int,
     end: int,
+    tz: ZoneInfo,
     *,
+    tolerance: float,
     interval_ns: int | None = None,
-    tz: ZoneInfo | str = "Asia/Shanghai",
+    na_reason: Reason | None = None,
+    live_last_min: float | None = None,
 ) -> Verdict:
-    """Verdict of `rule` over [start, end) for one series.
+    """Verdict of `rule` over [start, end) on the (already role-selected) `series`.
 
-    `occupied` are the room's occupied intervals; `interval_ns` the expected reading interval
-    (default: the median spacing of the readings), used to weigh instant readings and to judge
-    whether a window has enough data.
+    `app` is when the rule applies; `na_reason` says why it does not when `app` is empty.
     """
-    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    t = np.asarray(ts, dtype=np.int64)
-    v = np.asarray(values, dtype=np.float64)
-    keep = (t >= start) & (t < end) & np.isfinite(v)
-    t, v = t[keep], v[keep]
-    order = np.argsort(t, kind="stable")
-    t, v = t[order], v[order]
-    if interval_ns is None:
-        interval_ns = int(np.median(np.diff(t))) if len(t) >= 2 else 0
-    app = applicable_intervals(rule, occupied, start, end, zone)
-    applicable_ns = iv.total(app)
-    inside = iv.contains(app, t)
-    t, v = t[inside], v[inside]
+    if not series:
+        return _verdict(rule, Status.NO_SENSOR, NO_SENSOR, [], iv.total(app), ())
+    interval_ns = interval_ns or interval_of(series)
+    points = tuple(sorted({s.point for s in series}))
+    if iv.total(app) == 0:
+        return _verdict(rule, Status.NOT_APPLICABLE, na_reason, [], 0, points)
+    spans = windows(rule, app, start, end, tz, interval_ns)
+    ts, vs = _pooled(series, app)
+    wins = judge_windows(rule, spans, ts, vs, len(series), interval_ns, live_last_min=live_last_min)
+    if live_last_min is not None:  # the live view: the current window only
+        judged_now = [w for w in wins if w.judged]
+        recent = judged_now and judged_now[-1].start >= end - 3 * interval_ns
+        wins = judged_now[-1:] if rule.averaging == "instant" and recent else wins[-1:]
+    judged = [w for w in wins if w.judged]
+    if not judged:
+        return _verdict(rule, Status.INSUFFICIENT, TOO_LITTLE, wins, iv.total(app), points)
+    good = sum(w.weight_s for w in judged if w.passes)
+    share = good / sum(w.weight_s for w in judged)
+    status = Status.COMPLIANT if share >= tolerance - 1e-12 else Status.NON_COMPLIANT
+    return _verdict(rule, status, None, wins, iv.total(app), points, share)
 
-    if rule.averaging == "instant":
-        window_vals = v
-        window_starts = t
-        ok_windows = np.ones(len(v), dtype=bool)
-        step = float(interval_ns) if interval_ns > 0 else float(applicable_ns) / max(len(v), 1)
-        weights = np.full(len(v), step)
-        valid_ns = min(step * len(v), float(applicable_ns))
-    else:
-        every = AVERAGING_NS[rule.averaging]
-        edges = iv.window_edges(start, end, every, zone)
-        w_start = np.maximum(edges, start)
-        w_end = np.minimum(edges + every, end)
-        w_app = iv.covered(app, w_start, w_end).astype(np.float64)
-        idx = np.searchsorted(edges, t, side="right") - 1
-        means, counts = _means(rule, idx, v, len(edges))
-        data_ns = np.minimum(counts * float(interval_ns), w_app)
-        ok_windows = (w_app > 0) & (counts > 0) & (data_ns >= rule.min_coverage * w_app)
-        window_vals = means
-        window_starts = edges
-        weights = w_app
-        valid_ns = float(weights[ok_windows].sum())
 
-    good = passes(rule, window_vals) & ok_windows
-    n_valid = int(ok_windows.sum())
-    status, measured, worst_start, share = Status.INSUFFICIENT, None, None, None
-    if n_valid and valid_ns > 0:
-        bad = np.where(ok_windows, badness(rule, window_vals), -np.inf)
-        worst = int(np.argmax(bad))
-        measured, worst_start = float(window_vals[worst]), int(window_starts[worst])
-        share = float(weights[good].sum()) / float(weights[ok_windows].sum())
-        status = Status.COMPLIANT if int(good.sum()) == n_valid else Status.NON_COMPLIANT
+def _verdict(
+    rule: Rule,
+    status: Status,
+    reason: Reason | None,
+    wins: Sequence[Window],
+    applicable_ns: int,
+    points: tuple[str, ...],
+    share: float | None = None,
+) -> Verdict:
+    judged = [w for w in wins if w.judged and w.value is not None]
+    measured = worst_start = None
+    if judged:
+        bad = badness(rule, np.array([w.value for w in judged], dtype=np.float64))
+        w = judged[int(np.argmax(bad))]
+        measured, worst_start = w.value, w.start
+    if status is Status.NON_COMPLIANT and measured is not None:
+        reason = breach_reason(rule, measured)
     return Verdict(
         status=status,
+        reason=reason,
         measured=measured,
         worst_start=worst_start,
         **rule.verdict_fields(),
         compliant_share=share,
         applicable_s=applicable_ns / iv.NS,
-        valid_s=valid_ns / iv.NS,
-        windows_valid=n_valid,
-        windows_compliant=int(good.sum()),
+        valid_s=sum(w.weight_s for w in judged),
+        windows_valid=len(judged),
+        windows_compliant=sum(1 for w in judged if w.passes),
+        points=points,
+        windows=tuple(wins),
     )
+
+
+QUANTITY_ZH = {
+    "co2": "CO₂",
+    "illuminance": "照度",
+    "temperature": "温度",
+    "humidity": "相对湿度",
+    "pm25": "PM2.5",
+    "pm10": "PM10",
+    "tvoc": "TVOC",
+    "hcho": "甲醛",
+    "noise": "噪声",
+}
+
+
+def breach_reason(rule: Rule, measured: float) -> Reason:
+    """'CO₂ 1322 ppm > 1000 ppm（GB/T 18883-2022 1小时均值）' and its English twin."""
+    if isinstance(rule.limit, tuple):
+        lo, hi = rule.limit
+        op, lim = ("<", lo) if measured < lo else (">", hi)
+    else:
+        op, lim = ("<" if rule.comparator == ">=" else ">"), rule.limit
+    name = QUANTITY_ZH.get(rule.quantity, rule.quantity)
+    val = f"{measured:.3g}" if abs(measured) < 10 else f"{measured:.0f}"
+    zh = f"{name} {val} {rule.unit} {op} {lim:g} {rule.unit}（{rule.standard} {rule.averaging_zh}）"
+    en = f"{rule.quantity} {val} {rule.unit} {op} {lim:g} {rule.unit} ({rule.standard} {rule.clause}, {rule.averaging})"
+    return Reason(zh, en)

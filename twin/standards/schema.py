@@ -1,14 +1,15 @@
 """Schema of `standards.yaml`: one rule per limit of a national standard.
 
-A rule says what is measured (quantity), how the standard averages it (instant, 1 h, 8 h or
-24 h mean, arithmetic or — for sound levels — energy mean), the limit, and where and when it
-applies (room types, months, occupied/unoccupied time, hours of day). The standard and clause
+A rule says what is measured (quantity), over which window the standard averages it (instant
+reading, 1 h or 8 h of class time, the day's class time, the local day), which statistic
+(arithmetic mean, energy mean for sound levels, L90 background level), the limit, and where
+and when it applies: room types, season (from the campus's climate zone), class time / empty
+time / any time, and the sensor role (desk plane, blackboard, wall …). The standard and clause
 travel with every verdict so a report can cite them.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,47 +17,36 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from contract.telemetry import CANONICAL_UNITS, QUANTITIES
 
 Comparator = Literal["<=", ">=", "between"]
-Averaging = Literal["instant", "1h", "8h", "24h"]
-MeanKind = Literal["arithmetic", "energy"]
-Occupancy = Literal["occupied", "unoccupied", "any"]
+Averaging = Literal["instant", "1h", "8h", "class_day", "24h"]
+Statistic = Literal["mean", "energy", "l90"]
+TimeScope = Literal["class", "empty", "any"]
+Role = Literal["desk", "blackboard", "wall", "ceiling", "outdoor"]
+Season = Literal["summer", "winter"]
+ROLES: tuple[Role, ...] = ("desk", "blackboard", "wall", "ceiling", "outdoor")
 
-AVERAGING_NS: dict[str, int] = {"1h": 3_600 * 10**9, "8h": 8 * 3_600 * 10**9, "24h": 24 * 3_600 * 10**9}
+HOUR_NS = 3_600 * 10**9
+# occupied-time windows: length of the window in applicable time
+WINDOW_NS: dict[str, int] = {"1h": HOUR_NS, "8h": 8 * HOUR_NS}
 
 
 class Applicability(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     room_types: list[str] | None = Field(default=None, description="room type keys; absent = every room")
-    months: list[int] | None = Field(default=None, description="local calendar months 1..12; absent = all")
-    occupancy: Occupancy = Field(default="occupied", description="which time of the room counts")
+    season: Season | None = Field(default=None, description="from the campus climate zone; absent = all year")
+    time: TimeScope = Field(default="class", description="class time, verified-empty time, or any time")
     hours: tuple[int, int] | None = Field(default=None, description="local [start, end) hours of day")
-    point_match: str | None = Field(default=None, description="regex the point id must match (search)")
-    point_exclude: str | None = Field(default=None, description="regex the point id must not match")
-
-    @field_validator("point_match", "point_exclude")
-    @classmethod
-    def _regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"invalid regex: {exc}") from None
-        return v
+    roles: list[Role] | None = Field(
+        default=None, description="sensor roles evaluated; absent = every indoor role (not outdoor)"
+    )
 
     def matches_room(self, room_type: str | None) -> bool:
         return self.room_types is None or room_type in self.room_types
 
-    def matches_point(self, point: str) -> bool:
-        if self.point_match is not None and not re.search(self.point_match, point):
-            return False
-        return not (self.point_exclude is not None and re.search(self.point_exclude, point))
-
-    @field_validator("months")
-    @classmethod
-    def _months(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (not v or any(not 1 <= m <= 12 for m in v)):
-            raise ValueError("months must be a non-empty list of 1..12")
-        return v
+    def matches_role(self, role: str | None) -> bool:
+        if self.roles is None:
+            return role != "outdoor"
+        return role in self.roles
 
     @field_validator("hours")
     @classmethod
@@ -78,13 +68,19 @@ class Rule(BaseModel):
     limit: float | tuple[float, float]
     unit: str
     averaging: Averaging
-    mean: MeanKind = "arithmetic"
+    statistic: Statistic = "mean"
+    min_window_min: float = Field(
+        default=45,
+        ge=0,
+        description="applicable minutes a window needs to give a verdict (else insufficient)",
+    )
     min_coverage: float = Field(
-        default=0.75, gt=0, le=1, description="share of a window's applicable time that data must cover"
+        default=0.75, gt=0, le=1, description="share of a window's applicable time that readings must cover"
     )
     applies: Applicability = Field(default_factory=Applicability)
     label_zh: str
     label_en: str
+    averaging_zh: str = Field(default="", description="the averaging in words, for reasons (e.g. 1小时均值)")
     note: str | None = Field(default=None, description="where the repository's use is an interpretation")
 
     @field_validator("quantity")
@@ -124,11 +120,37 @@ class Rule(BaseModel):
         return f"{self.comparator} {self.limit:g} {self.unit}"
 
 
+class ClimateZone(BaseModel):
+    """Months of the summer (cooling) and winter (heating) ranges in one GB 50176 climate zone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name_zh: str
+    summer: list[int]
+    winter: list[int]
+
+    @model_validator(mode="after")
+    def _months(self) -> ClimateZone:
+        for m in [*self.summer, *self.winter]:
+            if not 1 <= m <= 12:
+                raise ValueError(f"month {m} is not 1..12")
+        both = set(self.summer) & set(self.winter)
+        if both:
+            raise ValueError(f"months {sorted(both)} are both summer and winter")
+        return self
+
+
 class StandardsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    v: Literal[1] = 1
+    v: Literal[2] = 2
     timezone: str = "Asia/Shanghai"
+    climate_zone: str = Field(description="key of climate_zones: the campus's GB 50176 zone")
+    climate_zones: dict[str, ClimateZone] = Field(min_length=1)
+    tolerance: float = Field(
+        default=0.95, gt=0, le=1, description="compliant share of applicable time a room needs to comply"
+    )
+    settle_min: float = Field(default=15, ge=0, description="minutes after occupancy not yet 'empty'")
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -137,7 +159,13 @@ class StandardsFile(BaseModel):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate rule ids: {dup}")
+        if self.climate_zone not in self.climate_zones:
+            raise ValueError(f"climate_zone {self.climate_zone!r} is not one of {sorted(self.climate_zones)}")
         return self
+
+    def season_months(self, season: Season) -> list[int]:
+        z = self.climate_zones[self.climate_zone]
+        return z.summer if season == "summer" else z.winter
 
     def for_quantity(self, quantity: str) -> list[Rule]:
         return [r for r in self.rules if r.quantity == quantity]

@@ -1,0 +1,285 @@
+"""The standards engine: one place that decides when each rule applies to a room, evaluates
+it and turns breaches into episodes. The report, the live state, the API's room status and
+plan colouring, the alerts and `campus-twin standards check` all call `Engine`.
+
+All times are ns UTC in, local (the campus time zone) inside: seasons, school days, class time,
+local days. Occupancy is the room's presence sensor when it has one, else the school time
+(bell + calendar + room type).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from contract.school_time import SchoolTime, load_school_time
+from twin.standards import intervals as iv
+from twin.standards import load_standards
+from twin.standards.evaluator import (
+    Reason,
+    Series,
+    Status,
+    Verdict,
+    badness,
+    evaluate_series,
+)
+from twin.standards.occupancy import (
+    OCCUPANCY_QUANTITIES,
+    class_intervals,
+    empty_intervals,
+    from_sensor,
+    sensed_intervals,
+)
+from twin.standards.roles import RolesFile, load_roles
+from twin.standards.schema import Rule, StandardsFile
+
+NS = iv.NS
+NOT_IN_CLASS = Reason("不在上课时间", "not in class")
+HOLIDAY = Reason("假期", "holiday")
+NO_SCHOOL = Reason("非上学日", "not a school day")
+OUT_OF_SEASON = Reason("不在适用季节", "out of season")
+NOT_EMPTY = Reason(
+    "无空置时段（背景噪声只在空置时测）", "no verified-empty time (background is measured empty)"
+)
+NO_CLASS_TIME = Reason("该房间无上课时间", "room has no class time")
+EPISODE_GAP_NS = 35 * 60 * NS  # breaches closer than this (a break, the 大课间) are one episode
+LIVE_MIN = 10.0  # minutes a running window needs in the live view
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One breach episode of a room and quantity, listing every rule it breaks."""
+
+    quantity: str
+    start: int
+    end: int | None  # None while it goes on
+    rules: tuple[str, ...]
+    worst: float
+    unit: str
+    severity: str  # "warning" or "severe" (worst ≥ 50 % past the limit)
+    points: tuple[str, ...] = ()
+    verdicts: tuple[Verdict, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    occupied: iv.Intervals
+    sensed: iv.Intervals
+
+
+def presence_of(series: Sequence[Series], hold_ns: int = 15 * 60 * NS) -> Presence | None:
+    occ = [s for s in series if s.quantity in OCCUPANCY_QUANTITIES]
+    if not occ:
+        return None
+    ts = np.concatenate([s.ts for s in occ])
+    vs = np.concatenate([s.values for s in occ])
+    return Presence(from_sensor(ts, vs, hold_ns), sensed_intervals(ts, hold_ns))
+
+
+class Engine:
+    def __init__(
+        self,
+        standards: StandardsFile | None = None,
+        school: SchoolTime | None = None,
+        roles: RolesFile | None = None,
+        *,
+        level: str | None = None,
+    ) -> None:
+        self.standards = standards or load_standards()
+        self.school = school or load_school_time()
+        self.roles = roles or load_roles()
+        self.level = level
+        self.tz = ZoneInfo(self.standards.timezone)
+
+    # ---------------------------------------------------------------- applicability
+    def rules_for(self, room_type: str | None, quantities: set[str] | None = None) -> list[Rule]:
+        return [
+            r
+            for r in self.standards.rules
+            if r.applies.matches_room(room_type) and (quantities is None or r.quantity in quantities)
+        ]
+
+    def applicable(
+        self, rule: Rule, room_type: str | None, start: int, end: int, presence: Presence | None
+    ) -> tuple[iv.Intervals, Reason | None]:
+        """When `rule` applies to a room of `room_type` in [start, end), and if never, why not."""
+        a = rule.applies
+        whole = iv.make([(start, end)])
+        days = iv.local_days(start, end, self.tz)
+        if a.season is not None:
+            months = self.standards.season_months(a.season)
+            whole = iv.intersect(whole, iv.months_mask(start, end, months, self.tz))
+            if not len(whole):
+                return whole, OUT_OF_SEASON
+        if a.hours is not None:
+            whole = iv.intersect(whole, iv.hours_mask(start, end, a.hours, self.tz))
+        if a.time == "any":
+            return whole, None
+        kinds = {self.school.calendar.day_kind(d) for d, _, _ in days}
+        if a.time == "class":
+            out = iv.intersect(class_intervals(self.school, start, end, room_type, self.level), whole)
+            if presence is not None:  # in use per the sensor; unsensed time keeps the timetable
+                unsensed = iv.complement(presence.sensed, start, end)
+                out = iv.intersect(out, iv.normalize(np.concatenate([presence.occupied, unsensed])))
+            if len(out):
+                return out, None
+            if "school" not in kinds:
+                return out, HOLIDAY if kinds & {"holiday", "vacation"} else NO_SCHOOL
+            if not self.school.use_for(room_type).class_time:
+                return out, NO_CLASS_TIME
+            return out, NOT_IN_CLASS
+        settle = int(self.standards.settle_min * 60 * NS)
+        occupied = None
+        if presence is not None:
+            occupied = presence.occupied
+        empty = empty_intervals(self.school, start, end, settle, occupied=occupied, level=self.level)
+        if presence is not None:
+            empty = iv.intersect(empty, presence.sensed)
+        out = iv.intersect(empty, whole)
+        return out, None if len(out) else NOT_EMPTY
+
+    def in_class(self, room_type: str | None, now: int) -> bool:
+        """Is `now` class time for a room of this type (the occupancy fallback without a sensor)?"""
+        lessons = class_intervals(self.school, now - 86_400 * NS, now + 86_400 * NS, room_type, self.level)
+        return bool(iv.contains(lessons, np.array([now], dtype=np.int64))[0])
+
+    def role_of(self, s: Series) -> str | None:
+        return self.roles.role_of(s.device, s.point, s.quantity, s.role)
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate_room(
+        self,
+        room_type: str | None,
+        series: Sequence[Series],
+        start: int,
+        end: int,
+        *,
+        interval_ns: int | None = None,
+        all_rules: bool = False,
+        live: bool = False,
+    ) -> list[Verdict]:
+        """Verdict per rule for one room over [start, end). Rules of quantities the room does
+        not measure are left out unless `all_rules` (then: no_sensor)."""
+        presence = presence_of(series)
+        quantities = None if all_rules else {s.quantity for s in series}
+        out = []
+        for rule in self.rules_for(room_type, quantities):
+            chosen = [
+                s
+                for s in series
+                if s.quantity == rule.quantity and rule.applies.matches_role(self.role_of(s))
+            ]
+            app, why = self.applicable(rule, room_type, start, end, presence)
+            out.append(
+                evaluate_series(
+                    rule,
+                    chosen,
+                    app,
+                    start,
+                    end,
+                    self.tz,
+                    tolerance=self.standards.tolerance,
+                    interval_ns=interval_ns,
+                    na_reason=why,
+                    live_last_min=LIVE_MIN if live else None,
+                )
+            )
+        return out
+
+    def day_start(self, now: int) -> int:
+        d = datetime.fromtimestamp(now / NS, self.tz).date()
+        return int(datetime(d.year, d.month, d.day, tzinfo=self.tz).timestamp()) * NS
+
+    def live_room(
+        self, room_type: str | None, series: Sequence[Series], now: int, *, interval_ns: int | None = None
+    ) -> list[Verdict]:
+        """The room now: each rule on its current (running) window of today; a rule that does
+        not apply at this moment is not_applicable with the reason (not in class, holiday …)."""
+        start = self.day_start(now)
+        presence = presence_of(series)
+        verdicts = self.evaluate_room(room_type, series, start, now + 1, interval_ns=interval_ns, live=True)
+        out = []
+        for v in verdicts:
+            rule = self.rule(v.rule_id)
+            if v.status is not Status.NO_SENSOR:
+                app, why = self.applicable(rule, room_type, start, now + 1, presence)
+                now_in = bool(len(app)) and bool(iv.contains(app, np.array([now], dtype=np.int64))[0])
+                if not now_in:
+                    why = why or self._why_not_now(rule, room_type, now, presence)
+                    v = _replace(v, Status.NOT_APPLICABLE, why)
+            out.append(v)
+        return out
+
+    def _why_not_now(self, rule: Rule, room_type: str | None, now: int, presence: Presence | None) -> Reason:
+        if rule.applies.time == "class":
+            d = datetime.fromtimestamp(now / NS, self.tz).date()
+            kind = self.school.calendar.day_kind(d)
+            if kind in ("holiday", "vacation"):
+                return HOLIDAY
+            if kind == "weekend":
+                return NO_SCHOOL
+            return NOT_IN_CLASS
+        if rule.applies.time == "empty":
+            return Reason(
+                "有人或刚下课（背景噪声只在空置时测）", "room in use (background is measured empty)"
+            )
+        return OUT_OF_SEASON
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.standards.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    # ---------------------------------------------------------------- episodes
+    def episodes(self, verdicts: Sequence[Verdict], *, now: int | None = None) -> list[Episode]:
+        """Breaching windows of all rules of a quantity merged into episodes (one alert each)."""
+        bad: dict[str, list[tuple[int, int, float, Verdict]]] = {}
+        for v in verdicts:
+            rule = self.rule(v.rule_id)
+            for w in v.windows:
+                if w.judged and not w.passes and w.value is not None:
+                    bad.setdefault(rule.quantity, []).append((w.start, w.end, w.value, v))
+        out: list[Episode] = []
+        for q, items in bad.items():
+            items.sort(key=lambda x: x[0])
+            group: list[tuple[int, int, float, Verdict]] = []
+            for it in items:
+                if group and it[0] > max(g[1] for g in group) + EPISODE_GAP_NS:
+                    out.append(self._episode(q, group, now))
+                    group = []
+                group.append(it)
+            if group:
+                out.append(self._episode(q, group, now))
+        return sorted(out, key=lambda e: (e.start, e.quantity))
+
+    def _episode(self, q: str, group: list[tuple[int, int, float, Verdict]], now: int | None) -> Episode:
+        rules = tuple(dict.fromkeys(g[3].rule_id for g in group))
+        worst_item = max(group, key=lambda g: float(badness(self.rule(g[3].rule_id), np.array([g[2]]))[0]))
+        rule = self.rule(worst_item[3].rule_id)
+        excess = float(badness(rule, np.array([worst_item[2]]))[0])
+        scale = (rule.limit[1] - rule.limit[0]) if isinstance(rule.limit, tuple) else abs(float(rule.limit))
+        end = max(g[1] for g in group)
+        is_open = now is not None and end >= now - 60 * NS
+        points = tuple(sorted({p for g in group for p in g[3].points}))
+        return Episode(
+            quantity=q,
+            start=min(g[0] for g in group),
+            end=None if is_open else end,
+            rules=rules,
+            worst=worst_item[2],
+            unit=rule.unit,
+            severity="severe" if scale and excess >= 0.5 * scale else "warning",
+            points=points,
+            verdicts=tuple(dict.fromkeys(g[3] for g in group)),
+        )
+
+
+def _replace(v: Verdict, status: Status, reason: Reason | None) -> Verdict:
+    from dataclasses import replace
+
+    return replace(v, status=status, reason=reason)
