@@ -234,3 +234,97 @@ def test_cli_accepts_utc_timestamps(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert got["gbt17226-co2-daily"]["status"] == "non_compliant"
     assert got["gbt17226-co2-daily"]["measured"] == 1500
     assert got["gbt18883-co2-1h"]["windows_total"] == 6  # 345 class minutes, all covered
+
+
+# ---------------------------------------------------------------- report and live state, over a store
+SITE = "case"
+
+
+def _store_case(case: Path, tmp_path: Path) -> tuple[Any, Any, Any, list[Any], Engine]:
+    from contract.bindings import Binding, BindingTable, RoomTags
+    from contract.telemetry import CANONICAL_UNITS, SeriesKey
+    from ingest.stores.base import StoredPoint
+    from ingest.stores.sqlite import SQLiteStore
+    from twin.model import Building, Campus, Space, Storey
+
+    engine = case_engine(case)
+    series = read_series(case / "series.csv", engine.tz)
+    store = SQLiteStore(tmp_path / "case.db")
+    pts = [
+        StoredPoint(
+            SeriesKey(SITE, "logger", s.point), int(t), float(v), s.quantity, CANONICAL_UNITS[s.quantity]
+        )
+        for s in series
+        for t, v in zip(s.ts, s.values, strict=True)
+    ]
+    store.write(pts)
+    space = Space("R1", "A-101", "普通教室", room_type="general_classroom", storey_id="S1", building_id="B1")
+    campus = Campus(
+        SITE,
+        "案例",
+        buildings=[Building("B1", "楼", SITE, "c.ifc", storeys=[Storey("S1", "1F", 0.0, "B1", [space])])],
+    )
+    tags = RoomTags(
+        campus=SITE, building="B1", storey="S1", room="R1", room_number="A-101", room_type="general_classroom"
+    )
+    table = BindingTable(bindings=[Binding(site=SITE, device="logger", tags=tags)])
+    return store, campus, table, series, engine
+
+
+@pytest.mark.parametrize("case", CASE_DIRS, ids=[p.name for p in CASE_DIRS])
+def test_case_through_the_report(case: Path, tmp_path: Path) -> None:
+    """The report path (store → twin.indicators.facts, bulk reads) gives the CLI's verdicts for
+    every rule it evaluates (it skips rules without a sensor of the role)."""
+    from twin.indicators.facts import gather_school
+
+    store, campus, table, series, engine = _store_case(case, tmp_path)
+    start, end = _day_bounds(series, engine)
+    expected = {r["id"]: r for r in json.loads((case / "expected.json").read_text(encoding="utf-8"))["rules"]}
+    for bulk in (True, False):
+        facts = gather_school(
+            campus, table, store, start, end, standards=engine.standards, timetable=engine.school, bulk=bulk
+        )
+        got = {v.rule_id: v for r in facts.rooms for s in r.series for v in s.verdicts}
+        assert got, case.name
+        for rule_id, v in got.items():
+            e = expected[rule_id]
+            assert v.status.value.replace("no_sensor", "not_applicable") == e["status"], (rule_id, bulk)
+            assert (v.windows_compliant, v.windows_valid) == (e["windows_ok"], e["windows_total"]), rule_id
+            if e["measured"] is not None:
+                assert v.measured == pytest.approx(e["measured"], abs=1e-3), rule_id
+    store.close()
+
+
+@pytest.mark.parametrize("case", CASE_DIRS, ids=[p.name for p in CASE_DIRS])
+def test_case_through_the_live_state(case: Path, tmp_path: Path) -> None:
+    """At the end of each rule's last judged window, the live state (store → twin.live) judges
+    that window as the period evaluation does (value and verdict)."""
+    from twin.live import room_states
+
+    store, campus, table, series, engine = _store_case(case, tmp_path)
+    start, end = _day_bounds(series, engine)
+    period = {v.rule_id: v for v in engine.evaluate_room("general_classroom", series, start, end)}
+    checked = 0
+    for rule_id, v in period.items():
+        judged = [w for w in v.windows if w.judged]
+        if not judged:
+            continue
+        now = judged[-1].end - 1
+        live = {x.rule_id: x for x in room_states(campus, table, store, now, engine=engine)["R1"].verdicts}
+        want = Status.COMPLIANT if judged[-1].passes else Status.NON_COMPLIANT
+        assert live[rule_id].status is want, (rule_id, live[rule_id])
+        assert live[rule_id].value == pytest.approx(judged[-1].value, abs=1e-6)
+        checked += 1
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))["rules"]
+    assert checked == sum(1 for r in expected if r["windows_total"]), case.name
+    live_file = case / "live.json"
+    if live_file.exists():
+        spec = json.loads(live_file.read_text(encoding="utf-8"))
+        now = int(datetime.fromisoformat(spec["at"]).timestamp()) * 10**9
+        st = room_states(campus, table, store, now, engine=engine)["R1"]
+        got = {x.rule_id: x for x in st.verdicts}
+        for rule_id, want_spec in spec["rules"].items():
+            assert got[rule_id].status.value == want_spec["status"], rule_id
+            assert got[rule_id].reason is not None and got[rule_id].reason.en == want_spec["reason_en"]
+        assert st.status.value == spec["room_status"]
+    store.close()

@@ -198,8 +198,8 @@ def check(args: argparse.Namespace) -> list[dict[str, Any]]:
     engine = Engine(standards, school, level=args.level)
     first = min(int(s.ts.min()) for s in series)
     last = max(int(s.ts.max()) for s in series)
-    d0 = datetime.fromtimestamp(first / 1e9, tz).date()
-    d1 = datetime.fromtimestamp(last / 1e9, tz).date() + timedelta(days=1)
+    d0 = datetime.fromtimestamp(first // 10**9, tz).date()
+    d1 = datetime.fromtimestamp(last // 10**9, tz).date() + timedelta(days=1)
     start = int(datetime(d0.year, d0.month, d0.day, tzinfo=tz).timestamp()) * 10**9
     end = int(datetime(d1.year, d1.month, d1.day, tzinfo=tz).timestamp()) * 10**9
     return verdict_rows(engine.evaluate_room(args.room_type, series, start, end))

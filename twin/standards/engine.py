@@ -191,7 +191,7 @@ class Engine:
         return out
 
     def day_start(self, now: int) -> int:
-        d = datetime.fromtimestamp(now / NS, self.tz).date()
+        d = datetime.fromtimestamp(now // NS, self.tz).date()
         return int(datetime(d.year, d.month, d.day, tzinfo=self.tz).timestamp()) * NS
 
     def live_room(
@@ -216,7 +216,7 @@ class Engine:
 
     def _why_not_now(self, rule: Rule, room_type: str | None, now: int, presence: Presence | None) -> Reason:
         if rule.applies.time == "class":
-            d = datetime.fromtimestamp(now / NS, self.tz).date()
+            d = datetime.fromtimestamp(now // NS, self.tz).date()
             kind = self.school.calendar.day_kind(d)
             if kind in ("holiday", "vacation"):
                 return HOLIDAY
