@@ -328,3 +328,9 @@ def test_case_through_the_live_state(case: Path, tmp_path: Path) -> None:
             assert got[rule_id].reason is not None and got[rule_id].reason.en == want_spec["reason_en"]
         assert st.status.value == spec["room_status"]
     store.close()
+
+
+def test_docs_list_every_rule() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "standards.md").read_text(encoding="utf-8")
+    for rule in load_standards().rules:
+        assert f"`{rule.id}`" in doc, rule.id
