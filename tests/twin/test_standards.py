@@ -243,8 +243,8 @@ SITE = "case"
 def _store_case(case: Path, tmp_path: Path) -> tuple[Any, Any, Any, list[Any], Engine]:
     from contract.bindings import Binding, BindingTable, RoomTags
     from contract.telemetry import CANONICAL_UNITS, SeriesKey
-    from ingest.stores.base import StoredPoint
-    from ingest.stores.sqlite import SQLiteStore
+    from store.base import StoredPoint
+    from store.sqlite import SQLiteStore
     from twin.model import Building, Campus, Space, Storey
 
     engine = case_engine(case)

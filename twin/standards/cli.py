@@ -111,12 +111,10 @@ def read_series(path: Path, tz: ZoneInfo) -> Any:
         except ValueError:
             raise InputError(f"{path}:{lineno}: ts: {rec['ts']!r} is not an ISO 8601 time") from None
         q = rec["quantity"]
-        from contract.telemetry import QUANTITIES
+        from contract.quantities import quantity_names, unknown_quantity_message
 
-        if q not in QUANTITIES:
-            raise InputError(
-                f"{path}:{lineno}: quantity: unknown {q!r}; known: {', '.join(sorted(QUANTITIES))}"
-            )
+        if q not in quantity_names():
+            raise InputError(f"{path}:{lineno}: quantity: {unknown_quantity_message(q)}")
         if rec["value"] == "":
             continue  # a gap in the logger's export
         try:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from contract.quantities import labels
 from twin.standards import intervals as iv
 from twin.standards.schema import Rule
 from twin.standards.windows import WindowSpan, windows
@@ -255,19 +256,6 @@ def _verdict(
     )
 
 
-QUANTITY_ZH = {
-    "co2": "CO₂",
-    "illuminance": "照度",
-    "temperature": "温度",
-    "humidity": "相对湿度",
-    "pm25": "PM2.5",
-    "pm10": "PM10",
-    "tvoc": "TVOC",
-    "hcho": "甲醛",
-    "noise": "噪声",
-}
-
-
 def breach_reason(rule: Rule, measured: float) -> Reason:
     """'CO₂ 1322 ppm > 1000 ppm（GB/T 18883-2022 1小时均值）' and its English twin."""
     if isinstance(rule.limit, tuple):
@@ -275,8 +263,9 @@ def breach_reason(rule: Rule, measured: float) -> Reason:
         op, lim = ("<", lo) if measured < lo else (">", hi)
     else:
         op, lim = ("<" if rule.comparator == ">=" else ">"), rule.limit
-    name = QUANTITY_ZH.get(rule.quantity, rule.quantity)
+    label = labels().get(rule.quantity)
+    zh_name, en_name = (label.zh, label.en) if label is not None else (rule.quantity, rule.quantity)
     val = f"{measured:.3g}" if abs(measured) < 10 else f"{measured:.0f}"
-    zh = f"{name} {val} {rule.unit} {op} {lim:g} {rule.unit}（{rule.standard} {rule.averaging_zh}）"
-    en = f"{rule.quantity} {val} {rule.unit} {op} {lim:g} {rule.unit} ({rule.standard} {rule.clause}, {rule.averaging})"
+    zh = f"{zh_name} {val} {rule.unit} {op} {lim:g} {rule.unit}（{rule.standard} {rule.averaging_zh}）"
+    en = f"{en_name} {val} {rule.unit} {op} {lim:g} {rule.unit} ({rule.standard} {rule.clause}, {rule.averaging})"
     return Reason(zh, en)

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from contract.telemetry import CANONICAL_UNITS, QUANTITIES
+from contract.quantities import check_quantity
+from contract.telemetry import CANONICAL_UNITS
 
 Comparator = Literal["<=", ">=", "between"]
 Averaging = Literal["instant", "1h", "8h", "class_day", "24h"]
@@ -86,9 +87,7 @@ class Rule(BaseModel):
     @field_validator("quantity")
     @classmethod
     def _quantity(cls, v: str) -> str:
-        if v not in QUANTITIES:
-            raise ValueError(f"unknown quantity {v!r}; known: {', '.join(sorted(QUANTITIES))}")
-        return v
+        return check_quantity(v)
 
     def verdict_fields(self) -> dict[str, Any]:
         """The rule's identity, limit and citation as every verdict type carries them."""
