@@ -334,3 +334,48 @@ def test_docs_list_every_rule() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "standards.md").read_text(encoding="utf-8")
     for rule in load_standards().rules:
         assert f"`{rule.id}`" in doc, rule.id
+
+
+def test_cli_calendar_file_and_presence_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A district calendar can close a day (运动会 as a holiday); a presence column saying the
+    room is empty (class at PE) takes its lessons out of class time."""
+    series = CASES / "daily_class_mean_vs_trailing_24h" / "series.csv"
+    cal = tmp_path / "calendar.yaml"
+    cal.write_text("holidays:\n  - {from: '2026-11-16', to: '2026-11-16', name: 运动会}\n", encoding="utf-8")
+    assert (
+        main(
+            [
+                "standards",
+                "check",
+                str(series),
+                "--room-type",
+                "general_classroom",
+                "--calendar",
+                str(cal),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    got = json.loads(capsys.readouterr().out.splitlines()[-1])["rules"]
+    assert {(r["status"], r["reason"]["en"]) for r in got} == {("not_applicable", "holiday")}
+    cal.write_text("holidays:\n  - {from: '2026-11-16', to: 2026-11-15}\n  - {frm: x}\n", encoding="utf-8")
+    assert (
+        main(["standards", "check", str(series), "--room-type", "general_classroom", "--calendar", str(cal)])
+        == 2
+    )
+    assert f"{cal}:3:" in capsys.readouterr().err
+    # presence: empty all morning (the class is out), in use after lunch
+    rows = ["ts,quantity,value,point,role,presence"]
+    for m in range(7 * 60 + 30, 16 * 60 + 35):
+        busy = m >= 12 * 60
+        rows.append(
+            f"2026-11-16T{m // 60:02d}:{m % 60:02d}:00,co2,{900 if busy else 1500},co2,wall,{int(busy)}"
+        )
+    p = tmp_path / "presence.csv"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["standards", "check", str(p), "--room-type", "general_classroom", "--json"]) == 0
+    got = {r["id"]: r for r in json.loads(capsys.readouterr().out.splitlines()[-1])["rules"]}
+    # afternoon lessons only: 14:00-14:45, 14:55-15:40, 15:50-16:35 = 135 min at 900 ppm
+    assert got["gbt17226-co2-daily"]["status"] == "compliant" and got["gbt17226-co2-daily"]["measured"] == 900
+    assert got["gbt18883-co2-1h"]["windows_total"] == 3
