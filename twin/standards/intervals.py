@@ -1,5 +1,5 @@
-"""Half-open time intervals [start, end) in ns as (n, 2) int64 arrays: the algebra the evaluator
-uses to say *when* a rule applies (occupied ∩ months ∩ hours of day) and to weigh windows by it.
+"""Half-open time intervals [start, end) in ns as (n, 2) int64 arrays: the algebra the engine
+uses to say *when* a rule applies (class or empty time ∩ season ∩ hours of day) and to cut windows.
 """
 
 from __future__ import annotations
@@ -125,12 +125,3 @@ def hours_mask(start: int, end: int, hours: tuple[int, int], tz: ZoneInfo) -> In
         base = datetime(d.year, d.month, d.day, tzinfo=tz)
         pairs.append((_ns(base + timedelta(hours=hours[0])), _ns(base + timedelta(hours=hours[1]))))
     return make(pairs)
-
-
-def window_edges(start: int, end: int, every_ns: int, tz: ZoneInfo) -> npt.NDArray[np.int64]:
-    """Window starts aligned to local midnight (clock hours, local days), clipped to [start, end)."""
-    edges: list[int] = []
-    for _, lo, hi in local_days(start, end, tz):
-        edges.extend(range(lo, hi, every_ns))
-    arr = np.array(sorted(set(edges)), dtype=np.int64)
-    return arr[(arr < end) & (arr + every_ns > start)] if len(arr) else arr
