@@ -15,6 +15,7 @@ BENCHES = {
     "modbus": "bench.modbus_poll",
     "ifc": "bench.ifc_load",
     "report": "bench.report",
+    "standards": "bench.standards",
 }
 
 

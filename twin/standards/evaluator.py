@@ -147,6 +147,47 @@ def _pooled(series: Sequence[Series], app: iv.Intervals) -> tuple[I64, F64]:
     return ts[keep][order], vs[keep][order]
 
 
+def _window_values(
+    rule: Rule, spans: Sequence[WindowSpan], ts: I64, vs: F64
+) -> tuple[npt.NDArray[np.int64], F64]:
+    """(readings, statistic) per window. Means and energy means are vectorised: each window's
+    parts are slices of the sorted readings, summed with one `reduceat` (windows may overlap);
+    L90 needs each window's readings."""
+    n = len(spans)
+    counts = np.zeros(n, dtype=np.int64)
+    values = np.full(n, np.nan)
+    if n == 0 or len(ts) == 0:
+        return counts, values
+    if rule.statistic == "l90":
+        for i, sp in enumerate(spans):
+            a, b = np.searchsorted(ts, [sp.start, sp.end])
+            t, v = ts[a:b], vs[a:b]
+            if len(sp.parts) > 1:
+                inside = iv.contains(sp.parts, t)
+                v = v[inside]
+            counts[i] = len(v)
+            if len(v):
+                values[i] = statistic(rule, v)
+        return counts, values
+    parts = np.concatenate([sp.parts for sp in spans])
+    owner = np.repeat(np.arange(n), [len(sp.parts) for sp in spans])
+    lo = np.searchsorted(ts, parts[:, 0])
+    hi = np.searchsorted(ts, parts[:, 1])
+    x = 10.0 ** (vs / 10.0) if rule.statistic == "energy" else vs
+    idx = np.empty(2 * len(lo), dtype=np.int64)
+    idx[0::2], idx[1::2] = lo, hi
+    sums = np.add.reduceat(np.append(x, 0.0), np.minimum(idx, len(x)))[0::2]
+    k = hi - lo
+    sums = np.where(k > 0, sums, 0.0)
+    counts = np.bincount(owner, weights=k, minlength=n).astype(np.int64)
+    total = np.bincount(owner, weights=sums, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+        if rule.statistic == "energy":
+            values = 10.0 * np.log10(values)
+    return counts, values
+
+
 def judge_windows(
     rule: Rule,
     spans: Sequence[WindowSpan],
@@ -159,29 +200,21 @@ def judge_windows(
 ) -> list[Window]:
     """Value and verdict of each window. `live_last_min`: the last window is judged once it has
     that many minutes (a running window in the live view) instead of `min_window_min`."""
-    out = []
-    for i, sp in enumerate(spans):
-        a, b = np.searchsorted(ts, [sp.start, sp.end], side="left")
-        t, v = ts[a:b], vs[a:b]
-        if len(sp.parts) > 1:
-            inside = iv.contains(sp.parts, t)
-            t, v = t[inside], v[inside]
-        need_min = rule.min_window_min
-        if live_last_min is not None and i == len(spans) - 1:
-            need_min = min(need_min, live_last_min)
-        data_ns = len(v) / max(n_series, 1) * interval_ns
-        if rule.averaging == "instant":
-            judged = len(v) > 0
-        else:
-            judged = (
-                len(v) > 0
-                and sp.applicable_ns >= need_min * MIN_NS
-                and data_ns >= rule.min_coverage * sp.applicable_ns
-            )
-        value = statistic(rule, v) if len(v) else None
-        ok = judged and value is not None and bool(passes(rule, np.array([value]))[0])
-        out.append(Window(sp.start, sp.end, value, judged, ok, sp.weight_ns / 1e9))
-    return out
+    counts, values = _window_values(rule, spans, ts, vs)
+    app = np.array([sp.applicable_ns for sp in spans], dtype=np.float64)
+    need = np.full(len(spans), rule.min_window_min * MIN_NS, dtype=np.float64)
+    if live_last_min is not None and len(spans):
+        need[-1] = min(need[-1], live_last_min * MIN_NS)
+    data_ns = counts / max(n_series, 1) * interval_ns
+    if rule.averaging == "instant":
+        judged = counts > 0
+    else:
+        judged = (counts > 0) & (app >= need) & (data_ns >= rule.min_coverage * app)
+    ok = judged & ~np.isnan(values) & passes(rule, np.nan_to_num(values))
+    return [
+        Window(sp.start, sp.end, None if np.isnan(val) else float(val), bool(j), bool(g), sp.weight_ns / 1e9)
+        for sp, val, j, g in zip(spans, values.tolist(), judged.tolist(), ok.tolist(), strict=True)
+    ]
 
 
 def evaluate_series(

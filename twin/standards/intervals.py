@@ -49,6 +49,17 @@ def intersect(a: Intervals, b: Intervals) -> Intervals:
     return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
+def clip(iv: Intervals, lo: int, hi: int) -> Intervals:
+    """The intervals inside [lo, hi) — a sorted, disjoint array sliced, not intersected."""
+    a = int(np.searchsorted(iv[:, 1], lo, side="right"))
+    b = int(np.searchsorted(iv[:, 0], hi, side="left"))
+    out = iv[a:b].copy()
+    if len(out):
+        out[0, 0] = max(int(out[0, 0]), lo)
+        out[-1, 1] = min(int(out[-1, 1]), hi)
+    return out[out[:, 1] > out[:, 0]]
+
+
 def complement(a: Intervals, start: int, end: int) -> Intervals:
     out: list[tuple[int, int]] = []
     cur = start

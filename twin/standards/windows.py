@@ -68,15 +68,16 @@ def day_windows(rule: Rule, app_day: iv.Intervals, interval_ns: int, day_start: 
         lo = day_start + (int(app_day[0, 0]) - day_start) // step * step
         a = np.arange(lo, int(app_day[-1, 1]), step, dtype=np.int64)
         cov = iv.covered(app_day, a, a + step)
+        a, cov = a[cov > 0], cov[cov > 0]
+        # the bin's first applicable instant: the bin start if inside an interval, else the
+        # start of the next interval
         k = np.searchsorted(app_day[:, 0], a, side="right") - 1
-        out = []
-        for s0, c, j in zip(a[cov > 0].tolist(), cov[cov > 0].tolist(), k[cov > 0].tolist(), strict=True):
-            lo_j, hi_j = (int(x) for x in app_day[max(j, 0)])
-            if not lo_j <= s0 < hi_j:  # the bin starts before its interval: clip to it
-                lo_j, hi_j = (int(x) for x in app_day[j + 1])
-            a0 = max(s0, lo_j)
-            out.append(WindowSpan(np.array([[a0, min(a0 + c, hi_j)]], dtype=np.int64), int(c), int(c)))
-        return out
+        inside = (k >= 0) & (a < app_day[np.maximum(k, 0), 1])
+        first = np.where(inside, a, app_day[np.minimum(k + 1, len(app_day) - 1), 0])
+        return [
+            WindowSpan(np.array([[f, f + c]], dtype=np.int64), c, c)
+            for f, c in zip(first.tolist(), cov.tolist(), strict=True)
+        ]
     length = WINDOW_NS[rule.averaging]
     if total <= length:
         return [_span(app_day, total)]
@@ -93,6 +94,6 @@ def windows(
     """All windows of `rule` in [start, end) given its applicable intervals `app`."""
     out: list[WindowSpan] = []
     for _, lo, hi in iv.local_days(start, end, tz):
-        app_day = iv.intersect(app, iv.make([(max(lo, start), min(hi, end))]))
+        app_day = iv.clip(app, max(lo, start), min(hi, end))
         out.extend(day_windows(rule, app_day, interval_ns, lo))
     return out
