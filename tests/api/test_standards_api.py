@@ -1,0 +1,55 @@
+"""The API's standards views (owned by the standards engine): every room of a storey plan has
+a status and the reason for it, the room status lists its breaches, alerts are episodes."""
+
+from __future__ import annotations
+
+from api_seed import DARK_ROOM, HOT_ROOM
+from fastapi.testclient import TestClient
+
+V1 = "/api/v1"
+STATUSES = {"compliant", "non_compliant", "not_applicable", "insufficient_data", "no_sensor"}
+
+
+def _rooms(client: TestClient, viewer: dict[str, str]) -> dict[str, dict[str, object]]:
+    items = client.get(f"{V1}/rooms", headers=viewer, params={"limit": 1000}).json()["items"]
+    return {r["number"]: r for r in items}
+
+
+def test_storey_plan_says_status_and_why_for_every_room(client: TestClient, viewer: dict[str, str]) -> None:
+    rooms = _rooms(client, viewer)
+    storey = rooms[HOT_ROOM]["storey"]
+    live = client.get(f"{V1}/storeys/{storey}/live", headers=viewer).json()
+    by_id = {r["id"]: r for r in live["rooms"]}
+    hot = by_id[rooms[HOT_ROOM]["id"]]
+    assert hot["status"] == "non_compliant" and "ppm > 1000 ppm" in hot["reason"]["zh"]
+    for r in live["rooms"]:
+        assert r["status"] in STATUSES
+        if r["status"] != "compliant":  # every grey or red room says why
+            assert r["reason"] and r["reason"]["zh"] and r["reason"]["en"], r
+    co2 = client.get(f"{V1}/storeys/{storey}/live", headers=viewer, params={"quantity": "co2"}).json()
+    assert co2["unit"] == "ppm"
+    hot = next(r for r in co2["rooms"] if r["id"] == rooms[HOT_ROOM]["id"])
+    assert hot["value"] > 1000 and hot["status"] == "non_compliant"
+
+
+def test_room_status_breaches_and_verdict_shares(client: TestClient, viewer: dict[str, str]) -> None:
+    rid = _rooms(client, viewer)[DARK_ROOM]["id"]
+    s = client.get(f"{V1}/rooms/{rid}/status", headers=viewer).json()
+    desk = next(v for v in s["verdicts"] if v["rule"] == "gb7793-desk-illuminance")
+    assert desk["status"] == "non_compliant" and desk["measured"] == 120 and desk["limit"] == 300
+    assert desk["reason"]["en"].startswith("Illuminance 120 lx < 300 lx")
+    assert {"rule": "gb7793-desk-illuminance", "measured": 120.0}.items() <= next(
+        b for b in s["breaches"] if b["rule"] == "gb7793-desk-illuminance"
+    ).items()
+    assert all(v["status"] in STATUSES for v in s["verdicts"])
+    board = next(v for v in s["verdicts"] if v["rule"] == "gb7793-blackboard-illuminance")
+    assert board["status"] == "no_sensor" and board["reason"]["en"] == "no sensor of that role"
+
+
+def test_alerts_are_episodes_without_duplicates(client: TestClient, viewer: dict[str, str]) -> None:
+    a = client.get(f"{V1}/alerts", headers=viewer, params={"limit": 1000}).json()
+    keys = [(x["room"], x["quantity"], x["start"]) for x in a["items"]]
+    assert keys and len(keys) == len(set(keys))
+    for x in a["items"]:
+        assert x["rules"] and x["rule"] == x["rules"][0]["rule"] and x["severity"] in ("warning", "severe")
+        assert x["start"].endswith("+08:00")  # campus local time
