@@ -21,7 +21,7 @@ from contract.telemetry import SeriesKey
 from store.base import SeriesInfo, Store, StoredPoint
 from twin.model import Campus
 from twin.standards.engine import Engine
-from twin.standards.evaluator import STATUS_ZH, Reason, Series, Status, Verdict
+from twin.standards.evaluator import STATUS_ZH, Reason, Series, Status
 from twin.standards.occupancy import OCCUPANCY_QUANTITIES
 from twin.standards.schema import StandardsFile
 
@@ -99,10 +99,8 @@ class RoomState:
     def reason(self) -> Reason | None:
         """Why: the worst breach in words, or the n/a reason (not in class, holiday …)."""
         st = self.status
-        for v in sorted(self.verdicts, key=lambda v: -(abs(v.value or 0.0))):
-            if v.status is st and v.reason is not None:
-                return v.reason
-        return None
+        found = [v for v in self.verdicts if v.status is st and v.reason is not None]
+        return max(found, key=_excess).reason if found else None
 
     @property
     def values(self) -> dict[str, SeriesState]:
@@ -124,6 +122,17 @@ class RoomState:
         d["status"] = str(self.status)
         d["reason"] = asdict(self.reason) if self.reason else None
         return d
+
+
+def _excess(v: LiveVerdict) -> float:
+    """How far past its limit a verdict's value is, relative to the limit (0 when inside)."""
+    if v.value is None:
+        return 0.0
+    if isinstance(v.limit, tuple):
+        lo, hi = v.limit
+        return max(lo - v.value, v.value - hi, 0.0) / max(hi - lo, 1e-9)
+    over = v.value - v.limit if v.comparator == "<=" else v.limit - v.value
+    return max(over, 0.0) / max(abs(v.limit), 1e-9)
 
 
 def _index(campus: Campus, bindings: BindingIndex | BindingTable | None) -> BindingIndex:
@@ -175,7 +184,7 @@ def _series_state(p: StoredPoint, now_ns: int, interval_ns: int, stale_factor: f
     )
 
 
-def _basis(v: Verdict, averaging: str) -> str:
+def _basis(averaging: str) -> str:
     if averaging == "instant":
         return "latest reading"
     return {
@@ -206,7 +215,7 @@ def live_verdicts(
                 status=v.status,
                 reason=v.reason,
                 value=value,
-                basis=_basis(v, rule.averaging),
+                basis=_basis(rule.averaging),
                 **rule.verdict_fields(),
                 device=device,
                 point=point,
