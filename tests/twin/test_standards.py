@@ -219,8 +219,10 @@ def test_cli_bad_input_names_file_line_and_field(tmp_path: Path, capsys: pytest.
     p.write_text("yesterday,co2,900\n")
     assert main(["standards", "check", str(p), "--room-type", "general_classroom"]) == 2
     assert f"{p}:1: ts:" in capsys.readouterr().err
-    assert main(["standards", "check", str(tmp_path / "missing.csv"), "--room-type", "x"]) == 2
+    assert main(["standards", "check", str(tmp_path / "missing.csv"), "--room-type", "office"]) == 2
     assert "cannot read" in capsys.readouterr().err
+    assert main(["standards", "check", str(p), "--room-type", "general_clasroom"]) == 2
+    assert "--room-type: unknown 'general_clasroom'" in capsys.readouterr().err
 
 
 def test_cli_accepts_utc_timestamps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

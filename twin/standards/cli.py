@@ -181,6 +181,11 @@ def check(args: argparse.Namespace) -> list[dict[str, Any]]:
     from twin.standards import load_standards
     from twin.standards.engine import Engine
 
+    from twin.rooms import load_rules
+
+    types = load_rules().types
+    if args.room_type not in types:
+        raise InputError(f"--room-type: unknown {args.room_type!r}; known: {', '.join(sorted(types))}")
     standards = load_standards(args.standards)
     school = load_school_time(args.timetable)
     if args.calendar:
