@@ -178,10 +178,9 @@ def verdict_rows(verdicts: Sequence[Any]) -> list[dict[str, Any]]:
 def check(args: argparse.Namespace) -> list[dict[str, Any]]:
     from contract.school_time import SchoolCalendar, load_school_time
     from contract.yamlio import load_model
+    from twin.rooms import load_rules
     from twin.standards import load_standards
     from twin.standards.engine import Engine
-
-    from twin.rooms import load_rules
 
     types = load_rules().types
     if args.room_type not in types:
