@@ -26,6 +26,7 @@ from twin.standards.evaluator import (
     Verdict,
     badness,
     evaluate_series,
+    interval_of,
 )
 from twin.standards.occupancy import (
     OCCUPANCY_QUANTITIES,
@@ -94,6 +95,7 @@ class Engine:
         self.roles = roles or load_roles()
         self.level = level
         self.tz = ZoneInfo(self.standards.timezone)
+        self._class_memo: dict[tuple[str | None, int, int], iv.Intervals] = {}
 
     # ---------------------------------------------------------------- applicability
     def rules_for(self, room_type: str | None, quantities: set[str] | None = None) -> list[Rule]:
@@ -121,7 +123,7 @@ class Engine:
             return whole, None
         kinds = {self.school.calendar.day_kind(d) for d, _, _ in days}
         if a.time == "class":
-            out = iv.intersect(class_intervals(self.school, start, end, room_type, self.level), whole)
+            out = iv.intersect(self._class(room_type, start, end), whole)
             if presence is not None:  # in use per the sensor; unsensed time keeps the timetable
                 unsensed = iv.complement(presence.sensed, start, end)
                 out = iv.intersect(out, iv.normalize(np.concatenate([presence.occupied, unsensed])))
@@ -141,6 +143,16 @@ class Engine:
             empty = iv.intersect(empty, presence.sensed)
         out = iv.intersect(empty, whole)
         return out, None if len(out) else NOT_EMPTY
+
+    def _class(self, room_type: str | None, start: int, end: int) -> iv.Intervals:
+        """Class time of a room type in [start, end), memoised (every rule of a room asks)."""
+        key = (room_type, start, end)
+        hit = self._class_memo.get(key)
+        if hit is None:
+            if len(self._class_memo) > 1024:
+                self._class_memo.clear()
+            hit = self._class_memo[key] = class_intervals(self.school, start, end, room_type, self.level)
+        return hit
 
     def in_class(self, room_type: str | None, now: int) -> bool:
         """Is `now` class time for a room of this type (the occupancy fallback without a sensor)?"""
@@ -164,8 +176,21 @@ class Engine:
     ) -> list[Verdict]:
         """Verdict per rule for one room over [start, end). Rules of quantities the room does
         not measure are left out unless `all_rules` (then: no_sensor)."""
+        return [v for v, _ in self._evaluate(room_type, series, start, end, interval_ns, all_rules, live)]
+
+    def _evaluate(
+        self,
+        room_type: str | None,
+        series: Sequence[Series],
+        start: int,
+        end: int,
+        interval_ns: int | None,
+        all_rules: bool,
+        live: bool,
+    ) -> list[tuple[Verdict, iv.Intervals]]:
         presence = presence_of(series)
         quantities = None if all_rules else {s.quantity for s in series}
+        spacing: dict[tuple[int, ...], int] = {}  # reading interval per set of series
         out = []
         for rule in self.rules_for(room_type, quantities):
             chosen = [
@@ -174,20 +199,22 @@ class Engine:
                 if s.quantity == rule.quantity and rule.applies.matches_role(self.role_of(s))
             ]
             app, why = self.applicable(rule, room_type, start, end, presence)
-            out.append(
-                evaluate_series(
-                    rule,
-                    chosen,
-                    app,
-                    start,
-                    end,
-                    self.tz,
-                    tolerance=self.standards.tolerance,
-                    interval_ns=interval_ns,
-                    na_reason=why,
-                    live_last_min=LIVE_MIN if live else None,
-                )
+            key = tuple(id(c) for c in chosen)
+            if interval_ns is None and chosen and key not in spacing:
+                spacing[key] = interval_of(chosen)
+            v = evaluate_series(
+                rule,
+                chosen,
+                app,
+                start,
+                end,
+                self.tz,
+                tolerance=self.standards.tolerance,
+                interval_ns=interval_ns or spacing.get(key),
+                na_reason=why,
+                live_last_min=LIVE_MIN if live else None,
             )
+            out.append((v, app))
         return out
 
     def day_start(self, now: int) -> int:
@@ -201,15 +228,13 @@ class Engine:
         not apply at this moment is not_applicable with the reason (not in class, holiday …)."""
         start = self.day_start(now)
         presence = presence_of(series)
-        verdicts = self.evaluate_room(room_type, series, start, now + 1, interval_ns=interval_ns, live=True)
         out = []
-        for v in verdicts:
-            rule = self.rule(v.rule_id)
+        for v, app in self._evaluate(room_type, series, start, now + 1, interval_ns, False, True):
             if v.status is not Status.NO_SENSOR:
-                app, why = self.applicable(rule, room_type, start, now + 1, presence)
                 now_in = bool(len(app)) and bool(iv.contains(app, np.array([now], dtype=np.int64))[0])
                 if not now_in:
-                    why = why or self._why_not_now(rule, room_type, now, presence)
+                    why = v.reason if v.status is Status.NOT_APPLICABLE else None
+                    why = why or self._why_not_now(self.rule(v.rule_id), room_type, now, presence)
                     v = _replace(v, Status.NOT_APPLICABLE, why)
             out.append(v)
         return out

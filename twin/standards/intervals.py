@@ -21,18 +21,14 @@ def make(pairs: Iterable[tuple[int, int]]) -> Intervals:
 
 
 def normalize(iv: Intervals) -> Intervals:
-    """Sort, drop empty, merge overlapping or touching intervals."""
+    """Sort, drop empty, merge overlapping or touching intervals (vectorised)."""
     iv = iv[iv[:, 1] > iv[:, 0]]
     if len(iv) == 0:
         return iv.reshape(0, 2)
     iv = iv[np.argsort(iv[:, 0], kind="stable")]
-    out = [list(iv[0])]
-    for a, b in iv[1:]:
-        if a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+    reach = np.maximum.accumulate(iv[:, 1])
+    first = np.flatnonzero(np.r_[True, iv[1:, 0] > reach[:-1]])
+    return np.stack([iv[first, 0], np.maximum.reduceat(iv[:, 1], first)], axis=1).astype(np.int64)
 
 
 def intersect(a: Intervals, b: Intervals) -> Intervals:
