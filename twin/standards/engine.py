@@ -176,19 +176,23 @@ class Engine:
     ) -> list[Verdict]:
         """Verdict per rule for one room over [start, end). Rules of quantities the room does
         not measure are left out unless `all_rules` (then: no_sensor)."""
-        return [v for v, _ in self._evaluate(room_type, series, start, end, interval_ns, all_rules, live)]
+        presence = presence_of(series)
+        return [
+            v
+            for v, _ in self._evaluate(room_type, series, presence, start, end, interval_ns, all_rules, live)
+        ]
 
     def _evaluate(
         self,
         room_type: str | None,
         series: Sequence[Series],
+        presence: Presence | None,
         start: int,
         end: int,
         interval_ns: int | None,
         all_rules: bool,
         live: bool,
     ) -> list[tuple[Verdict, iv.Intervals]]:
-        presence = presence_of(series)
         quantities = None if all_rules else {s.quantity for s in series}
         spacing: dict[tuple[int, ...], int] = {}  # reading interval per set of series
         out = []
@@ -229,7 +233,7 @@ class Engine:
         start = self.day_start(now)
         presence = presence_of(series)
         out = []
-        for v, app in self._evaluate(room_type, series, start, now + 1, interval_ns, False, True):
+        for v, app in self._evaluate(room_type, series, presence, start, now + 1, interval_ns, False, True):
             if v.status is not Status.NO_SENSOR:
                 now_in = bool(len(app)) and bool(iv.contains(app, np.array([now], dtype=np.int64))[0])
                 if not now_in:

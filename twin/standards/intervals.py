@@ -23,8 +23,8 @@ def make(pairs: Iterable[tuple[int, int]]) -> Intervals:
 def normalize(iv: Intervals) -> Intervals:
     """Sort, drop empty, merge overlapping or touching intervals (vectorised)."""
     iv = iv[iv[:, 1] > iv[:, 0]]
-    if len(iv) == 0:
-        return iv.reshape(0, 2)
+    if len(iv) <= 1:
+        return iv.reshape(-1, 2)
     iv = iv[np.argsort(iv[:, 0], kind="stable")]
     reach = np.maximum.accumulate(iv[:, 1])
     first = np.flatnonzero(np.r_[True, iv[1:, 0] > reach[:-1]])
