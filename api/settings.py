@@ -48,7 +48,10 @@ class ApiSettings(BaseModel):
     series_refresh_s: float = Field(default=15.0, ge=0, description="how often the room→series map refreshes")
     agent_health: AgentHealthConfig = Field(default_factory=AgentHealthConfig)
     standards_file: Path | None = Field(default=None, description="default: the bundled standards.yaml")
-    timetable_file: Path | None = Field(default=None, description="school time (bells, calendar, room use; schema contract/school_time.py); default: the shipped contract/school_time.yaml")
+    timetable_file: Path | None = Field(
+        default=None,
+        description="school time (bells, calendar, room use; schema contract/school_time.py); default: the shipped contract/school_time.yaml",
+    )
     bindings_export: Path | None = Field(
         default=None, description="also write the binding table JSON here on rebinding (ingest reads it)"
     )

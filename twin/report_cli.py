@@ -69,7 +69,11 @@ def register(sub: Any) -> None:
     p.add_argument("--forms", metavar="YAML", help="form field definitions (default: shipped)")
     p.add_argument("--indicators", metavar="YAML", help="indicator definitions (default: shipped)")
     p.add_argument("--standards", metavar="YAML", help="standards thresholds (default: shipped)")
-    p.add_argument("--timetable", metavar="YAML", help="school time: bells, calendar, room use (default: contract/school_time.yaml)")
+    p.add_argument(
+        "--timetable",
+        metavar="YAML",
+        help="school time: bells, calendar, room use (default: contract/school_time.yaml)",
+    )
     p.add_argument("--interval", type=float, metavar="S", help="expected reading interval per series (s)")
     p.add_argument("--year", type=int, help="report year for judging targets (default: year of period end)")
     p.set_defaults(func=_run, _parser=p)
