@@ -10,7 +10,7 @@ local days. Occupancy is the room's presence sensor when it has one, else the sc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -309,6 +309,4 @@ class Engine:
 
 
 def _replace(v: Verdict, status: Status, reason: Reason | None) -> Verdict:
-    from dataclasses import replace
-
     return replace(v, status=status, reason=reason)
