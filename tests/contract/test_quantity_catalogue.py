@@ -23,6 +23,7 @@ ALLOWED = {
     "simulators/classroom_model.py": "the physical model's current values per quantity",
     "bench/report.py": "synthetic series levels and swings for a benchmark",
     "bench/api_latency.py": "synthetic series base values for a benchmark",
+    "bench/standards.py": "synthetic series levels for a benchmark",
 }
 
 
