@@ -22,7 +22,7 @@ from api.twin_index import SpacePlace
 from contract.bindings import BindingIndex
 from contract.school_time import SchoolTime, load_school_time
 from contract.telemetry import SeriesKey
-from store.base import Agg, SeriesInfo, Store, StoredPoint, Window
+from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, Store, StoredPoint, Window
 from twin.live import LiveVerdict, RoomState, room_states
 from twin.model import Building, Campus, Storey
 from twin.standards import StandardsFile, load_standards
@@ -57,6 +57,9 @@ class _SeriesView:
         self._store, self._infos = store, list(infos)
 
     def write(self, points: Sequence[StoredPoint]) -> None:
+        raise RuntimeError("read-only view")
+
+    def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
         raise RuntimeError("read-only view")
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:

@@ -211,3 +211,41 @@ bind-address = "{self.host}:{rpc_port}"
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+@dataclass
+class VictoriaMetrics(_Managed):
+    """VictoriaMetrics single-node: accepts InfluxDB line protocol on `/write` and `/api/v2/write`
+    (the 2.x write API), so the influxdb2 store's writes are tested against a real server; reads
+    go through its Prometheus export API (it has no InfluxQL)."""
+
+    def _cmd(self) -> list[str]:
+        binary = find_binary("victoria-metrics", ("/usr/bin/victoria-metrics",))
+        return [
+            binary,
+            f"-httpListenAddr={self.host}:{self.port}",
+            f"-storageDataPath={self.workdir / 'data'}",
+            "-retentionPeriod=100y",
+            "-search.disableCache",
+            "-loggerLevel=ERROR",
+        ]
+
+    def _ready(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    f"victoria-metrics exited with {self.proc.returncode}; log {self.log}:\n{_tail(self.log)}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise ServerError(f"victoria-metrics not healthy within 60s; log {self.log}:\n{_tail(self.log)}")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"

@@ -6,44 +6,27 @@ and so the consumer's only jobs are gathering, writing and acking.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
 from contract.telemetry import (
     Row,
     RowBatch,
-    SeriesKey,
     Status,
     TelemetryError,
     decode_rows,
     decode_status,
     parse_topic,
 )
-from store.base import Store, StoredPoint
+from store.base import Store
 
 TagsFor = Callable[[str, str, str], dict[str, str]]  # (site, device, point) -> room tags
 
 
-@runtime_checkable
-class RowWriter(Protocol):
-    """A store that writes validated contract rows directly (same result as `write(points)`)."""
-
-    def write_rows(
-        self,
-        groups: Sequence[tuple[str, str, Sequence[Row]]],
-        tags: Mapping[tuple[str, str, str], Mapping[str, str]],
-    ) -> None: ...
-
-
 def write_decoded(store: Store, decoded: Decoded) -> None:
-    """Durably write what `decoded` holds, through the cheapest path the store offers."""
-    if not decoded.n_points:
-        return
-    if isinstance(store, RowWriter):
+    """Durably write what `decoded` holds through the store's row path."""
+    if decoded.n_points:
         store.write_rows(decoded.row_groups(), decoded.tags)
-    else:
-        store.write(decoded.points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +50,9 @@ class Rejected:
 class Decoded:
     """Everything a gathered set of messages turned into.
 
-    Telemetry stays as validated rows (`RowBatch`) plus one room-tag dict per series: a store
-    that can write rows (`RowWriter`, InfluxDB v1) never needs a `StoredPoint` per point, which
-    was a third of ingest's CPU; other stores get `points`, built once on first use.
+    Telemetry stays as validated rows (`RowBatch`) plus one room-tag dict per series: every
+    store writes rows (`Store.write_rows`), so no object is built per point (a `StoredPoint`
+    per point was a third of ingest's CPU).
     """
 
     batches: list[tuple[RowBatch, int]] = field(default_factory=list)  # with received_ns
@@ -77,7 +60,6 @@ class Decoded:
     rejects: list[Rejected] = field(default_factory=list)
     tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)  # (site, device, point)
     n_points: int = 0
-    _points: list[StoredPoint] | None = None
 
     def add(self, msg: Incoming, tags_for: TagsFor) -> int:
         """Decode one message into this set; returns how many points it added."""
@@ -110,33 +92,8 @@ class Decoded:
             if k not in tags:
                 tags[k] = tags_for(*k)
         self.n_points += len(batch.rows)
-        self._points = None
         return len(batch.rows)
 
     def row_groups(self) -> list[tuple[str, str, list[Row]]]:
         """(site, agent, rows) per telemetry batch, in arrival order."""
         return [(b.site, b.agent, b.rows) for b, _ in self.batches]
-
-    @property
-    def points(self) -> list[StoredPoint]:
-        """The rows as store points with room tags; device and point stay in the key."""
-        if self._points is None:
-            self._points = [p for b, _ in self.batches for p in to_points(b.site, b.agent, b.rows, self.tags)]
-        return self._points
-
-
-def to_points(
-    site: str, agent: str, rows: list[Row], tags: dict[tuple[str, str, str], dict[str, str]]
-) -> list[StoredPoint]:
-    keys: dict[tuple[str, str], SeriesKey] = {}
-    out = []
-    for device, point, quantity, value, unit, ts, quality, reason in rows:
-        key = keys.get((device, point))
-        if key is None:
-            key = keys[(device, point)] = SeriesKey(site, device, point)
-        out.append(
-            StoredPoint(
-                key, ts, value, quantity, unit, quality.value, reason, agent, tags[(site, device, point)]
-            )
-        )
-    return out

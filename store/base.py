@@ -1,8 +1,11 @@
 """The store interface every backend implements and the twin/API read through.
 
-Synchronous on purpose: writers run in the ingest worker thread, readers in FastAPI's
-threadpool. `write` returns only when the points are durable, and is idempotent on
-(series, ts): writing the same point twice stores it once (last write wins).
+Synchronous on purpose: writers run in ingest's writer threads, readers in FastAPI's
+threadpool. Every backend has one write path, `write_rows`: validated contract rows grouped by
+(site, agent) plus room tags per series, so ingest never builds an object per point; `write`
+(points, for tests, write-back and tools) converts to rows and takes the same path. A write
+returns only when the points are durable, and is idempotent on (series, ts): writing the same
+point twice stores it once (last write wins).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from contract.telemetry import SeriesKey
+from contract.telemetry import Quality, Row, SeriesKey
 
 
 class Agg(StrEnum):
@@ -51,6 +54,40 @@ class SeriesInfo:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
+RowGroup = tuple[str, str, Sequence[Row]]  # (site, agent, rows)
+RoomTagMap = Mapping[tuple[str, str, str], Mapping[str, str]]  # (site, device, point) -> room tags
+
+
+def points_to_rows(
+    points: Sequence[StoredPoint],
+) -> tuple[list[RowGroup], dict[tuple[str, str, str], Mapping[str, str]]]:
+    """`StoredPoint`s as row groups + room tags (one tag set per series: the last one given).
+    Raises ValueError for a quality that is not good/uncertain/bad."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    tags: dict[tuple[str, str, str], Mapping[str, str]] = {}
+    for p in points:
+        k = p.key
+        groups.setdefault((k.site, p.agent or ""), []).append(
+            (k.device, k.point, p.quantity, p.value, p.unit, p.ts, Quality(p.quality), p.reason)
+        )
+        tags[(k.site, k.device, k.point)] = p.tags
+    return [(site, agent, rows) for (site, agent), rows in groups.items()], tags
+
+
+def write_points(store: Store, points: Sequence[StoredPoint]) -> None:
+    """`Store.write` on top of `write_rows`: points in runs where each series has one tag set
+    (a series re-bound to another room within one call is written under both, in order)."""
+    run: list[StoredPoint] = []
+    seen: dict[SeriesKey, Mapping[str, str]] = {}
+    for p in points:
+        if seen.setdefault(p.key, p.tags) != p.tags:
+            store.write_rows(*points_to_rows(run))
+            run, seen = [], {p.key: p.tags}
+        run.append(p)
+    if run:
+        store.write_rows(*points_to_rows(run))
+
+
 class StoreError(RuntimeError):
     """A write or query failed; `retryable` tells the writer whether backing off can help."""
 
@@ -61,8 +98,12 @@ class StoreError(RuntimeError):
 
 @runtime_checkable
 class Store(Protocol):
+    def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
+        """Durably store validated rows (upsert on series+ts); `tags` holds every row's series.
+        Raises StoreError; a row the backend cannot represent goes to its reject sink."""
+
     def write(self, points: Sequence[StoredPoint]) -> None:
-        """Durably store `points` (upsert on series+ts). Raises StoreError."""
+        """`write_rows` for points (same result). Raises StoreError."""
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:
         """Newest point of each series (all series when `keys` is None)."""

@@ -57,7 +57,8 @@ class InfluxV1StoreConfig(BaseModel):
 
 
 class InfluxV2StoreConfig(BaseModel):
-    """InfluxDB 2.x/3.x/Cloud through influxdb-client (writes) and Flux (reads)."""
+    """InfluxDB 2.x/3.x/Cloud: writes on `/api/v2/write` (org, bucket, token), reads through the
+    InfluxQL v1-compatibility API (`database`: the DBRP-mapped name, default the bucket's)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -66,11 +67,14 @@ class InfluxV2StoreConfig(BaseModel):
     org: str = Field(min_length=1)
     bucket: str = Field(min_length=1)
     token: SecretRef
+    database: str | None = Field(default=None, description="v1 DBRP database for reads; default: bucket")
+    retention_policy: str | None = None
     verify_tls: bool = True
     ca_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0)
     batch_size: int = Field(default=5000, ge=1)
     gzip: bool = True
+    retry_for_s: float = Field(default=30.0, ge=0)
 
     def rebased(self, base: Path) -> InfluxV2StoreConfig:
         return self.model_copy(

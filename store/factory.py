@@ -1,4 +1,4 @@
-"""Open the configured store (backends import lazily: a SQLite-only install needs no influxdb-client)."""
+"""Open the configured store (backends import lazily: opening SQLite loads no HTTP code)."""
 
 from __future__ import annotations
 
@@ -44,10 +44,13 @@ def open_store(
         cfg.org,
         cfg.bucket,
         token=cfg.token.resolve(),
-        verify_tls=cfg.verify_tls,
+        database=cfg.database,
+        retention_policy=cfg.retention_policy,
         ca_file=str(cfg.ca_file) if cfg.ca_file else None,
+        verify_tls=cfg.verify_tls,
         timeout_s=cfg.timeout_s,
-        batch_size=cfg.batch_size,
+        batch_lines=cfg.batch_size,
         gzip_body=cfg.gzip,
+        retry_for_s=cfg.retry_for_s,
         on_reject=on_reject,
     )

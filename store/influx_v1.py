@@ -31,10 +31,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contract.telemetry import Row, SeriesKey
+from contract.telemetry import SeriesKey
 from store import influxql
-from store.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
-from store.lineprotocol import KEY_TAGS, LineEncoder
+from store.base import (
+    Agg,
+    RoomTagMap,
+    RowGroup,
+    SeriesInfo,
+    StoredPoint,
+    StoreError,
+    Window,
+    write_points,
+)
+from store.lineprotocol import KEY_TAGS, RESERVED_TAGS, LineEncoder
 
 log = logging.getLogger(__name__)
 
@@ -201,22 +210,21 @@ class InfluxV1Store:
     # ------------------------------------------------------------ writing
 
     def write(self, points: Sequence[StoredPoint]) -> None:
-        lines = self._encoder.encode_all(points, self._reject)
+        write_points(self, points)
+
+    def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
+        """Validated contract rows `(site, agent, rows)` with room tags per (site, device, point)
+        → line protocol in `batch_lines` requests; an unencodable row goes to `on_reject`."""
+        lines = self.encode_rows(groups, tags)
         for i in range(0, len(lines), self.batch_lines):
             self.write_lines(lines[i : i + self.batch_lines])
 
-    def write_rows(
-        self,
-        groups: Sequence[tuple[str, str, Sequence[Row]]],
-        tags: Mapping[tuple[str, str, str], Mapping[str, str]],
-    ) -> None:
-        """`write` for validated contract rows `(site, agent, rows)` with room tags per
-        (site, device, point): the same lines and rejects, without a `StoredPoint` per point."""
+    def encode_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> list[str]:
+        """The lines `write_rows` sends (pure CPU: ingest encodes while earlier writes are in flight)."""
         lines: list[str] = []
         for site, agent, rows in groups:
             lines += self._encoder.encode_rows(site, agent, rows, tags, self._reject)
-        for i in range(0, len(lines), self.batch_lines):
-            self.write_lines(lines[i : i + self.batch_lines])
+        return lines
 
     def write_lines(self, lines: Sequence[str]) -> None:
         """Write raw lines with the error classification above (also used by the bench)."""
@@ -245,16 +253,14 @@ class InfluxV1Store:
         if self.gzip_body:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
-        params = {"db": self.database, "precision": "ns"}
-        if self.retention_policy:
-            params["rp"] = self.retention_policy
+        params = self.write_params()
         deadline = time.monotonic() + self.retry_for_s
         delay = 0.1
         while True:
             problem: str
             wait: float | None = None
             try:
-                resp = self.http.request("POST", "/write", params, body, headers)
+                resp = self.http.request("POST", self.write_path, params, body, headers)
                 if resp.status not in RETRY_STATUSES:
                     return resp
                 problem = f"HTTP {resp.status}: {resp.text()}"
@@ -268,6 +274,14 @@ class InfluxV1Store:
             log.warning("InfluxDB write: %s; retrying in %.1fs", problem, wait)
             self._stop.wait(wait)
             delay = min(delay * 2, 10.0)
+
+    write_path = "/write"
+
+    def write_params(self) -> dict[str, str]:
+        params = {"db": self.database, "precision": "ns"}
+        if self.retention_policy:
+            params["rp"] = self.retention_policy
+        return params
 
     def _reject(self, line: str, reason: str) -> None:
         self.rejected_total += 1
@@ -325,7 +339,8 @@ class InfluxV1Store:
         for s in series:
             for row in influxql.rows(s):
                 if every is None:
-                    valid = row.get("value") is not None and row.get("quality") != "bad"
+                    quality = row.get("quality") or row.get("quality_1")  # tag, or a pre-2026 field
+                    valid = row.get("value") is not None and quality != "bad"
                     windows.append(
                         Window(int(row["time"]), _float(row["value"]) if valid else None, int(valid))
                     )
@@ -341,9 +356,13 @@ class InfluxV1Store:
         return [SeriesInfo(p.key, p.quantity, p.unit, p.tags) for _, p in sorted(newest.items())]
 
     def count(self) -> int:
-        """Number of stored points (every point has a `quality` field)."""
-        series = self.query(f'SELECT count("quality") FROM {influxql.ALL_MEASUREMENTS}')
-        return sum(int(r.get("count") or 0) for s in series for r in influxql.rows(s))
+        """Number of stored points: those with a value, plus those without one (which always
+        carry `reason`; points with a reason are rare, so reading them raw is cheap)."""
+        q = f'SELECT count("value") FROM {influxql.ALL_MEASUREMENTS}'
+        valued = sum(int(r.get("count") or 0) for s in self.query(q) for r in influxql.rows(s))
+        q = f'SELECT "value", "reason" FROM {influxql.ALL_MEASUREMENTS} WHERE "reason" =~ /.*/'
+        valueless = sum(1 for s in self.query(q) for r in influxql.rows(s) if r.get("value") is None)
+        return valued + valueless
 
     def close(self) -> None:
         self._stop.set()
@@ -372,16 +391,17 @@ def _newest(series: list[dict[str, Any]]) -> dict[SeriesKey, StoredPoint]:
             ts = int(row["time"])
             if key in out and out[key].ts >= ts:
                 continue
-            room = {k: v for k, v in tags.items() if k not in KEY_TAGS and k != "unit" and v}
+            room = {k: v for k, v in tags.items() if k not in RESERVED_TAGS and v}
             out[key] = StoredPoint(
                 key=key,
                 ts=ts,
                 value=_float(row.get("value")),
                 quantity=str(s.get("name")),
                 unit=tags.get("unit", ""),
-                quality=str(row.get("quality") or "good"),
+                # tags since the 2026 schema; fields in older points (still readable)
+                quality=str(tags.get("quality") or row.get("quality") or "good"),
                 reason=row.get("reason") or None,
-                agent=row.get("agent") or None,
+                agent=tags.get("agent") or row.get("agent") or None,
                 tags=room,
             )
     return out

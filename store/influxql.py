@@ -55,13 +55,18 @@ def range_query(key: SeriesKey, start: int, end: int, every: int | None, agg: Ag
     bounds = f"time >= {int(start)} AND time < {int(end)}"
     where = f"{key_condition(key)} AND {bounds}"
     if every is None:
-        return f'SELECT "value", "quality" FROM {ALL_MEASUREMENTS} WHERE {where} ORDER BY time'
+        # quality is a tag (points written before the tag schema have it as a field: quality_1);
+        # "reason" is selected because a point without a value has only that field
+        return (
+            f'SELECT "value", "reason", "quality"::tag, "quality"::field FROM {ALL_MEASUREMENTS}'
+            f" WHERE {where} ORDER BY time"
+        )
     func = AGG_FUNC[Agg(agg)]
-    # quality is a field: comparing a field in WHERE drops bad points before aggregation;
-    # points with a null value have no "value" field and so never take part.
+    # the quality tag drops bad points before aggregation; points with a null value have no
+    # "value" field and so never take part.
     return (
         f'SELECT {func}("value"), count("value") FROM {ALL_MEASUREMENTS}'
-        f" WHERE {where} AND \"quality\" != 'bad'"
+        f" WHERE {where} AND \"quality\"::tag != 'bad'"
         f" GROUP BY time({int(every)}ns) fill(none) ORDER BY time"
     )
 

@@ -1,11 +1,12 @@
-"""The InfluxDB schema of a `StoredPoint` and its line-protocol encoding (pure, no I/O).
+"""The InfluxDB schema of a reading and its line-protocol encoding (pure, no I/O).
 
 Schema (docs/influx-schema.md): measurement = quantity (`co2`, `temperature`, …); tags =
-`site, device, point, unit` plus the room tags `campus, building, storey, room, room_number,
-room_type`; fields = `value` (float, absent when null), `quality`, `reason`, `agent` (strings).
-Why quality/reason/agent are fields, not tags: Influx identifies a point by measurement +
-tag set + time, so anything that may differ between two deliveries of the same reading must
-not be a tag, or a redelivery would create a second point instead of overwriting the first.
+`site, device, point, unit, agent, quality` plus the room tags `campus, building, storey, room,
+room_number, room_type`; fields = `value` (float, absent when null) and `reason` (string, only
+on a point that has a reason, is not good, or has no value — a line needs one field).
+quality (3 values) and agent (one per gateway) are tags because dashboards filter on them and
+their cardinality is bounded by the device count; a redelivery of a reading carries the same
+agent and quality, so it still overwrites itself (same measurement + tag set + time).
 
 Escaping follows the line-protocol rules InfluxDB 1.x and 2.x agree on: in measurements
 `,` and space; in tag keys, tag values and field keys `,` `=` and space; in string field
@@ -25,8 +26,9 @@ from store.base import StoredPoint
 
 KEY_TAGS = ("site", "device", "point")
 ROOM_TAGS = ("campus", "building", "storey", "room", "room_number", "room_type")
-FIELDS = ("value", "quality", "reason", "agent")
-RESERVED_TAGS = frozenset((*KEY_TAGS, "unit"))
+FIELDS = ("value", "reason")
+READING_TAGS = ("unit", "agent", "quality")  # per reading, not per room
+RESERVED_TAGS = frozenset((*KEY_TAGS, *READING_TAGS))
 
 
 class LineProtocolError(ValueError):
@@ -72,32 +74,50 @@ def format_float(value: float) -> str:
 
 
 def point_tags(p: StoredPoint) -> dict[str, str]:
-    """The tag set of a point: series key, unit and non-empty room tags (reserved keys win)."""
+    """The tag set of a point: series key, unit, agent, quality and non-empty room tags
+    (reserved keys win over room tags of the same name)."""
     tags = {k: v for k, v in p.tags.items() if v and k not in RESERVED_TAGS}
-    tags.update(site=p.key.site, device=p.key.device, point=p.key.point, unit=p.unit)
+    tags.update(site=p.key.site, device=p.key.device, point=p.key.point, unit=p.unit, quality=p.quality)
+    if p.agent:
+        tags["agent"] = p.agent
     return tags
 
 
+def needs_reason(value: float | None, quality: str, reason: str | None) -> bool:
+    """Whether a point carries the `reason` field: when it has one, is not good (so `count("reason")`
+    counts bad points), or has no value (a line needs at least one field)."""
+    return bool(reason) or quality != "good" or value is None
+
+
 def encode_point(p: StoredPoint) -> str:
-    """One line: `quantity,tag=v,… value=…,quality="…",reason="…",agent="…" <ns>`."""
-    return _line(p.quantity, point_tags(p), _fields(p), p.ts)
+    """The reference encoding of one point (tests compare the fast row path against it)."""
+    fields: dict[str, float | str] = {}
+    if p.value is not None:
+        fields["value"] = float(p.value)
+    if needs_reason(p.value, p.quality, p.reason):
+        fields["reason"] = p.reason or ""
+    return _line(p.quantity, point_tags(p), fields, p.ts)
 
 
 class LineEncoder:
-    """`encode_point` with the escaped `measurement,tags` prefix cached per series, since a
-    series' tags repeat on every point (the encoding is the same; it is 5× faster)."""
+    """Rows → lines, with the escaped `measurement,tags` prefix cached per series and quality,
+    since a series' tags repeat on every point (the same text as `encode_point`, 5× faster)."""
 
     def __init__(self, max_cached: int = 200_000) -> None:
         self._prefix: dict[tuple[object, ...], str] = {}
         self._max = max_cached
 
-    def prefix(self, quantity: str, key: SeriesKey, unit: str, tags: Mapping[str, str]) -> str:
-        """`measurement,tag=v,…` of a series (raises LineProtocolError)."""
-        ck = (quantity, key, unit, tuple(tags.items()))
+    def prefix(
+        self, quantity: str, key: SeriesKey, unit: str, agent: str, quality: str, tags: Mapping[str, str]
+    ) -> str:
+        """`measurement,tag=v,…` of a series at a quality (raises LineProtocolError)."""
+        ck = (quantity, key, unit, agent, quality, tuple(tags.items()))
         prefix = self._prefix.get(ck)
         if prefix is None:
             all_tags = {k: v for k, v in tags.items() if v and k not in RESERVED_TAGS}
-            all_tags.update(site=key.site, device=key.device, point=key.point, unit=unit)
+            all_tags.update(site=key.site, device=key.device, point=key.point, unit=unit, quality=quality)
+            if agent:
+                all_tags["agent"] = agent
             prefix = ",".join(
                 [escape_measurement(quantity)]
                 + [
@@ -110,26 +130,6 @@ class LineEncoder:
             self._prefix[ck] = prefix
         return prefix
 
-    def encode(self, p: StoredPoint) -> str:
-        prefix = self.prefix(p.quantity, p.key, p.unit, p.tags)
-        value = "" if p.value is None else f"value={format_float(p.value)},"
-        fields = (
-            f"{value}quality={escape_string_field(p.quality)},reason={escape_string_field(p.reason or '')}"
-        )
-        if p.agent:
-            fields += f",agent={escape_string_field(p.agent)}"
-        return f"{prefix} {fields} {int(p.ts)}"
-
-    def encode_all(self, points: Sequence[StoredPoint], reject: Callable[[str, str], None]) -> list[str]:
-        """Lines of the encodable points; each other point goes to `reject(repr(point), reason)`."""
-        lines: list[str] = []
-        for p in points:
-            try:
-                lines.append(self.encode(p))
-            except LineProtocolError as exc:
-                reject(repr(p), f"cannot encode as line protocol: {exc}")
-        return lines
-
     def encode_rows(
         self,
         site: str,
@@ -138,23 +138,25 @@ class LineEncoder:
         tags: Mapping[tuple[str, str, str], Mapping[str, str]],
         reject: Callable[[str, str], None],
     ) -> list[str]:
-        """Lines of validated contract rows, exactly as `encode` writes their `StoredPoint`s,
-        without building one per point. A row that cannot be encoded goes to `reject`
-        exactly as in `encode_all`."""
-        prefixes: dict[tuple[str, str, str, str], str | None] = {}
-        agent_field = f",agent={escape_string_field(agent)}" if agent else ""
-        quality_text = {q: escape_string_field(q.value) for q in Quality}
+        """Lines of validated contract rows, exactly as `encode_point` writes them, without an
+        object per point. A row that cannot be encoded goes to `reject(text, reason)`."""
+        prefixes: dict[tuple[str, str, str, str, Quality], str | None] = {}
         isfinite = math.isfinite
         out: list[str] = []
         append = out.append
         for row in rows:
             device, point, quantity, value, unit, ts, quality, reason = row
-            pk = (device, point, quantity, unit)
+            pk = (device, point, quantity, unit, quality)
             prefix = prefixes.get(pk, "")
             if prefix == "":
                 try:
                     prefix = self.prefix(
-                        quantity, SeriesKey(site, device, point), unit, tags[(site, device, point)]
+                        quantity,
+                        SeriesKey(site, device, point),
+                        unit,
+                        agent,
+                        quality.value,
+                        tags[(site, device, point)],
                     )
                 except LineProtocolError:
                     prefix = None
@@ -172,30 +174,18 @@ class LineEncoder:
                     tags[(site, device, point)],
                 )
                 try:
-                    self.encode(p)
+                    encode_point(p)
                 except LineProtocolError as exc:
                     reject(repr(p), f"cannot encode as line protocol: {exc}")
                     continue
-                raise AssertionError("encode_rows and encode disagree")  # pragma: no cover
-            r = escape_string_field(reason) if reason else '""'
+                raise AssertionError("encode_rows and encode_point disagree")  # pragma: no cover
             if value is None:
-                append(f"{prefix} quality={quality_text[quality]},reason={r}{agent_field} {ts}")
+                append(f"{prefix} reason={escape_string_field(reason or '')} {ts}")
+            elif reason or quality is not Quality.GOOD:
+                append(f"{prefix} value={value!r},reason={escape_string_field(reason or '')} {ts}")
             else:
-                append(
-                    f"{prefix} value={value!r},quality={quality_text[quality]},reason={r}{agent_field} {ts}"
-                )
+                append(f"{prefix} value={value!r} {ts}")
         return out
-
-
-def _fields(p: StoredPoint) -> Mapping[str, float | str]:
-    fields: dict[str, float | str] = {}
-    if p.value is not None:
-        fields["value"] = float(p.value)
-    fields["quality"] = p.quality
-    fields["reason"] = p.reason or ""  # always written, so an overwrite clears an old reason
-    if p.agent:
-        fields["agent"] = p.agent
-    return fields
 
 
 def _line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, float | str], ts: int) -> str:

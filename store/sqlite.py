@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from contract.telemetry import SeriesKey
-from store.base import Agg, SeriesInfo, StoredPoint, StoreError, Window
+from contract.telemetry import Quality, SeriesKey
+from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -63,6 +63,8 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
     value = excluded.value, quality = excluded.quality,
     reason = excluded.reason, agent = excluded.agent
 """
+
+_QUALITY_TEXT = {q: q.value for q in Quality}
 
 # A point takes part in aggregates when it has a value and is not bad (see Store.range).
 _VALID = "value IS NOT NULL AND quality != 'bad'"
@@ -122,28 +124,35 @@ class SQLiteStore:
     # ------------------------------------------------------------ Store
 
     def write(self, points: Sequence[StoredPoint]) -> None:
-        if not points:
+        write_points(self, points)
+
+    def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
+        """One transaction: series rows upserted once per series, points in one executemany."""
+        meta: dict[tuple[str, str, str], tuple[str, str, int]] = {}  # key -> quantity, unit, last ts
+        for site, _agent, rows in groups:
+            for device, point, quantity, _v, unit, ts, _q, _r in rows:
+                k = (site, device, point)
+                m = meta.get(k)
+                if m is None or ts >= m[2]:
+                    meta[k] = (quantity, unit, ts)
+        if not meta:
             return
-        last_ts: dict[SeriesKey, int] = {}
-        meta: dict[SeriesKey, StoredPoint] = {}
-        for p in points:
-            if p.ts >= last_ts.get(p.key, p.ts):
-                last_ts[p.key] = p.ts
-                meta[p.key] = p
         with self._write_lock, self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                ids: dict[SeriesKey, int] = {}
-                for key, p in meta.items():
-                    tags = json.dumps(dict(sorted(p.tags.items())), ensure_ascii=False)
-                    row = conn.execute(
-                        _UPSERT_SERIES,
-                        (key.site, key.device, key.point, p.quantity, p.unit, tags, last_ts[key]),
-                    ).fetchone()
-                    ids[key] = int(row[0])
+                ids: dict[tuple[str, str, str], int] = {}
+                for k, (quantity, unit, last) in meta.items():
+                    tag_json = json.dumps(dict(sorted(tags[k].items())), ensure_ascii=False)
+                    row = conn.execute(_UPSERT_SERIES, (*k, quantity, unit, tag_json, last)).fetchone()
+                    ids[k] = int(row[0])
+                qtext = _QUALITY_TEXT
                 conn.executemany(
                     _UPSERT_POINT,
-                    [(ids[p.key], p.ts, p.value, p.quality, p.reason, p.agent) for p in points],
+                    [
+                        (ids[(site, r[0], r[1])], r[5], r[3], qtext[r[6]], r[7], agent or None)
+                        for site, agent, rows in groups
+                        for r in rows
+                    ],
                 )
                 conn.execute("COMMIT")
             except BaseException:

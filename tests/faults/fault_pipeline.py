@@ -221,7 +221,7 @@ Stored = dict[str, dict[int, tuple[int, int]]]  # device → ts → (non-bad poi
 
 def read_influx(url: str) -> Stored:
     """Every stored point, collapsed by InfluxDB on (measurement, tags, ts) — i.e. distinct."""
-    q = 'SELECT "quality" FROM /.*/ GROUP BY "device"'
+    q = 'SELECT "value", "reason" FROM /.*/ GROUP BY "device", "quality"'  # quality is a tag
     body = urllib.parse.urlencode({"q": q, "db": DB, "epoch": "ns"}).encode()
     with urllib.request.urlopen(f"{url}/query", data=body, timeout=20) as r:
         doc = json.loads(r.read())
@@ -230,8 +230,8 @@ def read_influx(url: str) -> Stored:
         if "error" in res and "database not found" not in res["error"]:
             raise AssertionError(f"InfluxDB query failed: {res['error']}")
         for s in res.get("series", []):
-            dev = s["tags"]["device"]
-            for ts, quality in s["values"]:
+            dev, quality = s["tags"]["device"], s["tags"]["quality"]
+            for ts, *_fields in s["values"]:
                 good, bad = out[dev].get(ts, (0, 0))
                 out[dev][ts] = (good, bad + 1) if quality == "bad" else (good + 1, bad)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contract.telemetry import SeriesKey
-from store.base import Agg, StoredPoint
+from store.base import Agg, StoredPoint, points_to_rows
 from store.influxql import ident, latest_query, literal, range_query, tag_equals
 from store.lineprotocol import (
     LineProtocolError,
@@ -39,12 +39,17 @@ def test_encode_point_schema() -> None:
         agent="gw-A",
         tags={"building": "A", "storey": "2F 二层", "room_type": "", "site": "spoofed"},
     )
+    # quality and agent are tags; a good point without a reason carries only its value
     assert encode_point(p) == (
-        "co2,building=A,device=A-201-air,point=co2,site=sz-01,storey=2F\\ 二层,unit=ppm "
-        'value=812.0,quality="good",reason="",agent="gw-A" 1763884800000000000'
+        "co2,agent=gw-A,building=A,device=A-201-air,point=co2,quality=good,site=sz-01,"
+        "storey=2F\\ 二层,unit=ppm value=812.0 1763884800000000000"
     )
     bad = StoredPoint(p.key, p.ts, None, "co2", "ppm", quality="bad", reason="timeout")
-    assert encode_point(bad).split(" ")[1] == 'quality="bad",reason="timeout"'
+    assert encode_point(bad).split(" ")[1] == 'reason="timeout"'
+    assert ",quality=bad," in encode_point(bad) and "agent=" not in encode_point(bad)
+    # not good → reason written (empty when none given), so count("reason") counts bad points
+    odd = StoredPoint(p.key, p.ts, 5.0, "co2", "ppm", quality="uncertain")
+    assert encode_point(odd).split(" ")[1] == 'value=5.0,reason=""'
 
 
 def test_influxql_quoting() -> None:
@@ -57,7 +62,7 @@ def test_influxql_quoting() -> None:
     q = range_query(key, 10, 20, 5, Agg.LAST)
     assert q == (
         'SELECT last("value"), count("value") FROM /.*/ WHERE "device" = \'d\' AND "point" = \'p\''
-        " AND \"site\" = 's' AND time >= 10 AND time < 20 AND \"quality\" != 'bad'"
+        " AND \"site\" = 's' AND time >= 10 AND time < 20 AND \"quality\"::tag != 'bad'"
         " GROUP BY time(5ns) fill(none) ORDER BY time"
     )
 
@@ -77,7 +82,17 @@ def test_cached_encoder_matches_encode_point() -> None:
             SeriesKey("a", "b", "c"), 4, -3.0, "temperature", "°C", quality="uncertain", reason="range"
         ),
     ]
-    for p in cases * 2:
-        assert enc.encode(p) == encode_point(p)
+    for p in cases * 2:  # one at a time: a write holds one tag set per series
+        groups, tags = points_to_rows([p])
+        assert enc.encode_rows(*groups[0], tags, _no) == [encode_point(p)]
+    odd = StoredPoint(key, 1, 1.0, "co2", "ppm", tags={"room": "a\\\\b"})
     with pytest.raises(LineProtocolError):
-        enc.encode(StoredPoint(key, 1, 1.0, "co2", "ppm", tags={"room": "a\\\\b"}))
+        encode_point(odd)
+    rejects: list[tuple[str, str]] = []
+    groups, tags = points_to_rows([odd])
+    assert enc.encode_rows(*groups[0], tags, lambda *a: rejects.append(a)) == []
+    assert len(rejects) == 1 and "cannot encode" in rejects[0][1]
+
+
+def _no(text: str, reason: str) -> None:
+    raise AssertionError(f"unexpected reject {reason}: {text}")

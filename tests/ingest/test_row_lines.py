@@ -1,11 +1,13 @@
 """The row path to InfluxDB (`LineEncoder.encode_rows`, `Decoded.row_groups`) writes exactly the
-lines and rejects the `StoredPoint` path (`encode_all` of `Decoded.points`) writes."""
+lines of the reference encoding (`encode_point` of each reading as a `StoredPoint`), and
+rejects exactly the readings the reference cannot encode."""
 
 from __future__ import annotations
 
-from contract.telemetry import CANONICAL_UNITS, Quality, Reading, encode_batch, make_batch, topic
+from contract.telemetry import CANONICAL_UNITS, Quality, Reading, SeriesKey, encode_batch, make_batch, topic
 from ingest.pipeline import Decoded, Incoming
-from store.lineprotocol import LineEncoder
+from store.base import StoredPoint
+from store.lineprotocol import LineEncoder, LineProtocolError, encode_point
 
 T0 = 1_763_884_800_000_000_000
 
@@ -60,10 +62,28 @@ def test_row_lines_equal_point_lines_and_rejects() -> None:
         for site, agent, rows in decoded.row_groups()
         for line in enc.encode_rows(site, agent, rows, decoded.tags, lambda *a: row_rejects.append(a))
     ]
-    point_rejects: list[tuple[str, str]] = []
-    point_lines = LineEncoder().encode_all(decoded.points, lambda *a: point_rejects.append(a))
+    point_lines: list[str] = []
+    point_rejects: list[str] = []
+    for site, agent, rows in decoded.row_groups():
+        for device, point, quantity, value, unit, ts, quality, reason in rows:
+            key = SeriesKey(site, device, point)
+            p = StoredPoint(
+                key,
+                ts,
+                value,
+                quantity,
+                unit,
+                quality.value,
+                reason,
+                agent,
+                decoded.tags[(site, device, point)],
+            )
+            try:
+                point_lines.append(encode_point(p))
+            except LineProtocolError:
+                point_rejects.append(repr(p))
 
     assert row_lines == point_lines
-    assert row_rejects == point_rejects
+    assert [text for text, _ in row_rejects] == point_rejects
     assert len(row_rejects) == 12 and len(row_lines) == 24
-    assert any(' quality="bad"' in line and "value=" not in line for line in row_lines)
+    assert any(",quality=bad," in line and "value=" not in line for line in row_lines)
