@@ -56,6 +56,9 @@ class BatchConfig(BaseModel):
     max_messages: int = Field(default=100, ge=1, description="keep ≤ the broker's max_inflight_messages")
     max_delay_s: float = Field(default=0.5, gt=0, le=60)
     backoff_max_s: float = Field(default=30.0, gt=0)
+    writers: int = Field(
+        default=4, ge=1, le=32, description="store writes in flight (acks stay in arrival order)"
+    )
 
 
 class IngestConfig(BaseModel):

@@ -10,8 +10,11 @@ Why it is built this way:
   therefore leaves the messages un-acked in the broker session, which redelivers them on
   reconnect; the store's idempotent upsert turns the redelivery into a no-op.
 - Messages are gathered across publishes (max points/messages/delay) into one store write:
-  throughput comes from fewer, larger writes. A failing write is retried with backoff while
-  the messages stay un-acked; the broker's in-flight limit is the natural back-pressure.
+  throughput comes from fewer, larger writes. The pipeline is decode (gather thread) → encode +
+  write (`batch.writers` threads, several writes in flight, so the store's CPU and ours overlap)
+  → ack in arrival order: a batch's PUBACKs go out only after its own write *and* every earlier
+  batch's write succeeded. A failing write is retried with backoff while its messages (and all
+  later ones) stay un-acked; the broker's in-flight limit is the natural back-pressure.
 - MQTT redelivers in-flight messages only when a session resumes, so while connected the
   consumer itself keeps retrying the batch it holds.
 """
@@ -94,10 +97,19 @@ class Consumer:
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._subscribed = threading.Event()
-        # decode of the next batch overlaps the store write of the previous one (bounded: 2 ahead)
-        self._ready: queue.Queue[tuple[list[Incoming], Decoded] | None] = queue.Queue(maxsize=2)
+        # decoded batches wait here for a writer (bounded: decode runs at most `writers` ahead)
+        n = self.batch.writers
+        self._ready: queue.Queue[tuple[int, list[Incoming], Decoded] | None] = queue.Queue(maxsize=n)
         self._worker = threading.Thread(target=self._work, name="ingest-gather", daemon=True)
-        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._writers = [
+            threading.Thread(target=self._write_loop, name=f"ingest-writer-{i}", daemon=True)
+            for i in range(n)
+        ]
+        # in-order acks: batches written out of order wait here until every earlier one is written
+        self._ack_lock = threading.Lock()
+        self._next_ack = 0
+        self._written: dict[int, tuple[list[Incoming], Decoded, float]] = {}
+        self._failed = threading.Event()
         self.client = make_client(broker, self._on_message)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -157,7 +169,8 @@ class Consumer:
             self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
         self.client.loop_start()
         self._worker.start()
-        self._writer.start()
+        for w in self._writers:
+            w.start()
 
     def wait_ready(self, timeout: float) -> bool:
         """Connected and subscribed (SUBACK received)."""
@@ -167,7 +180,7 @@ class Consumer:
         """Flush what was gathered (one attempt), ack it, then disconnect; the rest is redelivered."""
         self._stop.set()
         deadline = time.monotonic() + timeout
-        for t in (self._worker, self._writer):
+        for t in (self._worker, *self._writers):
             if t.is_alive():
                 t.join(max(0.1, deadline - time.monotonic()))
         self.client.disconnect()
@@ -176,13 +189,15 @@ class Consumer:
     # ------------------------------------------------------------ the writer thread
 
     def _work(self) -> None:
-        """Gather and decode; hands batches to the writer in arrival order."""
+        """Gather and decode; numbers batches in arrival order and hands them to the writers."""
+        seq = 0
         while not self._stop.is_set():
             try:
                 first = self._inbox.get(timeout=0.2)
             except queue.Empty:
                 continue
-            self._ready.put(self._gather(first))
+            self._ready.put((seq, *self._gather(first)))
+            seq += 1
         # what already arrived is written once more on the way out; the rest is redelivered
         rest: list[Incoming] = []
         while True:
@@ -194,18 +209,23 @@ class Consumer:
             decoded = Decoded()
             for m in rest:
                 decoded.add(m, self.bindings.tags)
-            self._ready.put((rest, decoded))
-        self._ready.put(None)
+            self._ready.put((seq, rest, decoded))
+        for _ in self._writers:
+            self._ready.put(None)
 
     def _write_loop(self) -> None:
-        failed = False
         while True:
             item = self._ready.get()
             if item is None:
                 return
-            if failed:
+            if self._failed.is_set():
                 continue  # stopping after a failed write: keep acks in order, let the broker redeliver
-            failed = not self._flush(*item)
+            seq, msgs, decoded = item
+            elapsed = self._write(msgs, decoded)
+            if elapsed is None:
+                self._failed.set()
+                continue
+            self._ack_in_order(seq, msgs, decoded, elapsed)
 
     def _gather(self, first: Incoming) -> tuple[list[Incoming], Decoded]:
         if self.bindings.maybe_reload():
@@ -229,8 +249,9 @@ class Consumer:
             points += decoded.add(m, self.bindings.tags)
         return msgs, decoded
 
-    def _flush(self, msgs: list[Incoming], decoded: Decoded) -> bool:
-        """Write, make rejects durable, then ack in arrival order; retry (un-acked) until it works."""
+    def _write(self, msgs: list[Incoming], decoded: Decoded) -> float | None:
+        """Write and make rejects durable, retrying (un-acked) until it works; the seconds it
+        took, or None when stopping after a failure (nothing from here on is acked)."""
         with self.metrics.lock:
             self.metrics.pending_messages = len(msgs) + self._inbox.qsize()
         for r in decoded.rejects:
@@ -241,13 +262,13 @@ class Consumer:
             try:
                 write_decoded(self.store, decoded)
                 self.quarantine.flush()
-                break
+                return time.monotonic() - t0
             except (StoreError, OSError) as exc:
                 with self.metrics.lock:
                     self.metrics.store_errors_total += 1
                 if self._stop.is_set():
                     log.error("store write failed while stopping (%s): not acked, the broker redelivers", exc)
-                    return False
+                    return None
                 log.error(
                     "store write failed (%s): %d messages stay un-acked, retry in %.1fs",
                     exc,
@@ -256,11 +277,18 @@ class Consumer:
                 )
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.batch.backoff_max_s)
-        self._record(msgs, decoded, time.monotonic() - t0)
-        for m in msgs:
-            if m.qos > 0:
-                self.client.ack(m.mid, m.qos)
-        return True
+
+    def _ack_in_order(self, seq: int, msgs: list[Incoming], decoded: Decoded, elapsed: float) -> None:
+        """Ack this batch and every later one already written, once all earlier ones are."""
+        with self._ack_lock:
+            self._written[seq] = (msgs, decoded, elapsed)
+            while self._next_ack in self._written and not self._failed.is_set():
+                done_msgs, done, took = self._written.pop(self._next_ack)
+                self._record(done_msgs, done, took)
+                for m in done_msgs:
+                    if m.qos > 0:
+                        self.client.ack(m.mid, m.qos)
+                self._next_ack += 1
 
     def _record(self, msgs: list[Incoming], decoded: Decoded, elapsed: float) -> None:
         seq = self.metrics.sequences
