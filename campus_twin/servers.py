@@ -158,7 +158,10 @@ class Mosquitto(_Managed):
 
 @dataclass
 class InfluxDB(_Managed):
-    """InfluxDB 1.x (Debian's `influxdb`): `/write` line protocol and InfluxQL `/query`."""
+    """InfluxDB 1.x (Debian's `influxdb`): `/write` line protocol and InfluxQL `/query`.
+    `data_settings`: extra `[data]` lines (the bench snapshots the cache to TSM quickly)."""
+
+    data_settings: str = ""
 
     def _cmd(self) -> list[str]:
         binary = find_binary("influxd", ("/usr/bin/influxd",))
@@ -175,6 +178,7 @@ bind-address = "{self.host}:{rpc_port}"
   wal-dir = "{d}/wal"
   query-log-enabled = false
   trace-logging-enabled = false
+{self.data_settings}
 [coordinator]
   log-queries-after = "0s"
 [http]

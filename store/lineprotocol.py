@@ -105,6 +105,9 @@ class LineEncoder:
 
     def __init__(self, max_cached: int = 200_000) -> None:
         self._prefix: dict[tuple[object, ...], str] = {}
+        self._rows: dict[
+            tuple[str, str, str, str, str, str, Quality], tuple[Mapping[str, str], str | None]
+        ] = {}
         self._max = max_cached
 
     def prefix(
@@ -140,27 +143,29 @@ class LineEncoder:
     ) -> list[str]:
         """Lines of validated contract rows, exactly as `encode_point` writes them, without an
         object per point. A row that cannot be encoded goes to `reject(text, reason)`."""
-        prefixes: dict[tuple[str, str, str, str, Quality], str | None] = {}
+        # series prefixes persist across calls (a gateway's batch has a few hundred series, each
+        # seen once per batch), keyed by what the prefix is made of; room tags compare by value
+        cache = self._rows
         isfinite = math.isfinite
         out: list[str] = []
         append = out.append
         for row in rows:
             device, point, quantity, value, unit, ts, quality, reason = row
-            pk = (device, point, quantity, unit, quality)
-            prefix = prefixes.get(pk, "")
-            if prefix == "":
+            ck = (site, agent, device, point, quantity, unit, quality)
+            room = tags[(site, device, point)]
+            hit = cache.get(ck)
+            if hit is not None and (hit[0] is room or hit[0] == room):
+                prefix: str | None = hit[1]
+            else:
                 try:
                     prefix = self.prefix(
-                        quantity,
-                        SeriesKey(site, device, point),
-                        unit,
-                        agent,
-                        quality.value,
-                        tags[(site, device, point)],
+                        quantity, SeriesKey(site, device, point), unit, agent, quality.value, room
                     )
                 except LineProtocolError:
                     prefix = None
-                prefixes[pk] = prefix
+                if len(cache) >= self._max:
+                    cache.clear()
+                cache[ck] = (room, prefix)
             if prefix is None or (value is not None and not isfinite(value)):
                 p = StoredPoint(
                     SeriesKey(site, device, point),
