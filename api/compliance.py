@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -66,9 +67,15 @@ class _SeriesView:
         return self._store.latest(keys if keys is not None else [i.key for i in self._infos])
 
     def range(
-        self, key: SeriesKey, start: int, end: int, every: int | None = None, agg: Agg = Agg.MEAN
+        self,
+        key: SeriesKey,
+        start: int,
+        end: int,
+        every: int | None = None,
+        agg: Agg = Agg.MEAN,
+        tz: tzinfo | None = None,
     ) -> list[Window]:
-        return self._store.range(key, start, end, every, agg)
+        return self._store.range(key, start, end, every, agg, tz)
 
     def series(self, tags: Mapping[str, str] | None = None) -> list[SeriesInfo]:
         return [i for i in self._infos if not tags or all(i.tags.get(k) == v for k, v in tags.items())]

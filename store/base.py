@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -41,7 +42,7 @@ class StoredPoint:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    start: int  # ns UTC, window start (aligned to `every` from the epoch)
+    start: int  # ns UTC, window start (aligned to `every` from `store.windows.window_origin`)
     value: float | None
     count: int
 
@@ -115,9 +116,12 @@ class Store(Protocol):
         end: int,
         every: int | None = None,
         agg: Agg = Agg.MEAN,
+        tz: tzinfo | None = None,
     ) -> list[Window]:
         """Points in [start, end) aggregated per `every` ns window; raw points (count=1) when None.
-        Only points with quality good/uncertain and a value take part in aggregates."""
+        Windows start on local midnight (Mondays for whole weeks) of `tz`, on the epoch without
+        one (`store.windows.window_origin`). Only points with quality good/uncertain and a value
+        take part in aggregates. Raises ValueError for inputs outside `store.windows.check_range`."""
 
     def series(self, tags: Mapping[str, str] | None = None) -> list[SeriesInfo]:
         """Known series, optionally only those whose tags include all of `tags`."""

@@ -29,6 +29,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from contract.telemetry import SeriesKey
@@ -44,6 +45,7 @@ from store.base import (
     write_points,
 )
 from store.lineprotocol import KEY_TAGS, RESERVED_TAGS, LineEncoder
+from store.windows import check_range, window_origin
 
 log = logging.getLogger(__name__)
 
@@ -330,11 +332,12 @@ class InfluxV1Store:
         end: int,
         every: int | None = None,
         agg: Agg = Agg.MEAN,
+        tz: tzinfo | None = None,
     ) -> list[Window]:
-        if every is not None and every <= 0:
-            raise ValueError(f"every must be a positive number of ns, got {every}")
+        check_range(start, end, every)
         agg = Agg(agg)
-        series = self.query(influxql.range_query(key, start, end, every, agg))
+        origin = window_origin(every, tz, start) if every is not None else 0
+        series = self.query(influxql.range_query(key, start, end, every, agg, origin))
         windows: list[Window] = []
         for s in series:
             for row in influxql.rows(s):

@@ -51,7 +51,8 @@ def latest_query(keys: Sequence[SeriesKey] | None = None, tags: Mapping[str, str
     return f"SELECT * FROM {ALL_MEASUREMENTS}{where} GROUP BY * ORDER BY time DESC LIMIT 1"
 
 
-def range_query(key: SeriesKey, start: int, end: int, every: int | None, agg: Agg) -> str:
+def range_query(key: SeriesKey, start: int, end: int, every: int | None, agg: Agg, origin: int = 0) -> str:
+    """`origin` in [0, every): windows start at origin + k·every (InfluxQL's time(every, offset))."""
     bounds = f"time >= {int(start)} AND time < {int(end)}"
     where = f"{key_condition(key)} AND {bounds}"
     if every is None:
@@ -67,7 +68,7 @@ def range_query(key: SeriesKey, start: int, end: int, every: int | None, agg: Ag
     return (
         f'SELECT {func}("value"), count("value") FROM {ALL_MEASUREMENTS}'
         f" WHERE {where} AND \"quality\"::tag != 'bad'"
-        f" GROUP BY time({int(every)}ns) fill(none) ORDER BY time"
+        f" GROUP BY time({int(every)}ns{f', {int(origin)}ns' if origin else ''}) fill(none) ORDER BY time"
     )
 
 

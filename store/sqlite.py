@@ -18,10 +18,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from datetime import tzinfo
 from pathlib import Path
 
 from contract.telemetry import Quality, SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
+from store.windows import check_range, window_origin
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -198,9 +200,9 @@ class SQLiteStore:
         end: int,
         every: int | None = None,
         agg: Agg = Agg.MEAN,
+        tz: tzinfo | None = None,
     ) -> list[Window]:
-        if every is not None and every <= 0:
-            raise ValueError(f"every must be a positive number of ns, got {every}")
+        check_range(start, end, every)
         agg = Agg(agg)
         with self._reading() as conn:
             row = conn.execute(
@@ -217,9 +219,10 @@ class SQLiteStore:
                     (sid, start, end),
                 ).fetchall()
                 return [Window(ts, value, count) for ts, value, count in rows]
-            # Windows aligned from the epoch: floor(ts / every) * every, also for ts < 0.
-            bucket = "((ts - ((ts % :every) + :every) % :every))"
-            params = {"sid": sid, "start": start, "end": end, "every": every}
+            # Windows start at origin + k·every (floor, also before the origin): store.windows
+            bucket = "(ts - (((ts - :origin) % :every) + :every) % :every)"
+            origin = window_origin(every, tz, start)
+            params = {"sid": sid, "start": start, "end": end, "every": every, "origin": origin}
             where = f"series_id = :sid AND ts >= :start AND ts < :end AND {_VALID}"
             if agg is Agg.LAST:
                 # SQLite's documented bare-column rule: with max(ts), `value` comes from that row.

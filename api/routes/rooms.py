@@ -17,6 +17,7 @@ from api.status import rows_from_state
 from api.timeparse import parse_duration_s
 from api.views import room_out
 from store.base import Agg, StoreError
+from store.windows import MAX_EVERY_NS
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["rooms"])
 State = Annotated[AppState, Depends(get_state)]
@@ -59,6 +60,8 @@ def _every_ns(every: str | None, span_ns: int) -> int | None:
         every_ns = parse_duration_s(every) * NS
     except ValueError as exc:
         raise bad_param("every", str(exc)) from None
+    if every_ns > MAX_EVERY_NS:
+        raise bad_param("every", f"at most {MAX_EVERY_NS // (86_400 * NS)} days")
     if span_ns // every_ns > MAX_WINDOWS:
         raise bad_param("every", f"{span_ns // every_ns} windows exceed {MAX_WINDOWS}; choose a longer every")
     return every_ns
@@ -87,7 +90,9 @@ def room_history(
         if s.quantity != quantity:
             continue
         try:
-            windows = state.store.range(s.key, start_ns, end_ns, every_ns, agg)
+            windows = state.store.range(s.key, start_ns, end_ns, every_ns, agg, tz=state.tz)
+        except ValueError as exc:  # outside store.windows.check_range
+            raise bad_param("every", str(exc)) from None
         except StoreError as exc:
             raise ApiError(503, f"store query failed: {exc}") from None
         out.append(

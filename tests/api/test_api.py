@@ -171,6 +171,7 @@ def test_history_aggregates_in_local_time(client: TestClient, viewer: dict[str, 
         ({"quantity": "radon"}, "quantity"),
         ({"quantity": "co2", "every": "5 minutes"}, "every"),
         ({"quantity": "co2", "every": "1s"}, "every"),
+        ({"quantity": "co2", "every": "999999w"}, "every"),  # past 64-bit ns: was a 500
         ({"quantity": "co2", "from": "yesterday"}, "from"),
         ({"quantity": "co2", "from": "2026-11-23T10:00:00", "to": "2026-11-23T09:00:00"}, "from"),
         ({"quantity": "co2", "agg": "sum"}, "agg"),

@@ -14,8 +14,10 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -188,3 +190,58 @@ def test_influxdb2_writes_reach_a_real_v2_write_api(
     }
     room = next(s["metric"] for s in got if s["metric"]["__name__"] == "co2_value")
     assert {k: room[k] for k in ROOM} == ROOM and room["unit"] == "ppm"
+
+
+# ---------------------------------------------------------------- local-time windows and bounds
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = 86_400 * S
+
+
+def local_ns(*ymdhm: int) -> int:
+    return int(datetime(*ymdhm, tzinfo=SHANGHAI).timestamp()) * S
+
+
+def hourly_rows(first: int, hours: int) -> list[RowGroup]:
+    rs: list[Row] = [
+        ("A-201-air", "co2", "co2", float(h), "ppm", first + h * 3600 * S, Quality.GOOD, None)
+        for h in range(hours)
+    ]
+    return [(SITE, "gw-A", rs)]
+
+
+def test_daily_windows_start_at_local_midnight(store: Store) -> None:
+    first = local_ns(2026, 11, 23, 0, 30)  # Monday 00:30 Beijing time = Sunday 16:30 UTC
+    store.write_rows(hourly_rows(first, 48), TAGS)
+    days = store.range(CO2, first, first + 48 * 3600 * S, every=DAY, agg=Agg.COUNT, tz=SHANGHAI)
+    assert [(w.start, w.count) for w in days] == [
+        (local_ns(2026, 11, 23, 0, 0), 24),
+        (local_ns(2026, 11, 24, 0, 0), 24),
+    ]
+    utc_days = store.range(CO2, first, first + 48 * 3600 * S, every=DAY, agg=Agg.COUNT)
+    assert [w.count for w in utc_days] == [8, 24, 16]  # UTC midnight is 08:00 in Beijing
+
+
+def test_weekly_windows_start_on_local_monday(store: Store) -> None:
+    first = local_ns(2026, 11, 22, 12, 0)  # Sunday noon
+    store.write_rows(hourly_rows(first, 24), TAGS)  # Sunday 12:00 .. Monday 11:00
+    weeks = store.range(CO2, first, first + DAY, every=7 * DAY, agg=Agg.COUNT, tz=SHANGHAI)
+    assert [(w.start, w.count) for w in weeks] == [
+        (local_ns(2026, 11, 16, 0, 0), 12),
+        (local_ns(2026, 11, 23, 0, 0), 12),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "every"),
+    [
+        (T0, T0 + DAY, 999_999 * 7 * DAY),  # `every=999999w`: past 64-bit ns
+        (T0, T0 + DAY, 0),
+        (T0, T0 + DAY, -S),
+        (T0, 2**63 - 1, DAY),
+        (-(2**63), T0, DAY),
+    ],
+)
+def test_out_of_bounds_inputs_raise_value_error(store: Store, start: int, end: int, every: int) -> None:
+    with pytest.raises(ValueError, match=r"every|range"):
+        store.range(CO2, start, end, every=every)
