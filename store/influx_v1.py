@@ -2,7 +2,8 @@
 
 InfluxDB 1.x serves this natively; 2.x and 3.x serve the same endpoints as their "v1
 compatibility API" (database/retention policy mapped to a bucket, token auth), so one writer
-covers all of them. Tested here against InfluxDB 1.6 only (see docs/influx-schema.md).
+covers all of them; `influx_v2.InfluxV2Store` only swaps the write endpoint for `/api/v2/write`.
+Tested against InfluxDB 1.6 and, for the v2 write endpoint, VictoriaMetrics (docs/influx-schema.md).
 
 Write errors are classified the way a serious writer must, because ingest acks MQTT only
 after `write` returns:
