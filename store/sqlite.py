@@ -5,8 +5,11 @@ Why these choices:
   a returned `write` survive power loss, which is what "ack only after durable write" needs.
 - A point's identity is (series, ts): `INSERT … ON CONFLICT DO UPDATE` makes a redelivered
   batch store each point once (last write wins).
-- Series metadata (quantity, unit, room tags) lives once per series, not per point; `last_ts`
-  on the series row makes `latest` an index lookup instead of a scan.
+- Series metadata (quantity, unit, room tags) lives once per series, not per point, and is
+  upserted only when this store has not seen it yet or it changed (an in-memory cache of series
+  ids): a batch then costs one `executemany` of points, not one statement per series too (that
+  was ~45 % of a write). `latest` is `max(ts)` on the (series_id, ts) primary key, an index seek;
+  the `last_ts` column is set on insert only, kept for files written by older versions.
 - Each thread gets its own connection (sqlite3 connections are not thread-safe); writes are
   serialised by a lock and `busy_timeout` covers a second process on the same file.
 """
@@ -55,7 +58,7 @@ ON CONFLICT (site, device, point) DO UPDATE SET
     quantity = excluded.quantity,
     unit = excluded.unit,
     tags = excluded.tags,
-    last_ts = max(coalesce(series.last_ts, excluded.last_ts), excluded.last_ts)
+    last_ts = coalesce(series.last_ts, excluded.last_ts)
 RETURNING id
 """
 
@@ -90,6 +93,8 @@ class SQLiteStore:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        # (site, device, point) -> (id, quantity, unit, room tags) as last written by this store
+        self._series: dict[tuple[str, str, str], tuple[int, str, str, Mapping[str, str]]] = {}
         self._closed = False
         with self._write_lock:
             conn = self._conn()
@@ -129,29 +134,34 @@ class SQLiteStore:
         write_points(self, points)
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
-        """One transaction: series rows upserted once per series, points in one executemany."""
-        meta: dict[tuple[str, str, str], tuple[str, str, int]] = {}  # key -> quantity, unit, last ts
+        """One transaction: new or changed series upserted, points in one executemany."""
+        known = self._series
+        fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}  # key -> quantity, unit, ts
         for site, _agent, rows in groups:
             for device, point, quantity, _v, unit, ts, _q, _r in rows:
                 k = (site, device, point)
-                m = meta.get(k)
-                if m is None or ts >= m[2]:
-                    meta[k] = (quantity, unit, ts)
-        if not meta:
+                if k in fresh:
+                    continue
+                have = known.get(k)
+                if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
+                    fresh[k] = (quantity, unit, ts)
+        if not any(rows for _s, _a, rows in groups):
             return
         with self._write_lock, self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                ids: dict[tuple[str, str, str], int] = {}
-                for k, (quantity, unit, last) in meta.items():
-                    tag_json = json.dumps(dict(sorted(tags[k].items())), ensure_ascii=False)
-                    row = conn.execute(_UPSERT_SERIES, (*k, quantity, unit, tag_json, last)).fetchone()
-                    ids[k] = int(row[0])
+                added: dict[tuple[str, str, str], tuple[int, str, str, dict[str, str]]] = {}
+                for k, (quantity, unit, ts) in fresh.items():
+                    room = dict(tags[k])
+                    tag_json = json.dumps(dict(sorted(room.items())), ensure_ascii=False)
+                    row = conn.execute(_UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
+                    added[k] = (int(row[0]), quantity, unit, room)
+                ids = {**known, **added} if added else known
                 qtext = _QUALITY_TEXT
                 conn.executemany(
                     _UPSERT_POINT,
                     [
-                        (ids[(site, r[0], r[1])], r[5], r[3], qtext[r[6]], r[7], agent or None)
+                        (ids[(site, r[0], r[1])][0], r[5], r[3], qtext[r[6]], r[7], agent or None)
                         for site, agent, rows in groups
                         for r in rows
                     ],
@@ -160,12 +170,14 @@ class SQLiteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            known.update(added)  # only once committed: a rolled-back series id is not kept
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:
         sql = (
             "SELECT s.site, s.device, s.point, s.quantity, s.unit, s.tags,"
             " p.ts, p.value, p.quality, p.reason, p.agent"
-            " FROM series s JOIN points p ON p.series_id = s.id AND p.ts = s.last_ts"
+            " FROM series s JOIN points p ON p.series_id = s.id"
+            " AND p.ts = (SELECT max(ts) FROM points WHERE series_id = s.id)"
         )
         out: dict[SeriesKey, StoredPoint] = {}
         with self._reading() as conn:

@@ -161,3 +161,22 @@ def test_second_process_view_and_closed_store(tmp_path: Path) -> None:
     b.close()
     with pytest.raises(StoreError):
         a.write([pt(T0, 1.0)])
+
+
+def test_series_cache_follows_rebinding_and_late_points(tmp_path: Path) -> None:
+    """Series rows are written only when new or changed: a re-bound device's new room must
+    still reach the file, and `latest` must be the newest point, not the last written."""
+    path = tmp_path / "cache.db"
+    s = SQLiteStore(path)
+    room_a, room_b = {"room_number": "A-201"}, {"room_number": "B-101"}
+    s.write([StoredPoint(KEY, T0 + 5 * S, 1.0, "co2", "ppm", tags=room_a)])
+    s.write([StoredPoint(KEY, T0 + S, 2.0, "co2", "ppm", tags=room_a)])  # late arrival
+    assert s.latest([KEY])[KEY].value == 1.0
+    s.write([StoredPoint(KEY, T0 + 6 * S, 3.0, "co2", "ppm", tags=room_b)])
+    s.close()
+    other = SQLiteStore(path)
+    try:
+        assert [i.tags for i in other.series()] == [room_b]
+        assert other.latest([KEY])[KEY].value == 3.0 and other.count() == 3
+    finally:
+        other.close()
