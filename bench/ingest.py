@@ -122,16 +122,19 @@ def influx_ceiling(influx: InfluxDB, lines: list[str]) -> tuple[float, str, dict
 
 
 def tsm_bytes(influx: InfluxDB, db: str, timeout: float = 180.0) -> int:
-    """Bytes of the database's TSM files once the WAL was snapshotted into them."""
+    """Bytes of the database's TSM files once the WAL was snapshotted into them and compaction
+    settled (the same size on four polls 0.5 s apart)."""
     data, wal = influx.workdir / "data" / db, influx.workdir / "wal" / db
     deadline = time.monotonic() + timeout
+    sizes: list[int] = []
     while time.monotonic() < deadline:
         wal_bytes = sum(f.stat().st_size for f in wal.rglob("*.wal")) if wal.exists() else 0
         tsm = sum(f.stat().st_size for f in data.rglob("*.tsm")) if data.exists() else 0
-        if tsm and wal_bytes == 0:
+        sizes = [*sizes[-3:], tsm] if tsm and wal_bytes == 0 else []
+        if len(sizes) == 4 and len(set(sizes)) == 1:
             return tsm
         time.sleep(0.5)
-    raise RuntimeError(f"InfluxDB did not snapshot {db} to TSM within {timeout:.0f}s")
+    raise RuntimeError(f"InfluxDB did not settle {db} into TSM files within {timeout:.0f}s")
 
 
 def bytes_per_point(
