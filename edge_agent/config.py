@@ -18,14 +18,10 @@ from contract.quantities import check_quantity
 from contract.secrets import rebase
 from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
+from device_profiles.mqtt_format import default_topic
 from edge_agent.modbus.config import ModbusDevice
 
-MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "custom"]
-DEFAULT_TOPICS: dict[str, str] = {
-    "zigbee2mqtt": "zigbee2mqtt/+",
-    "tasmota": "tele/+/SENSOR",
-    "lorawan": "application/+/device/+/event/up",
-}
+MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "json", "custom"]
 
 
 class _Strict(BaseModel):
@@ -91,7 +87,7 @@ class Subscription(_Strict):
 
     @property
     def topic_filter(self) -> str:
-        return self.topic or DEFAULT_TOPICS[self.format]
+        return self.topic or default_topic(self.format)  # whole format tree, device_profiles/mqtt/
 
 
 class MqttSouthConfig(_Strict):

@@ -26,7 +26,7 @@ from edge_agent.metrics import Metric, MetricsServer, render
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
 from edge_agent.quarantine import Quarantine
 from edge_agent.samples import Sample
-from edge_agent.southbound.formats import PayloadError, decode
+from edge_agent.southbound.formats import MqttDecoder, PayloadError
 from edge_agent.uplink import Uplink
 
 log = logging.getLogger("edge_agent")
@@ -56,6 +56,7 @@ class Agent:
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
+        self.mqtt_decoder = MqttDecoder(self.tz)  # remembers Zigbee2MQTT discovery; counts skips
         self.profiles = profiles
         changes = None
         if cfg.normalise.deadband:
@@ -125,7 +126,7 @@ class Agent:
         """Decode one sensor message; anything unusable is quarantined with its reason."""
         assert self.quarantine is not None
         try:
-            decoded = decode(sub, topic, payload, received_ns, self.tz)
+            decoded = self.mqtt_decoder.decode(sub, topic, payload, received_ns)
         except PayloadError as exc:
             await self._quarantine_mqtt(topic, str(exc), payload)
             return

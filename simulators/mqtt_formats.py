@@ -1,12 +1,14 @@
 """Payloads of the MQTT sensor families campuses meet, built from one set of readings.
 
-Pure functions: (device, quantities → values, time) → (topic, payload bytes). The shapes are
-those of the real systems (see TEAM.md, "MQTT southbound formats"):
+Pure functions: (device, quantities → values, time) → (topic, payload bytes). Keys, units, the
+sensor objects and the Cayenne LPP types come from the format files the agent decodes with
+(device_profiles/mqtt/*.yaml, `simulated: true`), so encoder and decoder cannot drift:
 - zigbee2mqtt: `zigbee2mqtt/<device>`, a flat JSON object, no timestamp (stamped at receipt);
   `occupancy` is the presence boolean of a PIR/mmWave sensor, as zigbee2mqtt publishes it;
 - tasmota: `tele/<device>/SENSOR`, per-sensor objects with local `Time` without a zone;
 - lorawan: a ChirpStack v4 uplink event on `application/<app>/device/<devEui>/event/up`
   with the decoded `object` and the raw frame as base64 Cayenne LPP in `data`.
+Values leave in the format's unit (the catalogue's conversion, inverted) at its resolution.
 """
 
 from __future__ import annotations
@@ -22,63 +24,21 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from contract.campus import MqttFormat
+from contract.quantities import catalogue, decimals_for
+from device_profiles.mqtt_format import KeyPoint, carried, simulated_format
+from simulators.device_values import converter
 
 FORMATS: tuple[MqttFormat, ...] = ("zigbee2mqtt", "tasmota", "lorawan")
-
-# quantities each format can carry, and the key it is published under
-Z2M_KEYS = {
-    "temperature": "temperature",
-    "humidity": "humidity",
-    "illuminance": "illuminance",
-    "occupancy": "occupancy",
-    "presence": "presence",
-    "co2": "co2",
-    "pm25": "pm25",
-    "pm10": "pm10",
-    "hcho": "formaldehyd",  # zigbee2mqtt's own spelling (e.g. Tuya air boxes)
-    "tvoc": "voc",
-    "noise": "noise",
-    "power": "power",
-    "energy": "energy",
-    "voltage": "voltage",
-    "current": "current",
-}
-# (sensor object, key) per quantity, as Tasmota names them
-TASMOTA_KEYS = {
-    "temperature": ("AM2301", "Temperature"),
-    "humidity": ("AM2301", "Humidity"),
-    "illuminance": ("BH1750", "Illuminance"),
-    "co2": ("SCD40", "CarbonDioxide"),
-    "pm25": ("SDS0X1", "PM2.5"),
-    "pm10": ("SDS0X1", "PM10"),
-    "power": ("ENERGY", "Power"),
-    "energy": ("ENERGY", "Total"),
-    "voltage": ("ENERGY", "Voltage"),
-    "current": ("ENERGY", "Current"),
-}
-# Cayenne LPP (type id, bytes, resolution, signed); co2/pm are the common LPP extensions
-LPP_TYPES = {
-    "illuminance": (101, 2, 1.0, False),
-    "presence": (102, 1, 1.0, False),
-    "occupancy": (102, 1, 1.0, False),
-    "temperature": (103, 2, 0.1, True),
-    "humidity": (104, 1, 0.5, False),
-    "co2": (125, 2, 1.0, False),
-    "pm25": (126, 2, 1.0, False),
-    "pm10": (127, 2, 1.0, False),
-    "noise": (128, 2, 0.1, False),
-}
-DECIMALS = {"temperature": 1, "humidity": 1, "illuminance": 0, "co2": 0, "pm25": 0, "pm10": 0, "noise": 1}
 LORAWAN_FPORT = 2
 
 
+def points(fmt: MqttFormat) -> dict[str, KeyPoint]:
+    """Campus-spec quantity → the format point that carries it."""
+    return carried(simulated_format(fmt))
+
+
 def supported(fmt: MqttFormat) -> frozenset[str]:
-    keys: dict[str, frozenset[str]] = {
-        "zigbee2mqtt": frozenset(Z2M_KEYS),
-        "tasmota": frozenset(TASMOTA_KEYS),
-        "lorawan": frozenset(LPP_TYPES),
-    }
-    return keys[fmt]
+    return frozenset(points(fmt))
 
 
 def check_quantities(fmt: MqttFormat, device: str, quantities: tuple[str, ...]) -> None:
@@ -87,6 +47,20 @@ def check_quantities(fmt: MqttFormat, device: str, quantities: tuple[str, ...]) 
         raise ValueError(
             f"device {device!r}: format {fmt} cannot carry {missing}; supported: {sorted(supported(fmt))}"
         )
+
+
+def encode_value(kp: KeyPoint, value: float) -> float | int | bool:
+    """A canonical value as the device sends it: its unit, the format transform, its resolution."""
+    spec = catalogue().spec(kp.quantity)
+    if spec.kind == "boolean":
+        return bool(value > 0)
+    to_device = converter(kp.quantity, kp.unit)
+    raw = (to_device(value) - kp.offset) / kp.scale
+    slope = abs(to_device(1.0) - to_device(0.0)) / abs(kp.scale)  # device units per canonical unit
+    digits = decimals_for(spec.resolution * slope)
+    if spec.kind == "count" or digits == 0:
+        return round(raw)
+    return round(raw, digits)
 
 
 def dev_eui(device: str) -> str:
@@ -100,13 +74,6 @@ def application_id(site: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"campus-twin:{site}"))
 
 
-def _round(quantity: str, value: float) -> float | int | bool:
-    if quantity in ("occupancy", "presence"):
-        return bool(value > 0)
-    digits = DECIMALS.get(quantity, 2)
-    return round(value) if digits == 0 else round(value, digits)
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     topic: str
@@ -114,7 +81,8 @@ class Message:
 
 
 def zigbee2mqtt(device: str, values: Mapping[str, float], *, linkquality: int, battery: int) -> Message:
-    doc: dict[str, object] = {Z2M_KEYS[q]: _round(q, v) for q, v in values.items()}
+    table = points("zigbee2mqtt")
+    doc: dict[str, object] = {table[q].published_key: encode_value(table[q], v) for q, v in values.items()}
     doc["linkquality"] = linkquality
     doc["battery"] = battery
     return Message(f"zigbee2mqtt/{device}", json.dumps(doc, separators=(",", ":")).encode())
@@ -123,11 +91,12 @@ def zigbee2mqtt(device: str, values: Mapping[str, float], *, linkquality: int, b
 def tasmota(device: str, values: Mapping[str, float], *, t_ns: int, tz: ZoneInfo) -> Message:
     local = dt.datetime.fromtimestamp(t_ns / 1e9, tz=tz).replace(tzinfo=None, microsecond=0)
     doc: dict[str, object] = {"Time": local.isoformat()}
+    table = points("tasmota")
     for q, v in values.items():
-        sensor, key = TASMOTA_KEYS[q]
-        sub = doc.setdefault(sensor, {})
+        kp = table[q]
+        sub = doc.setdefault(kp.sensors[0] if kp.sensors else "SENSOR", {})
         assert isinstance(sub, dict)
-        sub[key] = _round(q, v)
+        sub[kp.published_key] = encode_value(kp, v)
     if "temperature" in values:
         doc["TempUnit"] = "C"
     return Message(f"tele/{device}/SENSOR", json.dumps(doc, separators=(",", ":")).encode())
@@ -137,16 +106,19 @@ def cayenne_lpp(values: Mapping[str, float]) -> tuple[bytes, dict[str, float | i
     """Encode as Cayenne LPP (channel per quantity) and return what a decoder recovers."""
     frame = bytearray()
     decoded: dict[str, float | int | bool] = {}
+    table = points("lorawan")
     for channel, (q, v) in enumerate(values.items(), start=1):
-        type_id, size, res, signed = LPP_TYPES[q]
+        kp = table[q]
+        assert kp.lpp is not None  # `carried` keeps only LPP points for LoRaWAN
+        type_id, size, res, signed = kp.lpp.type, kp.lpp.size, kp.lpp.resolution, kp.lpp.signed
         raw = round(v / res)
         lo, hi = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed else (0, (1 << (8 * size)) - 1)
         raw = max(lo, min(hi, raw))
         frame += bytes([channel, type_id]) + raw.to_bytes(size, "big", signed=signed)
-        if q in ("occupancy", "presence"):
-            decoded[q] = bool(raw)
+        if catalogue().spec(kp.quantity).kind == "boolean":
+            decoded[kp.published_key] = bool(raw)
         else:
-            decoded[q] = round(raw * res, 1) if res < 1 else raw
+            decoded[kp.published_key] = round(raw * res, decimals_for(res)) if res < 1 else raw
     return bytes(frame), decoded
 
 
@@ -211,8 +183,7 @@ def lorawan(
 
 
 def topic_for(fmt: MqttFormat, device: str, site: str) -> str:
-    if fmt == "zigbee2mqtt":
-        return f"zigbee2mqtt/{device}"
-    if fmt == "tasmota":
-        return f"tele/{device}/SENSOR"
+    if fmt in ("zigbee2mqtt", "tasmota"):
+        spec = simulated_format(fmt)
+        return f"{spec.topic_prefix}{device}{spec.topic_suffix}"
     return f"application/{application_id(site)}/device/{dev_eui(device)}/event/up"

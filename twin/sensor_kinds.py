@@ -4,10 +4,10 @@ The generator writes one IfcSensor per point the edge agent will publish, carryi
 point id, so the IFC binds each series at point level:
 - Modbus devices: the numeric points of their device profile (`device_profiles/library`), the
   same list the agent's poller publishes (string points carry no quantity and are not sent);
-- MQTT devices: the quantities of the campus spec, under the point id the agent's built-in
-  decoder gives the payload key the sensor publishes (edge_agent/southbound/formats.py, keys as
-  in simulators/mqtt_formats.py). The twin may not import either, so the mapping is a table
-  here; tests/twin/test_twin_generator.py runs every entry through the real encoder + decoder.
+- MQTT devices: the quantities of the campus spec, under the point id the agent's decoder gives
+  the payload key the sensor publishes: all three read the format files in device_profiles/mqtt/
+  (`MQTT_POINTS` is derived from them); tests/twin/test_twin_generator.py runs every entry through
+  the simulators' encoder and the agent's decoder.
 
 The generator and the write-back type each IfcSensor by the quantity it measures
 (PredefinedType, from the quantity catalogue's `ifc`), so other IFC tools show a CO2 sensor as a CO2 sensor. Quantities without an
@@ -18,47 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import get_args
 
-from contract.campus import CampusSpec, Device, DeviceTemplate
+from contract.campus import CampusSpec, Device, DeviceTemplate, MqttFormat
 from contract.quantities import catalogue
 from contract.yamlio import ConfigError
+from device_profiles.mqtt_format import carried, simulated_format
 from device_profiles.schema import DeviceProfile, RawType
 
 
-def _same(*quantities: str) -> dict[str, tuple[str, str]]:
-    return {q: (q, q) for q in quantities}
+def _mqtt_points() -> dict[str, dict[str, tuple[str, str]]]:
+    """MQTT format → campus-spec quantity → (point id, quantity) as the agent publishes it, from
+    the format files (device_profiles/mqtt/) the agent's decoder and the simulators also read.
+    A PIR/mmWave `occupancy` is a boolean in zigbee2mqtt and Cayenne LPP, which the agent
+    publishes as quantity `presence` (unit bool) under the point `occupancy`."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for fmt in get_args(MqttFormat):
+        out[fmt] = {q: (kp.point, kp.quantity) for q, kp in carried(simulated_format(fmt)).items()}
+    return out
 
 
-# MQTT format -> campus-spec quantity -> (point id, quantity) as the agent publishes it.
-# A PIR/mmWave `occupancy` is a boolean in zigbee2mqtt and Cayenne LPP, which the agent
-# publishes as quantity `presence` (unit bool) under the point `occupancy`.
-MQTT_POINTS: dict[str, dict[str, tuple[str, str]]] = {
-    "zigbee2mqtt": {
-        **_same("temperature", "humidity", "illuminance", "presence", "co2", "pm25", "pm10", "noise"),
-        **_same("power", "energy", "voltage", "current"),
-        "occupancy": ("occupancy", "presence"),
-        "hcho": ("formaldehyd", "hcho"),  # zigbee2mqtt's own spelling
-        "tvoc": ("voc", "tvoc"),
-    },
-    # Tasmota names values per sensor object; the agent names the point after the quantity
-    "tasmota": _same(
-        "temperature",
-        "humidity",
-        "illuminance",
-        "co2",
-        "pm25",
-        "pm10",
-        "power",
-        "energy",
-        "voltage",
-        "current",
-    ),
-    # ChirpStack's decoded `object` uses the quantity names as keys
-    "lorawan": {
-        **_same("illuminance", "presence", "temperature", "humidity", "co2", "pm25", "pm10", "noise"),
-        "occupancy": ("occupancy", "presence"),
-    },
-}
+MQTT_POINTS: dict[str, dict[str, tuple[str, str]]] = _mqtt_points()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ def test_zigbee2mqtt() -> None:
     got = {(x.point, x.quantity, x.unit): x.value for x in d.samples}
     assert got == {
         ("temperature", "temperature", "°C"): 23.4,
-        ("humidity", "humidity", "%RH"): 55.2,
+        ("humidity", "humidity", "%"): 55.2,  # the device's unit; the normaliser makes it %RH
         ("illuminance", "illuminance", "lx"): 320.0,
         ("occupancy", "presence", "bool"): 1.0,
         ("co2", "co2", "ppm"): 812.0,
@@ -38,10 +38,11 @@ def test_tasmota_local_time_uses_config_timezone() -> None:
         b'{"Time":"2026-11-23T09:00:00","AM2301":{"Temperature":74.3,"Humidity":55.1},'
         b'"BH1750":{"Illuminance":320},"SCD40":{"CarbonDioxide":812},"TempUnit":"F"}'
     )
-    d = decode(sub("tasmota"), "tele/A-203-lux/SENSOR", payload, RX, TZ)
+    received = 1795395600 * 10**9 + 2 * 10**9  # two seconds after the device's time
+    d = decode(sub("tasmota"), "tele/A-203-lux/SENSOR", payload, received, TZ)
     by_point = {x.point: x for x in d.samples}
     assert set(by_point) == {"temperature", "humidity", "illuminance", "co2"}
-    assert by_point["temperature"].unit == "°F"
+    assert by_point["temperature"].unit == "F"  # TempUnit as sent; a catalogue alias of °F
     # 09:00 in Shanghai (UTC+8) is 01:00 UTC
     assert by_point["co2"].ts == 1795395600 * 10**9
 
@@ -56,7 +57,11 @@ def test_lorawan_chirpstack_v4() -> None:
         "object": {"temperature": 23.4, "humidity": 55.1, "co2": 812},
     }
     d = decode(
-        sub("lorawan"), "application/a/device/0102030405060708/event/up", json.dumps(doc).encode(), RX, TZ
+        sub("lorawan"),
+        "application/a/device/0102030405060708/event/up",
+        json.dumps(doc).encode(),
+        1795395600_123_000_000 + 10**9,
+        TZ,
     )
     assert {x.point: x.value for x in d.samples} == {"temperature": 23.4, "humidity": 55.1, "co2": 812.0}
     assert {x.ts for x in d.samples} == {1795395600_123_000_000}
@@ -68,8 +73,13 @@ def test_lorawan_chirpstack_v4() -> None:
     [
         ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"{not json", "not valid JSON"),
         ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"[1,2]", "expected a JSON object, got list"),
-        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b'{"linkquality":3}', "no known measurement keys"),
-        ("zigbee2mqtt", "zigbee2mqtt/bad device", b'{"temperature":1}', "device id 'bad device'"),
+        (
+            "zigbee2mqtt",
+            "zigbee2mqtt/A-201-occ",
+            b'{"warmth":3}',
+            r"no known measurement keys \(unknown: warmth;",
+        ),
+        ("zigbee2mqtt", "zigbee2mqtt/", b'{"temperature":1}', "names no device"),
         (
             "tasmota",
             "tele/A-1/SENSOR",
@@ -97,7 +107,9 @@ def test_partly_bad_payload_keeps_good_fields_and_reports_problems() -> None:
 
 
 def test_bridge_messages_are_ignored_not_quarantined() -> None:
-    assert decode(sub("zigbee2mqtt"), "zigbee2mqtt/bridge", b'{"state":"online"}', RX, TZ).ignored
+    assert decode(sub("zigbee2mqtt"), "zigbee2mqtt/bridge/state", b'{"state":"online"}', RX, TZ).ignored
+    only_battery = decode(sub("zigbee2mqtt"), "zigbee2mqtt/A-1", b'{"linkquality":3,"battery":90}', RX, TZ)
+    assert only_battery.ignored == "no telemetry values: not telemetry: linkquality; not telemetry: battery"
 
 
 def test_custom_mapping_with_topic_level_and_epoch_timestamp() -> None:
