@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from contract.quantities import KnownQuantity
+from contract.quantities import KnownQuantity, catalogue
 from contract.telemetry import ID_PATTERN
 
 MAX_READ_REGISTERS = 125  # Modbus spec limit for FC3/FC4
@@ -135,7 +135,11 @@ class Point(BaseModel):
     name: Annotated[str, Field(pattern=ID_PATTERN)]
     description: str | None = None
     quantity: KnownQuantity | None = Field(
-        default=None, description="catalogue quantity (contract/quantities.yaml); None only for strings"
+        default=None,
+        description=(
+            "catalogue quantity (contract/quantities.yaml); None only for strings. A PIR/radar yes/no "
+            "is `presence` (bool), `occupancy` is a head count (persons)"
+        ),
     )
     unit: str = Field(default="", description="the device's unit, e.g. Wh; the agent normalises it")
     table: Table
@@ -291,3 +295,20 @@ def check_points(profile: DeviceProfile) -> list[tuple[int, str, str]]:
             else:
                 bits.setdefault(key, {})[p.bit] = p.name
     return problems
+
+
+def profile_warnings(profile: DeviceProfile) -> list[str]:
+    """Legal but probably wrong mappings, for `agent check`: a coil, discrete input or register
+    bit is a yes/no, so mapping it to a count quantity (occupancy = head count, persons) stores
+    a PIR's "1" as "1 persons". Such a point wants `quantity: presence` (unit bool)."""
+    out = []
+    for p in profile.points:
+        if p.quantity is None:
+            continue
+        kind = catalogue().spec(p.quantity).kind
+        if p.type is RawType.BIT and kind == "count":
+            out.append(
+                f"profile {profile.name} point {p.name}: a {p.table.value} bit mapped to {p.quantity} "
+                f"(a {kind}, unit {catalogue().spec(p.quantity).unit}); a yes/no sensor is quantity presence"
+            )
+    return out

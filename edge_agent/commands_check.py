@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from device_profiles.schema import profile_warnings
 from edge_agent.config import AgentConfig
 
 
@@ -23,6 +24,8 @@ def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]
         ok = False
         lines.append(f"ERROR: modbus device {d.id}: unknown profile {d.profile!r}")
     good = [d for d in cfg.modbus if d.profile in profiles]
+    for name in sorted({d.profile for d in good}):
+        lines.extend(f"WARNING: {w}" for w in profile_warnings(profiles[name]))
     if good:
         from edge_agent.modbus.commands import format_plan, plan_report
 
