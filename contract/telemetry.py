@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, TypeGuard
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contract.quantities import KnownQuantity, catalogue
+from contract.timestamps import DEFAULT_MAX_SKEW_S, check_device_time
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "campus"
@@ -261,6 +262,30 @@ def decode_rows(payload: bytes, topic_name: str | None = None) -> RowBatch:
     return RowBatch(b.site, b.agent, b.seq, b.sent, rows)
 
 
+def restamp_rows(rows: list[Any], received_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> int:
+    """Apply the device-clock rule to raw wire rows in place; returns how many were restamped.
+
+    Both decoders run it against the batch's `sent` (the agent's clock when it sent the batch),
+    so ingest applies the agent's rule to every agent, old versions included, and a reading
+    stamped in 1970 or years ahead is kept (uncertain, with the reason) instead of rejected or
+    stored in the future. The agent's own clock is the reference, so scaled demo clocks agree."""
+    n = 0
+    for row in rows:
+        if type(row) is not list or not 7 <= len(row) <= 8 or type(row[5]) is not int:
+            continue  # malformed rows are left to validation, which names them
+        ts, reason = check_device_time(row[5], received_ns, max_skew_s)
+        if reason is None:
+            continue
+        old = row[7] if len(row) == 8 and isinstance(row[7], str) else None
+        row[5] = ts
+        if row[6] == "g":
+            row[6] = "u"
+        text = f"{old}; {reason}" if old else reason
+        row[7:] = [text[:_REASON_MAX]]
+        n += 1
+    return n
+
+
 def _parse_envelope(payload: bytes, topic_name: str | None) -> tuple[str, dict[str, Any]]:
     """JSON and the checks made before any row is validated."""
     where = f"topic {topic_name!r}" if topic_name else "payload"
@@ -283,6 +308,9 @@ def _parse_envelope(payload: bytes, topic_name: str | None) -> tuple[str, dict[s
         raise TelemetryError(f"{where} field 'r'", "expected a list of reading rows")
     if len(rows) > MAX_BATCH_READINGS:
         raise TelemetryError(f"{where} field 'r'", f"{len(rows)} rows exceed {MAX_BATCH_READINGS}")
+    sent = doc.get("sent")
+    if type(sent) is int and _TS_MIN < sent < _TS_MAX:
+        restamp_rows(rows, sent)
     return where, doc
 
 
