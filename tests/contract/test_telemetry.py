@@ -86,7 +86,10 @@ def _payload(**over: object) -> bytes:
         (_payload(r=[["A-201-air", "co2", "co2", 800.0, "ppm", TS, "x"]]), "r[0].quality"),
         (_payload(r=[["A-201-air", "co2", "co2", 800.0, "%", TS, "g"]]), "canonical"),
         (_payload(r=[["A-201-air", "co2", "smell", 800.0, "ppm", TS, "g"]]), "r[0].quantity"),
-        (_payload(r=[["A-201-air", "co2", "co2", 800.0, "ppm", 12.5, "g"]]), "r[0].ts"),  # 1970 ints: restamped
+        (
+            _payload(r=[["A-201-air", "co2", "co2", 800.0, "ppm", 12.5, "g"]]),
+            "r[0].ts",
+        ),  # 1970 ints: restamped
         (_payload(r=[["A-201-air", "co2", "co2", None, "ppm", TS, "g"]]), "quality good"),
         (_payload(r=[["A-201-air", "co2", "co2", None, "ppm", TS, "b"]]), "needs a reason"),
         (_payload(r=[["bad/dev", "co2", "co2", 1.0, "ppm", TS, "g"]]), "r[0].device"),

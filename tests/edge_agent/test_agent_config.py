@@ -37,7 +37,10 @@ def test_good_config_resolves_paths_and_defaults(tmp_path: Path) -> None:
     assert cfg.buffer.path == tmp_path / "data" / "q.sqlite"
     assert cfg.quarantine_path == tmp_path / "data" / "q.sqlite.quarantine.sqlite"
     assert cfg.mqtt is not None
-    assert [s.topic_filter for s in cfg.mqtt.subscriptions] == ["zigbee2mqtt/#", "sensors/+/state"]  # whole Z2M tree (names with /)
+    assert [s.topic_filter for s in cfg.mqtt.subscriptions] == [
+        "zigbee2mqtt/#",
+        "sensors/+/state",
+    ]  # whole Z2M tree (names with /)
     assert cfg.client_id("up") == "campus-twin-sz-demo-school-gw-A"
 
 
