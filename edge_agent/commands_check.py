@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from device_profiles.mqtt_format import formats_for
 from device_profiles.schema import profile_warnings
 from edge_agent.config import AgentConfig
 
@@ -19,6 +20,7 @@ def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]
         lines.append(f"sensor broker: {cfg.mqtt.broker.describe()}")
         for s in cfg.mqtt.subscriptions:
             lines.append(f"  subscribe {s.topic_filter} (format {s.format}, QoS {s.qos})")
+            lines.extend(f"    {line}" for line in format_summary(s.format))
     missing = [d for d in cfg.modbus if d.profile not in profiles]
     for d in missing:
         ok = False
@@ -32,3 +34,13 @@ def check_report(cfg: AgentConfig, profiles: dict[str, Any]) -> tuple[str, bool]
         lines.append(f"modbus: {len(cfg.modbus)} device(s)")
         lines.append(format_plan(plan_report(good, profiles)))
     return "\n".join(lines), ok
+
+
+def format_summary(fmt: str) -> list[str]:
+    """What a built-in format decodes (device_profiles/mqtt/), so a technician can see which
+    keys are known; others are counted per device in the health report (`mqtt_decoding`)."""
+    out = []
+    for spec in formats_for(fmt):
+        keys = ", ".join(k for p in spec.points for k in p.keys)
+        out.append(f"{spec.title}: keys {keys}; other keys are listed as unknown in the health report")
+    return out

@@ -175,6 +175,7 @@ class Agent:
             devices=devices,
             dropped=dict(st.dropped) if st else {},
             uplink_connected=bool(self.uplink and self.uplink.stats.connected),
+            mqtt_decoding=self.mqtt_decoder.stats.summary(),  # skips by rule, unknown keys, names
         )
 
     def metrics(self) -> list[Metric]:

@@ -62,6 +62,16 @@ class DecodeStats:
     unknown_keys: dict[str, set[str]] = field(default_factory=dict)  # device → keys
     names: dict[str, str] = field(default_factory=dict)  # device id → friendly name
 
+    def summary(self) -> dict[str, Any]:
+        """JSON for the health report: operators see what was skipped and which keys are unknown."""
+        return {
+            "forwarded_total": self.forwarded_total,
+            "skipped_messages": dict(self.skipped_messages),
+            "skipped_fields": dict(self.skipped_fields),
+            "unknown_keys": {dev: sorted(keys) for dev, keys in sorted(self.unknown_keys.items())},
+            "names": dict(sorted(self.names.items())),
+        }
+
     def record(self, d: Decoded) -> None:
         if d.ignored:
             self.skipped_messages[d.ignored.split(":")[0]] += 1

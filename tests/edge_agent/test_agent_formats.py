@@ -144,3 +144,19 @@ def test_exact_topic_filter_takes_device_from_the_formats_position(
     """One subscription per device (no wildcard), as generated per gateway from a manifest."""
     d = decode(sub(fmt, topic=topic), topic, payload, RX, TZ)
     assert {x.device for x in d.samples} == {topic.split("/")[1]}
+
+
+def test_decoder_counts_skips_and_lists_unknown_keys_per_device() -> None:
+    from edge_agent.southbound.formats import MqttDecoder
+
+    dec = MqttDecoder(TZ)
+    z2m = sub("zigbee2mqtt")
+    dec.decode(z2m, "zigbee2mqtt/bldA/c308 env", b'{"temperature":21,"humidity":null,"mystery":4}', RX)
+    dec.decode(z2m, "zigbee2mqtt/bridge/state", b'{"state":"online"}', RX)
+    assert dec.stats.summary() == {
+        "forwarded_total": 1,
+        "skipped_messages": {"Zigbee2MQTT bridge message (state, logging, config)": 1},
+        "skipped_fields": {"null field": 1},
+        "unknown_keys": {"bldA.c308:20env": ["mystery"]},
+        "names": {"bldA.c308:20env": "bldA/c308 env"},
+    }
