@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeGuard
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contract.quantities import KnownQuantity, catalogue
-from contract.timestamps import DEFAULT_MAX_SKEW_S, check_device_time
+from contract.timestamps import DEFAULT_MAX_SKEW_S, PLAUSIBLE_SINCE_NS, check_device_time
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "campus"
@@ -262,25 +263,31 @@ def decode_rows(payload: bytes, topic_name: str | None = None) -> RowBatch:
     return RowBatch(b.site, b.agent, b.seq, b.sent, rows)
 
 
-def restamp_rows(rows: list[Any], received_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> int:
+def restamp_rows(
+    rows: list[Any], sent_ns: int, now_ns: int | None = None, max_skew_s: float = DEFAULT_MAX_SKEW_S
+) -> int:
     """Apply the device-clock rule to raw wire rows in place; returns how many were restamped.
 
-    Both decoders run it against the batch's `sent` (the agent's clock when it sent the batch),
-    so ingest applies the agent's rule to every agent, old versions included, and a reading
-    stamped in 1970 or years ahead is kept (uncertain, with the reason) instead of rejected or
-    stored in the future. The agent's own clock is the reference, so scaled demo clocks agree."""
+    Both decoders run it, so ingest applies the agent's rule to every agent, old versions
+    included: a reading stamped before 2020 or more than the skew ahead of both the batch's
+    `sent` and this host's clock (the later of the two, so a sped-up demo clock is not "ahead")
+    gets `sent` as its time and quality uncertain with the reason, instead of being rejected or
+    stored in the future. Malformed rows are left to validation, which names them."""
+    ref = max(sent_ns, time.time_ns() if now_ns is None else now_ns)
+    lo, hi = PLAUSIBLE_SINCE_NS, ref + int(max_skew_s * 1e9)
     n = 0
     for row in rows:
-        if type(row) is not list or not 7 <= len(row) <= 8 or type(row[5]) is not int:
-            continue  # malformed rows are left to validation, which names them
-        ts, reason = check_device_time(row[5], received_ns, max_skew_s)
-        if reason is None:
+        if type(row) is not list or not 7 <= len(row) <= 8:
             continue
+        ts = row[5]
+        if type(ts) is not int or lo <= ts <= hi:
+            continue
+        _, reason = check_device_time(ts, ref, max_skew_s)
         old = row[7] if len(row) == 8 and isinstance(row[7], str) else None
-        row[5] = ts
+        row[5] = sent_ns
         if row[6] == "g":
             row[6] = "u"
-        text = f"{old}; {reason}" if old else reason
+        text = f"{old}; {reason}" if old else (reason or "")
         row[7:] = [text[:_REASON_MAX]]
         n += 1
     return n
