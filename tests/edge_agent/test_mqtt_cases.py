@@ -113,7 +113,7 @@ def test_mqtt_case_round_trips_through_the_simulators_encoder(case_dir: Path) ->
     by_point = {kp.point: q for q, kp in table.items()}
     msg = next(m for m in case["messages"] if m["expect"].get("readings"))
     expected = msg["expect"]["readings"]
-    device = expected[0][0]
+    device = msg["expect"].get("device_name", expected[0][0])  # the friendly name the sensor has
     values = {by_point[point]: value for _, point, _, value, _, _ in expected}
     if fmt == "zigbee2mqtt":
         m = mqtt_formats.zigbee2mqtt(device, values, linkquality=100, battery=90)
