@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from contract.device_names import DeviceNameError, device_id
 from contract.quantities import catalogue
 from contract.telemetry import ID_PATTERN, Quality
 from contract.timestamps import DEFAULT_MAX_SKEW_S, check_device_time
@@ -31,7 +32,6 @@ from device_profiles.mqtt_format import KeyPoint, MqttFormatSpec, formats_for
 from edge_agent.config import PointMapping, Subscription, TimestampMapping
 from edge_agent.samples import Sample
 from edge_agent.southbound.discovery import DeviceExposes, parse_bridge_devices
-from edge_agent.southbound.names import DeviceNameError, device_id
 from edge_agent.units import UnitError, default_converter
 
 _ID_RE = re.compile(ID_PATTERN)

@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contract.device_names import device_name
 from contract.yamlio import load_yaml, to_plain
 from device_profiles.mqtt_format import carried, simulated_format
 from edge_agent.config import Subscription
 from edge_agent.normalise import Normaliser
 from edge_agent.southbound.formats import Decoded, MqttDecoder, PayloadError
-from edge_agent.southbound.names import device_name
 from simulators import mqtt_formats
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "mqtt"

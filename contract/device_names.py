@@ -3,7 +3,8 @@
 Zigbee2MQTT friendly names group devices with '/' (`bldA/c308_env`), contain spaces or Chinese
 (`三楼 走廊`); ids on the wire allow only [A-Za-z0-9_.:-]. The mapping keeps letters, digits,
 '_' and '-', turns '/' into '.', and writes every other character as ':' + two hex digits per
-UTF-8 byte (':' itself too), so `device_name(device_id(n)) == n` for every name.
+UTF-8 byte (':' itself too), so `device_name(device_id(n)) == n` for every name. It lives in
+the contract so every layer (ingest, twin, API) can show the original name of an id.
 """
 
 from __future__ import annotations
