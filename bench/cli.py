@@ -9,6 +9,7 @@ from typing import Any
 BENCHES = {
     "agent": "bench.agent_resources",
     "contract": "bench.contract_codec",
+    "mqtt": "bench.mqtt_decode",
     "ingest": "bench.ingest",
     "api": "bench.api_latency",
     "sim": "bench.sim_scale",

@@ -232,7 +232,7 @@ class MqttDecoder:
             if out.skipped:
                 out.ignored = f"no telemetry values: {'; '.join(out.skipped)}"
             else:
-                known = sorted(spec.by_key())
+                known = sorted(_by_key(spec))
                 unknown = ", ".join(out.unknown_keys) or "none"
                 raise PayloadError(
                     f"no known measurement keys (unknown: {unknown}; known: {', '.join(known)})"
@@ -268,7 +268,7 @@ class MqttDecoder:
         naming: dict[tuple[str | None, str], str],
         out: Decoded,
     ) -> None:
-        by_key = spec.by_key()
+        by_key = _by_key(spec)
         where = f"{sensor}." if sensor else ""
         taken: dict[str, str] = {}  # point → key used
         for kp in spec.points:
@@ -338,6 +338,17 @@ class MqttDecoder:
             )
         )
         return True
+
+
+_BY_KEY: dict[int, dict[str, KeyPoint]] = {}
+
+
+def _by_key(spec: MqttFormatSpec) -> dict[str, KeyPoint]:
+    """payload key → point, built once per (cached, immutable) format spec."""
+    table = _BY_KEY.get(id(spec))
+    if table is None:
+        table = _BY_KEY[id(spec)] = spec.by_key()
+    return table
 
 
 def _rebase(topic: str, spec: MqttFormatSpec, sub: Subscription) -> str:
@@ -416,11 +427,12 @@ def _nested_names(
     each (sorted by nothing: the name depends on the sensors present, never on key order)."""
     if not spec.nested:
         return {}
+    by_key = _by_key(spec)
     carriers: dict[str, list[str | None]] = {}
     for sensor, values in groups:
-        for kp in spec.points:
-            if any(values.get(k) is not None for k in kp.keys):
-                carriers.setdefault(kp.point, []).append(sensor)
+        points = {by_key[k].point for k, v in values.items() if v is not None and k in by_key}
+        for point in points:
+            carriers.setdefault(point, []).append(sensor)
     return {
         (sensor, point): _point_id(f"{point}_{(sensor or '').lower()}")
         for point, sensors in carriers.items()

@@ -1,0 +1,76 @@
+"""MQTT southbound decoding speed: sensor messages/s through the format-driven decoder and the
+normaliser (catalogue units, rounding, ranges), against `json.loads` of the same payloads in the
+same run (the floor any decoder pays). Payloads come from the simulators' encoder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from edge_agent.config import Subscription
+from edge_agent.normalise import Normaliser
+from edge_agent.southbound.formats import MqttDecoder
+from simulators import mqtt_formats
+
+TZ = ZoneInfo("Asia/Shanghai")
+T_NS = 1_795_395_600_000_000_000
+
+
+def _messages(n: int) -> list[tuple[Subscription, str, bytes]]:
+    z2m, tas = Subscription(format="zigbee2mqtt"), Subscription(format="tasmota")
+    out = []
+    for i in range(n):
+        values = {"temperature": 20 + i % 7 * 0.37, "humidity": 40 + i % 11, "co2": 500 + i % 900}
+        if i % 2:
+            m = mqtt_formats.zigbee2mqtt(f"A-{i % 50}-env", values, linkquality=100, battery=90)
+            out.append((z2m, m.topic, m.payload))
+        else:
+            m = mqtt_formats.tasmota(f"A-{i % 50}-node", values, t_ns=T_NS - 10**9, tz=TZ)
+            out.append((tas, m.topic, m.payload))
+    return out
+
+
+def _rate(fn: Callable[[], object], n_items: int, min_s: float = 0.5) -> float:
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_s:
+        fn()
+        count += 1
+    return n_items * count / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="campus-twin bench mqtt")
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    msgs = _messages(args.messages)
+    decoder, norm = MqttDecoder(TZ), Normaliser("bench", "gw")
+
+    def decode_all() -> None:
+        for sub, topic, payload in msgs:
+            norm.normalise(decoder.decode(sub, topic, payload, T_NS).samples)
+
+    def parse_all() -> None:
+        for _, _, payload in msgs:
+            json.loads(payload)
+
+    decode = _rate(decode_all, len(msgs))
+    parse = _rate(parse_all, len(msgs))
+    result = {
+        "messages": len(msgs),
+        "decode_normalise_messages_per_s": round(decode),
+        "json_loads_messages_per_s": round(parse),
+        "ratio_decode_vs_json_loads": round(decode / parse, 3),
+    }
+    for k, v in result.items():
+        print(f"{k:36} {v}")
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
