@@ -35,6 +35,7 @@ from edge_agent.southbound.discovery import DeviceExposes, parse_bridge_devices
 from edge_agent.units import UnitError, default_converter
 
 _ID_RE = re.compile(ID_PATTERN)
+MAX_LISTED = 500  # devices (and keys per device) listed in the health report: bounded memory
 _RAW_UNITS = {"", "raw"}
 
 
@@ -80,8 +81,11 @@ class DecodeStats:
         for s in d.skipped:
             self.skipped_fields[s.split(":")[0]] += 1
         if d.unknown_keys and d.samples:
-            self.unknown_keys.setdefault(d.samples[0].device, set()).update(d.unknown_keys)
-        if d.device_name and d.samples:
+            dev = d.samples[0].device
+            if dev in self.unknown_keys or len(self.unknown_keys) < MAX_LISTED:
+                keys = self.unknown_keys.setdefault(dev, set())
+                keys.update(d.unknown_keys[: max(0, MAX_LISTED - len(keys))])
+        if d.device_name and d.samples and len(self.names) < MAX_LISTED:
             self.names[d.samples[0].device] = d.device_name
 
 
