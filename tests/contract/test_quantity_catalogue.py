@@ -24,6 +24,7 @@ ALLOWED = {
     "bench/report.py": "synthetic series levels and swings for a benchmark",
     "bench/api_latency.py": "synthetic series base values for a benchmark",
     "bench/standards.py": "synthetic series levels for a benchmark",
+    "bench/mqtt_decode.py": "synthetic sensor values for a benchmark",
 }
 
 
@@ -120,3 +121,29 @@ def test_bad_catalogue_edit_names_file_line_and_field(tmp_path: Path) -> None:
 def test_round_to_resolution_removes_float_noise(value: float, resolution: float, expected: float) -> None:
     assert round_to(value, resolution) == expected
     assert repr(round_to(value, resolution)) == repr(expected)
+
+
+def _rules(node: object) -> list[dict[str, object]]:
+    """Every mapping with a `quantity` and a `standard` in a standards file, wherever it sits."""
+    if isinstance(node, dict):
+        own = [node] if "quantity" in node and "standard" in node else []
+        return own + [r for v in node.values() for r in _rules(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _rules(v)]
+    return []
+
+
+def test_catalogue_names_the_standards_that_set_limits_on_each_quantity() -> None:
+    from contract.yamlio import load_yaml, to_plain
+
+    path = ROOT / "twin" / "standards" / "standards.yaml"
+    missing = sorted(
+        {
+            f"{r['quantity']}: {r['standard']}"
+            for r in _rules(to_plain(load_yaml(path)))
+            if r["standard"] not in catalogue().spec(str(r["quantity"])).standards
+        }
+    )
+    assert not missing, (
+        f"{path.relative_to(ROOT)} uses standards contract/quantities.yaml does not list: {missing}"
+    )
