@@ -12,13 +12,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import docs_pages, errors
+from api.access_log import AccessLog
 from api.agent_health import AgentHealthBook, MqttAgentHealth
 from api.auth import TokenRegistry, load_tokens
 from api.compliance import LiveEngine
 from api.deps import get_state
-from api.routes import admin, hierarchy, indicators, ops, rooms
+from api.etag import ETags
+from api.head_requests import HeadAsGet
+from api.routes import admin, hierarchy, indicators, ops, rooms, session
 from api.schemas import HealthOut, QuantityOut
+from api.security_headers import SecurityHeaders
 from api.settings import ApiSettings
 from api.state import AppState, TwinLoader
 from contract.clock import Clock, WallClock
@@ -82,7 +86,7 @@ def create_app(
         "agent health, indicators. Every endpoint except /health needs `Authorization: Bearer <token>`.",
         lifespan=lifespan,
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        docs_url=None,  # served from local assets by api/docs_pages.py
         redoc_url=None,
     )
     app.state.campus = state
@@ -110,6 +114,7 @@ def create_app(
 
     api = APIRouter(prefix=PREFIX)
     api.include_router(public)
+    api.include_router(session.router)
     api.include_router(hierarchy.router)
     api.include_router(rooms.router)
     api.include_router(ops.router)
@@ -119,6 +124,7 @@ def create_app(
     app.include_router(api)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    docs_paths = docs_pages.install(app, PREFIX, f"{PREFIX}/openapi.json")
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -128,6 +134,12 @@ def create_app(
     def ui() -> RedirectResponse:
         return RedirectResponse("/")
 
+    # outermost last: access log ← security headers ← 500 envelope ← ETags ← HEAD-as-GET ← the app
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(ETags, prefix=PREFIX)
+    app.add_middleware(errors.InternalErrors)
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths, api_prefix=PREFIX)
+    app.add_middleware(AccessLog)
     return app
 
 

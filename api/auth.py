@@ -4,11 +4,15 @@ Tokens are kept as SHA-256 hashes only: the file holds `sha256:<hex>` (preferred
 token that is hashed on load. A presented token is hashed and compared against *every* known
 hash with `hmac.compare_digest`, so neither the match position nor a prefix leaks through timing.
 
-Token file (YAML or JSON)::
+Token file (YAML or JSON), managed with `campus-twin api token add|list|revoke`::
 
     tokens:
       - {name: facilities-desk, role: viewer, sha256: 9f86d0…}
-      - {name: ops, role: admin, sha256: …}
+      - {name: ops, role: admin, sha256: …, expires: 2027-07-01T00:00:00+08:00}
+
+The registry re-reads the file when it changes (checked at most once a second), so a token
+added or revoked takes effect without a restart; an unreadable or invalid new version is
+reported on stderr and the last good one is kept (a typo must not lock every user out).
 
 Env var (default CAMPUS_TWIN_API_TOKENS): `role:secret` items separated by commas, where secret
 is `sha256:<hex>` or the token itself, e.g. `admin:sha256:ab12…,viewer:s3cret`.
@@ -19,7 +23,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -45,6 +54,18 @@ class TokenEntry(BaseModel):
     role: Role
     sha256: str | None = Field(default=None, pattern=_HEX64)
     token: str | None = Field(default=None, min_length=16, description="plain token (hashed on load)")
+    expires: datetime | None = Field(
+        default=None, description="with an offset; after it the token is refused"
+    )
+    created: datetime | None = None
+
+    @model_validator(mode="after")
+    def _aware(self) -> TokenEntry:
+        for name in ("expires", "created"):
+            v = getattr(self, name)
+            if v is not None and v.tzinfo is None:
+                raise ValueError(f"{name} needs a UTC offset, e.g. 2027-07-01T00:00:00+08:00")
+        return self
 
     @model_validator(mode="after")
     def _one_secret(self) -> TokenEntry:
@@ -56,7 +77,7 @@ class TokenEntry(BaseModel):
 class TokenFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tokens: list[TokenEntry] = Field(min_length=1)
+    tokens: list[TokenEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +93,65 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    digest: bytes
+    principal: Principal
+    expires_s: float | None = None  # unix seconds; None = never
+
+    def live(self, now_s: float) -> bool:
+        return self.expires_s is None or now_s < self.expires_s
+
+
 class TokenRegistry:
-    def __init__(self, entries: list[tuple[bytes, Principal]]) -> None:
-        self._entries = entries
+    """Known token digests. `reload` (optional) re-reads the source when `changed()` says so."""
+
+    def __init__(
+        self,
+        records: list[TokenRecord],
+        *,
+        reload: Callable[[], list[TokenRecord]] | None = None,
+        changed: Callable[[], bool] | None = None,
+    ) -> None:
+        self._records = records
+        self._reload = reload
+        self._changed = changed
+        self._checked = 0.0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._records)
+
+    def _current(self) -> list[TokenRecord]:
+        if self._reload is None or self._changed is None:
+            return self._records
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return self._records
+        with self._lock:
+            if now - self._checked >= 1.0:
+                self._checked = now
+                if self._changed():
+                    try:
+                        self._records = self._reload()
+                    except (ValueError, OSError) as exc:  # keep the last good set
+                        print(f"tokens not reloaded, keeping the previous set: {exc}", file=sys.stderr)
+        return self._records
 
     def authenticate(self, token: str) -> Principal | None:
-        presented = hash_token(token)
+        return self.authenticate_digest(hash_token(token))
+
+    def authenticate_digest(self, presented: bytes) -> Principal | None:
+        """The principal of a live token with this digest (sessions re-check on every request)."""
+        now_s = time.time()
         found: Principal | None = None
-        for digest, principal in self._entries:  # no early exit: constant work per request
-            if hmac.compare_digest(presented, digest) and found is None:
-                found = principal
+        for rec in self._current():  # no early exit: constant work per request
+            if hmac.compare_digest(presented, rec.digest) and found is None and rec.live(now_s):
+                found = rec.principal
         return found
 
 
-def _parse_env(name: str, value: str) -> list[tuple[bytes, Principal]]:
+def _parse_env(name: str, value: str) -> list[TokenRecord]:
     out = []
     for i, item in enumerate(p.strip() for p in value.split(",")):
         if not item:
@@ -110,18 +173,45 @@ def _parse_env(name: str, value: str) -> list[tuple[bytes, Principal]]:
             if len(secret) < 16:
                 raise ConfigError(f"${name}", [f"${name}: item {i + 1}: token shorter than 16 characters"])
             digest = hash_token(secret)
-        out.append((digest, Principal(f"env#{i + 1}", Role(role_s))))
+        out.append(TokenRecord(digest, Principal(f"env#{i + 1}", Role(role_s))))
     return out
 
 
+def file_records(path: Path) -> list[TokenRecord]:
+    tf = load_model(TokenFile, path)
+    return [
+        TokenRecord(
+            bytes.fromhex(e.sha256) if e.sha256 else hash_token(e.token or ""),
+            Principal(e.name, e.role),
+            e.expires.timestamp() if e.expires else None,
+        )
+        for e in tf.tokens
+    ]
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def load_tokens(cfg: TokensConfig, environ: dict[str, str] | None = None) -> TokenRegistry:
+    """File + env tokens; the file is watched so `api token add|revoke` apply without a restart."""
     env = os.environ if environ is None else environ
-    entries: list[tuple[bytes, Principal]] = []
-    if cfg.file is not None:
-        tf = load_model(TokenFile, Path(cfg.file))
-        for e in tf.tokens:
-            digest = bytes.fromhex(e.sha256) if e.sha256 else hash_token(e.token or "")
-            entries.append((digest, Principal(e.name, e.role)))
-    if cfg.env and env.get(cfg.env):
-        entries += _parse_env(cfg.env, env[cfg.env])
-    return TokenRegistry(entries)
+    from_env = _parse_env(cfg.env, env[cfg.env]) if cfg.env and env.get(cfg.env) else []
+    path = cfg.file
+    if path is None:
+        return TokenRegistry(from_env)
+    seen = [_stamp(path)]
+    first = file_records(path) + from_env
+
+    def changed() -> bool:
+        now = _stamp(path)
+        if now == seen[0]:
+            return False
+        seen[0] = now
+        return True
+
+    return TokenRegistry(first, reload=lambda: file_records(path) + from_env, changed=changed)

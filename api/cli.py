@@ -23,7 +23,15 @@ def _serve(args: argparse.Namespace) -> int:
     except (SecretError, StoreError, OSError) as exc:  # names the reference/file, never a secret
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    # uvicorn's own access log writes whole request targets; api/access_log.py writes a safe one
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+    )
     return 0
 
 
@@ -48,3 +56,6 @@ def register(sub: Any) -> None:
     h.add_argument("--token", default=None, help="token (default: prompt without echo)")
     h.add_argument("--bare", action="store_true", help="hex only, without the 'sha256:' prefix")
     h.set_defaults(func=_hash, _parser=h)
+    from api.token_cli import register as register_token
+
+    register_token(cmds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from fastapi import Depends, Request
@@ -9,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal, Role
 from api.errors import ApiError, bad_param
+from api.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS
 from api.state import AppState
 from api.timeparse import parse_time_ns
 from contract.telemetry import QUANTITIES
@@ -24,16 +26,37 @@ def get_state(request: Request) -> AppState:
     return state
 
 
+def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Principal:
+    """Bearer token (scripts) or the browser's session cookie; cookie writes need the CSRF token."""
+    state = get_state(request)
+    if creds is not None:
+        if creds.scheme.lower() != "bearer" or not creds.credentials:
+            raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
+        principal = state.tokens.authenticate(creds.credentials)
+        if principal is None:
+            raise ApiError(401, "unknown token", headers=_CHALLENGE)
+        return principal
+    sid = request.cookies.get(COOKIE)
+    sess = state.sessions.get(sid)
+    if sess is None:
+        raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
+    principal = state.tokens.authenticate_digest(sess.digest)
+    if principal is None:
+        state.sessions.close(sid)
+        raise ApiError(401, "session ended: token revoked or expired", headers=_CHALLENGE)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), sess.csrf.encode()):
+            raise ApiError(403, f"missing or wrong {CSRF_HEADER} header for a cookie session")
+    return principal
+
+
 def require(role: Role) -> Callable[..., Principal]:
     def check(
         request: Request,
         creds: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
     ) -> Principal:
-        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-            raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
-        principal = get_state(request).tokens.authenticate(creds.credentials)
-        if principal is None:
-            raise ApiError(401, "unknown token", headers=_CHALLENGE)
+        principal = authenticate(request, creds)
         if not principal.can(role):
             raise ApiError(403, f"role {principal.role.value!r} may not do this; needs {role.value!r}")
         return principal

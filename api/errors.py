@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.schemas import ErrorOut, FieldProblem
 from contract.yamlio import ConfigError
@@ -20,8 +23,10 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     422: "invalid_request",
+    500: "internal_error",
     503: "unavailable",
 }
+log = logging.getLogger("campus_twin.api")
 
 
 class ApiError(StarletteHTTPException):
@@ -75,3 +80,42 @@ def install(app: FastAPI) -> None:
         twin keeps serving; the answer names file:line:col for each problem."""
         fields = [FieldProblem(field=exc.path, message=p) for p in exc.problems[:20]]
         return JSONResponse(_body(409, f"configuration error in {exc.path}", fields), 409)
+
+
+class InternalErrors:
+    """Any unhandled exception → a 500 in the error envelope (logged with its traceback here,
+    never sent to the client). Sits inside the security-header middleware so the 500 has them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), str(scope.get("path"))[:200])
+            if started:
+                raise
+            body = json.dumps(_body(500, "internal error; the server log has the details")).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})

@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
 from api.compliance import LiveEngine
+from api.rollup import RollupCache
 from api.series_index import SeriesIndex
+from api.sessions import SessionBook
 from api.settings import ApiSettings
 from api.twin_index import TwinIndex
 from contract.bindings import BindingIndex, BindingTable
@@ -59,6 +61,8 @@ class AppState:
         self.settings = settings
         self.store = store
         self.tokens = tokens
+        self.sessions = SessionBook()
+        self.rollups = RollupCache()
         self.clock = clock
         self.tz: ZoneInfo = settings.tz
         self.agent_health = agent_health
@@ -91,6 +95,7 @@ class AppState:
             self._snap = snap
             self._series = None
         self.live.clear()
+        self.rollups.clear()
 
     def set_bindings(self, table: BindingTable) -> None:
         with self._lock:
@@ -98,6 +103,7 @@ class AppState:
             self._snap = _Snapshot(loaded, self._snap.twin, BindingIndex(table))
             self._series = None
         self.live.clear()
+        self.rollups.clear()
 
     # ------------------------------------------------------------ series
     def series_index(self) -> SeriesIndex:

@@ -9,6 +9,7 @@ _DURATION = re.compile(r"^(\d{1,6})(s|m|h|d|w)$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MIN_NS = 946_684_800_000_000_000  # 2000-01-01, as the telemetry contract
 MAX_NS = 4_102_444_800_000_000_000  # 2100-01-01
+MAX_DURATION_S = 100 * 366 * 86_400  # a century: anything longer overflows date arithmetic
 
 
 def parse_duration_s(text: str) -> int:
@@ -18,6 +19,8 @@ def parse_duration_s(text: str) -> int:
     seconds = int(m.group(1)) * _UNIT_S[m.group(2)]
     if seconds <= 0:
         raise ValueError("duration must be positive")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"duration {text[:40]!r} longer than 100 years")
     return seconds
 
 

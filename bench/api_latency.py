@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from api.app import create_app
-    from api.auth import Principal, Role, TokenRegistry, hash_token
+    from api.auth import Principal, Role, TokenRecord, TokenRegistry, hash_token
     from api.settings import ApiSettings
     from api.state import LoadedTwin
     from campus_twin.servers import free_port
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tokens": {"env": None},
             }
         )
-        tokens = TokenRegistry([(hash_token(TOKEN), Principal("bench", Role.VIEWER))])
+        tokens = TokenRegistry([TokenRecord(hash_token(TOKEN), Principal("bench", Role.VIEWER))])
         app = create_app(settings, loader=lambda: LoadedTwin([campus]), tokens=tokens, clock=WallClock())
         port = free_port()
         ctx = multiprocessing.get_context("fork")

@@ -11,6 +11,7 @@ from api.conditions import Clause, ConditionError, matches, parse_clause, parse_
 from api.deps import check_quantity, get_state, viewer
 from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, not_found
 from api.labels import quantity_label
+from api.rollup import CampusRollupOut
 from api.room_types import type_label
 from api.schemas import (
     BuildingOut,
@@ -48,6 +49,14 @@ def get_campus(state: State, campus_id: str) -> CampusOut:
     if c is None:
         raise not_found("campus", campus_id)
     return campus_out(c)
+
+
+@router.get("/campuses/{campus_id}/rollup", operation_id="getCampusRollup", responses=NOT_FOUND)
+def get_campus_rollup(state: State, campus_id: str) -> CampusRollupOut:
+    """Rooms by status and open alerts for the campus, each building and each storey."""
+    if campus_id not in state.twin.campuses:
+        raise not_found("campus", campus_id)
+    return state.rollups.get(state, campus_id)
 
 
 @router.get("/buildings", operation_id="listBuildings")

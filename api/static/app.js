@@ -1,276 +1,615 @@
-/* campus-twin web UI: plain JS, no libraries, no build step. Chinese first, English alongside. */
+/* campus-twin web UI: plain JS, no libraries, no build step, no inline script or style (CSP).
+   Chinese first, English alongside. Signed in through an HttpOnly session cookie; the CSRF
+   token for writes lives only in this page's memory. Every page polls its data (ETags make an
+   unchanged poll a 304) and shows when it was last updated. */
 "use strict";
 const API = "/api/v1";
 const SVGNS = "http://www.w3.org/2000/svg";
-const REFRESH_MS = 5000;
-let timer = null;
+const LIVE_MS = 5000;
+let timers = [];
 let quantities = [];
+let campusNames = {};
+let me = null; // {name, role, csrf}
+const etagCache = new Map(); // url → {etag, body}
 
 function h(tag, attrs, ...kids) {
   const el = tag.startsWith("svg:") ? document.createElementNS(SVGNS, tag.slice(4)) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined) continue;
+    if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v);
+    else el.setAttribute(k, v === true ? "" : v);
   }
   for (const kid of kids.flat(Infinity)) {
-    if (kid === null || kid === undefined) continue;
+    if (kid === null || kid === undefined || kid === false) continue;
     el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
   }
   return el;
 }
+// replaceChildren without the null/false placeholders that conditional children leave
+function fill(el, ...kids) { el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false)); }
 const bi = (label) => (label ? [label.zh, " ", h("small", {}, label.en)] : ["—"]);
-const fmt = (v, d = 1) => (v === null || v === undefined ? "—" : Number(v).toFixed(d));
-// Times are shown in the API's timezone (the ISO strings carry its offset), not the browser's.
+const biText = (zh, en) => [zh, " ", h("small", {}, en)];
+const enc = encodeURIComponent;
+
+// ---------------------------------------------------------------- formatting (one place)
+// Display resolution per quantity; a `decimals` from /quantities (sensor catalogue) wins.
+const DECIMALS = { co2: 0, illuminance: 0, humidity: 0, noise: 0, pm25: 0, pm10: 0, occupancy: 0, power: 0,
+  temperature: 1, energy: 1, voltage: 1, pressure: 1, tvoc: 3, hcho: 3, current: 2, power_factor: 2, frequency: 2 };
+const HIDDEN_UNITS = new Set(["1", "bool", "count", ""]);
+function decimalsFor(q) {
+  const meta = quantities.find((x) => x.quantity === q);
+  if (meta && Number.isInteger(meta.decimals)) return meta.decimals;
+  return q in DECIMALS ? DECIMALS[q] : 1;
+}
+function unitText(unit) { return !unit || HIDDEN_UNITS.has(unit) ? "" : unit; }
+function fmtValue(v, q, unit) {
+  if (v === null || v === undefined) return "—";
+  if (q === "presence" || unit === "bool") return v >= 0.5 ? "有人 yes" : "无人 no";
+  if (q === "status") return v >= 0.5 ? "开 on" : "关 off";
+  const u = unitText(unit);
+  const n = Number(v).toLocaleString("zh-CN", { minimumFractionDigits: decimalsFor(q), maximumFractionDigits: decimalsFor(q) });
+  return u ? `${n} ${u}` : n;
+}
+function fmtNumber(v, d) {
+  return v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN", { maximumFractionDigits: d });
+}
+// Times are shown in the API's timezone (ISO strings carry its offset), not the browser's.
 const tstr = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
+const hhmm = (iso) => (iso ? iso.slice(11, 19) : "—");
 function offsetMin(iso) {
   const m = /([+-])(\d\d):(\d\d)$/.exec(iso || "");
   return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
 }
-const statusText = { ok: "达标 OK", fail: "不达标 Fail", unknown: "数据不足 n/a" };
 
-function token() { return localStorage.getItem("ct_token"); }
-function showLogin(msg) {
-  document.getElementById("view").hidden = true;
-  document.getElementById("login").hidden = false;
-  document.getElementById("login-error").textContent = msg || "";
+// The standards engine's statuses; the older ok/fail/unknown vocabulary maps onto them.
+const STATUS = {
+  compliant: { zh: "达标", en: "Compliant", cls: "ok", fill: "#4caf6a" },
+  non_compliant: { zh: "不达标", en: "Non-compliant", cls: "fail", fill: "#e05a47" },
+  not_applicable: { zh: "不适用", en: "Not applicable now", cls: "na", fill: "url(#hatch-na)" },
+  insufficient_data: { zh: "数据不足", en: "Too little data", cls: "unknown", fill: "#c3cbd3" },
+  no_sensor: { zh: "无传感器", en: "No sensor", cls: "nosensor", fill: "#ffffff" },
+};
+const LEGACY = { ok: "compliant", fail: "non_compliant", unknown: "insufficient_data" };
+const STATUS_ORDER = ["non_compliant", "insufficient_data", "not_applicable", "no_sensor", "compliant"];
+const normStatus = (s) => (STATUS[s] ? s : LEGACY[s] || "insufficient_data");
+function statusLabel(s) { const x = STATUS[normStatus(s)]; return biText(x.zh, x.en); }
+function reasonOf(obj) {
+  if (obj && obj.reason && typeof obj.reason === "object") return obj.reason;
+  if (obj && typeof obj.reason === "string" && obj.reason) return { zh: obj.reason, en: "" };
+  const s = normStatus(obj && obj.status);
+  if (s === "insufficient_data") return { zh: "数据不足", en: "too little data" };
+  if (s === "no_sensor") return { zh: "无该位置传感器", en: "no sensor of that role" };
+  if (s === "not_applicable") return { zh: "不在上课时间", en: "not in class" };
+  return null;
 }
-async function api(path, params) {
+const reasonText = (r) => (r ? `${r.zh}${r.en ? " / " + r.en : ""}` : "");
+const OCC_SOURCE = { sensor: "传感器 sensor", timetable: "课表 timetable" };
+const AGENT_STATE = { online: "在线 online", offline: "离线 offline", health: "在线 online", unknown: "未知 unknown" };
+const QUALITY = { good: "良好 good", uncertain: "存疑 uncertain", bad: "坏值 bad" };
+const BASIS = { latest: "最新值 latest", "trailing 1h mean": "近1小时均值 1 h mean", instant: "瞬时值 instant" };
+const SEVERITY = { critical: "严重 critical", major: "较重 major", minor: "一般 minor", warning: "提示 warning" };
+const basisText = (b) => BASIS[b] || (b ? b.replace(/trailing (\d+)h mean/, "近$1小时均值 $1 h mean") : "—");
+
+// ---------------------------------------------------------------- API access
+async function api(path, params, opts) {
   const url = new URL(API + path, location.origin);
   for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
-  const r = await fetch(url, { headers: { Authorization: "Bearer " + token() } });
-  if (r.status === 401) { localStorage.removeItem("ct_token"); showLogin("令牌无效 Invalid token"); throw new Error("unauthorized"); }
+  const method = (opts && opts.method) || "GET";
+  const headers = { Accept: "application/json" };
+  const cached = method === "GET" ? etagCache.get(url.href) : null;
+  if (cached) headers["If-None-Match"] = cached.etag;
+  if (method !== "GET" && me && me.csrf) headers["X-CSRF-Token"] = me.csrf;
+  if (opts && opts.body) headers["Content-Type"] = "application/json";
+  const r = await fetch(url, { method, headers, credentials: "same-origin", cache: "no-store", body: opts && opts.body ? JSON.stringify(opts.body) : undefined });
+  if (r.status === 304 && cached) return cached.body;
+  if (r.status === 401 && !(opts && opts.quiet401)) { me = null; showLogin("请重新登录 Please sign in again"); throw new Error("unauthorized"); }
+  if (r.status === 204) return null;
   const body = await r.json();
-  if (!r.ok) throw new Error(body.detail || r.statusText);
+  if (!r.ok) { const e = new Error(body.detail || r.statusText); e.status = r.status; throw e; }
+  const tag = r.headers.get("ETag");
+  if (tag && method === "GET") {
+    if (etagCache.size > 200) etagCache.clear();
+    etagCache.set(url.href, { etag: tag, body });
+  }
   return body;
+}
+function showLogin(msg) {
+  stopTimers();
+  document.getElementById("view").hidden = true;
+  document.getElementById("login").hidden = false;
+  document.getElementById("whoami").textContent = "";
+  document.getElementById("login-error").textContent = msg || "";
 }
 function setView(...kids) {
   const v = document.getElementById("view");
   v.hidden = false;
   document.getElementById("login").hidden = true;
-  v.replaceChildren(...kids.flat());
+  fill(v, ...kids.flat());
 }
-function crumbs(...links) { return h("div", { class: "crumbs" }, links.map((l, i) => [i ? " › " : "", l])); }
+function crumbs(...links) { return h("nav", { class: "crumbs", "aria-label": "位置 Breadcrumb" }, links.filter(Boolean).map((l, i) => [i ? " › " : "", l])); }
+const campusCrumb = (id) => h("a", { href: `#/campus/${enc(id)}` }, campusNames[id] || id);
+const homeCrumb = () => h("a", { href: "#/" }, "首页 Home");
+function stopTimers() { for (const t of timers) clearInterval(t); timers = []; }
+function every(ms, fn) { timers.push(setInterval(() => fn().catch(() => {}), ms)); }
+function stamp(id) { return h("span", { class: "stamp muted", id: id || "stamp" }); }
+let apiOffsetMin = null; // the campus's UTC offset, learned from the API's own timestamps
+function apiNow() {
+  const off = apiOffsetMin === null ? -new Date().getTimezoneOffset() : apiOffsetMin;
+  return new Date(Date.now() + off * 60000).toISOString().slice(11, 19);
+}
+function touch(el, iso) {
+  if (iso) apiOffsetMin = offsetMin(iso);
+  if (el) el.textContent = `更新于 Updated ${iso ? hhmm(iso) : apiNow()}`;
+}
+
+// Responsive tables: each cell carries its column name, shown on phones where rows become cards.
+function table(id, heads, rows) {
+  return h("table", { id, class: "rtable" }, h("thead", {}, h("tr", {}, heads.map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", cells.attrs || {}, cells.map((c, i) => h("td", { "data-label": heads[i] }, c))))));
+}
+
+// ---------------------------------------------------------------- roll-ups
+function rollupChips(r, extra) {
+  if (!r) return h("div", { class: "chips muted" }, "…");
+  const chips = STATUS_ORDER.filter((s) => r.by_status[s] || Object.keys(LEGACY).some((k) => LEGACY[k] === s && r.by_status[k]))
+    .map((s) => {
+      const n = (r.by_status[s] || 0) + Object.entries(LEGACY).filter(([k, v]) => v === s).reduce((a, [k]) => a + (r.by_status[k] || 0), 0);
+      return h("span", { class: `chip ${STATUS[s].cls}`, "data-status": s }, `${STATUS[s].zh} ${n}`);
+    });
+  const alerts = r.open_alerts === null ? h("span", { class: "chip" }, "告警 —")
+    : h("span", { class: `chip ${r.open_alerts ? "fail" : "ok"}`, "data-role": "open-alerts" }, `进行中告警 ${r.open_alerts} open alerts`);
+  return h("div", { class: "chips rollup" }, chips, alerts, extra || null);
+}
+async function rollupOf(campus) { return api(`/campuses/${enc(campus)}/rollup`); }
 
 // ---------------------------------------------------------------- pages
 async function pageCampuses() {
   const page = await api("/campuses");
-  setView(h("h1", {}, "校园 ", h("small", {}, "Campuses")),
-    h("div", { class: "cards" }, page.items.map((c) => h("a", { class: "card", href: `#/campus/${encodeURIComponent(c.id)}` },
-      h("strong", {}, c.name), h("div", { class: "muted" }, `${c.buildings} 栋楼 buildings · ${c.rooms} 房间 rooms`)))));
+  const slots = {};
+  const live = stamp();
+  setView(h("h1", {}, "校园 ", h("small", {}, "Campuses")), live,
+    h("div", { class: "cards" }, page.items.map((c) => h("a", { class: "card", href: `#/campus/${enc(c.id)}` },
+      h("strong", {}, c.name), h("div", { class: "muted" }, `${c.buildings} 栋楼 buildings · ${c.rooms} 间房 rooms`),
+      slots[c.id] = h("div", {}, rollupChips(null))))));
+  async function refresh() {
+    for (const c of page.items) {
+      const r = await rollupOf(c.id);
+      const problems = c.problems ? h("span", { class: "chip warn", "data-role": "problems" }, `模型问题 ${c.problems} model problems`) : null;
+      slots[c.id].replaceChildren(rollupChips(r.total, problems));
+      touch(live, r.time);
+    }
+  }
+  await refresh();
+  every(LIVE_MS * 3, refresh);
 }
 
 async function pageCampus(id) {
-  const [c, b] = await Promise.all([api(`/campuses/${encodeURIComponent(id)}`), api("/buildings", { campus: id })]);
-  setView(crumbs(h("a", { href: "#/" }, "校园 Campuses")), h("h1", {}, c.name),
-    h("p", {}, h("a", { href: `#/indicators/${encodeURIComponent(id)}` }, "指标 Indicators")),
-    h("div", { class: "cards" }, b.items.map((x) => h("a", { class: "card", href: `#/building/${encodeURIComponent(x.id)}` },
-      h("strong", {}, x.name || x.id), h("div", { class: "muted" }, `${x.storeys} 层 storeys · ${x.rooms} 房间 rooms`)))));
+  const [c, b] = await Promise.all([api(`/campuses/${enc(id)}`), api("/buildings", { campus: id, limit: 1000 })]);
+  const slots = {};
+  const total = h("div", {});
+  const live = stamp();
+  setView(crumbs(homeCrumb(), campusCrumb(id)), h("h1", {}, c.name), live, total,
+    h("p", {}, h("a", { href: `#/indicators/${enc(id)}` }, "指标 Indicators"), " · ", h("a", { href: `#/alerts?campus=${enc(id)}` }, "告警 Alerts")),
+    h("div", { class: "cards" }, b.items.map((x) => h("a", { class: "card", href: `#/building/${enc(x.id)}` },
+      h("strong", {}, x.name || "楼栋 Building"), h("div", { class: "muted" }, `${x.storeys} 层 storeys · ${x.rooms} 间房 rooms`),
+      slots[x.id] = h("div", {}, rollupChips(null))))));
+  async function refresh() {
+    const r = await rollupOf(id);
+    const problems = r.problems ? h("span", { class: "chip warn", "data-role": "problems" }, `模型问题 ${r.problems} model problems`) : null;
+    fill(total, rollupChips(r.total, problems));
+    for (const x of b.items) slots[x.id].replaceChildren(rollupChips(r.buildings[x.id]));
+    touch(live, r.time);
+  }
+  await refresh();
+  every(LIVE_MS * 3, refresh);
 }
 
 async function pageBuilding(id) {
-  const [b, s] = await Promise.all([api(`/buildings/${encodeURIComponent(id)}`), api("/storeys", { building: id })]);
-  setView(crumbs(h("a", { href: "#/" }, "校园 Campuses"), h("a", { href: `#/campus/${encodeURIComponent(b.campus)}` }, b.campus)),
-    h("h1", {}, b.name || b.id),
-    h("div", { class: "cards" }, s.items.map((x) => h("a", { class: "card storey-link", href: `#/storey/${encodeURIComponent(x.id)}` },
-      h("strong", {}, x.name || x.id), h("div", { class: "muted" }, `${x.rooms} 房间 rooms`)))));
+  const [b, s] = await Promise.all([api(`/buildings/${enc(id)}`), api("/storeys", { building: id, limit: 1000 })]);
+  const slots = {};
+  const total = h("div", {});
+  const live = stamp();
+  setView(crumbs(homeCrumb(), campusCrumb(b.campus), h("span", {}, b.name || "楼栋 Building")), h("h1", {}, b.name || "楼栋 Building"), live, total,
+    h("div", { class: "cards" }, s.items.map((x) => h("a", { class: "card storey-link", href: `#/storey/${enc(x.id)}` },
+      h("strong", {}, x.name || "楼层 Storey"), h("div", { class: "muted" }, `${x.rooms} 间房 rooms`),
+      slots[x.id] = h("div", {}, rollupChips(null))))));
+  async function refresh() {
+    const r = await rollupOf(b.campus);
+    fill(total, rollupChips(r.buildings[id]));
+    for (const x of s.items) slots[x.id].replaceChildren(rollupChips(r.storeys[x.id]));
+    touch(live, r.time);
+  }
+  await refresh();
+  every(LIVE_MS * 3, refresh);
 }
 
+// Colour ramps: [low, high, invert]; LIMITS are marked on the ramp (the response's own `limit` wins).
 const SCALES = { co2: [400, 1500, false], temperature: [16, 30, false], humidity: [30, 80, false], illuminance: [0, 600, true],
-  pm25: [0, 75, false], pm10: [0, 150, false], noise: [30, 70, false], tvoc: [0, 0.6, false], hcho: [0, 0.1, false] };
-function rampColor(t) { // 0 = good (green) … 1 = bad (red)
-  t = Math.max(0, Math.min(1, t));
-  const hue = 120 - 120 * t;
-  return `hsl(${hue}, 65%, 55%)`;
-}
+  pm25: [0, 75, false], pm10: [0, 150, false], noise: [30, 70, false], tvoc: [0, 0.8, false], hcho: [0, 0.12, false] };
+const LIMITS = { co2: 1000, illuminance: 300, pm25: 50, pm10: 100, tvoc: 0.6, hcho: 0.08, noise: 45 };
+function rampColor(t) { t = Math.max(0, Math.min(1, t)); return `hsl(${120 - 120 * t}, 65%, 55%)`; }
 function colorFor(room, q, range) {
-  if (!q) return { ok: "#4caf6a", fail: "#e05a47", unknown: "#c3cbd3" }[room.status];
-  if (room.value === null) return "#c3cbd3";
+  if (!q) return STATUS[normStatus(room.status)].fill;
+  if (room.value === null || room.value === undefined) return STATUS[normStatus(room.status)].fill;
   const [lo, hi, invert] = range;
   const t = (room.value - lo) / (hi - lo || 1);
   return rampColor(invert ? 1 - t : t);
 }
 
 async function pageStorey(id) {
-  const [st, plan] = await Promise.all([api(`/storeys/${encodeURIComponent(id)}`), api(`/storeys/${encodeURIComponent(id)}/floorplan`)]);
-  const select = h("select", { id: "colour-by" }, h("option", { value: "" }, "合规 Compliance"),
+  const [st, plan] = await Promise.all([api(`/storeys/${enc(id)}`), api(`/storeys/${enc(id)}/floorplan`)]);
+  const b = await api(`/buildings/${enc(st.building)}`);
+  const select = h("select", { id: "colour-by", "aria-label": "着色 Colour by" }, h("option", { value: "" }, "合规 Compliance"),
     quantities.filter((q) => q.quantity !== "status").map((q) => h("option", { value: q.quantity }, `${q.label.zh} ${q.label.en}`)));
   select.value = sessionStorage.getItem("ct_colour") || "";
   const [x0, y0, x1, y1] = plan.bounds;
   const pad = 1;
-  const svg = h("svg:svg", { id: "plan", viewBox: `${x0 - pad} ${-y1 - pad} ${x1 - x0 + 2 * pad} ${y1 - y0 + 2 * pad}` });
+  const svg = h("svg:svg", { id: "plan", viewBox: `${x0 - pad} ${-y1 - pad} ${x1 - x0 + 2 * pad} ${y1 - y0 + 2 * pad}`, role: "img", "aria-label": "楼层平面图 Floor plan" },
+    h("svg:defs", {}, h("svg:pattern", { id: "hatch-na", width: 0.8, height: 0.8, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+      h("svg:rect", { width: 0.8, height: 0.8, fill: "#e6ebf0" }), h("svg:line", { x1: 0, y1: 0, x2: 0, y2: 0.8, stroke: "#9aa8b5", "stroke-width": 0.25 }))));
   const shapes = {};
+  const info = h("div", { class: "room-info", id: "room-info", "aria-live": "polite" }, h("p", { class: "muted" }, "点击房间查看详情 Tap a room for details"));
+  let last = null;
+  let selected = null;
+  function showInfo(rid) {
+    selected = rid;
+    const r = plan.rooms.find((x) => x.id === rid);
+    const lv = last && last.rooms.find((x) => x.id === rid);
+    for (const s of Object.values(shapes)) s.poly.classList.toggle("selected", s.poly.getAttribute("data-room") === rid);
+    const reason = lv ? reasonOf(lv) : null;
+    fill(info, h("strong", {}, `${r.number} ${r.name || ""}`), h("div", { class: "muted" }, ...bi(r.type_label)),
+      lv ? h("div", { class: `status ${STATUS[normStatus(lv.status)].cls}`, id: "room-info-status" }, statusLabel(lv.status)) : null,
+      reason ? h("div", { class: "reason", id: "room-info-reason" }, reasonText(reason)) : null,
+      !reason && lv && normStatus(lv.status) === "non_compliant" ? breachReason(rid) : null,
+      lv && last.quantity ? h("div", {}, `${last.label ? last.label.zh : ""} ${fmtValue(lv.value, last.quantity, last.unit)}`) : null,
+      h("a", { class: "button", href: `#/room/${enc(rid)}`, id: "open-room" }, "打开房间 Open room"));
+  }
+  // Until the live plan carries `reason`, a failing room's breaches come from its status.
+  function breachReason(rid) {
+    const el = h("div", { class: "reason", id: "room-info-reason" }, "…");
+    api(`/rooms/${enc(rid)}/status`).then((st) => {
+      const bad = st.verdicts.filter((v) => normStatus(v.status) === "non_compliant");
+      fill(el, ...bad.map((v) => h("div", {}, `${v.rule_label.zh}: ${fmtValue(v.value, v.quantity, (st.values.find((x) => x.quantity === v.quantity) || {}).unit)} （${v.requirement}，${v.standard}）`)));
+    }).catch(() => {});
+    return el;
+  }
   for (const r of plan.rooms) {
     const pts = r.polygon.map(([x, y]) => `${x},${-y}`).join(" ");
-    const poly = h("svg:polygon", { class: "room", points: pts, "data-room": r.id, fill: "#c3cbd3", onclick: () => { location.hash = `#/room/${encodeURIComponent(r.id)}`; } },
-      h("svg:title", {}, `${r.number} ${r.name || ""}`));
+    const poly = h("svg:polygon", { class: "room", points: pts, "data-room": r.id, fill: STATUS.insufficient_data.fill, tabindex: 0,
+      onclick: () => showInfo(r.id), ondblclick: () => { location.hash = `#/room/${enc(r.id)}`; },
+      onkeydown: (e) => { if (e.key === "Enter") location.hash = `#/room/${enc(r.id)}`; } },
+    h("svg:title", {}, `${r.number} ${r.name || ""}`));
     const cx = r.polygon.reduce((a, p) => a + p[0], 0) / r.polygon.length;
     const cy = r.polygon.reduce((a, p) => a + p[1], 0) / r.polygon.length;
-    const label = h("svg:text", { x: cx, y: -cy, "text-anchor": "middle" }, r.number);
-    const value = h("svg:text", { x: cx, y: -cy + 1.1, "text-anchor": "middle" }, "");
+    const label = h("svg:text", { x: cx, y: -cy - 0.5, "text-anchor": "middle", class: "num" }, r.number);
+    const name = h("svg:text", { x: cx, y: -cy + 0.5, "text-anchor": "middle", class: "name" }, (r.name || "").slice(0, 8));
+    const value = h("svg:text", { x: cx, y: -cy + 1.6, "text-anchor": "middle", class: "val" }, "");
     shapes[r.id] = { poly, value };
-    svg.append(poly, label, value);
+    svg.append(poly, label, name, value);
   }
   const legend = h("div", { class: "legend", id: "legend" });
-  const stamp = h("span", { class: "muted", id: "stamp" });
-  setView(crumbs(h("a", { href: "#/" }, "校园 Campuses"), h("a", { href: `#/campus/${encodeURIComponent(st.campus)}` }, st.campus),
-      h("a", { href: `#/building/${encodeURIComponent(st.building)}` }, "楼栋 Building")),
-    h("h1", {}, `${st.name || st.id} `, h("small", {}, "平面图 Floor plan")),
-    h("div", { class: "toolbar" }, h("label", {}, "着色 Colour by ", select), stamp),
-    h("div", { class: "plan-wrap" }, svg, legend));
+  const live = stamp();
+  setView(crumbs(homeCrumb(), campusCrumb(st.campus), h("a", { href: `#/building/${enc(st.building)}` }, b.name || "楼栋 Building")),
+    h("h1", {}, `${st.name || "楼层"} `, h("small", {}, "平面图 Floor plan")),
+    h("div", { class: "toolbar" }, h("label", {}, "着色 Colour by ", select), live),
+    h("div", { class: "plan-wrap" }, svg, h("div", { class: "side" }, info, legend)));
   async function refresh() {
     const q = select.value;
-    const live = await api(`/storeys/${encodeURIComponent(id)}/live`, { quantity: q || undefined });
-    const range = SCALES[q] || autoRange(live.rooms);
-    for (const r of live.rooms) {
+    const data = await api(`/storeys/${enc(id)}/live`, { quantity: q || undefined });
+    last = data;
+    const range = SCALES[q] || autoRange(data.rooms);
+    for (const r of data.rooms) {
       const s = shapes[r.id];
       if (!s) continue;
+      const status = normStatus(r.status);
       s.poly.setAttribute("fill", colorFor(r, q, range));
-      s.poly.setAttribute("data-status", r.status);
-      s.value.textContent = q ? (r.value === null ? "—" : fmt(r.value, q === "co2" || q === "illuminance" ? 0 : 1)) : statusText[r.status];
+      s.poly.setAttribute("data-status", status);
+      const reason = reasonOf(r);
+      s.poly.setAttribute("data-reason", reason ? reason.zh : "");
+      s.poly.firstChild.textContent = `${plan.rooms.find((x) => x.id === r.id).number} ${plan.rooms.find((x) => x.id === r.id).name || ""} — ${STATUS[status].zh} ${reason ? reasonText(reason) : ""}`;
+      s.value.textContent = q ? fmtValue(r.value, q, data.unit) : STATUS[status].zh;
     }
-    drawLegend(legend, q, live, range);
-    stamp.textContent = `更新 Updated ${tstr(live.time)}`;
+    drawLegend(legend, q, data, range);
+    if (selected) showInfo(selected);
+    touch(live, data.time);
   }
   select.addEventListener("change", () => { sessionStorage.setItem("ct_colour", select.value); refresh(); });
   await refresh();
-  timer = setInterval(() => refresh().catch(() => {}), REFRESH_MS);
+  every(LIVE_MS, refresh);
 }
 function autoRange(rooms) {
-  const v = rooms.map((r) => r.value).filter((x) => x !== null);
+  const v = rooms.map((r) => r.value).filter((x) => x !== null && x !== undefined);
   return v.length ? [Math.min(...v), Math.max(...v) + 1e-9, false] : [0, 1, false];
+}
+function swatch(fill, cls) {
+  const s = h("span", { class: `swatch ${cls || ""}` });
+  if (fill && !fill.startsWith("url(")) s.style.background = fill;
+  return s;
 }
 function drawLegend(el, q, live, range) {
   if (!q) {
-    el.replaceChildren(h("strong", {}, "合规 Compliance"), ...["ok", "fail", "unknown"].map((s) => h("div", {},
-      h("span", { class: "swatch", style: `background:${colorFor({ status: s }, "", null)}` }), statusText[s])));
+    fill(el, h("strong", {}, "合规 Compliance"), ...STATUS_ORDER.map((s) => h("div", { class: "legend-row" },
+      swatch(STATUS[s].fill, STATUS[s].cls), statusLabel(s))));
     return;
   }
   const [lo, hi, invert] = range;
-  const steps = [0, 0.25, 0.5, 0.75, 1].map((t) => lo + t * (hi - lo));
-  el.replaceChildren(h("strong", {}, ...bi(live.label), ` (${live.unit})`),
-    ...steps.map((v) => h("div", {}, h("span", { class: "swatch", style: `background:${rampColor(invert ? 1 - (v - lo) / (hi - lo) : (v - lo) / (hi - lo))}` }), fmt(v, 0))),
-    h("div", {}, h("span", { class: "swatch", style: "background:#c3cbd3" }), "无数据 No data"));
+  const limit = live.limit !== undefined && live.limit !== null ? live.limit : LIMITS[q];
+  const ramp = h("div", { class: "ramp" });
+  const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => `${rampColor(invert ? 1 - t : t)} ${t * 100}%`).join(", ");
+  ramp.style.background = `linear-gradient(to right, ${stops})`;
+  if (limit !== undefined && limit > lo && limit < hi) {
+    const mark = h("span", { class: "limit-mark", title: `限值 limit ${fmtValue(limit, q, live.unit)}` });
+    mark.style.left = `${((limit - lo) / (hi - lo)) * 100}%`;
+    ramp.append(mark);
+  }
+  fill(el, h("strong", {}, ...bi(live.label), unitText(live.unit) ? ` (${live.unit})` : ""), ramp,
+    h("div", { class: "ramp-scale" }, h("span", {}, fmtValue(lo, q, "")), h("span", {}, fmtValue(hi, q, ""))),
+    limit !== undefined ? h("div", { class: "legend-row", id: "legend-limit" }, h("span", { class: "limit-key" }), `限值 Limit ${fmtValue(limit, q, live.unit)}`) : null,
+    h("div", { class: "legend-row" }, swatch(STATUS.insufficient_data.fill), "无数据 No data"));
 }
 
 async function pageRoom(id) {
-  const s = await api(`/rooms/${encodeURIComponent(id)}/status`);
+  let s = await api(`/rooms/${enc(id)}/status`);
   const r = s.room;
-  const qs = [...new Set(s.values.map((v) => v.quantity))];
-  const qSel = h("select", { id: "chart-quantity" }, qs.map((q) => {
+  const live = stamp();
+  const occ = h("p", { class: "muted", id: "room-meta" });
+  const head = h("div", { id: "room-status" });
+  const values = h("div", {});
+  const verdicts = h("div", {});
+  const qs = [...new Set(s.values.map((v) => v.quantity))].filter((q) => q !== "status");
+  const qSel = h("select", { id: "chart-quantity", "aria-label": "量 Quantity" }, qs.map((q) => {
     const v = s.values.find((x) => x.quantity === q);
     return h("option", { value: q }, `${v.label.zh} ${v.label.en}`);
   }));
   if (qs.includes("co2")) qSel.value = "co2";
-  const span = h("select", { id: "chart-span" }, h("option", { value: "1d" }, "最近一天 Last day"), h("option", { value: "7d" }, "最近一周 Last week"));
+  const span = h("select", { id: "chart-span", "aria-label": "时段 Span" }, h("option", { value: "1d" }, "最近一天 Last day"), h("option", { value: "7d" }, "最近一周 Last week"));
   const chart = h("div", { id: "chart-box" });
-  setView(crumbs(h("a", { href: "#/" }, "校园 Campuses"), h("a", { href: `#/campus/${encodeURIComponent(r.campus)}` }, r.campus),
-      r.storey ? h("a", { href: `#/storey/${encodeURIComponent(r.storey)}` }, "平面图 Floor plan") : null),
-    h("h1", {}, `${r.number} `, ...bi(r.type_label)),
-    h("p", { class: "muted" }, `面积 Area ${fmt(r.area_m2)} m² · 在室 Occupied: ${s.occupied === null ? "未知 unknown" : s.occupied ? "是 yes" : "否 no"}`,
-      s.occupancy_source ? ` (${s.occupancy_source})` : "", ` · 合规 Compliance: `, h("span", { class: s.compliance }, statusText[s.compliance])),
-    h("h2", {}, "当前读数 ", h("small", {}, "Latest values")),
-    h("table", { id: "values" }, h("tr", {}, ["量 Quantity", "值 Value", "时间 Time", "设备 Device"].map((t) => h("th", {}, t))),
-      s.values.map((v) => h("tr", { class: v.stale ? "stale" : "" }, h("td", {}, ...bi(v.label)), h("td", {}, `${fmt(v.value)} ${v.unit}`),
-        h("td", {}, tstr(v.time), v.stale ? " (过期 stale)" : ""), h("td", {}, `${v.device}/${v.point}`)))),
-    h("h2", {}, "标准符合性 ", h("small", {}, "Compliance")),
-    h("table", { id: "verdicts" }, h("tr", {}, ["要求 Requirement", "结果 Result", "依据 Basis", "标准 Standard"].map((t) => h("th", {}, t))),
-      s.verdicts.map((v) => h("tr", {}, h("td", {}, ...bi(v.rule_label)), h("td", { class: v.status }, `${statusText[v.status]} ${fmt(v.value)}`),
-        h("td", {}, v.basis), h("td", {}, `${v.standard} §${v.clause}`)))),
+  setView(crumbs(homeCrumb(), campusCrumb(r.campus), r.storey ? h("a", { href: `#/storey/${enc(r.storey)}` }, "平面图 Floor plan") : null),
+    h("h1", {}, `${r.number} ${r.name && (!r.type_label || r.name !== r.type_label.zh) ? r.name : ""} `, h("small", {}, ...bi(r.type_label))), live, occ, head,
+    h("h2", {}, "当前读数 ", h("small", {}, "Latest values")), values,
+    h("h2", {}, "标准符合性 ", h("small", {}, "Compliance")), verdicts,
     h("h2", {}, "历史曲线 ", h("small", {}, "History")),
     h("div", { class: "toolbar" }, qSel, span), chart);
+  function render() {
+    const overall = s.status || s.compliance;
+    let reason = reasonOf({ status: overall, reason: s.reason });
+    if (!reason && normStatus(overall) === "non_compliant" && !(s.breaches || []).length) {
+      const bad = s.verdicts.filter((v) => normStatus(v.status) === "non_compliant");
+      reason = { zh: bad.map((v) => `${v.rule_label.zh} ${fmtValue(v.value, v.quantity, (s.values.find((x) => x.quantity === v.quantity) || {}).unit)}（${v.requirement}）`).join("；"), en: "" };
+    }
+    fill(occ, `面积 Area ${fmtNumber(r.area_m2, 1)} m² · 在室 Occupied: ${s.occupied === null ? "未知 unknown" : s.occupied ? "是 yes" : "否 no"}`,
+      s.occupancy_source ? ` (依据 from ${OCC_SOURCE[s.occupancy_source] || s.occupancy_source})` : "");
+    fill(head, h("div", { class: `status big ${STATUS[normStatus(overall)].cls}` }, statusLabel(overall)),
+      reason ? h("div", { class: "reason", id: "room-reason" }, reasonText(reason)) : null,
+      (s.breaches || []).length ? h("ul", { class: "breaches", id: "breaches" }, s.breaches.map((x) => h("li", {},
+        x.label ? `${x.label.zh} ${x.label.en ? "/ " + x.label.en : ""}` : `${x.quantity} ${fmtValue(x.measured, x.quantity, x.unit)} > ${fmtValue(x.limit, x.quantity, x.unit)}`,
+        h("small", {}, ` ${x.standard || ""} ${x.clause ? "§" + x.clause : ""}`)))) : null);
+    fill(values, table("values", ["量 Quantity", "值 Value", "时间 Time", "设备 Device"],
+      s.values.map((v) => Object.assign([bi(v.label), h("span", { class: "value", "data-quantity": v.quantity }, fmtValue(v.value, v.quantity, v.unit)),
+        [tstr(v.time), v.stale ? " (过期 stale)" : ""], `${v.device} · ${v.point}`], { attrs: { class: v.stale ? "stale" : "" } }))));
+    fill(verdicts, table("verdicts", ["要求 Requirement", "结果 Result", "实测 Measured", "依据 Basis", "标准 Standard"],
+      s.verdicts.map((v) => {
+        const why = reasonOf(v);
+        return [bi(v.rule_label), h("span", { class: STATUS[normStatus(v.status)].cls }, statusLabel(v.status), why && normStatus(v.status) !== "compliant" ? h("div", { class: "reason" }, reasonText(why)) : null),
+          `${fmtValue(v.measured !== undefined ? v.measured : v.value, v.quantity, v.unit)} (${v.requirement || (v.limit !== undefined ? "≤ " + v.limit : "")})`,
+          basisText(v.basis), `${v.standard} §${v.clause}`];
+      })));
+    touch(live, s.time);
+  }
+  let lastChart = 0;
   async function draw() {
     const days = span.value === "7d" ? 7 : 1;
     const end = new Date(s.time);
     const start = new Date(end.getTime() - days * 86400e3);
-    const hist = await api(`/rooms/${encodeURIComponent(id)}/history`, { quantity: qSel.value, from: start.toISOString(), to: end.toISOString(), every: days > 1 ? "1h" : "10m" });
-    chart.replaceChildren(drawChart(hist, start.getTime(), end.getTime()));
+    const hist = await api(`/rooms/${enc(id)}/history`, { quantity: qSel.value, from: start.toISOString(), to: end.toISOString(), every: days > 1 ? "1h" : "10m" });
+    fill(chart, ...drawChart(hist, start.getTime(), end.getTime(), chart.clientWidth || 600, s.verdicts.filter((v) => v.quantity === qSel.value)));
+    lastChart = Date.now();
   }
+  render();
   qSel.addEventListener("change", draw);
   span.addEventListener("change", draw);
   if (qs.length) await draw(); else chart.append(h("p", { class: "muted" }, "无数据 No data"));
+  every(LIVE_MS, async () => {
+    s = await api(`/rooms/${enc(id)}/status`);
+    render();
+    if (qs.length && Date.now() - lastChart > 60000) await draw();
+  });
 }
 
-function drawChart(hist, t0, t1) {
-  const W = 900, H = 280, L = 56, R = 12, T = 16, B = 28;
-  const svg = h("svg:svg", { class: "chart", id: "room-chart", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none" });
+// Hand-drawn SVG chart: limit line, HTML legend (works on touch), window fitted to the data,
+// local-time axis, and a viewBox sized to the box so text is never squashed on phones.
+function limitOf(verdict) {
+  if (typeof verdict.limit === "number") return verdict.limit;
+  const m = /(-?\d+(?:\.\d+)?)/.exec(verdict.requirement || "");
+  return m && !/[–-]\s*\d/.test(verdict.requirement.slice(m.index + m[0].length)) ? Number(m[1]) : null;
+}
+function drawChart(hist, t0, t1, width, verdicts) {
+  const W = Math.max(320, Math.round(width)), H = W < 500 ? 220 : 280, L = W < 500 ? 44 : 56, R = 14, T = 16, B = 30;
+  const q = hist.quantity;
+  const svg = h("svg:svg", { class: "chart", id: "room-chart", viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-label": `${hist.label.zh} ${hist.label.en}` });
   const pts = hist.series.flatMap((s) => s.points.filter((p) => p.value !== null));
-  if (!pts.length) { svg.append(h("svg:text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "无数据 No data")); return svg; }
-  let lo = Math.min(...pts.map((p) => p.value)), hi = Math.max(...pts.map((p) => p.value));
+  if (!pts.length) { svg.append(h("svg:text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "无数据 No data")); return [svg]; }
+  const first = Math.min(...pts.map((p) => Date.parse(p.time)));
+  if (first > t0) t0 = Math.max(t0, first - (t1 - first) * 0.05); // a young deployment: show only where data is
+  const limits = [...new Set(verdicts.map(limitOf).filter((x) => x !== null))];
+  let lo = Math.min(...pts.map((p) => p.value), ...limits), hi = Math.max(...pts.map((p) => p.value), ...limits);
   if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  const padV = (hi - lo) * 0.08; lo -= padV; hi += padV;
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const y = (v) => H - B - ((v - lo) / (hi - lo)) * (H - T - B);
   svg.append(h("svg:line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }), h("svg:line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
   for (let i = 0; i <= 4; i++) {
     const v = lo + (i / 4) * (hi - lo);
-    svg.append(h("svg:text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v, hi - lo > 20 ? 0 : 1)));
+    svg.append(h("svg:text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, fmtValue(v, q, "")));
   }
-  for (let i = 0; i <= 4; i++) {
-    const t = t0 + (i / 4) * (t1 - t0);
-    const local = new Date(t + offsetMin(hist.end) * 60000).toISOString(); // shifted: read as API-local
-    svg.append(h("svg:text", { x: x(t), y: H - 8, "text-anchor": "middle" }, `${local.slice(5, 10)} ${local.slice(11, 16)}`));
+  const ticks = W < 500 ? 3 : 5;
+  const off = offsetMin(hist.end) * 60000;
+  for (let i = 0; i < ticks; i++) {
+    const t = t0 + (i / (ticks - 1)) * (t1 - t0);
+    const local = new Date(t + off).toISOString(); // shifted: read as API-local
+    const anchor = i === 0 ? "start" : i === ticks - 1 ? "end" : "middle";
+    svg.append(h("svg:text", { x: x(t), y: H - 10, "text-anchor": anchor }, t1 - t0 > 86400e3 ? `${local.slice(5, 10)} ${local.slice(11, 16)}` : local.slice(11, 16)));
+  }
+  for (const lim of limits) {
+    svg.append(h("svg:line", { class: "limit", x1: L, x2: W - R, y1: y(lim), y2: y(lim) }),
+      h("svg:text", { class: "limit-text", x: W - R - 2, y: y(lim) - 4, "text-anchor": "end" }, `限值 limit ${fmtValue(lim, q, hist.series[0] ? hist.series[0].unit : "")}`));
   }
   const colours = ["#1f6fb2", "#e67e22", "#8e44ad", "#16a085"];
+  const legend = h("div", { class: "chart-legend", id: "chart-legend" });
   hist.series.forEach((s, i) => {
     const d = s.points.filter((p) => p.value !== null).map((p) => `${x(Date.parse(p.time)).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
-    svg.append(h("svg:polyline", { class: "line", points: d, stroke: colours[i % colours.length] }, h("svg:title", {}, `${s.device}/${s.point}`)));
+    const line = h("svg:polyline", { class: "line", points: d, stroke: colours[i % colours.length] }, h("svg:title", {}, `${s.device} · ${s.point}`));
+    svg.append(line);
+    const key = h("button", { type: "button", class: "legend-item", "aria-pressed": "true", onclick: () => {
+      const on = key.getAttribute("aria-pressed") !== "true";
+      key.setAttribute("aria-pressed", String(on));
+      line.classList.toggle("hidden", !on);
+    } }, swatch(colours[i % colours.length]), `传感器 ${s.device} · ${s.point}`);
+    legend.append(key);
   });
-  svg.append(h("svg:text", { x: L + 4, y: T + 2 }, `${hist.label.zh} ${hist.label.en} (${hist.series[0] ? hist.series[0].unit : ""})`));
-  return svg;
+  if (limits.length) legend.append(h("span", { class: "legend-item static" }, h("span", { class: "limit-key" }), "限值 Limit"));
+  const unit = hist.series[0] ? unitText(hist.series[0].unit) : "";
+  svg.append(h("svg:text", { x: L + 4, y: T + 2 }, `${hist.label.zh} ${hist.label.en}${unit ? ` (${unit})` : ""}`));
+  return [svg, legend];
 }
 
 async function pageHealth() {
-  const [d, a] = await Promise.all([api("/devices", { limit: 1000 }), api("/agents")]);
-  setView(h("h1", {}, "设备与网关健康 ", h("small", {}, "Device & gateway health")),
-    h("h2", {}, "网关 ", h("small", {}, "Gateways")),
-    h("table", { id: "agents" }, h("tr", {}, ["网关 Gateway", "状态 State", "最近数据 Last seen", "队列 Queue", "丢弃 Dropped", "隔离 Quarantined", "设备 Devices"].map((t) => h("th", {}, t))),
-      a.items.map((x) => h("tr", {}, h("td", {}, `${x.site}/${x.id}`), h("td", {}, x.state), h("td", {}, tstr(x.last_seen)),
-        h("td", {}, x.queue_depth ?? "—"), h("td", {}, x.dropped_total ?? "—"), h("td", {}, x.quarantined_total ?? "—"), h("td", {}, x.devices)))),
-    h("h2", {}, "设备 ", h("small", {}, `Devices (${d.total})`)),
-    h("table", { id: "devices" }, h("tr", {}, ["设备 Device", "房间 Room", "最近数据 Last seen", "质量 Quality", "测点 Points"].map((t) => h("th", {}, t))),
-      d.items.map((x) => h("tr", { class: x.stale ? "stale" : "" }, h("td", {}, x.id), h("td", {}, x.room ? h("a", { href: `#/room/${encodeURIComponent(x.room)}` }, x.room_number) : "未绑定 unbound"),
-        h("td", {}, x.last_seen ? tstr(x.last_seen) : "从未 never", x.stale ? " (过期 stale)" : ""), h("td", {}, x.quality || "—"), h("td", {}, x.points.join(", "))))));
+  const live = stamp();
+  const agents = h("div", {});
+  const devices = h("div", {});
+  const title = h("small", {});
+  setView(h("h1", {}, "设备与网关健康 ", h("small", {}, "Device & gateway health")), live,
+    h("h2", {}, "网关 ", h("small", {}, "Gateways")), agents, h("h2", {}, "设备 ", title), devices);
+  async function refresh() {
+    const [d, a] = await Promise.all([api("/devices", { limit: 1000 }), api("/agents")]);
+    title.textContent = `Devices (${d.total})`;
+    fill(agents, table("agents", ["网关 Gateway", "状态 State", "最近数据 Last seen", "队列 Queue", "丢弃 Dropped", "隔离 Quarantined", "设备 Devices"],
+      a.items.map((x) => [`${x.site} · ${x.id}`, AGENT_STATE[x.state] || x.state, tstr(x.last_seen), fmtNumber(x.queue_depth, 0), fmtNumber(x.dropped_total, 0), fmtNumber(x.quarantined_total, 0), fmtNumber(x.devices, 0)])));
+    fill(devices, table("devices", ["设备 Device", "房间 Room", "最近数据 Last seen", "质量 Quality", "测点 Points"],
+      d.items.map((x) => Object.assign([x.id, x.room ? h("a", { href: `#/room/${enc(x.room)}` }, x.room_number) : "未绑定 unbound",
+        [x.last_seen ? tstr(x.last_seen) : "从未 never", x.stale ? " (过期 stale)" : ""], QUALITY[x.quality] || x.quality || "—", x.points.join(", ")], { attrs: { class: x.stale ? "stale" : "" } }))));
+    touch(live);
+  }
+  await refresh();
+  every(LIVE_MS * 2, refresh);
 }
 
-async function pageAlerts() {
-  const a = await api("/alerts", { limit: 200 });
-  setView(h("h1", {}, "超标告警 ", h("small", {}, "Threshold breaches (24 h)")),
-    h("table", { id: "alerts" }, h("tr", {}, ["房间 Room", "量 Quantity", "要求 Requirement", "开始 Start", "结束 End", "最差 Worst", "标准 Standard"].map((t) => h("th", {}, t))),
-      a.items.map((x) => h("tr", {}, h("td", {}, h("a", { href: `#/room/${encodeURIComponent(x.room)}` }, x.room_number)), h("td", {}, ...bi(x.label)), h("td", {}, x.requirement),
-        h("td", {}, tstr(x.start)), h("td", {}, x.end ? tstr(x.end) : "持续中 ongoing"),
-        h("td", { class: "fail" }, fmt(x.worst)), h("td", {}, `${x.standard} §${x.clause || ""}`)))));
+async function pageAlerts(query) {
+  const params = new URLSearchParams(query || "");
+  const campus = params.get("campus") || "";
+  const buildings = await api("/buildings", { campus: campus || undefined, limit: 1000 });
+  const bSel = h("select", { id: "f-building", "aria-label": "楼栋 Building" }, h("option", { value: "" }, "全部楼栋 All buildings"),
+    buildings.items.map((b) => h("option", { value: b.id }, b.name || b.id)));
+  const qSel = h("select", { id: "f-quantity", "aria-label": "量 Quantity" }, h("option", { value: "" }, "全部指标 All quantities"),
+    quantities.filter((q) => q.quantity !== "status").map((q) => h("option", { value: q.quantity }, `${q.label.zh} ${q.label.en}`)));
+  const sevSel = h("select", { id: "f-severity", "aria-label": "严重程度 Severity" }, h("option", { value: "" }, "全部级别 All severities"),
+    Object.entries(SEVERITY).map(([k, v]) => h("option", { value: k }, v)));
+  const openBox = h("input", { type: "checkbox", id: "f-open" });
+  const sortSel = h("select", { id: "f-sort", "aria-label": "排序 Sort" }, h("option", { value: "start" }, "最新开始 Newest first"),
+    h("option", { value: "worst" }, "最严重 Worst first"), h("option", { value: "room" }, "按房间 By room"));
+  const csv = h("button", { type: "button", id: "export-csv" }, "导出 CSV Export");
+  const list = h("div", { id: "alerts-box" });
+  const live = stamp();
+  let rows = [];
+  setView(h("h1", {}, "超标告警 ", h("small", {}, "Threshold breaches (24 h)")), live,
+    h("div", { class: "toolbar filters" }, bSel, qSel, sevSel, h("label", {}, openBox, " 仅进行中 Open only"), sortSel, csv), list);
+  const roomNames = {};
+  const rooms = await api("/rooms", { campus: campus || undefined, limit: 1000 });
+  for (const r of rooms.items) roomNames[r.id] = `${r.number} ${r.name || ""}`.trim();
+  function shown() {
+    const sev = sevSel.value;
+    const out = rows.filter((x) => !sev || x.severity === sev);
+    const key = sortSel.value;
+    out.sort((a, b) => key === "worst" ? (Math.abs(b.worst || 0) - Math.abs(a.worst || 0)) : key === "room" ? a.room_number.localeCompare(b.room_number) : b.start.localeCompare(a.start));
+    return out;
+  }
+  function render() {
+    const items = shown();
+    fill(list, items.length ? table("alerts", ["房间 Room", "量 Quantity", "要求 Requirement", "开始 Start", "结束 End", "最差 Worst", "设备 Device", "标准 Standard"],
+      items.map((x) => [h("a", { href: `#/room/${enc(x.room)}` }, roomNames[x.room] || x.room_number), bi(x.label),
+        [x.requirement || "", x.severity ? h("div", { class: "muted" }, SEVERITY[x.severity] || x.severity) : null],
+        tstr(x.start), x.end ? tstr(x.end) : h("span", { class: "fail" }, "持续中 ongoing"),
+        h("span", { class: "fail" }, fmtValue(x.worst, x.quantity, (quantities.find((q) => q.quantity === x.quantity) || {}).unit)),
+        `${x.device} · ${x.point}`, `${x.standard} §${x.clause || ""}`]))
+      : h("p", { class: "muted", id: "alerts-empty" }, "没有符合条件的告警 No alerts match"));
+  }
+  async function refresh() {
+    const a = await api("/alerts", { limit: 1000, campus: campus || undefined, building: bSel.value || undefined, quantity: qSel.value || undefined, open: openBox.checked ? "true" : undefined });
+    rows = a.items;
+    render();
+    touch(live);
+  }
+  for (const el of [bSel, qSel, openBox]) el.addEventListener("change", () => refresh().catch(() => {}));
+  for (const el of [sevSel, sortSel]) el.addEventListener("change", render);
+  csv.addEventListener("click", () => {
+    const head = ["room", "room_name", "quantity", "requirement", "severity", "start", "end", "worst", "device", "point", "standard", "clause"];
+    const esc = (v) => { const t = v === null || v === undefined ? "" : String(v); return /[",\n]/.test(t) || /^[=+\-@]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
+    const lines = [head.join(",")].concat(shown().map((x) => [x.room_number, roomNames[x.room] || "", x.quantity, x.requirement, x.severity || "", x.start, x.end || "", x.worst, x.device, x.point, x.standard, x.clause || ""].map(esc).join(",")));
+    const blob = new Blob(["\ufeff" + lines.join("\r\n")], { type: "text/csv;charset=utf-8" });
+    const a = h("a", { href: URL.createObjectURL(blob), download: "alerts.csv" });
+    document.body.append(a); a.click(); a.remove();
+  });
+  await refresh();
+  every(LIVE_MS * 2, refresh);
 }
 
 async function pageIndicators(id) {
-  const d = await api(`/campuses/${encodeURIComponent(id)}/indicators`);
-  setView(crumbs(h("a", { href: "#/" }, "校园 Campuses"), h("a", { href: `#/campus/${encodeURIComponent(id)}` }, id)),
-    h("h1", {}, "指标 ", h("small", {}, "Indicators")),
-    h("table", { id: "indicators" }, h("tr", {}, ["指标 Indicator", "值 Value", "单位 Unit"].map((t) => h("th", {}, t))),
-      d.indicators.map((x) => h("tr", {}, h("td", {}, ...bi(x.label)), h("td", {}, fmt(x.value, 2)), h("td", {}, x.unit || "")))));
+  const live = stamp();
+  const box = h("div", {});
+  setView(crumbs(homeCrumb(), campusCrumb(id)), h("h1", {}, "指标 ", h("small", {}, "Indicators")), live, box);
+  async function refresh() {
+    const d = await api(`/campuses/${enc(id)}/indicators`);
+    fill(box, table("indicators", ["指标 Indicator", "值 Value", "目标 Target"],
+      d.indicators.map((x) => {
+        const ratio = x.unit === "1";
+        const v = ratio && x.value !== null ? fmtNumber(x.value * 100, 1) + " %" : `${fmtNumber(x.value, x.unit && x.unit.includes("%") ? 1 : 2)} ${x.unit && !x.unit.startsWith("%") ? x.unit : x.unit ? "%" : ""}`;
+        return [bi(x.label), v.trim(), x.target !== undefined && x.target !== null ? `${fmtNumber(ratio ? x.target * 100 : x.target, 1)}${ratio ? " %" : ""}${x.target_year ? ` (${x.target_year})` : ""}` : "—"];
+      })));
+    touch(live);
+  }
+  await refresh();
+  every(60000, refresh);
 }
 
-// ---------------------------------------------------------------- router
-const ROUTES = [[/^#\/campus\/(.+)$/, pageCampus], [/^#\/building\/(.+)$/, pageBuilding], [/^#\/storey\/(.+)$/, pageStorey],
-  [/^#\/room\/(.+)$/, pageRoom], [/^#\/health$/, pageHealth], [/^#\/alerts$/, pageAlerts], [/^#\/indicators\/(.+)$/, pageIndicators]];
+// ---------------------------------------------------------------- router and sign-in
+const ROUTES = [[/^#\/campus\/([^?]+)$/, pageCampus], [/^#\/building\/([^?]+)$/, pageBuilding], [/^#\/storey\/([^?]+)$/, pageStorey],
+  [/^#\/room\/([^?]+)$/, pageRoom], [/^#\/health$/, pageHealth], [/^#\/alerts(?:\?(.*))?$/, pageAlerts], [/^#\/indicators\/([^?]+)$/, pageIndicators]];
 async function route() {
-  if (timer) { clearInterval(timer); timer = null; }
-  if (!token()) { showLogin(); return; }
+  stopTimers();
   try {
-    if (!quantities.length) quantities = await api("/quantities");
+    if (!me) me = await api("/session", null, { quiet401: true });
+  } catch (e) {
+    showLogin(e.status === 401 ? "" : `出错 Error: ${e.message}`);
+    return;
+  }
+  document.getElementById("whoami").textContent = me.name;
+  try {
+    if (!quantities.length) { quantities = await api("/quantities"); touch(null, (await api("/health")).time); }
+    if (!Object.keys(campusNames).length) for (const c of (await api("/campuses")).items) campusNames[c.id] = c.name;
     for (const [re, fn] of ROUTES) {
       const m = location.hash.match(re);
-      if (m) { await fn(...m.slice(1).map(decodeURIComponent)); return; }
+      if (m) { await fn(...m.slice(1).map((x) => (x === undefined ? x : decodeURIComponent(x)))); return; }
     }
     await pageCampuses();
   } catch (e) {
     if (e.message !== "unauthorized") setView(h("p", { class: "error" }, `出错 Error: ${e.message}`));
   }
 }
-document.getElementById("login").addEventListener("submit", (ev) => {
+document.getElementById("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  localStorage.setItem("ct_token", document.getElementById("token").value.trim());
-  route();
+  const input = document.getElementById("token");
+  try {
+    me = await api("/session", null, { method: "POST", body: { token: input.value.trim() }, quiet401: true });
+    input.value = "";
+    route();
+  } catch (e) {
+    document.getElementById("login-error").textContent = e.status === 401 ? "令牌无效 Invalid token" : e.status === 422 ? "令牌格式不对 Token too short" : `出错 Error: ${e.message}`;
+  }
 });
-document.getElementById("logout").addEventListener("click", () => { localStorage.removeItem("ct_token"); showLogin(); });
+document.getElementById("logout").addEventListener("click", async () => {
+  try { await api("/session", null, { method: "DELETE", quiet401: true }); } catch (e) { /* signed out anyway */ }
+  me = null; etagCache.clear();
+  showLogin("已退出 Signed out");
+});
 window.addEventListener("hashchange", route);
 route();

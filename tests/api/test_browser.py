@@ -1,14 +1,18 @@
-"""The web UI in headless Chromium: storey floor plan with coloured rooms, click → room chart."""
+"""The web UI in headless Chromium at desktop (1440×900) and phone (390×844) sizes, under the
+real CSP: every page renders with roll-ups, reasons for a failing and an n/a room, live values
+changing without a reload, nothing wider than a phone screen, Chinese on every piece of chrome.
+Screenshots of the plan, a room and the alerts page go to docs/img/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_seed import HOT_ROOM, VIEWER_TOKEN, FixedClock, make_settings
+from api_seed import HOT_ROOM, NOW_NS, STEP_NS, VIEWER_TOKEN, FixedClock, make_settings, seed_store
 from api_server import serve
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -16,11 +20,28 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
+from api.state import LoadedTwin
+from store.base import StoredPoint
 from store.sqlite import SQLiteStore
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-GREY = "#c3cbd3"
+DOCS_IMG = REPO / "docs" / "img"
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# every element wider than the viewport (phone layout), ignoring the SVG internals
+OVERFLOW_JS = """
+const w = document.documentElement.clientWidth;
+const bad = [...document.querySelectorAll('body *')].filter(e => !(e.ownerSVGElement))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > w + 1 || r.left < -1); })
+  .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+return [document.documentElement.scrollWidth, w, bad.slice(0, 10)];
+"""
+# the pages' chrome: navigation, headings, column heads, controls
+CHROME_JS = """
+return [...document.querySelectorAll('header a, header button, h1, h2, th, label, button, option, .stamp')]
+  .filter(e => e.offsetParent !== null || e.tagName === 'OPTION').map(e => e.textContent.trim()).filter(t => t);
+"""
 
 
 @pytest.fixture
@@ -38,10 +59,11 @@ def browser() -> Iterator[webdriver.Chrome]:
         "--disable-sync",
         "--no-first-run",
         f"--user-data-dir={profile}",
-        "--window-size=1280,1000",
+        "--window-size=1440,900",
         "--lang=zh-CN",
     ):
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=opts, service=Service("/usr/bin/chromedriver"))
     driver.set_page_load_timeout(30)
     try:
@@ -51,43 +73,187 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_storey_plan_coloured_click_room_shows_chart(
-    browser: webdriver.Chrome, twin_dir: Path, sqlite_store: SQLiteStore
+@pytest.fixture
+def live_store(tmp_path: Path, loaded: LoadedTwin) -> Iterator[SQLiteStore]:
+    """A store of its own: the test writes new readings into it while the pages are open."""
+    store = SQLiteStore(tmp_path / "live.sqlite")
+    seed_store(store, loaded.campuses[0])
+    yield store
+    store.close()
+
+
+def _check_page(d: webdriver.Chrome, size: str) -> None:
+    if size == "phone":
+        scroll_w, w, bad = d.execute_script(OVERFLOW_JS)
+        assert scroll_w <= w and not bad, (d.current_url, scroll_w, w, bad)
+    english_only = [
+        t for t in d.execute_script(CHROME_JS) if not CJK.search(t) and re.search("[A-Za-z]{3}", t)
+    ]
+    assert not english_only, (d.current_url, english_only)
+    csp = [e["message"] for e in d.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not csp, csp
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_at_desktop_and_phone_size(
+    browser: webdriver.Chrome, twin_dir: Path, live_store: SQLiteStore, size: str
 ) -> None:
-    app = create_app(make_settings(twin_dir), store=sqlite_store, clock=FixedClock())
+    clock = FixedClock()
+    app = create_app(make_settings(twin_dir, verdict_cache_s=0), store=live_store, clock=clock)
     state = app.state.campus
     hot = next(p for p in state.twin.spaces.values() if p.space.room_number == HOT_ROOM)
     assert hot.storey is not None
-    wait = WebDriverWait(browser, 20)
+    campus = hot.campus
+    width, height = SIZES[size]
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": size == "phone"},
+    )
+    wait = WebDriverWait(browser, 25)
     with serve(app) as base:
         browser.get(base + "/")
         wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
+        _check_page(browser, size)
         browser.find_element(By.ID, "token").send_keys(VIEWER_TOKEN)
         browser.find_element(By.CSS_SELECTOR, "#login button").click()
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.card"))
+        # home: roll-up per campus (rooms by status, open alerts, model problems)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.card .rollup [data-role=open-alerts]"))
+        assert browser.execute_script("return document.cookie") == ""  # HttpOnly: invisible to scripts
+        assert browser.execute_script("return localStorage.length + sessionStorage.length") == 0
+        home = browser.find_element(By.CSS_SELECTOR, "a.card").text
+        assert "不达标 2" in home and "进行中告警" in home, home
+        _check_page(browser, size)
+        # campus: its name (not the slug) in the breadcrumb, building roll-ups
+        browser.get(f"{base}/#/campus/{campus.id}")
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".cards .rollup")) == len(campus.buildings))
+        assert campus.name in browser.find_element(By.CSS_SELECTOR, ".crumbs").text
+        assert campus.id not in browser.find_element(By.CSS_SELECTOR, ".crumbs").text
+        _check_page(browser, size)
+        # building: storey roll-ups
+        browser.get(f"{base}/#/building/{hot.building.global_id}")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".cards .rollup [data-status]"))
+        _check_page(browser, size)
+        # storey plan: a failing room shows its reason, an n/a room its cause
         browser.get(f"{base}/#/storey/{hot.storey.global_id}")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plan polygon.room[data-status]"))
-        # colour by CO2: the hot room must be red-ish, rooms with readings coloured, not grey
+        polys = browser.find_elements(By.CSS_SELECTOR, "#plan polygon.room")
+        statuses = {p.get_attribute("data-room"): p.get_attribute("data-status") for p in polys}
+        assert statuses[hot.space.global_id] == "non_compliant", statuses
+        browser.execute_script(
+            "document.querySelector(`#plan polygon[data-room='${arguments[0]}']`)"
+            ".dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+            hot.space.global_id,
+        )
+        wait.until(lambda d: "不达标" in d.find_element(By.ID, "room-info").text)
+        assert HOT_ROOM in browser.find_element(By.ID, "room-info").text
+        assert browser.find_element(By.ID, "room-info-reason").text.strip()
+        na = next((gid for gid, s in statuses.items() if s != "non_compliant" and s != "compliant"), None)
+        if na is None:  # this storey has no n/a room: go to one that has (from the roll-up)
+            rollup = state.rollups.get(state, campus.id)
+            na_storey = next(
+                sid
+                for sid, r in rollup.storeys.items()
+                if set(r.by_status) - {"ok", "fail", "compliant", "non_compliant"}
+            )
+            browser.get(f"{base}/#/storey/{na_storey}")
+            first = state.twin.storeys[na_storey][2].spaces[0].global_id
+            wait.until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, f"#plan polygon[data-room='{first}'][data-status]")
+            )
+            statuses = {
+                p.get_attribute("data-room"): p.get_attribute("data-status")
+                for p in browser.find_elements(By.CSS_SELECTOR, "#plan polygon.room")
+            }
+            na = next(gid for gid, s in statuses.items() if s not in ("non_compliant", "compliant"))
+        browser.execute_script(
+            "document.querySelector(`#plan polygon[data-room='${arguments[0]}']`)"
+            ".dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+            na,
+        )
+        wait.until(lambda d: d.find_elements(By.ID, "room-info-reason"))
+        assert CJK.search(browser.find_element(By.ID, "room-info-reason").text)
+        # colour by CO2: the ramp carries the 1000 ppm limit mark, values carry their unit
+        browser.get(f"{base}/#/storey/{hot.storey.global_id}")
+        hot_poly = f"#plan polygon[data-room='{hot.space.global_id}'][data-status]"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, hot_poly))
         browser.execute_script(
             "const s=document.getElementById('colour-by'); s.value='co2'; s.dispatchEvent(new Event('change'));"
         )
-        wait.until(lambda d: "二氧化碳" in d.find_element(By.ID, "legend").text)
-        polys = browser.find_elements(By.CSS_SELECTOR, "#plan polygon.room")
-        fills = {p.get_attribute("data-room"): p.get_attribute("fill") for p in polys}
-        assert len(fills) == len(hot.storey.spaces)
-        coloured = [f for f in fills.values() if f and f != GREY]
-        assert len(coloured) >= 3, fills
-        hues = {gid: float(f[4:].split(",")[0]) for gid, f in fills.items() if f and f.startswith("hsl(")}
-        assert hues[hot.space.global_id] < 20, fills  # red end of the ramp (≈1470 ppm)
-        assert max(hues.values()) > 60, fills  # rooms at ≈700 ppm are on the green side
-        ARTIFACTS.mkdir(exist_ok=True)
-        browser.save_screenshot(str(ARTIFACTS / "floorplan.png"))
-        # click the hot room → its page with a drawn chart
-        target = next(p for p in polys if p.get_attribute("data-room") == hot.space.global_id)
-        browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", target)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#legend .limit-mark"))
+        assert "1,000 ppm" in browser.find_element(By.ID, "legend-limit").text
+        assert any("ppm" in t.text for t in browser.find_elements(By.CSS_SELECTOR, "#plan text.val"))
+        _check_page(browser, size)
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(DOCS_IMG / f"plan-{size}.png"))
+        if size == "desktop":
+            browser.save_screenshot(str(DOCS_IMG / "floorplan.png"))
+        browser.execute_script(
+            "const s=document.getElementById('colour-by'); s.value=''; s.dispatchEvent(new Event('change'));"
+        )
+        # room: chart with limit line and a legend; a new reading shows without reload
+        browser.get(f"{base}/#/room/{hot.space.global_id}")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#room-chart polyline"))
-        line = browser.find_element(By.CSS_SELECTOR, "#room-chart polyline")
-        assert len(line.get_attribute("points").split()) > 50  # a day of 10-min windows
-        assert HOT_ROOM in browser.find_element(By.TAG_NAME, "h1").text
+        assert browser.find_elements(By.CSS_SELECTOR, "#room-chart line.limit")
+        assert browser.find_elements(By.CSS_SELECTOR, "#chart-legend .legend-item")
         assert "不达标" in browser.find_element(By.ID, "verdicts").text
-        browser.save_screenshot(str(ARTIFACTS / "room.png"))
+        assert browser.find_element(By.ID, "room-reason").text.strip()
+        co2 = browser.find_element(By.CSS_SELECTOR, ".value[data-quantity=co2]")
+        before = co2.text
+        clock.ns = NOW_NS + STEP_NS
+        dev = next(
+            k
+            for k in live_store.series()
+            if k.tags.get("room") == hot.space.global_id and k.quantity == "co2"
+        )
+        live_store.write(
+            [
+                StoredPoint(
+                    key=dev.key,
+                    ts=clock.ns,
+                    value=2345.0,
+                    quantity="co2",
+                    unit="ppm",
+                    agent=None,
+                    tags=dict(dev.tags),
+                )
+            ]
+        )
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".value[data-quantity=co2]").text == "2,345 ppm")
+        assert before != "2,345 ppm"
+        _check_page(browser, size)
+        browser.save_screenshot(str(DOCS_IMG / f"room-{size}.png"))
+        # alerts: device and point, worst value updating live
+        browser.get(f"{base}/#/alerts")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr"))
+        text = browser.find_element(By.ID, "alerts").text
+        assert HOT_ROOM in text and dev.key.device in text, text
+        clock.ns = NOW_NS + 2 * STEP_NS
+        live_store.write(
+            [
+                StoredPoint(
+                    key=dev.key,
+                    ts=clock.ns - 10 * 10**9,  # inside the last 5-min window before 'now'
+                    value=3456.0,
+                    quantity="co2",
+                    unit="ppm",
+                    agent=None,
+                    tags=dict(dev.tags),
+                )
+            ]
+        )
+        # the open CO2 episode's worst value (and the clock) moved: the page shows it unprompted
+        wait.until(lambda d: d.find_element(By.ID, "alerts").text != text)
+        _check_page(browser, size)
+        browser.save_screenshot(str(DOCS_IMG / f"alerts-{size}.png"))
+        # devices and indicators
+        browser.get(f"{base}/#/health")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+        _check_page(browser, size)
+        browser.get(f"{base}/#/indicators/{campus.id}")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#indicators tbody tr"), "indicators")
+        _check_page(browser, size)
+        # sign-out ends the session on the server
+        browser.find_element(By.ID, "logout").click()
+        wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
+        browser.refresh()
+        wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())

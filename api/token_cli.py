@@ -1,0 +1,144 @@
+"""`campus-twin api token add|list|revoke`: manage the tokens file (only SHA-256 digests at rest).
+
+The new token is printed once and never stored; the file keeps its comments and is replaced
+atomically with mode 0600. A running API picks the change up within a second (api/auth.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import secrets
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from api.auth import Role, TokenFile, hash_token
+from api.rebind import write_atomic
+from api.timeparse import parse_duration_s
+from contract.yamlio import ConfigError, load_model, load_yaml
+
+
+def tokens_path(args: argparse.Namespace) -> Path:
+    if args.file:
+        return Path(args.file)
+    if args.config:
+        from api.settings import load_settings
+
+        path = load_settings(args.config).tokens.file
+        if path is None:
+            raise ConfigError(str(args.config), [f"{args.config}: tokens.file is not set"])
+        return path
+    raise ConfigError("token", ["give --file TOKENS.yaml or --config api.yaml"])
+
+
+def _load_doc(path: Path) -> CommentedMap:
+    if path.is_file():
+        load_model(TokenFile, path)  # refuse to edit a file that does not validate
+        doc = load_yaml(path)
+        if isinstance(doc, CommentedMap):
+            return doc
+    return CommentedMap(tokens=CommentedSeq())
+
+
+def _save(path: Path, doc: CommentedMap) -> None:
+    buf = io.StringIO()
+    YAML(typ="rt").dump(doc, buf)
+    write_atomic(path, buf.getvalue())
+    os.chmod(path, 0o600)
+
+
+def expiry(text: str | None, now: datetime) -> datetime | None:
+    """`90d`, `12h`… from now, or an ISO 8601 time with an offset; None = never."""
+    if not text:
+        return None
+    try:
+        return now + timedelta(seconds=parse_duration_s(text))
+    except ValueError:
+        pass
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        raise ValueError(f"--expires {text!r}: give a duration (90d) or a time with an offset")
+    return dt
+
+
+def add(path: Path, name: str, role: Role, expires: datetime | None, now: datetime) -> str:
+    doc = _load_doc(path)
+    entries = doc.setdefault("tokens", CommentedSeq())
+    if any(isinstance(e, dict) and e.get("name") == name for e in entries):
+        raise ValueError(f"{path}: a token named {name!r} exists; revoke it first")
+    token = secrets.token_urlsafe(32)
+    entry = CommentedMap(name=name, role=role.value, sha256=hash_token(token).hex())
+    entry["created"] = now.isoformat(timespec="seconds")
+    if expires is not None:
+        entry["expires"] = expires.isoformat(timespec="seconds")
+    entries.append(entry)
+    _save(path, doc)
+    return token
+
+
+def revoke(path: Path, name: str) -> bool:
+    doc = _load_doc(path)
+    entries = doc.get("tokens") or CommentedSeq()
+    keep = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)]
+    if len(keep) == len(entries):
+        return False
+    entries.clear()
+    entries.extend(keep)
+    _save(path, doc)
+    return True
+
+
+def listing(path: Path, now: datetime) -> list[str]:
+    tf = load_model(TokenFile, path) if path.is_file() else TokenFile()
+    rows = []
+    for e in tf.tokens:
+        state = "expired 已过期" if e.expires and e.expires <= now else "active 有效"
+        until = e.expires.isoformat(timespec="minutes") if e.expires else "never 永不"
+        rows.append(f"{e.name}\t{e.role.value}\t{state}\texpires {until}")
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    now = datetime.now(UTC).astimezone()
+    try:
+        path = tokens_path(args)
+        if args.action == "add":
+            token = add(path, args.name, Role(args.role), expiry(args.expires, now), now)
+            print(f"token for {args.name!r} ({args.role}); shown once, keep it safe / 令牌只显示一次:")
+            print(token)
+        elif args.action == "revoke":
+            if not revoke(path, args.name):
+                print(f"{path}: no token named {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"revoked {args.name!r} (a running API refuses it within a second) / 已吊销")
+        else:
+            print("\n".join(listing(path, now)) or "no tokens / 无令牌")
+    except (ValueError, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+def register(cmds: argparse._SubParsersAction) -> None:
+    t = cmds.add_parser("token", help="Add, list or revoke API tokens (hashed at rest).")
+    where = argparse.ArgumentParser(add_help=False)
+    src = where.add_mutually_exclusive_group()
+    src.add_argument("--file", help="tokens YAML file")
+    src.add_argument("--config", help="API config YAML (uses its tokens.file)")
+    sub = t.add_subparsers(dest="action", required=True)
+    a = sub.add_parser("add", parents=[where], help="Create a token and print it once.")
+    a.add_argument("name")
+    a.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    a.add_argument("--expires", help="90d, 12h … from now, or ISO 8601 time with offset (default: never)")
+    a.set_defaults(func=run, _parser=a)
+    r = sub.add_parser("revoke", parents=[where], help="Remove a token by name.")
+    r.add_argument("name")
+    r.set_defaults(func=run, _parser=r)
+    ls = sub.add_parser("list", parents=[where], help="Names, roles and expiry (never the secrets).")
+    ls.set_defaults(func=run, _parser=ls)
+    t.set_defaults(_parser=t)
