@@ -20,7 +20,7 @@ from api.compliance import LiveEngine
 from api.deps import get_state
 from api.etag import ETags
 from api.head_requests import HeadAsGet
-from api.routes import admin, hierarchy, indicators, ops, rooms, session
+from api.routes import acks, admin, hierarchy, indicators, ops, rooms, session
 from api.schemas import HealthOut, QuantityOut
 from api.security_headers import SecurityHeaders
 from api.settings import ApiSettings
@@ -117,6 +117,7 @@ def create_app(
     api.include_router(session.router)
     api.include_router(hierarchy.router)
     api.include_router(rooms.router)
+    api.include_router(acks.router)  # before ops: /alerts/acks is not an alert
     api.include_router(ops.router)
     api.include_router(indicators.router)
     api.include_router(admin.router)

@@ -55,6 +55,9 @@ class ApiSettings(BaseModel):
     bindings_export: Path | None = Field(
         default=None, description="also write the binding table JSON here on rebinding (ingest reads it)"
     )
+    acks_file: Path | None = Field(
+        default=None, description="keep alert acknowledgements (who/when) in this JSON file across restarts"
+    )
     verdict_cache_s: float = Field(default=10.0, ge=0, description="reuse a room's verdicts this long")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -83,7 +86,7 @@ class ApiSettings(BaseModel):
             "store": self.store.rebased(base),
             "agent_health": self.agent_health.rebased(base),
         }
-        for name in ("standards_file", "timetable_file", "bindings_export"):
+        for name in ("standards_file", "timetable_file", "bindings_export", "acks_file"):
             upd[name] = rebase(getattr(self, name), base)
         if self.tokens.file:
             upd["tokens"] = self.tokens.model_copy(update={"file": rebase(self.tokens.file, base)})

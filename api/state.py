@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from api.acks import AckBook
 from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
 from api.compliance import LiveEngine
+from api.expensive import Expensive
 from api.rollup import RollupCache
 from api.series_index import SeriesIndex
 from api.sessions import SessionBook
@@ -63,6 +65,8 @@ class AppState:
         self.tokens = tokens
         self.sessions = SessionBook()
         self.rollups = RollupCache()
+        self.acks = AckBook(settings.acks_file)
+        self.expensive = Expensive(ttl_s=60.0, concurrency=1)
         self.clock = clock
         self.tz: ZoneInfo = settings.tz
         self.agent_health = agent_health
@@ -70,6 +74,7 @@ class AppState:
         self._lock = threading.Lock()
         self._series: SeriesIndex | None = None
         self._series_at = 0.0
+        self._refreshing = False
         self._snap = self._load()
 
     # ------------------------------------------------------------ twin
@@ -96,6 +101,7 @@ class AppState:
             self._series = None
         self.live.clear()
         self.rollups.clear()
+        self.expensive.clear()
 
     def set_bindings(self, table: BindingTable) -> None:
         with self._lock:
@@ -104,13 +110,32 @@ class AppState:
             self._series = None
         self.live.clear()
         self.rollups.clear()
+        self.expensive.clear()
 
     # ------------------------------------------------------------ series
     def series_index(self) -> SeriesIndex:
+        """The room→series map. Only the first build blocks a request: later refreshes run in a
+        background thread while requests keep the current map (a rebuild over 10k rooms takes
+        about a second and used to land inside some unlucky request: the bench's p99)."""
         now = time.monotonic()
         current = self._series
-        if current is not None and now - self._series_at < self.settings.series_refresh_s:
-            return current
+        if current is None:
+            return self._build_series(now)
+        if now - self._series_at >= self.settings.series_refresh_s and not self._refreshing:
+            with self._lock:
+                start = not self._refreshing
+                self._refreshing = True
+            if start:
+                threading.Thread(target=self._refresh_series, name="series-index", daemon=True).start()
+        return current
+
+    def _refresh_series(self) -> None:
+        try:
+            self._build_series(time.monotonic())
+        finally:
+            self._refreshing = False
+
+    def _build_series(self, now: float) -> SeriesIndex:
         snap = self._snap
         idx = SeriesIndex.build(self.store.series(), snap.twin, snap.bindings)
         idx.add_bound_devices(self._bound_devices(snap))

@@ -152,6 +152,27 @@ def _load(port: int, paths: list[str], threads: int, deadline_s: float) -> tuple
     return lat, errors
 
 
+def _background(
+    port: int, path: str, clients: int, stop: threading.Event
+) -> tuple[list[threading.Thread], list[float]]:
+    """`clients` connections requesting `path` back to back until `stop` (the expensive load)."""
+    lat: list[float] = []
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+            conn.getresponse().read()
+            lat.append(time.perf_counter() - t0)
+        conn.close()
+
+    ts = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in ts:
+        t.start()
+    return ts, lat
+
+
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000 if xs else float("nan")
@@ -163,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=2000, help="status requests (bounded)")
     ap.add_argument("--threads", type=int, default=8, help="concurrent keep-alive connections")
     ap.add_argument("--max-seconds", type=float, default=60.0, help="time bound per phase")
+    ap.add_argument("--indicator-clients", type=int, default=30, help="concurrent indicator requests")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
@@ -214,6 +236,16 @@ def main(argv: list[str] | None = None) -> int:
             t1 = time.perf_counter()
             lat, err = _load(port, paths, args.threads, args.max_seconds)
             wall = time.perf_counter() - t1
+            # room status while `indicator-clients` viewers keep asking for the campus indicators
+            stop = threading.Event()
+            ind_threads, ind_lat = _background(
+                port, f"/api/v1/campuses/{campus.id}/indicators?days=7", args.indicator_clients, stop
+            )
+            paths2 = [f"/api/v1/rooms/{rng.choice(rooms)}/status" for _ in range(args.requests)]
+            loaded_lat, loaded_err = _load(port, paths2, args.threads, args.max_seconds)
+            stop.set()
+            for t in ind_threads:
+                t.join(timeout=120)
         finally:
             proc.terminate()
             proc.join(10)
@@ -234,6 +266,18 @@ def main(argv: list[str] | None = None) -> int:
         "health_p99_ms": round(_pct(base_lat, 99), 2),
         "ratio_status_vs_health_p50": round(_pct(lat, 50) / _pct(base_lat, 50), 2)
         if base_lat and lat
+        else None,
+        "ratio_status_vs_health_p99": round(_pct(lat, 99) / _pct(base_lat, 99), 2)
+        if base_lat and lat
+        else None,
+        "indicator_clients": args.indicator_clients,
+        "indicator_requests": len(ind_lat),
+        "indicator_p50_ms": round(_pct(ind_lat, 50), 2),
+        "status_under_indicators_p50_ms": round(_pct(loaded_lat, 50), 2),
+        "status_under_indicators_p99_ms": round(_pct(loaded_lat, 99), 2),
+        "status_under_indicators_errors": loaded_err,
+        "ratio_status_p99_loaded_vs_idle": round(_pct(loaded_lat, 99) / _pct(lat, 99), 2)
+        if lat and loaded_lat
         else None,
     }
     for k, v in result.items():

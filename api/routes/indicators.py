@@ -21,17 +21,21 @@ State = Annotated[AppState, Depends(get_state)]
     operation_id="getIndicators",
     responses=NOT_FOUND,
 )
-def get_indicators(
+async def get_indicators(
     state: State,
     campus_id: str,
     days: Annotated[int, Query(ge=1, le=366, description="period: the last N days up to now")] = 7,
 ) -> IndicatorsOut:
+    """Cached per campus, period and minute; one build at a time (api/expensive.py)."""
     campus = state.twin.campuses.get(campus_id)
     if campus is None:
         raise not_found("campus", campus_id)
     now = state.now_ns()
+    now -= now % (60 * 10**9)  # one result per minute: all viewers share it
     start = now - days * 86_400 * 10**9
-    items = indicators_adapter.compute(state, campus, start, now)
+    items = await state.expensive.get(
+        ("indicators", campus.id, days, now), lambda: indicators_adapter.compute(state, campus, start, now)
+    )
     return IndicatorsOut(
         campus=campus.id,
         time=state.to_dt(now),

@@ -511,6 +511,21 @@ async function pageAlerts(query) {
   const list = h("div", { id: "alerts-box" });
   const live = stamp();
   let rows = [];
+  let acks = {};
+  const ackKey = (x) => `${x.room}|${x.quantity}|${x.device}|${x.point}|${Math.floor(Date.parse(x.start) / 1000)}`;
+  function ackCell(x) {
+    const a = acks[ackKey(x)];
+    if (a) return h("span", { class: "ack", "data-role": "acked" }, `已确认 ${a.by} · ${tstr(a.at)}`);
+    if (!me || me.role !== "admin") return h("span", { class: "muted" }, "未确认 open");
+    return h("button", { type: "button", class: "ack-button", onclick: async (ev) => {
+      ev.target.disabled = true;
+      try {
+        const a = await api("/alerts/acks", null, { method: "POST", body: { room: x.room, quantity: x.quantity, device: x.device, point: x.point, start: x.start } });
+        acks[ackKey(a)] = a;
+        render();
+      } catch (e) { ev.target.disabled = false; ev.target.textContent = `出错 Error: ${e.message}`; }
+    } }, "确认 Acknowledge");
+  }
   setView(h("h1", {}, "超标告警 ", h("small", {}, "Threshold breaches (24 h)")), live,
     h("div", { class: "toolbar filters" }, bSel, qSel, sevSel, h("label", {}, openBox, " 仅进行中 Open only"), sortSel, csv), list);
   const roomNames = {};
@@ -525,15 +540,16 @@ async function pageAlerts(query) {
   }
   function render() {
     const items = shown();
-    fill(list, items.length ? table("alerts", ["房间 Room", "量 Quantity", "要求 Requirement", "开始 Start", "结束 End", "最差 Worst", "设备 Device", "标准 Standard"],
+    fill(list, items.length ? table("alerts", ["房间 Room", "量 Quantity", "要求 Requirement", "开始 Start", "结束 End", "最差 Worst", "设备 Device", "标准 Standard", "处理 Handling"],
       items.map((x) => [h("a", { href: `#/room/${enc(x.room)}` }, roomNames[x.room] || x.room_number), bi(x.label),
         [x.requirement || "", x.severity ? h("div", { class: "muted" }, SEVERITY[x.severity] || x.severity) : null],
         tstr(x.start), x.end ? tstr(x.end) : h("span", { class: "fail" }, "持续中 ongoing"),
         h("span", { class: "fail" }, fmtValue(x.worst, x.quantity, (quantities.find((q) => q.quantity === x.quantity) || {}).unit)),
-        `${x.device} · ${x.point}`, `${x.standard} §${x.clause || ""}`]))
+        `${x.device} · ${x.point}`, `${x.standard} §${x.clause || ""}`, ackCell(x)]))
       : h("p", { class: "muted", id: "alerts-empty" }, "没有符合条件的告警 No alerts match"));
   }
   async function refresh() {
+    for (const k of await api("/alerts/acks")) acks[ackKey(k)] = k;
     const a = await api("/alerts", { limit: 1000, campus: campus || undefined, building: bSel.value || undefined, quantity: qSel.value || undefined, open: openBox.checked ? "true" : undefined });
     rows = a.items;
     render();
@@ -542,9 +558,9 @@ async function pageAlerts(query) {
   for (const el of [bSel, qSel, openBox]) el.addEventListener("change", () => refresh().catch(() => {}));
   for (const el of [sevSel, sortSel]) el.addEventListener("change", render);
   csv.addEventListener("click", () => {
-    const head = ["room", "room_name", "quantity", "requirement", "severity", "start", "end", "worst", "device", "point", "standard", "clause"];
+    const head = ["room", "room_name", "quantity", "requirement", "severity", "start", "end", "worst", "device", "point", "standard", "clause", "acknowledged_by", "acknowledged_at"];
     const esc = (v) => { const t = v === null || v === undefined ? "" : String(v); return /[",\n]/.test(t) || /^[=+\-@]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
-    const lines = [head.join(",")].concat(shown().map((x) => [x.room_number, roomNames[x.room] || "", x.quantity, x.requirement, x.severity || "", x.start, x.end || "", x.worst, x.device, x.point, x.standard, x.clause || ""].map(esc).join(",")));
+    const lines = [head.join(",")].concat(shown().map((x) => [x.room_number, roomNames[x.room] || "", x.quantity, x.requirement, x.severity || "", x.start, x.end || "", x.worst, x.device, x.point, x.standard, x.clause || "", (acks[ackKey(x)] || {}).by, (acks[ackKey(x)] || {}).at].map(esc).join(",")));
     const blob = new Blob(["\ufeff" + lines.join("\r\n")], { type: "text/csv;charset=utf-8" });
     const a = h("a", { href: URL.createObjectURL(blob), download: "alerts.csv" });
     document.body.append(a); a.click(); a.remove();
