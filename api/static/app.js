@@ -145,7 +145,7 @@ function touch(el, iso) {
 // Responsive tables: each cell carries its column name, shown on phones where rows become cards.
 function table(id, heads, rows) {
   return h("table", { id, class: "rtable" }, h("thead", {}, h("tr", {}, heads.map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, rows.map((cells) => h("tr", cells.attrs || {}, cells.map((c, i) => h("td", { "data-label": heads[i] }, c))))));
+    h("tbody", {}, rows.map((cells) => h("tr", cells.attrs || {}, cells.map((c, i) => h("td", { "data-label": heads[i] }, h("span", { class: "cell" }, c)))))));
 }
 
 // ---------------------------------------------------------------- roll-ups
@@ -500,6 +500,11 @@ async function pageAlerts(query) {
   const buildings = await api("/buildings", { campus: campus || undefined, limit: 1000 });
   const bSel = h("select", { id: "f-building", "aria-label": "楼栋 Building" }, h("option", { value: "" }, "全部楼栋 All buildings"),
     buildings.items.map((b) => h("option", { value: b.id }, b.name || b.id)));
+  const sSel = h("select", { id: "f-storey", "aria-label": "楼层 Storey" }, h("option", { value: "" }, "全部楼层 All storeys"));
+  bSel.addEventListener("change", async () => {
+    const st = bSel.value ? (await api("/storeys", { building: bSel.value, limit: 1000 })).items : [];
+    fill(sSel, h("option", { value: "" }, "全部楼层 All storeys"), st.map((x) => h("option", { value: x.id }, x.name || x.id)));
+  });
   const qSel = h("select", { id: "f-quantity", "aria-label": "量 Quantity" }, h("option", { value: "" }, "全部指标 All quantities"),
     quantities.filter((q) => q.quantity !== "status").map((q) => h("option", { value: q.quantity }, `${q.label.zh} ${q.label.en}`)));
   const sevSel = h("select", { id: "f-severity", "aria-label": "严重程度 Severity" }, h("option", { value: "" }, "全部级别 All severities"),
@@ -527,7 +532,7 @@ async function pageAlerts(query) {
     } }, "确认 Acknowledge");
   }
   setView(h("h1", {}, "超标告警 ", h("small", {}, "Threshold breaches (24 h)")), live,
-    h("div", { class: "toolbar filters" }, bSel, qSel, sevSel, h("label", {}, openBox, " 仅进行中 Open only"), sortSel, csv), list);
+    h("div", { class: "toolbar filters" }, bSel, sSel, qSel, sevSel, h("label", {}, openBox, " 仅进行中 Open only"), sortSel, csv), list);
   const roomNames = {};
   const rooms = await api("/rooms", { campus: campus || undefined, limit: 1000 });
   for (const r of rooms.items) roomNames[r.id] = `${r.number} ${r.name || ""}`.trim();
@@ -550,12 +555,12 @@ async function pageAlerts(query) {
   }
   async function refresh() {
     for (const k of await api("/alerts/acks")) acks[ackKey(k)] = k;
-    const a = await api("/alerts", { limit: 1000, campus: campus || undefined, building: bSel.value || undefined, quantity: qSel.value || undefined, open: openBox.checked ? "true" : undefined });
+    const a = await api("/alerts", { limit: 1000, campus: campus || undefined, building: bSel.value || undefined, storey: sSel.value || undefined, quantity: qSel.value || undefined, open: openBox.checked ? "true" : undefined });
     rows = a.items;
     render();
     touch(live);
   }
-  for (const el of [bSel, qSel, openBox]) el.addEventListener("change", () => refresh().catch(() => {}));
+  for (const el of [bSel, sSel, qSel, openBox]) el.addEventListener("change", () => refresh().catch(() => {}));
   for (const el of [sevSel, sortSel]) el.addEventListener("change", render);
   csv.addEventListener("click", () => {
     const head = ["room", "room_name", "quantity", "requirement", "severity", "start", "end", "worst", "device", "point", "standard", "clause", "acknowledged_by", "acknowledged_at"];

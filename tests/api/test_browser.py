@@ -82,6 +82,13 @@ def live_store(tmp_path: Path, loaded: LoadedTwin) -> Iterator[SQLiteStore]:
     store.close()
 
 
+def text_of(d: webdriver.Chrome, css: str) -> str:
+    """Text read in one script call: live pages re-render, so a found element may go stale."""
+    return str(
+        d.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : ''", css)
+    )
+
+
 def _check_page(d: webdriver.Chrome, size: str) -> None:
     if size == "phone":
         scroll_w, w, bad = d.execute_script(OVERFLOW_JS)
@@ -144,9 +151,9 @@ def test_every_page_at_desktop_and_phone_size(
             ".dispatchEvent(new MouseEvent('click', {bubbles: true}))",
             hot.space.global_id,
         )
-        wait.until(lambda d: "不达标" in d.find_element(By.ID, "room-info").text)
-        assert HOT_ROOM in browser.find_element(By.ID, "room-info").text
-        assert browser.find_element(By.ID, "room-info-reason").text.strip()
+        wait.until(lambda d: "不达标" in text_of(d, "#room-info"))
+        assert HOT_ROOM in text_of(browser, "#room-info")
+        wait.until(lambda d: text_of(d, "#room-info-reason").strip() not in ("", "…"))
         na = next((gid for gid, s in statuses.items() if s != "non_compliant" and s != "compliant"), None)
         if na is None:  # this storey has no n/a room: go to one that has (from the roll-up)
             rollup = state.rollups.get(state, campus.id)
@@ -171,7 +178,7 @@ def test_every_page_at_desktop_and_phone_size(
             na,
         )
         wait.until(lambda d: d.find_elements(By.ID, "room-info-reason"))
-        assert CJK.search(browser.find_element(By.ID, "room-info-reason").text)
+        assert CJK.search(text_of(browser, "#room-info-reason"))
         # colour by CO2: the ramp carries the 1000 ppm limit mark, values carry their unit
         browser.get(f"{base}/#/storey/{hot.storey.global_id}")
         hot_poly = f"#plan polygon[data-room='{hot.space.global_id}'][data-status]"
@@ -195,10 +202,9 @@ def test_every_page_at_desktop_and_phone_size(
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#room-chart polyline"))
         assert browser.find_elements(By.CSS_SELECTOR, "#room-chart line.limit")
         assert browser.find_elements(By.CSS_SELECTOR, "#chart-legend .legend-item")
-        assert "不达标" in browser.find_element(By.ID, "verdicts").text
-        assert browser.find_element(By.ID, "room-reason").text.strip()
-        co2 = browser.find_element(By.CSS_SELECTOR, ".value[data-quantity=co2]")
-        before = co2.text
+        assert "不达标" in text_of(browser, "#verdicts")
+        assert text_of(browser, "#room-reason").strip()
+        before = text_of(browser, ".value[data-quantity=co2]")
         clock.ns = NOW_NS + STEP_NS
         dev = next(
             k
@@ -218,14 +224,14 @@ def test_every_page_at_desktop_and_phone_size(
                 )
             ]
         )
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".value[data-quantity=co2]").text == "2,345 ppm")
+        wait.until(lambda d: text_of(d, ".value[data-quantity=co2]") == "2,345 ppm")
         assert before != "2,345 ppm"
         _check_page(browser, size)
         browser.save_screenshot(str(DOCS_IMG / f"room-{size}.png"))
         # alerts: device and point, worst value updating live
         browser.get(f"{base}/#/alerts")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#alerts tbody tr"))
-        text = browser.find_element(By.ID, "alerts").text
+        text = text_of(browser, "#alerts")
         assert HOT_ROOM in text and dev.key.device in text, text
         clock.ns = NOW_NS + 2 * STEP_NS
         live_store.write(
@@ -242,7 +248,7 @@ def test_every_page_at_desktop_and_phone_size(
             ]
         )
         # the open CO2 episode's worst value (and the clock) moved: the page shows it unprompted
-        wait.until(lambda d: d.find_element(By.ID, "alerts").text != text)
+        wait.until(lambda d: text_of(d, "#alerts") not in ("", text))
         _check_page(browser, size)
         browser.save_screenshot(str(DOCS_IMG / f"alerts-{size}.png"))
         # devices and indicators
