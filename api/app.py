@@ -148,13 +148,23 @@ def quantities_router() -> APIRouter:
     from api.deps import viewer
     from api.errors import ERROR_RESPONSES
     from api.labels import quantity_label
+    from contract.quantities import catalogue
     from contract.telemetry import CANONICAL_UNITS
 
     r = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["meta"])
 
     @r.get("/quantities", operation_id="listQuantities")
     def quantities() -> list[QuantityOut]:
-        """Every quantity with its zh/en label and canonical unit."""
-        return [QuantityOut(quantity=q, label=quantity_label(q), unit=u) for q, u in CANONICAL_UNITS.items()]
+        """Every quantity with its zh/en label, canonical unit and display decimals (catalogue)."""
+        specs = catalogue().quantities
+        return [
+            QuantityOut(
+                quantity=q,
+                label=quantity_label(q),
+                unit=u,
+                decimals=specs[q].decimals if q in specs else None,
+            )
+            for q, u in CANONICAL_UNITS.items()
+        ]
 
     return r

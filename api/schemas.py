@@ -280,6 +280,7 @@ class QuantityOut(BaseModel):
     quantity: str
     label: Label
     unit: str
+    decimals: int | None = Field(default=None, description="display decimals from the catalogue's resolution")
 
 
 class IndicatorOut(BaseModel):

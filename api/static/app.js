@@ -32,14 +32,11 @@ const biText = (zh, en) => [zh, " ", h("small", {}, en)];
 const enc = encodeURIComponent;
 
 // ---------------------------------------------------------------- formatting (one place)
-// Display resolution per quantity; a `decimals` from /quantities (sensor catalogue) wins.
-const DECIMALS = { co2: 0, illuminance: 0, humidity: 0, noise: 0, pm25: 0, pm10: 0, occupancy: 0, power: 0,
-  temperature: 1, energy: 1, voltage: 1, pressure: 1, tvoc: 3, hcho: 3, current: 2, power_factor: 2, frequency: 2 };
+// Display decimals come from the sensor catalogue through /quantities (one owner: its resolution).
 const HIDDEN_UNITS = new Set(["1", "bool", "count", ""]);
 function decimalsFor(q) {
   const meta = quantities.find((x) => x.quantity === q);
-  if (meta && Number.isInteger(meta.decimals)) return meta.decimals;
-  return q in DECIMALS ? DECIMALS[q] : 1;
+  return meta && Number.isInteger(meta.decimals) ? meta.decimals : 1;
 }
 function unitText(unit) { return !unit || HIDDEN_UNITS.has(unit) ? "" : unit; }
 function fmtValue(v, q, unit) {

@@ -9,7 +9,7 @@ from api_seed import FixedClock, make_settings
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.stores.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore
 
 V1 = "/api/v1"
 
