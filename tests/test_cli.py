@@ -23,7 +23,7 @@ SUBCOMMANDS = {
     "agent": ["run", "check", "plan", "probe", "quarantine"],
     "ingest": ["run", "check", "quarantine"],
     "twin": ["generate", "inspect", "bind", "export", "plans"],
-    "api": ["serve", "hash-token"],
+    "api": ["serve", "hash-token", "token"],
     "sim": ["run", "faults"],
 }
 
