@@ -2,13 +2,12 @@
 
 The API formats, it does not evaluate: room statuses are exactly what the storey live plan
 shows (the standards engine via `get_storey_live`), open alerts exactly what `/alerts?open=true`
-lists. A campus roll-up is cached for `verdict_cache_s`, so a page polling it costs a dict read.
+lists. The route caches a campus roll-up for `verdict_cache_s` through `api/expensive.py`, so a
+page polling it costs a dict read and concurrent first requests share one computation.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -86,28 +85,3 @@ def compute(state: AppState, campus_id: str) -> CampusRollupOut:
         storeys=storeys,
         time=state.to_dt(state.now_ns()),
     )
-
-
-class RollupCache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_campus: dict[str, tuple[float, CampusRollupOut]] = {}
-        self._building: dict[str, threading.Lock] = {}
-
-    def get(self, state: AppState, campus_id: str) -> CampusRollupOut:
-        ttl = state.settings.verdict_cache_s
-        hit = self._by_campus.get(campus_id)
-        if hit is not None and time.monotonic() - hit[0] < ttl:
-            return hit[1]
-        with self._lock:
-            lock = self._building.setdefault(campus_id, threading.Lock())
-        with lock:  # one computation per campus at a time; the others wait and reuse it
-            hit = self._by_campus.get(campus_id)
-            if hit is not None and time.monotonic() - hit[0] < ttl:
-                return hit[1]
-            out = compute(state, campus_id)
-            self._by_campus[campus_id] = (time.monotonic(), out)
-            return out
-
-    def clear(self) -> None:
-        self._by_campus.clear()

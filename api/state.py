@@ -20,7 +20,6 @@ from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
 from api.compliance import LiveEngine
 from api.expensive import Expensive
-from api.rollup import RollupCache
 from api.series_index import SeriesIndex
 from api.sessions import SessionBook
 from api.settings import ApiSettings
@@ -64,7 +63,7 @@ class AppState:
         self.store = store
         self.tokens = tokens
         self.sessions = SessionBook()
-        self.rollups = RollupCache()
+        self.rollups = Expensive(ttl_s=settings.verdict_cache_s, concurrency=1)
         self.acks = AckBook(settings.acks_file)
         self.expensive = Expensive(ttl_s=60.0, concurrency=1)
         self.clock = clock

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api import compliance
+from api import compliance, rollup
 from api.conditions import Clause, ConditionError, matches, parse_clause, parse_condition
 from api.deps import check_quantity, get_state, viewer
 from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, not_found
@@ -52,11 +52,11 @@ def get_campus(state: State, campus_id: str) -> CampusOut:
 
 
 @router.get("/campuses/{campus_id}/rollup", operation_id="getCampusRollup", responses=NOT_FOUND)
-def get_campus_rollup(state: State, campus_id: str) -> CampusRollupOut:
+async def get_campus_rollup(state: State, campus_id: str) -> CampusRollupOut:
     """Rooms by status and open alerts for the campus, each building and each storey."""
     if campus_id not in state.twin.campuses:
         raise not_found("campus", campus_id)
-    return state.rollups.get(state, campus_id)
+    return await state.rollups.get(("rollup", campus_id), lambda: rollup.compute(state, campus_id))
 
 
 @router.get("/buildings", operation_id="listBuildings")

@@ -20,6 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
+from api.rollup import compute as compute_rollup
 from api.state import LoadedTwin
 from store.base import StoredPoint
 from store.sqlite import SQLiteStore
@@ -156,7 +157,7 @@ def test_every_page_at_desktop_and_phone_size(
         wait.until(lambda d: text_of(d, "#room-info-reason").strip() not in ("", "…"))
         na = next((gid for gid, s in statuses.items() if s != "non_compliant" and s != "compliant"), None)
         if na is None:  # this storey has no n/a room: go to one that has (from the roll-up)
-            rollup = state.rollups.get(state, campus.id)
+            rollup = compute_rollup(state, campus.id)
             na_storey = next(
                 sid
                 for sid, r in rollup.storeys.items()

@@ -240,3 +240,15 @@ def test_etag_makes_unchanged_polls_a_304(client: TestClient, viewer: dict[str, 
     assert other.status_code == 200 and other.json() == first.json()
     # an auth failure is never turned into a 304
     assert client.get(f"{V1}/campuses", headers={"If-None-Match": tag}).status_code == 401
+
+
+def test_rollup_counts_rooms_by_status_and_open_alerts(client: TestClient, viewer: dict[str, str]) -> None:
+    r = client.get(f"{V1}/campuses/sz-demo-school/rollup", headers=viewer).json()
+    total = r["total"]
+    assert total["rooms"] == 23 == sum(total["by_status"].values())
+    assert sum(b["rooms"] for b in r["buildings"].values()) == 23
+    assert sum(s["rooms"] for s in r["storeys"].values()) == 23
+    alerts = client.get(f"{V1}/alerts", headers=viewer, params={"open": "true", "limit": 1000}).json()
+    assert total["open_alerts"] == alerts["total"] > 0
+    assert r["problems"] >= 0 and r["name"] != r["campus"]
+    assert client.get(f"{V1}/campuses/nope/rollup", headers=viewer).status_code == 404
