@@ -579,9 +579,12 @@ async function pageIndicators(id) {
     const d = await api(`/campuses/${enc(id)}/indicators`);
     fill(box, table("indicators", ["指标 Indicator", "值 Value", "目标 Target"],
       d.indicators.map((x) => {
+        // unit "1" is a share (shown as %); "%"-units are already percent; others are counts with units
         const ratio = x.unit === "1";
-        const v = ratio && x.value !== null ? fmtNumber(x.value * 100, 1) + " %" : `${fmtNumber(x.value, x.unit && x.unit.includes("%") ? 1 : 2)} ${x.unit && !x.unit.startsWith("%") ? x.unit : x.unit ? "%" : ""}`;
-        return [bi(x.label), v.trim(), x.target !== undefined && x.target !== null ? `${fmtNumber(ratio ? x.target * 100 : x.target, 1)}${ratio ? " %" : ""}${x.target_year ? ` (${x.target_year})` : ""}` : "—"];
+        const pct = ratio || (x.unit || "").startsWith("%");
+        const show = (n) => (n === null || n === undefined ? "—"
+          : pct ? `${fmtNumber(ratio ? n * 100 : n, 1)} %` : `${fmtNumber(n, 2)} ${x.unit || ""}`.trim());
+        return [bi(x.label), show(x.value), x.target !== undefined && x.target !== null ? `${show(x.target)}${x.target_year ? `（${x.target_year} 年）` : ""}` : "—"];
       })));
     touch(live);
   }

@@ -26,6 +26,7 @@ from store.base import StoredPoint
 from store.sqlite import SQLiteStore
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
 DOCS_IMG = REPO / "docs" / "img"
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -131,12 +132,15 @@ def test_every_page_at_desktop_and_phone_size(
         home = browser.find_element(By.CSS_SELECTOR, "a.card").text
         assert "不达标 2" in home and "进行中告警" in home, home
         _check_page(browser, size)
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / f"home-{size}.png"))
         # campus: its name (not the slug) in the breadcrumb, building roll-ups
         browser.get(f"{base}/#/campus/{campus.id}")
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".cards .rollup")) == len(campus.buildings))
         assert campus.name in browser.find_element(By.CSS_SELECTOR, ".crumbs").text
         assert campus.id not in browser.find_element(By.CSS_SELECTOR, ".crumbs").text
         _check_page(browser, size)
+        browser.save_screenshot(str(ARTIFACTS / f"campus-{size}.png"))
         # building: storey roll-ups
         browser.get(f"{base}/#/building/{hot.building.global_id}")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".cards .rollup [data-status]"))
@@ -256,9 +260,11 @@ def test_every_page_at_desktop_and_phone_size(
         browser.get(f"{base}/#/health")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
         _check_page(browser, size)
+        browser.save_screenshot(str(ARTIFACTS / f"devices-{size}.png"))
         browser.get(f"{base}/#/indicators/{campus.id}")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#indicators tbody tr"), "indicators")
         _check_page(browser, size)
+        browser.save_screenshot(str(ARTIFACTS / f"indicators-{size}.png"))
         # sign-out ends the session on the server
         browser.find_element(By.ID, "logout").click()
         wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
