@@ -95,6 +95,8 @@ def _check_page(d: webdriver.Chrome, size: str) -> None:
     if size == "phone":
         scroll_w, w, bad = d.execute_script(OVERFLOW_JS)
         assert scroll_w <= w and not bad, (d.current_url, scroll_w, w, bad)
+        header_h = d.execute_script("return document.querySelector('header').getBoundingClientRect().height")
+        assert header_h <= 60, header_h  # compact: was ~190 of 844 px
     english_only = [
         t for t in d.execute_script(CHROME_JS) if not CJK.search(t) and re.search("[A-Za-z]{3}", t)
     ]
