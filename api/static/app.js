@@ -84,7 +84,7 @@ const OCC_SOURCE = { sensor: "传感器 sensor", timetable: "课表 timetable" }
 const AGENT_STATE = { online: "在线 online", offline: "离线 offline", health: "在线 online", unknown: "未知 unknown" };
 const QUALITY = { good: "良好 good", uncertain: "存疑 uncertain", bad: "坏值 bad" };
 const BASIS = { latest: "最新值 latest", "trailing 1h mean": "近1小时均值 1 h mean", instant: "瞬时值 instant" };
-const SEVERITY = { critical: "严重 critical", major: "较重 major", minor: "一般 minor", warning: "提示 warning" };
+const SEVERITY = { severe: "严重 severe", warning: "一般 warning" };
 const basisText = (b) => BASIS[b] || (b ? b.replace(/trailing (\d+)h mean/, "近$1小时均值 $1 h mean") : "—");
 
 // ---------------------------------------------------------------- API access
@@ -379,8 +379,8 @@ async function pageRoom(id) {
     fill(head, h("div", { class: `status big ${STATUS[normStatus(overall)].cls}` }, statusLabel(overall)),
       reason ? h("div", { class: "reason", id: "room-reason" }, reasonText(reason)) : null,
       (s.breaches || []).length ? h("ul", { class: "breaches", id: "breaches" }, s.breaches.map((x) => h("li", {},
-        x.label ? `${x.label.zh} ${x.label.en ? "/ " + x.label.en : ""}` : `${x.quantity} ${fmtValue(x.measured, x.quantity, x.unit)} > ${fmtValue(x.limit, x.quantity, x.unit)}`,
-        h("small", {}, ` ${x.standard || ""} ${x.clause ? "§" + x.clause : ""}`)))) : null);
+        `${x.label ? x.label.zh : x.quantity}：实测 ${fmtValue(x.measured, x.quantity, x.unit)}`,
+        h("small", {}, ` ${x.label ? x.label.en : ""} · measured · ${x.standard || ""} ${x.clause ? "§" + x.clause : ""}`)))) : null);
     fill(values, table("values", ["量 Quantity", "值 Value", "时间 Time", "设备 Device"],
       s.values.map((v) => Object.assign([bi(v.label), h("span", { class: "value", "data-quantity": v.quantity }, fmtValue(v.value, v.quantity, v.unit)),
         [tstr(v.time), v.stale ? " (过期 stale)" : ""], `${v.device} · ${v.point}`], { attrs: { class: v.stale ? "stale" : "" } }))));
@@ -388,7 +388,7 @@ async function pageRoom(id) {
       s.verdicts.map((v) => {
         const why = reasonOf(v);
         return [bi(v.rule_label), h("span", { class: STATUS[normStatus(v.status)].cls }, statusLabel(v.status), why && normStatus(v.status) !== "compliant" ? h("div", { class: "reason" }, reasonText(why)) : null),
-          `${fmtValue(v.measured !== undefined ? v.measured : v.value, v.quantity, v.unit)} (${v.requirement || (v.limit !== undefined ? "≤ " + v.limit : "")})`,
+          `${fmtValue(v.measured ?? v.value, v.quantity, v.unit)} (${v.requirement || ""})`,
           basisText(v.basis), `${v.standard} §${v.clause}`];
       })));
     touch(live, s.time);
@@ -415,10 +415,11 @@ async function pageRoom(id) {
 
 // Hand-drawn SVG chart: limit line, HTML legend (works on touch), window fitted to the data,
 // local-time axis, and a viewBox sized to the box so text is never squashed on phones.
-function limitOf(verdict) {
-  if (typeof verdict.limit === "number") return verdict.limit;
+function limitsOf(verdict) { // a number, or [low, high] for a range rule: both are drawn
+  if (typeof verdict.limit === "number") return [verdict.limit];
+  if (Array.isArray(verdict.limit)) return verdict.limit.filter((x) => typeof x === "number");
   const m = /(-?\d+(?:\.\d+)?)/.exec(verdict.requirement || "");
-  return m && !/[–-]\s*\d/.test(verdict.requirement.slice(m.index + m[0].length)) ? Number(m[1]) : null;
+  return m ? [Number(m[1])] : [];
 }
 function drawChart(hist, t0, t1, width, verdicts) {
   const W = Math.max(320, Math.round(width)), H = W < 500 ? 220 : 280, L = W < 500 ? 44 : 56, R = 14, T = 16, B = 30;
@@ -428,7 +429,7 @@ function drawChart(hist, t0, t1, width, verdicts) {
   if (!pts.length) { svg.append(h("svg:text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "无数据 No data")); return [svg]; }
   const first = Math.min(...pts.map((p) => Date.parse(p.time)));
   if (first > t0) t0 = Math.max(t0, first - (t1 - first) * 0.05); // a young deployment: show only where data is
-  const limits = [...new Set(verdicts.map(limitOf).filter((x) => x !== null))];
+  const limits = [...new Set(verdicts.flatMap(limitsOf))];
   let lo = Math.min(...pts.map((p) => p.value), ...limits), hi = Math.max(...pts.map((p) => p.value), ...limits);
   if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
   const padV = (hi - lo) * 0.08; lo -= padV; hi += padV;
@@ -544,10 +545,10 @@ async function pageAlerts(query) {
     const items = shown();
     fill(list, items.length ? table("alerts", ["房间 Room", "量 Quantity", "要求 Requirement", "开始 Start", "结束 End", "最差 Worst", "设备 Device", "标准 Standard", "处理 Handling"],
       items.map((x) => [h("a", { href: `#/room/${enc(x.room)}` }, roomNames[x.room] || x.room_number), bi(x.label),
-        [x.requirement || "", x.severity ? h("div", { class: "muted" }, SEVERITY[x.severity] || x.severity) : null],
+        [x.requirement || "", x.severity ? h("div", { class: `sev ${x.severity}` }, SEVERITY[x.severity] || x.severity) : null],
         tstr(x.start), x.end ? tstr(x.end) : h("span", { class: "fail" }, "持续中 ongoing"),
-        h("span", { class: "fail" }, fmtValue(x.worst, x.quantity, (quantities.find((q) => q.quantity === x.quantity) || {}).unit)),
-        `${x.device} · ${x.point}`, `${x.standard} §${x.clause || ""}`, ackCell(x)]))
+        h("span", { class: "fail" }, fmtValue(x.worst, x.quantity, x.unit || (quantities.find((q) => q.quantity === x.quantity) || {}).unit)),
+        `${x.device} · ${x.point}`, (x.rules && x.rules.length ? x.rules : [x]).map((r) => h("div", {}, `${r.standard} §${r.clause || ""}`)), ackCell(x)]))
       : h("p", { class: "muted", id: "alerts-empty" }, "没有符合条件的告警 No alerts match"));
   }
   async function refresh() {

@@ -131,8 +131,12 @@ def test_every_page_at_desktop_and_phone_size(
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.card .rollup [data-role=open-alerts]"))
         assert browser.execute_script("return document.cookie") == ""  # HttpOnly: invisible to scripts
         assert browser.execute_script("return localStorage.length + sessionStorage.length") == 0
-        home = browser.find_element(By.CSS_SELECTOR, "a.card").text
-        assert "不达标 2" in home and "进行中告警" in home, home
+        expected = compute_rollup(state, campus.id).total
+        failing = expected.by_status.get("non_compliant", 0)
+        assert failing > 0
+        wait.until(lambda d: f"不达标 {failing}" in text_of(d, "a.card"))
+        home = text_of(browser, "a.card")
+        assert f"进行中告警 {expected.open_alerts}" in home, home
         _check_page(browser, size)
         ARTIFACTS.mkdir(exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / f"home-{size}.png"))
