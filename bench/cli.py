@@ -8,6 +8,7 @@ from typing import Any
 
 BENCHES = {
     "agent": "bench.agent_resources",
+    "agent-throughput": "bench.agent_throughput",
     "contract": "bench.contract_codec",
     "mqtt": "bench.mqtt_decode",
     "ingest": "bench.ingest",

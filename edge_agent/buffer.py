@@ -22,15 +22,14 @@ Not thread-safe: the agent calls it from a single worker thread.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from contract.telemetry import Quality, Reading, encode_batch, make_batch
+from contract.telemetry import Reading, encode_row, encode_rows_batch
 
 Overflow = Literal["drop_oldest", "refuse_newest"]
 DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired")
@@ -50,8 +49,6 @@ CREATE TABLE IF NOT EXISTS batches(
 );
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-_QUALITY_CODE = {Quality.GOOD: "g", Quality.UNCERTAIN: "u", Quality.BAD: "b"}
-_CODE_QUALITY = {v: k for k, v in _QUALITY_CODE.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,29 +90,6 @@ class QueueStats:
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
-
-
-def _row(r: Reading) -> str:
-    row: list[Any] = [r.device, r.point, r.quantity, r.value, r.unit, r.ts, _QUALITY_CODE[r.quality]]
-    if r.reason:
-        row.append(r.reason)
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def _reading(site: str, agent: str, row: list[Any]) -> Reading:
-    """Rows were validated as Readings when queued; rebuild without re-validating."""
-    return Reading.model_construct(
-        site=site,
-        agent=agent,
-        device=row[0],
-        point=row[1],
-        quantity=row[2],
-        value=row[3],
-        unit=row[4],
-        ts=row[5],
-        quality=_CODE_QUALITY[row[6]],
-        reason=row[7] if len(row) > 7 else None,
-    )
 
 
 class DiskQueue:
@@ -188,7 +162,7 @@ class DiskQueue:
         if not readings:
             return PutResult(0, {})
         now = self._wall()
-        rows = [_row(r) for r in readings]
+        rows = [encode_row(r) for r in readings]
         sizes = [len(r.encode()) for r in rows]
         drops = {"overflow_oldest": 0, "overflow_refused": 0}
         self._db.execute("BEGIN IMMEDIATE")
@@ -295,8 +269,7 @@ class DiskQueue:
         if not rows:
             return None
         seq, now = self._next_seq, self._wall()
-        readings = [_reading(self.site, self.agent, json.loads(r[2])) for r in rows]
-        payload = encode_batch(make_batch(self.site, self.agent, seq, now, readings))
+        payload = encode_rows_batch(self.site, self.agent, seq, now, [r[2] for r in rows])
         enq = min(r[1] for r in rows)
         freed = sum(len(r[2].encode()) for r in rows)
         self._db.execute("BEGIN IMMEDIATE")

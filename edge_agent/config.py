@@ -19,7 +19,8 @@ from contract.secrets import rebase
 from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from device_profiles.mqtt_format import default_topic
-from edge_agent.modbus.config import ModbusDevice
+from edge_agent.modbus.config import ModbusDevice, link_conflicts
+from ops.metrics import MetricsListen
 
 MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "json", "custom"]
 
@@ -32,8 +33,10 @@ class BrokerConfig(BrokerSettings):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     client_id: str | None = Field(default=None, description="default: campus-twin-<site>-<agent>[-south]")
-    reconnect_min_s: float = Field(default=0.5, gt=0, le=60)
-    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600)
+    reconnect_min_s: float = Field(default=0.5, gt=0, le=60, description="first reconnect delay")
+    reconnect_max_s: float = Field(
+        default=5.0, gt=0, le=3600, description="cap of the jittered exponential reconnect delay"
+    )
 
 
 _check_quantity = check_quantity  # the catalogue's one 'known quantity' check
@@ -98,9 +101,13 @@ class MqttSouthConfig(_Strict):
 class UpstreamConfig(_Strict):
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     batch_size: int = Field(default=500, ge=1, le=10_000)
-    batch_interval_s: float = Field(default=1.0, gt=0, le=3600, description="max wait to fill a batch")
+    batch_interval_s: float = Field(
+        default=0.2, gt=0, le=3600, description="max wait to fill a batch: the read→broker delay at low rates"
+    )
     max_inflight: int = Field(default=4, ge=1, le=100, description="batches awaiting PUBACK at once")
-    replay_rate: float = Field(default=20.0, gt=0, description="batches/s when draining a backlog")
+    replay_rate: float = Field(
+        default=20.0, gt=0, description="batches/s when resending unacknowledged batches after a reconnect"
+    )
     publish_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
@@ -133,20 +140,6 @@ class NormaliseConfig(_Strict):
         return v
 
 
-class MetricsConfig(_Strict):
-    listen: str | None = Field(default="127.0.0.1:9108", description="host:port, or null to disable")
-
-    @field_validator("listen")
-    @classmethod
-    def _host_port(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        host, sep, port = v.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError("expected host:port, e.g. 127.0.0.1:9108")
-        return v
-
-
 class AgentConfig(_Strict):
     site: Ident
     agent: Ident
@@ -158,7 +151,7 @@ class AgentConfig(_Strict):
     quarantine: QuarantineConfig = Field(default_factory=QuarantineConfig)
     normalise: NormaliseConfig = Field(default_factory=NormaliseConfig)
     health_interval_s: float = Field(default=30.0, gt=0, le=86400)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    metrics: MetricsListen = Field(default_factory=lambda: MetricsListen.default_for("agent"))
     timezone: str = "Asia/Shanghai"
     clock: ClockSettings = Field(default_factory=ClockSettings, description="demo only: shared scaled clock")
 
@@ -177,6 +170,9 @@ class AgentConfig(_Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate modbus device ids: {dup}")
+        conflicts = link_conflicts(self.modbus)
+        if conflicts:
+            raise ValueError("; ".join(conflicts))
         return self
 
     @property

@@ -13,30 +13,29 @@ import json
 import logging
 import time
 import zoneinfo
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from contract.clock import Clock
-from contract.telemetry import HealthReport
+from contract.telemetry import HealthReport, Quality, Reading
 from edge_agent.buffer import DiskQueue, PutResult, QueueStats
 from edge_agent.config import AgentConfig, Subscription
 from edge_agent.dbthread import DbThread
-from edge_agent.metrics import Metric, MetricsServer, render
+from edge_agent.device_health import DeviceHealth
+from edge_agent.metrics import AgentSnapshot, LinkState, agent_registry
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
 from edge_agent.quarantine import Quarantine
 from edge_agent.samples import Sample
+from edge_agent.sources import Source
 from edge_agent.southbound.formats import MqttDecoder, PayloadError
 from edge_agent.uplink import Uplink
+from ops.metrics import serve_metrics
 
 log = logging.getLogger("edge_agent")
 DROP_LOG_INTERVAL_S = 10.0
-
-
-@dataclass
-class MqttDeviceStats:
-    messages_ok: int = 0
-    last_ok_ts: int | None = None
+SOURCE_STOP_S = 3.0  # longest wait for a source to finish its current poll after stop
+CLEANUP_S = 0.5  # longest wait for a cancelled task
 
 
 @dataclass
@@ -44,7 +43,8 @@ class Counters:
     readings_in_total: int = 0
     readings_queued_total: int = 0
     rejects_total: int = 0
-    mqtt_devices: dict[str, MqttDeviceStats] = field(default_factory=dict)
+    commits_total: int = 0  # disk transactions for readings (group commit: fewer than sink calls)
+    mqtt_devices: dict[str, DeviceHealth] = field(default_factory=dict)
 
 
 def agent_clock(cfg: AgentConfig) -> Clock:
@@ -67,9 +67,10 @@ class Agent:
         self.queue: DiskQueue | None = None
         self.quarantine: Quarantine | None = None
         self.uplink: Uplink | None = None
-        self.poller: Any = None
-        self.south: Any = None
+        self.sources: list[Source] = []
         self._snapshot: QueueStats | None = None
+        self._commit_waiting: list[tuple[list[Reading], asyncio.Future[None]]] = []
+        self._committer: asyncio.Future[None] | None = None
         self._pending_drops: dict[str, int] = {}
         self._last_drop_log = 0.0
 
@@ -83,11 +84,37 @@ class Agent:
         for rej in rejects:
             await self._quarantine_reject(rej)
         if readings:
-            result = await self.db.run(self.queue.put, readings)
+            await self._group_commit(readings)
+
+    async def _group_commit(self, readings: list[Reading]) -> None:
+        """Queue `readings` durably, sharing one transaction (one fsync) with every other sink
+        call that arrives while a commit is running: all devices of a poll cycle land together,
+        and a caller still returns only once its readings are on disk."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commit_waiting.append((readings, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit_loop())
+        await done
+
+    async def _commit_loop(self) -> None:
+        assert self.queue is not None and self.uplink is not None
+        while self._commit_waiting:
+            group, self._commit_waiting = self._commit_waiting, []
+            rows = [r for readings, _ in group for r in readings]
+            try:
+                result = await self.db.run(self.queue.put, rows)
+            except Exception as exc:
+                for _, fut in group:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
             self.counters.readings_queued_total += result.accepted
+            self.counters.commits_total += 1
             self._note_drops(result)
-            assert self.uplink is not None
             self.uplink.data_ready.set()
+            for _, fut in group:
+                if not fut.done():
+                    fut.set_result(None)
 
     async def _quarantine_reject(self, rej: Reject) -> None:
         assert self.quarantine is not None
@@ -139,9 +166,11 @@ class Agent:
         if decoded.problems:
             await self._quarantine_mqtt(topic, "; ".join(decoded.problems), payload)
         if decoded.samples:
-            dev = self.counters.mqtt_devices.setdefault(decoded.samples[0].device, MqttDeviceStats())
-            dev.messages_ok += 1
-            dev.last_ok_ts = received_ns
+            name = decoded.samples[0].device
+            dev = self.counters.mqtt_devices.setdefault(name, DeviceHealth(name, "mqtt"))
+            bad = [s.point for s in decoded.samples if s.quality is Quality.BAD]
+            reason = next((s.reason for s in decoded.samples if s.reason), None)
+            dev.record(received_ns, True, bad, len(decoded.samples), reason)
             await self.sink(decoded.samples)
 
     async def _quarantine_mqtt(self, topic: str, reason: str, payload: bytes) -> None:
@@ -151,19 +180,40 @@ class Agent:
 
     # ------------------------------------------------------------ health
 
+    def device_health(self) -> list[DeviceHealth]:
+        return [d for src in self.sources for d in src.health()]
+
+    def links(self) -> list[LinkState]:
+        """The broker connections the config needs, for `/metrics` and the health message."""
+        up = self.uplink.stats if self.uplink else None
+        out = [
+            LinkState(
+                "upstream",
+                self.cfg.upstream.broker.describe(),
+                bool(up and up.connected),
+                up.connects_total if up else 0,
+                up.last_error if up else None,
+            )
+        ]
+        if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
+            south = self.south.stats if self.south is not None else None
+            out.append(
+                LinkState(
+                    "sensors",
+                    self.cfg.mqtt.broker.describe(),
+                    bool(south and south.connected),
+                    int(getattr(south, "connects_total", 0)) if south else 0,
+                )
+            )
+        return out
+
     def health(self) -> HealthReport:
         st = self._snapshot or (self.queue.stats() if self.queue else None)
         devices: dict[str, dict[str, Any]] = {}
         if self.poller is not None:
             devices.update(_poller_devices(self.poller.stats()))
-        for dev_id, d in self.counters.mqtt_devices.items():
-            devices[dev_id] = {
-                "polls_ok": d.messages_ok,
-                "polls_failed": 0,
-                "last_ok_ts": d.last_ok_ts,
-                "state": "ok",
-                "protocol": "mqtt",
-            }
+        for d in self.device_health():
+            devices[d.device] = {**devices.get(d.device, {}), **d.as_dict()}
         age = None
         if st and st.oldest_enq_ns is not None:
             age = max(0.0, (time.time_ns() - st.oldest_enq_ns) / 1e9)
@@ -176,82 +226,37 @@ class Agent:
             dropped=dict(st.dropped) if st else {},
             uplink_connected=bool(self.uplink and self.uplink.stats.connected),
             mqtt_decoding=self.mqtt_decoder.stats.summary(),  # skips by rule, unknown keys, names
+            brokers={
+                link.role: {
+                    "address": link.address,
+                    "connected": link.connected,
+                    "last_reason": link.last_reason,
+                }
+                for link in self.links()
+            },
         )
 
-    def metrics(self) -> list[Metric]:
-        h = self.health()
-        up = self.uplink.stats if self.uplink else None
+    def snapshot(self) -> AgentSnapshot:
+        """What `/metrics` shows, read in the HTTP thread: only plain values, no I/O."""
         st = self._snapshot
-        out = [
-            Metric(
-                "campus_agent_queue_depth",
-                "gauge",
-                "Readings buffered on disk, not yet acknowledged",
-                (({}, h.queue_depth),),
-            ),
-            Metric(
-                "campus_agent_queue_bytes",
-                "gauge",
-                "Bytes of buffered readings",
-                (({}, st.bytes if st else 0),),
-            ),
-            Metric(
-                "campus_agent_oldest_unsent_age_seconds",
-                "gauge",
-                "Age of the oldest unacknowledged reading",
-                (({}, h.oldest_unsent_age_s or 0.0),),
-            ),
-            Metric(
-                "campus_agent_dropped_readings_total",
-                "counter",
-                "Readings dropped by buffer limits",
-                tuple(({"reason": r}, float(n)) for r, n in (st.dropped.items() if st else ())),
-            ),
-            Metric(
-                "campus_agent_quarantined_total",
-                "counter",
-                "Payloads/samples quarantined",
-                (({}, h.quarantined_total),),
-            ),
-            Metric(
-                "campus_agent_readings_in_total",
-                "counter",
-                "Samples received from sources",
-                (({}, self.counters.readings_in_total),),
-            ),
-            Metric(
-                "campus_agent_uplink_connected",
-                "gauge",
-                "1 when connected upstream",
-                (({}, 1.0 if up and up.connected else 0.0),),
-            ),
-            Metric(
-                "campus_agent_batches_acked_total",
-                "counter",
-                "Batches acknowledged by the broker",
-                (({}, up.batches_acked_total if up else 0),),
-            ),
-            Metric(
-                "campus_agent_readings_acked_total",
-                "counter",
-                "Readings acknowledged by the broker",
-                (({}, up.readings_acked_total if up else 0),),
-            ),
-            Metric(
-                "campus_agent_device_polls_total",
-                "counter",
-                "Polls/messages per device and outcome",
-                tuple(
-                    (({"device": d, "outcome": o}, float(v.get(f"polls_{o}", 0) or 0)))
-                    for d, v in sorted(h.devices.items())
-                    for o in ("ok", "failed")
-                ),
-            ),
-        ]
-        return out
-
-    def metrics_text(self) -> str:
-        return render(self.metrics())
+        up = self.uplink.stats if self.uplink else None
+        age = 0.0
+        if st and st.oldest_enq_ns is not None:
+            age = max(0.0, (time.time_ns() - st.oldest_enq_ns) / 1e9)
+        return AgentSnapshot(
+            queue_depth=st.depth if st else 0,
+            queue_bytes=st.bytes if st else 0,
+            oldest_unsent_age_s=age,
+            dropped=dict(st.dropped) if st else {},
+            quarantined_total=self.quarantine.total if self.quarantine else 0,
+            readings_in_total=self.counters.readings_in_total,
+            batches_acked_total=up.batches_acked_total if up else 0,
+            readings_acked_total=up.readings_acked_total if up else 0,
+            devices=self.device_health(),
+            links=self.links(),
+            overloaded=self.poller.overloaded_links() if self.poller is not None else {},
+            commits_total=self.counters.commits_total,
+        )
 
     # ------------------------------------------------------------ lifecycle
 
@@ -309,52 +314,98 @@ class Agent:
         server = None
         if self.cfg.metrics.listen:
             try:
-                server = MetricsServer(self.cfg.metrics.listen, self.metrics_text)
-                server.start()
+                server = serve_metrics(self.cfg.metrics.listen, agent_registry(self.snapshot))
             except OSError as exc:
                 log.error("metrics endpoint %s not started: %s", self.cfg.metrics.listen, exc)
-        sources: list[Awaitable[None]] = []
-        if self.cfg.modbus:
-            self.poller = self._make_poller()
-            sources.append(self.poller.run(stop))
-        if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
-            from edge_agent.southbound.mqtt import MqttSouth
-
-            self.south = MqttSouth(self.cfg, self.handle_mqtt, self.clock)
-            sources.append(self.south.run(stop))
+        self.sources = self._build_sources()
         flush = asyncio.Event()
         uplink = asyncio.ensure_future(self.uplink.run(flush, flush_timeout_s))
         house = asyncio.ensure_future(self._housekeeping(flush))
+        running = [asyncio.ensure_future(src.run(stop)) for src in self.sources]
         try:
-            results = await asyncio.gather(*sources, return_exceptions=True)
-            for r in results:
-                if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
-                    log.error("a source stopped with an error: %r", r)
-            if not sources:
-                await stop.wait()
-            log.info("sources stopped; flushing upstream (at most %.0fs)", flush_timeout_s)
+            await _until_stopped_or_done(stop, running)
+            # the whole stop fits in flush_timeout_s: sources get part of it, the flush the rest
+            deadline = time.monotonic() + flush_timeout_s
+            await _bounded(running, min(SOURCE_STOP_S, flush_timeout_s / 4), "sources")
+            for t in running:
+                if t.done() and not t.cancelled() and t.exception() is not None:
+                    log.error("a source stopped with an error: %r", t.exception())
+            if self.queue.stats().depth:
+                log.info("sources stopped; flushing upstream (at most %.1fs)", deadline - time.monotonic())
+            self.uplink.flush_until(deadline)
             flush.set()
-            await uplink
+            await _bounded([uplink], max(0.0, deadline - time.monotonic()) + 0.2, "upstream flush")
         finally:
             flush.set()
-            uplink.cancel()
-            await asyncio.gather(uplink, house, return_exceptions=True)
+            await _bounded([*running, uplink, house], CLEANUP_S, "clean-up")
             self._log_drops(force=True)
-            if self.poller is not None:
-                self.poller.close()
+            for src in self.sources:
+                src.close()
             if server is not None:
                 server.stop()
             await self.close()
             log.info("agent stopped")
 
-    def _make_poller(self) -> Any:
-        from device_profiles.loader import LIBRARY_DIR, load_library
-        from edge_agent.modbus.poller import ModbusPoller
+    def _build_sources(self) -> list[Source]:
+        """The configured sources; each protocol is a plugin in edge_agent/sources/."""
+        out: list[Source] = []
+        if self.cfg.modbus:
+            from edge_agent.profiles import load_profiles, search_dirs
+            from edge_agent.sources.modbus import ModbusSource
 
-        profiles = self.profiles or load_library([LIBRARY_DIR, *self.cfg.profile_dirs])
-        return ModbusPoller(self.cfg.modbus, profiles, self.sink, self.clock)
+            profiles = self.profiles or load_profiles(search_dirs(self.cfg.profile_dirs)).profiles
+            out.append(ModbusSource(self.cfg.modbus, profiles, self.sink, self.clock))
+        if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
+            from edge_agent.sources.mqtt import MqttSource
+
+            out.append(MqttSource(self.cfg, self.handle_mqtt, self.clock, self.counters.mqtt_devices))
+        return out
+
+    @property
+    def poller(self) -> Any:
+        """The Modbus poller, if configured (reports and tests look at its per-line state)."""
+        return _attr_of(self.sources, "modbus", "poller")
+
+    @property
+    def south(self) -> Any:
+        return _attr_of(self.sources, "mqtt", "south")
 
 
 def _poller_devices(stats: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The poller's per-device `DeviceStats` as plain dicts for the health report."""
     return {str(dev_id): {**s.as_dict(), "protocol": "modbus"} for dev_id, s in stats.items()}
+
+
+async def _until_stopped_or_done(stop: asyncio.Event, tasks: Sequence[asyncio.Future[None]]) -> None:
+    """Wait for `stop`, or for every source to end on its own (then there is nothing to wait for)."""
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        pending: set[asyncio.Future[Any]] = {*tasks, stopper}
+        while not stop.is_set() and (pending - {stopper} or not tasks):
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+
+
+async def _bounded(tasks: Sequence[asyncio.Future[Any]], timeout_s: float, what: str) -> None:
+    """Wait for `tasks` at most `timeout_s`, then cancel the rest and wait at most CLEANUP_S more.
+
+    Never an unbounded gather: a task that swallows its cancellation cannot hang the stop."""
+    live = [t for t in tasks if not t.done()]
+    if not live:
+        return
+    _, pending = await asyncio.wait(live, timeout=timeout_s)
+    if not pending:
+        return
+    log.warning("%s did not finish within %.1fs; cancelled", what, timeout_s)
+    for t in pending:
+        t.cancel()
+    await asyncio.wait(pending, timeout=CLEANUP_S)
+
+
+def _attr_of(sources: Sequence[Source], name: str, attr: str) -> Any:
+    """A protocol-specific object of a named source (without importing its module)."""
+    for src in sources:
+        if src.name == name:
+            return getattr(src, attr, None)
+    return None

@@ -10,16 +10,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
+from typing import Any
 
 from contract.secrets import SecretError
+from contract.yamlio import ConfigError
 from edge_agent.config import load_agent_config
+from edge_agent.profiles import load_profiles, search_dirs
 from edge_agent.runtime import Agent
 
 log = logging.getLogger("edge_agent")
 
 
-async def _main(config: str, flush_timeout_s: float) -> int:
+async def _main(config: str, flush_timeout_s: float, extra_profiles: Sequence[str] = ()) -> int:
     cfg = load_agent_config(config)
+    profiles = None
+    if cfg.modbus:
+        found = load_profiles(search_dirs(cfg.profile_dirs, extra_profiles))
+        errors = found.missing((d.id, d.profile) for d in cfg.modbus)
+        if errors:
+            raise ConfigError(config, errors)
+        for problem in found.problems:
+            log.warning("profile file not loaded (no configured device uses it): %s", problem)
+        profiles = found.profiles
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -30,7 +43,8 @@ async def _main(config: str, flush_timeout_s: float) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig.name)
-    agent = Agent(cfg)
+    loop.set_exception_handler(_one_line)
+    agent = Agent(cfg, profiles=profiles)
     try:
         await agent.run(stop, flush_timeout_s)
     except SecretError as exc:
@@ -39,5 +53,14 @@ async def _main(config: str, flush_timeout_s: float) -> int:
     return 0
 
 
-def run_forever(config: str, flush_timeout_s: float = 10.0) -> int:
-    return asyncio.run(_main(config, flush_timeout_s))
+def _one_line(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A library callback failing on a socket that a flapping link already closed is worth one
+    line in the technician's log, not a traceback (the connection's own error path reconnects)."""
+    exc = context.get("exception")
+    log.warning(
+        "event loop: %s%s", context.get("message", "error in a callback"), f": {exc!r}" if exc else ""
+    )
+
+
+def run_forever(config: str, flush_timeout_s: float = 10.0, extra_profiles: Sequence[str] = ()) -> int:
+    return asyncio.run(_main(config, flush_timeout_s, extra_profiles))

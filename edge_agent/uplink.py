@@ -21,13 +21,15 @@ import aiomqtt
 
 from contract.clock import Clock
 from contract.telemetry import HealthReport, Status, encode_status, topic
+from edge_agent.backoff import Backoff
 from edge_agent.buffer import DiskQueue, SealedBatch
 from edge_agent.config import AgentConfig
 from edge_agent.dbthread import DbThread
-from edge_agent.mqtt_connect import make_client
+from edge_agent.mqtt_connect import describe_mqtt_error, make_client
 
 log = logging.getLogger("edge_agent.uplink")
 VERSION = "0.1.0"
+CLEANUP_S = 1.0  # longest wait for a cancelled session task
 
 
 @dataclass
@@ -74,21 +76,31 @@ class Uplink:
             )
         )
 
-    def _flush_over(self, stop: asyncio.Event) -> bool:
-        """After `stop`, keep delivering until the queue is empty or the flush time is up."""
-        if not stop.is_set():
-            return False
+    def flush_until(self, deadline: float) -> None:
+        """Set the flush deadline (monotonic) before setting `stop`: the caller's whole stop budget."""
+        self._flush_deadline = deadline
+
+    def _deadline(self) -> float:
         if self._flush_deadline is None:
             self._flush_deadline = time.monotonic() + self._flush_s
-        return time.monotonic() >= self._flush_deadline
+        return self._flush_deadline
+
+    def _flush_over(self, stop: asyncio.Event) -> bool:
+        """After `stop`, keep delivering until the queue is empty or the flush time is up."""
+        return stop.is_set() and time.monotonic() >= self._deadline()
+
+    def _has_work(self) -> bool:
+        return bool(self.queue.stats().depth)
 
     async def run(self, stop: asyncio.Event, flush_timeout_s: float = 10.0) -> None:
-        """Deliver until `stop`; then flush what the broker accepts within `flush_timeout_s`."""
-        self._flush_s, self._flush_deadline = flush_timeout_s, None
+        """Deliver until `stop`; then flush what the broker accepts within `flush_timeout_s`.
+
+        Returns at once after `stop` when nothing is buffered."""
+        self._flush_s = flush_timeout_s
         broker = self.up.broker
-        delay = broker.reconnect_min_s
+        backoff = Backoff(broker.reconnect_min_s, broker.reconnect_max_s)
         while not self._flush_over(stop):
-            if stop.is_set() and not self.queue.stats().depth and self.stats.connects_total:
+            if stop.is_set() and not self._has_work():
                 return
             try:
                 client = make_client(
@@ -102,7 +114,8 @@ class Uplink:
                 async with client:
                     self.stats.connected = True
                     self.stats.connects_total += 1
-                    delay = broker.reconnect_min_s
+                    self.stats.last_error = None
+                    backoff.reset()
                     st = await self.db.run(self.queue.stats)
                     log.info(
                         "upstream connected to %s; %d readings buffered, %d batches awaiting ack (resent first)",
@@ -114,50 +127,65 @@ class Uplink:
                     await self._session(client, stop)
                     with contextlib.suppress(aiomqtt.MqttError):
                         await client.publish(
-                            self._topics["status"], self._status("offline"), qos=1, retain=True, timeout=2
+                            self._topics["status"], self._status("offline"), qos=1, retain=True, timeout=1
                         )
-                    return
+                    break
             except aiomqtt.MqttError as exc:
-                self.stats.last_error = str(exc)
+                reason = describe_mqtt_error(exc)
+                self.stats.last_error = reason
                 lost = self.stats.connected
                 self.stats.connected = False
-                depth = self.queue.stats().depth
-                what = "lost" if lost else "unreachable"
+                delay = backoff.next()
                 log.warning(
                     "upstream %s %s: %s; %d readings buffered on disk, retry in %.1fs",
                     broker.describe(),
-                    what,
-                    exc,
-                    depth,
+                    "lost" if lost else "unreachable",
+                    reason,
+                    self.queue.stats().depth,
                     delay,
                 )
-            if stop.is_set():
-                assert self._flush_deadline is not None
-                await asyncio.sleep(max(0.0, min(delay, self._flush_deadline - time.monotonic())))
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, broker.reconnect_max_s)
+                await self._pause(stop, delay)
         st = self.queue.stats()
         if st.depth:
             log.warning(
                 "stopped: %d readings stay buffered on disk and are sent after the next start", st.depth
             )
 
+    async def _pause(self, stop: asyncio.Event, delay: float) -> None:
+        """Sleep `delay`, cut short by `stop` (and, once stopping, by the flush deadline)."""
+        if not stop.is_set():
+            waiter = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=delay)
+            finally:
+                waiter.cancel()
+            if not stop.is_set() or not self._has_work():
+                return
+        await asyncio.sleep(max(0.0, min(delay, self._deadline() - time.monotonic())))
+
     async def _session(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        """Run one connection until stopped and flushed; raises MqttError when it is lost."""
+        """Run one connection until stopped and flushed; raises MqttError when it is lost.
+
+        Clean-up waits a bounded time: a task that swallowed its cancellation (Python 3.11's
+        `asyncio.wait_for` can) must not hold the shutdown forever, and `over` stops the
+        health loop even then."""
+        over = asyncio.Event()
         watcher = asyncio.ensure_future(self._watch(client))
         sender = asyncio.ensure_future(self._send(client, stop))
-        health = asyncio.ensure_future(self._health(client))
+        health = asyncio.ensure_future(self._health(client, over))
         try:
             done, _ = await asyncio.wait({watcher, sender}, return_when=asyncio.FIRST_COMPLETED)
             for t in done:
                 t.result()  # re-raise MqttError from either
         finally:
+            over.set()
             self.stats.connected = False
-            for t in (watcher, sender, health):
+            tasks = {watcher, sender, health}
+            for t in tasks:
                 t.cancel()
-            await asyncio.gather(watcher, sender, health, return_exceptions=True)
+            _, stuck = await asyncio.wait(tasks, timeout=CLEANUP_S)
+            if stuck:
+                log.debug("upstream session clean-up: %d task(s) still finishing", len(stuck))
 
     @staticmethod
     async def _watch(client: aiomqtt.Client) -> None:
@@ -166,58 +194,75 @@ class Uplink:
             pass
         raise aiomqtt.MqttError("message iterator ended")
 
-    async def _health(self, client: aiomqtt.Client) -> None:
-        while True:
+    async def _health(self, client: aiomqtt.Client, over: asyncio.Event) -> None:
+        while not over.is_set():
             with contextlib.suppress(aiomqtt.MqttError):
                 payload = self._status("health", self.health())
                 await client.publish(self._topics["health"], payload, qos=1, retain=True)
-            await asyncio.sleep(self.cfg.health_interval_s)
+            if over.is_set():
+                return
+            waiter = asyncio.ensure_future(over.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=self.cfg.health_interval_s)
+            finally:
+                waiter.cancel()
 
     async def _publish(self, client: aiomqtt.Client, b: SealedBatch) -> SealedBatch:
         payload = b.payload_for_send(self.clock.now_ns())
         await client.publish(self._topics["telemetry"], payload, qos=1)
         return b
 
-    async def _next_batches(self, last_seq: int, room: int, stopping: bool) -> list[SealedBatch]:
-        batches = await self.db.run(self.queue.unacked, last_seq, room)
-        if batches:
-            return batches
+    async def _next_batches(
+        self, last_seq: int, room: int, stopping: bool, replaying: bool
+    ) -> tuple[list[SealedBatch], bool]:
+        """Unacknowledged batches first (a replay, paced); then a new batch when one is full,
+        when `batch_interval_s` passed since the last seal, or when stopping."""
+        if replaying:
+            batches = await self.db.run(self.queue.unacked, last_seq, room)
+            if batches:
+                return batches, True
         st = self.queue.stats()
         due = time.monotonic() - self._last_seal >= self.up.batch_interval_s
         if st.pending_readings and (st.pending_readings >= self.up.batch_size or due or stopping):
             b = await self.db.run(self.queue.seal, self.up.batch_size)
             self._last_seal = time.monotonic()
-            return [b] if b else []
-        return []
+            return ([b] if b else []), False
+        return [], False
 
     async def _send(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         inflight: dict[asyncio.Future[SealedBatch], int] = {}
         last_seq = -1
+        replaying = True  # until the batches left from before this connection are out
         try:
             while not self._flush_over(stop):
                 while len(inflight) < self.up.max_inflight:
                     room = self.up.max_inflight - len(inflight)
-                    batches = await self._next_batches(last_seq, room, stop.is_set())
+                    batches, replaying = await self._next_batches(last_seq, room, stop.is_set(), replaying)
                     if not batches:
                         break
                     for b in batches:
-                        await self._pace()
+                        if replaying:
+                            await self._pace()
                         inflight[asyncio.ensure_future(self._publish(client, b))] = b.seq
                         last_seq = b.seq
                         self.stats.batches_sent_total += 1
                 if stop.is_set() and not inflight and not self.queue.stats().depth:
                     return
                 waiters: set[asyncio.Future[Any]] = set(inflight)
-                wake: asyncio.Future[Any] | None = None
+                wakers: list[asyncio.Future[Any]] = []
+                if not stop.is_set():
+                    wakers.append(asyncio.ensure_future(stop.wait()))
                 if len(inflight) < self.up.max_inflight:
                     self.data_ready.clear()
-                    wake = asyncio.ensure_future(self.data_ready.wait())
-                    waiters.add(wake)
-                await asyncio.wait(
-                    waiters, timeout=min(self.up.batch_interval_s, 0.5), return_when="FIRST_COMPLETED"
-                )
-                if wake is not None:
-                    wake.cancel()
+                    wakers.append(asyncio.ensure_future(self.data_ready.wait()))
+                waiters.update(wakers)
+                try:
+                    await asyncio.wait(
+                        waiters, timeout=min(self.up.batch_interval_s, 0.5), return_when="FIRST_COMPLETED"
+                    )
+                finally:
+                    for w in wakers:
+                        w.cancel()
                 for fut in [f for f in inflight if f.done()]:
                     seq = inflight.pop(fut)
                     b = fut.result()  # MqttError (timeout/disconnect) ends the session

@@ -8,6 +8,7 @@ from typing import Any
 from contract.clock import Clock, WallClock
 from device_profiles.planner import plan_profile
 from device_profiles.schema import DeviceProfile
+from edge_agent.device_health import DeviceHealth
 from edge_agent.modbus.config import ModbusDevice
 from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.samples import Sample
@@ -30,7 +31,7 @@ def plan_report(
             {
                 "device": d.id,
                 "profile": d.profile,
-                "bus": d.bus_key(),
+                "bus": d.link_key(),
                 "unit_id": d.unit_id,
                 "enabled": d.enabled,
                 "points": len(profile.points),
@@ -61,6 +62,14 @@ async def probe(
 ) -> dict[str, dict[str, Any]]:
     """Read the device once: `{point: {value, unit, quality, reason?, ts}}`. String points
     (serial numbers, firmware) are left out: they are not telemetry."""
+    result, _ = await probe_device(device, profile, clock)
+    return result
+
+
+async def probe_device(
+    device: ModbusDevice, profile: DeviceProfile, clock: Clock | None = None
+) -> tuple[dict[str, dict[str, Any]], DeviceHealth]:
+    """`probe` and the device's health after the read (did it answer at all, why not)."""
     poller = ModbusPoller(
         [device.model_copy(update={"enabled": True})], {profile.name: profile}, _discard, clock or WallClock()
     )
@@ -68,6 +77,10 @@ async def probe(
         samples = await poller.poll_once()
     finally:
         poller.close()
+    return _by_point(samples), poller.health()[device.id]
+
+
+def _by_point(samples: Sequence[Sample]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for s in samples:
         entry: dict[str, Any] = {"value": s.value, "unit": s.unit, "quality": s.quality.value, "ts": s.ts}

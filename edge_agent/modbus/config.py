@@ -22,6 +22,13 @@ class TcpTransport(BaseModel):
     kind: Literal["tcp"] = "tcp"
     host: str = Field(min_length=1)
     port: int = Field(default=502, ge=1, le=65535)
+    max_connections: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="connections the agent opens to this host:port; its devices are spread over them",
+    )
+    inter_request_delay_s: float = Field(default=0.0, ge=0, le=10, description="pause between requests")
 
 
 class RtuTransport(BaseModel):
@@ -35,6 +42,7 @@ class RtuTransport(BaseModel):
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     bytesize: Literal[7, 8] = 8
+    inter_request_delay_s: float = Field(default=0.0, ge=0, le=10, description="pause between requests")
 
 
 class RtuOverTcpTransport(BaseModel):
@@ -46,6 +54,7 @@ class RtuOverTcpTransport(BaseModel):
     kind: Literal["rtu-over-tcp"] = "rtu-over-tcp"
     host: str = Field(min_length=1)
     port: int = Field(ge=1, le=65535)
+    inter_request_delay_s: float = Field(default=0.0, ge=0, le=10, description="pause between requests")
 
 
 Transport = Annotated[TcpTransport | RtuTransport | RtuOverTcpTransport, Field(discriminator="kind")]
@@ -68,14 +77,29 @@ class ModbusDevice(BaseModel):
     planner: PlannerOverride | None = None
     enabled: bool = True
 
-    def bus_key(self) -> str:
-        """Devices with the same key share a line and are polled one request at a time.
+    def link_key(self) -> str:
+        """The physical link: devices with the same key share its connection(s) and scheduler.
 
-        A serial port or an RTU-over-TCP endpoint is one RS485 line; each Modbus TCP device
-        gets its own connection and runs concurrently with the others."""
+        A serial port or an RTU-over-TCP endpoint is one RS485 line (one request at a time);
+        a Modbus TCP host:port (a device or a TCP gateway) gets `max_connections` connections
+        and its devices are spread over them, so 30 sensors behind one gateway use one socket."""
         t = self.transport
         if isinstance(t, RtuTransport):
             return f"rtu:{t.port}"
         if isinstance(t, RtuOverTcpTransport):
             return f"rtu-over-tcp:{t.host}:{t.port}"
-        return f"tcp:{t.host}:{t.port}#{self.id}"
+        return f"tcp:{t.host}:{t.port}"
+
+
+def link_conflicts(devices: list[ModbusDevice]) -> list[str]:
+    """Devices on one link must agree on its settings (connections, inter-request delay, serial)."""
+    seen: dict[str, tuple[str, Transport]] = {}
+    problems = []
+    for d in devices:
+        key = d.link_key()
+        first = seen.setdefault(key, (d.id, d.transport))
+        if first[1] != d.transport:
+            problems.append(
+                f"devices {first[0]!r} and {d.id!r} share {key} but their transport settings differ"
+            )
+    return problems

@@ -67,3 +67,37 @@ def _rtu_expected_length(frame: bytes) -> int | None:
     if frame[1] in (1, 2, 3, 4):
         return 5 + frame[2] if len(frame) >= 3 else 5
     return None
+
+
+def hint(reason: str, rtu: bool) -> str | None:
+    """The classic mistake behind a failure reason, as advice; None when there is no good guess."""
+    r = reason
+    if "EACCES" in r or "EPERM" in r:
+        return "is the user in the dialout group? (sudo usermod -aG dialout campus-twin)"
+    if "ENOENT" in r:
+        return "serial adapter unplugged or wrong port name (ls /dev/serial/by-id/)"
+    if "ECONNREFUSED" in r:
+        return "nothing listens on that port: check the gateway's IP/port and that it is in Modbus mode"
+    if "EHOSTUNREACH" in r or "ENETUNREACH" in r or "connect timed out" in r:
+        return "host not reachable: check the network, VLAN and the gateway's IP address"
+    if r.startswith("CRC error") or r.startswith("garbled"):
+        return "check baud rate and parity (or two devices with the same unit id on the line)"
+    if "wrong unit id" in r:
+        return "two devices with the same unit id on the line?"
+    if r.startswith("modbus exception 2"):
+        return "register not in this device: check the profile and the firmware version"
+    if (
+        r.startswith("modbus exception 4")
+        or r.startswith("modbus exception 11")
+        or r.startswith("modbus exception 10")
+    ):
+        return "check the unit id (a gateway answers this way for an absent unit)"
+    if r.startswith("timeout"):
+        return (
+            "check wiring, unit id, baud rate/parity"
+            if rtu
+            else "check the unit id and that the device is powered"
+        )
+    if "outside valid range" in r:
+        return "check byte order / word order and scale in the profile"
+    return None

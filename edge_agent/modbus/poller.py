@@ -1,10 +1,12 @@
 """The Modbus poller: one scheduler per bus, planned block reads, samples stamped at read time.
 
-Scheduling. Devices are grouped by `ModbusDevice.bus_key()`. On an RS485 line (a serial port
-or an RTU-over-TCP converter) only one request may be in flight, so its devices share one
-task and one connection and are polled in deadline order; each Modbus TCP device has its
-own task and connection, so TCP devices run concurrently. A dead slave therefore delays
-nobody on another bus, and on its own line costs one timeout (× attempts) per try.
+Scheduling. Devices are grouped by their physical link (`ModbusDevice.link_key()`). On an
+RS485 line (a serial port or an RTU-over-TCP converter) only one request may be in flight, so
+its devices share one task and one connection and are polled in deadline order. Devices behind
+one Modbus TCP host:port (a gateway) share `max_connections` connections (default 1), each with
+its own task; different links run concurrently. `inter_request_delay_s` spaces requests on a
+connection for slow converters. A dead slave therefore delays nobody on another link, and on
+its own line costs one timeout (× attempts) per try, less and less often (backoff).
 
 Failure handling. A timeout, garbled or short answer, CRC error or lost connection turns
 every point of the failed request into a `bad` sample with the precise reason; a Modbus
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,13 +36,17 @@ from contract.telemetry import Quality
 from device_profiles.codec import BlockDecoder, Decoded
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits, Point, RawType, Table
+from edge_agent.device_health import DeviceHealth
 from edge_agent.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
-from edge_agent.modbus.errors import exception_reason, no_answer_reason
+from edge_agent.modbus.errors import exception_reason, hint, no_answer_reason
+from edge_agent.os_errors import os_error_reason
 from edge_agent.samples import Sample, SampleSink
 
 log = logging.getLogger(__name__)
 
 DeviceState = Literal["pending", "ok", "backoff", "disabled"]
+MAX_WAITING_SAMPLES = 20_000  # samples a line holds while the sink is busy, then it waits
+SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
 
 
 @dataclass
@@ -68,6 +75,10 @@ class _Device:
     points: dict[str, Point]
     stats: DeviceStats = field(default_factory=DeviceStats)
     next_due: float = 0.0  # monotonic seconds
+    health: DeviceHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.health = DeviceHealth(self.config.id, "modbus")
 
 
 class _Failure(Exception):
@@ -108,6 +119,10 @@ class _Bus:
         self.rtu = not isinstance(transport, TcpTransport)
         self.client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._rx = bytearray()
+        self._gap_s = transport.inter_request_delay_s
+        self.overloaded = False
+        self.effective_interval_s = 0.0
+        self._last_request = 0.0
 
     # ------------------------------------------------------------ connection
 
@@ -150,9 +165,26 @@ class _Bus:
         client.set_max_no_responses(1_000_000)
         if not await client.connect():
             client.close()
-            raise _Failure(f"cannot connect to {self._where()}", alive=False)
+            cause = await self._connect_cause(timeout_s)
+            raise _Failure(f"cannot connect to {self._where()}: {cause}", alive=False)
         self.client = client
         return client
+
+    async def _connect_cause(self, timeout_s: float) -> str:
+        """pymodbus only says "not connected"; try once more ourselves to learn the OS error."""
+        t = self.transport
+        try:
+            if isinstance(t, RtuTransport):
+                fd = os.open(t.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+                os.close(fd)
+                return "port opens but the serial settings were refused"
+            _, writer = await asyncio.wait_for(asyncio.open_connection(t.host, t.port), timeout_s)
+            writer.close()
+            return "connected on a second try (flaky link?)"
+        except TimeoutError:
+            return f"connect timed out after {timeout_s:g}s"
+        except OSError as exc:
+            return os_error_reason(exc)
 
     def close(self) -> None:
         if self.client is not None:
@@ -168,6 +200,10 @@ class _Bus:
         for _attempt in range(cfg.retries + 1):
             client = await self._connected(cfg.timeout_s)
             client.ctx.comm_params.timeout_connect = cfg.timeout_s  # per device on a shared line
+            if self._gap_s:
+                wait = self._gap_s - (time.monotonic() - self._last_request)
+                if wait > 0:
+                    await asyncio.sleep(wait)
             self._rx.clear()
             device.stats.requests += 1
             try:
@@ -183,6 +219,8 @@ class _Bus:
                 if self.client is not None and not self.client.connected:
                     self.close()  # e.g. an undecodable TCP frame made pymodbus drop the socket
                 continue
+            finally:
+                self._last_request = time.monotonic()
             if response.isError():
                 raise _Failure(exception_reason(int(getattr(response, "exception_code", 0))), alive=True)
             if request.table.is_bit:
@@ -218,8 +256,26 @@ class _Bus:
                 sample = _sample(device, device.points[name], decoded, ts)
                 if sample is not None:
                     samples.append(sample)
-        self._account(device, failures, answered > 0 or any(f.alive for f in failures))
+        alive = answered > 0 or any(f.alive for f in failures)
+        self._account(device, failures, alive)
+        self._note_health(device, samples, failures, alive)
         return samples
+
+    def _note_health(
+        self, device: _Device, samples: list[Sample], failures: list[_Failure], alive: bool
+    ) -> None:
+        bad = [s.point for s in samples if s.quality is Quality.BAD]
+        reason = failures[-1].reason if failures else next((s.reason for s in samples if s.reason), None)
+        line = device.health.record(
+            self.clock.now_ns(),
+            alive,
+            bad,
+            len(samples),
+            reason if (failures or bad) else None,
+            hint(reason, self.rtu) if reason else None,
+        )
+        if line is not None:
+            (log.info if alive else log.warning)(line)
 
     def _account(self, device: _Device, failures: list[_Failure], alive: bool) -> None:
         s = device.stats
@@ -245,27 +301,87 @@ class _Bus:
     # ------------------------------------------------------------ scheduling
 
     async def run(self, stop: asyncio.Event, sink: SampleSink, on_sink_error: Any) -> None:
+        """Poll in deadline order. Samples go to the sink while the line polls on: one sink call
+        in flight per line, samples that arrive meanwhile join the next call (so the disk's fsync
+        never paces the line, and the agent's group commit merges lines)."""
         start = time.monotonic()
         for i, d in enumerate(self.devices):  # spread first polls a little so a line is not hammered
             d.next_due = start + min(d.config.poll_interval_s, 1.0) * i / max(len(self.devices), 1)
+        waiting: list[Sample] = []
+        inflight: asyncio.Future[None] | None = None
+        ids: list[str] = []
+
+        def settle() -> None:
+            nonlocal inflight
+            if inflight is not None and inflight.done():
+                exc = inflight.exception()
+                if exc is not None:  # the sink's problem must not stop polling
+                    on_sink_error(",".join(sorted(set(ids))) or "?", exc)
+                inflight = None
+
+        def hand_over() -> None:
+            nonlocal inflight, waiting, ids
+            settle()
+            if inflight is None and waiting:
+                inflight = asyncio.ensure_future(sink(waiting))
+                waiting, ids = [], []
+
         try:
             while not stop.is_set():
                 device = min(self.devices, key=lambda d: d.next_due)
                 delay = device.next_due - time.monotonic()
                 if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), delay)
+                    hand_over()
+                    wake: set[asyncio.Future[Any]] = {inflight} if inflight is not None else set()
+                    await _sleep_or_stop(stop, delay, wake)
                     continue
+                self._note_lateness(device, -delay)
                 samples = await self.poll(device)
-                for d in self.devices:
-                    d.stats.next_poll_in_s = round(max(d.next_due - time.monotonic(), 0.0), 3)
+                device.stats.next_poll_in_s = round(max(device.next_due - time.monotonic(), 0.0), 3)
                 if samples:
-                    try:
-                        await sink(samples)
-                    except Exception as exc:  # the sink's problem must not stop polling
-                        on_sink_error(device.config.id, exc)
+                    waiting += samples
+                    ids.append(device.config.id)
+                    if len(waiting) >= MAX_WAITING_SAMPLES and inflight is not None:
+                        await asyncio.wait({inflight})  # back-pressure: the disk is the limit
+                    hand_over()
         finally:
+            if inflight is not None:
+                await asyncio.wait({inflight}, timeout=SINK_DRAIN_S)
+                settle()
+            if waiting:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(sink(waiting), SINK_DRAIN_S)
             self.close()
+
+    def _note_lateness(self, device: _Device, late_s: float) -> None:
+        """Overload: polls start a whole interval late. The schedule never bursts to catch up
+        (`next_due` moves on from now), so the effective rate drops; say so once per change."""
+        interval = device.config.poll_interval_s
+        if late_s > interval and not self.overloaded:
+            self.overloaded = True
+            self.effective_interval_s = interval + late_s
+            log.warning(
+                "modbus link %s overloaded: polls run %.2fs late (interval %gs); effective rate lowered "
+                "— poll less often, use fewer points or another link",
+                self.key,
+                late_s,
+                interval,
+            )
+        elif self.overloaded:
+            self.effective_interval_s = 0.9 * self.effective_interval_s + 0.1 * (interval + late_s)
+            if late_s < interval * 0.1 and self.effective_interval_s < interval * 1.2:
+                self.overloaded = False
+                log.info("modbus link %s keeps up again (interval %gs)", self.key, interval)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, delay: float, also: set[asyncio.Future[Any]]) -> None:
+    """Sleep `delay`, cut short by `stop` or by any of `also` finishing. (Not asyncio.wait_for:
+    on Python 3.11 it can swallow a cancellation, which once hung the agent's stop.)"""
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopper, *also}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
 
 
 async def _call(
@@ -301,12 +417,7 @@ def _sample(device: _Device, point: Point, decoded: Decoded, ts: int) -> Sample 
         return _make(device, point, None, ts, Quality.BAD, decoded.reason or "no value")
     if decoded.reason:
         return _make(device, point, value, ts, Quality.UNCERTAIN, decoded.reason)
-    lo, hi = point.valid_min, point.valid_max
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        rng = f"[{'-∞' if lo is None else f'{lo:g}'}, {'∞' if hi is None else f'{hi:g}'}]"
-        return _make(
-            device, point, value, ts, Quality.UNCERTAIN, f"value {value:g} outside valid range {rng}"
-        )
+    # the valid range travels with the sample; the normaliser is the one place that checks it
     return _make(device, point, value, ts, Quality.GOOD, None)
 
 
@@ -352,11 +463,19 @@ class ModbusPoller:
         self.sink_errors = 0
         self._devices = {d.id: build_device(d, profiles, planner) for d in devices}
         groups: dict[str, list[_Device]] = {}
+        per_link: dict[str, int] = {}
         for dev in self._devices.values():
             if dev.config.enabled:
-                groups.setdefault(dev.config.bus_key(), []).append(dev)
+                link = dev.config.link_key()
+                t = dev.config.transport
+                conns = t.max_connections if isinstance(t, TcpTransport) else 1
+                n = per_link.get(link, 0)
+                per_link[link] = n + 1
+                key = link if conns == 1 else f"{link}#{n % conns}"
+                groups.setdefault(key, []).append(dev)
             else:
                 dev.stats.state = "disabled"
+                dev.health.state = "disabled"
         self._buses = [_Bus(key, devs, self.clock, max_backoff_s) for key, devs in groups.items()]
         quiet = logging.getLogger("pymodbus")
         if quiet.level == logging.NOTSET:  # the poller reports every failure itself, with a reason
@@ -371,6 +490,13 @@ class ModbusPoller:
 
     def stats(self) -> dict[str, DeviceStats]:
         return {i: d.stats for i, d in self._devices.items()}
+
+    def health(self) -> dict[str, DeviceHealth]:
+        return {i: d.health for i, d in self._devices.items()}
+
+    def overloaded_links(self) -> dict[str, float]:
+        """Links whose polls run late, with the effective poll interval (for /metrics)."""
+        return {b.key: round(b.effective_interval_s, 3) for b in self._buses if b.overloaded}
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks = [

@@ -11,6 +11,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.telemetry import Batch, decode_batch
+from device_profiles.loader import load_library
+from simulators.modbus_server import SimDevice
 
 SITE, AGENT = "sz-test", "gw-T"
 
@@ -133,3 +135,13 @@ def unique_readings(batches: list[Batch]) -> list[tuple[str, str, int, float | N
         first[b.seq] = b
         out.extend((r.device, r.point, r.ts, r.value) for r in b.readings)
     return out
+
+
+def sim_devices() -> list[SimDevice]:
+    """A temperature/humidity sensor (unit 1) and an energy meter (unit 2) with known values."""
+    lib = load_library()
+    th = SimDevice(1, lib["renke-rs-ws-n01"])
+    th.set_values({"temperature": 23.4, "humidity": 55.0})
+    em = SimDevice(2, lib["chint-ddsu666"])
+    em.set_values({"voltage": 229.5, "energy": 1234.5})
+    return [th, em]

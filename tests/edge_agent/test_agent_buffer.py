@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from contract.telemetry import Reading, decode_batch
+from contract.telemetry import Quality, Reading, decode_batch
 from edge_agent.buffer import DiskQueue
 
 TS = 1_763_000_000_000_000_000
@@ -127,3 +127,20 @@ def test_expire_by_age_counts(tmp_path: Path) -> None:
     assert q.expire() == 5
     st = q.stats()
     assert st.dropped["expired"] == 5 and st.depth == 3 and st.sealed_batches == 0
+
+
+def test_sealed_payload_is_the_contract_encoding_of_the_stored_rows(tmp_path: Path) -> None:
+    """One wire row: seal splices the stored rows; the bytes equal encode_batch of the readings."""
+    from contract.telemetry import encode_batch, make_batch
+
+    q = queue(tmp_path / "q.sqlite")
+    rs = readings(7)
+    rs[3] = rs[3].model_copy(
+        update={"value": None, "quality": Quality.BAD, "reason": 'timeout, «中文» "quoted"'}
+    )
+    q.put(rs)
+    b = q.seal(100)
+    assert b is not None
+    assert b.payload == encode_batch(make_batch(rs[0].site, rs[0].agent, b.seq, b.sent_ns, rs))
+    assert decode_batch(b.payload).readings == tuple(rs)
+    q.close()

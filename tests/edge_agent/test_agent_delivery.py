@@ -104,6 +104,9 @@ async def test_buffer_full_drops_counted_per_policy(
     tmp_path: Path, make_mosquitto: Callable[..., Mosquitto], policy: str
 ) -> None:
     broker = make_mosquitto()
+    # subscribed before the outage: its persistent session (broker persistence) queues what the
+    # agent sends the moment the broker is back, however fast the agent reconnects
+    col = Collector(broker.port)
     broker.stop()  # upstream unreachable from the start
     cfg = (
         write_config(tmp_path / "a.yaml", broker.port, extra="")
@@ -128,7 +131,6 @@ async def test_buffer_full_drops_counted_per_policy(
         lambda: agent.health().dropped_total == st.dropped_total, 5, "drops in the health report"
     )
     await asyncio.to_thread(broker.start)
-    col = Collector(broker.port)
     try:
         await async_wait_until(lambda: len(col.values()) >= st.depth, 30, "the kept readings")
         await stop_agent(stop, task)
@@ -166,8 +168,8 @@ async def test_metrics_endpoint_prometheus_text(
 
         text = await asyncio.to_thread(scrape)
         assert "# TYPE campus_agent_queue_depth gauge" in text
-        assert "campus_agent_readings_acked_total 5" in text
-        assert "campus_agent_uplink_connected 1" in text
-        assert 'campus_agent_dropped_readings_total{reason="overflow_oldest"} 0' in text
+        assert "campus_agent_readings_acked_total 5.0" in text
+        assert "campus_agent_uplink_connected 1.0" in text
+        assert 'campus_agent_dropped_readings_total{reason="overflow_oldest"} 0.0' in text
     finally:
         await stop_agent(stop, task)

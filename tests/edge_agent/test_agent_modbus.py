@@ -7,19 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_helpers import Collector, async_wait_until, write_config
+from agent_helpers import Collector, async_wait_until, sim_devices, write_config
 
 from campus_twin.servers import Mosquitto
 from contract.telemetry import Quality
-from device_profiles.loader import load_library
 from edge_agent.config import load_agent_config
 from edge_agent.runtime import Agent
-from simulators.modbus_server import ModbusSimServer, SimDevice
+from simulators.modbus_server import ModbusSimServer
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"
@@ -30,15 +28,6 @@ def modbus_yaml(port: int) -> str:
   - {{id: A-201-th, profile: renke-rs-ws-n01, transport: {{kind: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 1, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
   - {{id: A-201-em, profile: chint-ddsu666, transport: {{kind: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 2, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
 """
-
-
-def sim_devices() -> list[SimDevice]:
-    lib = load_library()
-    th = SimDevice(1, lib["renke-rs-ws-n01"])
-    th.set_values({"temperature": 23.4, "humidity": 55.0})
-    em = SimDevice(2, lib["chint-ddsu666"])
-    em.set_values({"voltage": 229.5, "energy": 1234.5})
-    return [th, em]
 
 
 async def test_polled_values_arrive_and_dead_slave_is_reported(
@@ -87,29 +76,6 @@ async def test_polled_values_arrive_and_dead_slave_is_reported(
         col.close()
 
 
-@pytest.fixture
-def sim_in_thread() -> Iterator[ModbusSimServer]:
-    """The simulator on its own event loop in a thread, for CLI subprocesses to talk to."""
-    loop = asyncio.new_event_loop()
-    sim = ModbusSimServer(sim_devices())
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(sim.start())
-        ready.set()
-        loop.run_forever()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    assert ready.wait(10)
-    yield sim
-    asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    t.join(10)
-    loop.close()
-
-
 def test_cli_check_plan_probe(tmp_path: Path, sim_in_thread: ModbusSimServer) -> None:
     cfg = write_config(tmp_path / "a.yaml", 1883, extra=modbus_yaml(sim_in_thread.port))
 
@@ -130,3 +96,75 @@ def test_cli_check_plan_probe(tmp_path: Path, sim_in_thread: ModbusSimServer) ->
     bad.write_text(cfg.read_text().replace("renke-rs-ws-n01", "no-such-profile"))
     out = run("check", str(bad))
     assert out.returncode == 2 and "unknown profile 'no-such-profile'" in out.stdout
+
+
+async def test_device_down_and_up_once_each_in_log_and_metrics(
+    tmp_path: Path, mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import urllib.request
+
+    from campus_twin.servers import free_port
+    from simulators.modbus_faults import Fault
+
+    sim = ModbusSimServer(sim_devices())
+    await sim.start()
+    port = free_port()
+    cfg = write_config(tmp_path / "a.yaml", mosquitto.port, extra=modbus_yaml(sim.port))
+    cfg.write_text(cfg.read_text().replace("  listen: null", f"  listen: 127.0.0.1:{port}"))
+    agent = Agent(load_agent_config(cfg))
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(agent.run(stop, flush_timeout_s=5))
+    caplog.set_level(logging.INFO, logger="edge_agent")
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            return resp.read().decode()
+
+    metrics = ""
+
+    async def metric(line: str) -> bool:
+        nonlocal metrics
+        try:
+            metrics = await asyncio.to_thread(scrape)
+        except OSError:  # the endpoint is not listening yet
+            return False
+        return line in metrics
+
+    async def until_metric(line: str, what: str) -> None:
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await metric(line):
+            assert asyncio.get_running_loop().time() < deadline, f"{what}: {line!r} not in\n{metrics}"
+            await asyncio.sleep(0.1)
+
+    def lines(word: str) -> list[str]:
+        return [
+            r.getMessage() for r in caplog.records if r.getMessage().startswith(f"device A-201-th {word}")
+        ]
+
+    try:
+        up = 'campus_agent_device_up{device="A-201-th",protocol="modbus"} 1.0'
+        await until_metric(up, "first good poll")
+        sim.set_fault(1, Fault("timeout"))
+        await until_metric('campus_agent_device_up{device="A-201-th",protocol="modbus"} 0.0', "device down")
+        assert 'campus_agent_device_up{device="A-201-em",protocol="modbus"} 1.0' in metrics
+        assert 'campus_agent_device_consecutive_failures{device="A-201-th",protocol="modbus"}' in metrics
+        assert 'reason="timeout after 0.3s (no response)"' in metrics
+        await async_wait_until(
+            lambda: agent.poller.health()["A-201-th"].consecutive_failures >= 3, 20, "3 fails"
+        )
+        sim.set_fault(1, None)
+        await until_metric(up, "device back up")
+        assert lines("DOWN") == [
+            "device A-201-th DOWN: timeout after 0.3s (no response); check the unit id and that the device is powered"
+        ]
+        assert len(lines("UP after")) == 1
+        assert (
+            'campus_agent_device_polls_total{device="A-201-th",outcome="failed",protocol="modbus"}' in metrics
+        )
+        health = agent.health().devices["A-201-th"]
+        assert health["up"] is True and health["last_reason"].startswith("timeout")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        await sim.stop()

@@ -1,0 +1,39 @@
+"""The Modbus poller as a `Source` (config: the agent config's `modbus:` list, see
+edge_agent/README.md; profiles: device_profiles/)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+from contract.clock import Clock
+from device_profiles.schema import DeviceProfile
+from edge_agent.device_health import DeviceHealth
+from edge_agent.modbus.config import ModbusDevice
+from edge_agent.modbus.poller import ModbusPoller
+from edge_agent.samples import SampleSink
+
+
+class ModbusSource:
+    name = "modbus"
+
+    def __init__(
+        self,
+        devices: Sequence[ModbusDevice],
+        profiles: Mapping[str, DeviceProfile],
+        sink: SampleSink,
+        clock: Clock,
+    ) -> None:
+        self.poller = ModbusPoller(devices, profiles, sink, clock)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.poller.run(stop)
+
+    def health(self) -> list[DeviceHealth]:
+        return list(self.poller.health().values())
+
+    def stats(self) -> dict[str, float]:
+        return {"sink_errors": float(self.poller.sink_errors)}
+
+    def close(self) -> None:
+        self.poller.close()
