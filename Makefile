@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit system-deps clean
+.PHONY: demo test lint typecheck pytest unit-fast integration system-deps clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,11 +26,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+# the whole pytest suite: unit and integration tests (markers applied by tests/conftest.py)
+pytest: $(STAMP)
+	$(BIN)/pytest -m "unit or integration" $(PYTEST_ARGS)
+
+# the fast subset: no servers, processes, browser or fuzzing; under a minute on 2 cores
+unit-fast: $(STAMP)
+	$(BIN)/pytest -m unit -q $(PYTEST_ARGS)
+
+integration: system-deps $(STAMP)
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 test: system-deps $(STAMP)
-	$(MAKE) --no-print-directory lint typecheck unit
+	$(MAKE) --no-print-directory lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

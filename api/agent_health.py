@@ -78,15 +78,11 @@ class MqttAgentHealth:
     """Subscribes the status and health topics (paho, its own network thread)."""
 
     def __init__(self, cfg: AgentHealthConfig, book: AgentHealthBook) -> None:
-        import paho.mqtt.client as mqtt
+        from ops.mqtt_client import build_client
 
         self.cfg = cfg
         self.book = book
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
-        if cfg.username:
-            self.client.username_pw_set(cfg.username, cfg.password_value())
-        if cfg.tls is not None:
-            self.client.tls_set_context(cfg.tls.ssl_context())
+        self.client = build_client(cfg)  # broker-assigned id, clean session: retained topics suffice
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
 
@@ -99,7 +95,9 @@ class MqttAgentHealth:
         self.book.observe(msg.topic, msg.payload)
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+        from ops.mqtt_client import connect_async
+
+        connect_async(self.client, self.cfg)
         self.client.loop_start()
 
     def stop(self) -> None:

@@ -20,18 +20,20 @@ from api.compliance import LiveEngine
 from api.deps import get_state
 from api.etag import ETags
 from api.head_requests import HeadAsGet
+from api.metrics import install_metrics
 from api.routes import acks, admin, hierarchy, indicators, ops, rooms, session
 from api.schemas import HealthOut, QuantityOut
 from api.security_headers import SecurityHeaders
 from api.settings import ApiSettings
 from api.state import AppState, TwinLoader
 from contract.clock import Clock, WallClock
+from ops.version import package_version
 from store.base import Store
 from store.factory import open_store
 
 PREFIX = "/api/v1"
 STATIC = Path(__file__).with_name("static")
-VERSION = "1.0.0"
+VERSION = package_version()
 
 
 def create_app(
@@ -54,7 +56,7 @@ def create_app(
     the_store = store if store is not None else open_store(settings.store)
     book = agent_health
     mqtt: MqttAgentHealth | None = None
-    if book is None and settings.agent_health.kind == "mqtt":
+    if book is None and settings.agent_health.type == "mqtt":
         book = AgentHealthBook()
         mqtt = MqttAgentHealth(settings.agent_health, book)
     state = AppState(
@@ -91,6 +93,7 @@ def create_app(
     )
     app.state.campus = state
     errors.install(app)
+    install_metrics(app, state)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -15,6 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import load_settings
     from contract.secrets import SecretError
+    from ops.metrics import parse_listen
     from store.base import StoreError
 
     settings = load_settings(args.config)
@@ -24,14 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 2
     # uvicorn's own access log writes whole request targets; api/access_log.py writes a safe one
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-        access_log=False,
-        server_header=False,
-    )
+    host, port = parse_listen(args.listen or settings.listen)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)
     return 0
 
 
@@ -49,8 +44,9 @@ def register(sub: Any) -> None:
     cmds = group(sub, "api", "HTTP API and web UI for facilities staff.")
     p = cmds.add_parser("serve", help="Serve the API and web UI (uvicorn).")
     p.add_argument("config", help="API config YAML (see api/README.md)")
-    p.add_argument("--host", default=None, help="bind address (default from config, 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port (default from config, 8000)")
+    p.add_argument(
+        "--listen", metavar="HOST:PORT", default=None, help="bind here instead of the config's listen"
+    )
     p.set_defaults(func=_serve, _parser=p)
     h = cmds.add_parser("hash-token", help="Print the SHA-256 of a token for the tokens file.")
     h.add_argument("--token", default=None, help="token (default: prompt without echo)")

@@ -17,6 +17,7 @@ from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
 from contract.secrets import rebase
 from contract.yamlio import load_model
+from ops.metrics import Listen
 from store.config import StoreConfig
 
 
@@ -32,7 +33,7 @@ class TokensConfig(BaseModel):
 class AgentHealthConfig(BrokerSettings):
     """Agents' retained status/health topics on the upstream broker (contract.telemetry.Status)."""
 
-    kind: Literal["none", "mqtt"] = "none"
+    type: Literal["none", "mqtt"] = "none"
     site: str = "+"
 
 
@@ -59,8 +60,7 @@ class ApiSettings(BaseModel):
         default=None, description="keep alert acknowledgements (who/when) in this JSON file across restarts"
     )
     verdict_cache_s: float = Field(default=10.0, ge=0, description="reuse a room's verdicts this long")
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    listen: Listen = Field(default="127.0.0.1:8000", description="host:port the HTTP server binds")
     clock: ClockSettings = Field(
         default_factory=ClockSettings, description="demo only: the simulators' scaled clock, so 'now' agrees"
     )

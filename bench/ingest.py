@@ -26,13 +26,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from campus_twin.servers import InfluxDB, Mosquitto
+from contract.broker import BrokerSettings
 from contract.telemetry import CANONICAL_UNITS, Reading, encode_batch, make_batch, topic
-from ingest.config import BatchConfig, BrokerConfig, IngestConfig, MetricsConfig
+from ingest.config import BatchConfig, BrokerConfig, IngestConfig
 from ingest.service import IngestService
+from ops.metrics import MetricsListen
+from ops.mqtt_client import ClientOptions, build_client
+from ops.quarantine import QuarantineConfig
 from store.base import RowGroup
 from store.config import InfluxV1StoreConfig, SqliteStoreConfig
 from store.influx_v1 import InfluxV1Store
@@ -152,7 +153,10 @@ def bytes_per_point(
 
 
 def publish_all(broker: Mosquitto, work: list[tuple[str, bytes, list[Reading]]]) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
+    client = build_client(
+        BrokerSettings(host=broker.host, port=broker.port),
+        ClientOptions(client_id=f"bench-pub-{uuid.uuid4().hex[:6]}"),
+    )
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
     client.connect(broker.host, broker.port)
@@ -193,9 +197,8 @@ def ingest_config(
         broker=BrokerConfig(host=broker.host, port=broker.port, client_id=f"bench-{uuid.uuid4().hex[:6]}"),
         share_group=f"bench{uuid.uuid4().hex[:6]}",
         store=store,
-        quarantine_dir=workdir / "quarantine",
-        state_db=workdir / f"state-{uuid.uuid4().hex[:6]}.db",
-        metrics=MetricsConfig(enabled=False),
+        quarantine=QuarantineConfig(path=workdir / "quarantine.sqlite"),
+        metrics=MetricsListen(listen=None),
         batch=BatchConfig(max_points=max_points, max_messages=100, max_delay_s=0.2, writers=writers),
     )
 

@@ -4,4 +4,6 @@ May import every layer, but only lazily inside command handlers, so that a gatew
 only `campus-twin[agent]` installed can run `campus-twin agent …`.
 """
 
-__version__ = "0.1.0"
+from ops.version import package_version
+
+__version__ = package_version()

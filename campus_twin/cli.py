@@ -23,6 +23,7 @@ LAYERS = (
     "twin.standards.cli",
     "api.cli",
     "simulators.cli",
+    "campus_twin.quarantine_cli",
     "campus_twin.demo_cli",
     "bench.cli",
 )

@@ -74,9 +74,8 @@ def ingest_config(broker: tuple[str, int], workdir: Path, metrics_port: int) -> 
         "share_group": None,
         "store": {"type": "sqlite", "path": str(workdir / "store.sqlite")},
         "bindings": str(workdir / "bindings.json"),
-        "quarantine_dir": str(workdir / "ingest-quarantine"),
-        "state_db": str(workdir / "ingest-state.sqlite"),
-        "metrics": {"host": "127.0.0.1", "port": metrics_port},
+        "quarantine": {"path": str(workdir / "ingest-quarantine.sqlite")},
+        "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
     }
 
 
@@ -96,8 +95,7 @@ def api_config(
         "store": {"type": "sqlite", "path": str(workdir / "store.sqlite")},
         "tokens": {"file": str(workdir / "tokens.yaml"), "env": None},
         "timezone": timezone,
-        "agent_health": {"kind": "mqtt", "host": broker[0], "port": broker[1]},
+        "agent_health": {"type": "mqtt", "host": broker[0], "port": broker[1]},
         "bindings_export": str(workdir / "bindings.json"),
-        "host": host,
-        "port": port,
+        "listen": f"{host}:{port}",
     }

@@ -33,10 +33,6 @@ class ScaledClock:
         wall = time.time_ns()
         return self.origin_ns + self.offset_ns + int((wall - self.origin_ns) * self.speed)
 
-    def sim_to_wall_s(self, sim_seconds: float) -> float:
-        """How many wall seconds a span of simulated seconds takes."""
-        return sim_seconds / self.speed
-
 
 def clock_from(speed: float = 1.0, origin_ns: int | None = None, offset_ns: int = 0) -> Clock:
     if speed == 1.0 and not offset_ns:

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeGuard
@@ -468,7 +468,3 @@ def _describe(exc: ValidationError) -> str:
         out.append(f"field '{path}': {err['msg']}")
     more = len(exc.errors()) - 5
     return "; ".join(out) + (f"; and {more} more" if more > 0 else "")
-
-
-def readings_of(batches: Iterable[Batch]) -> list[Reading]:
-    return [r for b in batches for r in b.readings]

@@ -120,10 +120,6 @@ class Decoded:
     reason: str | None = None
 
 
-def raw_to_value(point: Point, raw: float) -> float:
-    return float(raw) * point.scale + point.offset
-
-
 def value_to_raw(point: Point, value: float) -> int | float:
     """Engineering value → the raw number to store, rounded for integer types."""
     raw = (value - point.offset) / point.scale

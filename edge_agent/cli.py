@@ -60,11 +60,6 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guard(_probe))
 
-    p = add("quarantine", "Show quarantined payloads (newest first) with topic and reason.")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_guard(_quarantine))
-
 
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """No traceback for a user's mistake: unreadable files, bad secrets, bad values → one line, exit 2.
@@ -185,34 +180,4 @@ def _probe(args: argparse.Namespace) -> int:
     if code and health.last_hint:
         print(f"hint: {health.last_hint}", file=sys.stderr)
     return code
-
-
-def _quarantine(args: argparse.Namespace) -> int:
-    import datetime as dt
-
-    from edge_agent.quarantine import Quarantine
-
-    cfg = _load(args)
-    path = cfg.quarantine_path
-    if not path.exists():
-        print(
-            json.dumps({"total": 0, "records": []})
-            if args.json
-            else f"no quarantine file at {path} (nothing quarantined yet)"
-        )
-        return 0
-    q = Quarantine(path, readonly=True)
-    try:
-        records = q.records(args.limit)
-        total = q.total
-    finally:
-        q.close()
-    if args.json:
-        print(json.dumps({"total": total, "records": [r.to_json() for r in records]}, ensure_ascii=False))
-        return 0
-    print(f"{total} quarantined in total; newest {len(records)} in {path}:")
-    for r in records:
-        when = dt.datetime.fromtimestamp(r.ts_ns / 1e9).isoformat(timespec="seconds")
-        body = r.payload.decode("utf-8", errors="replace")
-        print(f"- {when} [{r.source}] {r.topic}\n    reason:  {r.reason}\n    payload: {body[:200]}")
     return 0

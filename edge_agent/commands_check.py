@@ -68,7 +68,8 @@ async def broker_row(role: str, broker: BrokerConfig, client_id: str, timeout_s:
     import aiomqtt
 
     from contract.secrets import SecretError
-    from edge_agent.mqtt_connect import describe_mqtt_error, make_client
+    from edge_agent.mqtt_connect import describe_mqtt_error
+    from ops.mqtt_client import build_async_client as make_client
 
     target = f"{role} broker {broker.describe()}"
     t0 = time.monotonic()

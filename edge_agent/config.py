@@ -21,6 +21,7 @@ from contract.yamlio import ConfigError, load_yaml, validate_doc
 from device_profiles.mqtt_format import default_topic
 from edge_agent.modbus.config import ModbusDevice, link_conflicts
 from ops.metrics import MetricsListen
+from ops.quarantine import QuarantineConfig  # default path: <buffer path>.quarantine.sqlite
 
 MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "json", "custom"]
 
@@ -116,11 +117,6 @@ class BufferConfig(_Strict):
     max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
     max_age_s: float = Field(default=7 * 86400, gt=0)
     overflow: Literal["drop_oldest", "refuse_newest"] = "drop_oldest"
-
-
-class QuarantineConfig(_Strict):
-    path: Path | None = Field(default=None, description="default: <buffer path>.quarantine.sqlite")
-    max_records: int = Field(default=10_000, ge=10)
 
 
 class NormaliseConfig(_Strict):

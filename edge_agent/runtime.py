@@ -25,12 +25,12 @@ from edge_agent.dbthread import DbThread
 from edge_agent.device_health import DeviceHealth
 from edge_agent.metrics import AgentSnapshot, LinkState, agent_registry
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
-from edge_agent.quarantine import Quarantine
 from edge_agent.samples import Sample
 from edge_agent.sources import Source
 from edge_agent.southbound.formats import MqttDecoder, PayloadError
 from edge_agent.uplink import Uplink
 from ops.metrics import serve_metrics
+from ops.quarantine import Quarantine
 
 log = logging.getLogger("edge_agent")
 DROP_LOG_INTERVAL_S = 10.0

@@ -25,10 +25,12 @@ from edge_agent.backoff import Backoff
 from edge_agent.buffer import DiskQueue, SealedBatch
 from edge_agent.config import AgentConfig
 from edge_agent.dbthread import DbThread
-from edge_agent.mqtt_connect import describe_mqtt_error, make_client
+from edge_agent.mqtt_connect import describe_mqtt_error
+from ops.mqtt_client import build_async_client as make_client
+from ops.version import package_version
 
 log = logging.getLogger("edge_agent.uplink")
-VERSION = "0.1.0"
+VERSION = package_version()
 CLEANUP_S = 1.0  # longest wait for a cancelled session task
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from typing import Any
 
 from contract.cli import group
@@ -46,30 +45,6 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _quarantine(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ingest.quarantine import read_rejects
-
-    if args.dir:
-        directory = Path(args.dir)
-    elif not args.config:
-        print("give a config or --dir")
-        return 2
-    else:
-        from ingest.config import load_config
-
-        directory = load_config(args.config).quarantine_dir
-    rejects = list(read_rejects(directory))
-    by = Counter((r.kind, r.reason.split(":")[-1].strip()[:80]) for r in rejects)
-    print(f"{len(rejects)} quarantined in {directory}")
-    for (kind, reason), n in by.most_common(20):
-        print(f"{n:8d}  {kind:7s}  {reason}")
-    for r in rejects[-args.last :] if args.last else []:
-        print(f"--- {r.received_ns} {r.kind} {r.topic or ''}\n    {r.reason}\n    {r.payload[:300]!r}")
-    return 0
-
-
 def register(sub: Any) -> None:
     cmds = group(
         sub,
@@ -82,8 +57,3 @@ def register(sub: Any) -> None:
     p = cmds.add_parser("check", help="validate the config and reach the store")
     p.add_argument("config", help="ingest config YAML")
     p.set_defaults(func=_check)
-    p = cmds.add_parser("quarantine", help="summarise quarantined payloads and refused points")
-    p.add_argument("config", nargs="?", help="ingest config YAML (for quarantine_dir)")
-    p.add_argument("--dir", help="quarantine directory instead of a config")
-    p.add_argument("--last", type=int, default=5, help="also show the newest N entries")
-    p.set_defaults(func=_quarantine)

@@ -9,9 +9,8 @@ broker: {host: 127.0.0.1, port: 1883, client_id: ingest-1, username: ingest, pas
 share_group: null            # or a group name to scale out (see README: caveat)
 store: {type: influxdb, url: http://127.0.0.1:8086, database: campus}
 bindings: bindings.json
-quarantine_dir: quarantine
-state_db: ingest-state.db
-metrics: {port: 9108}
+quarantine: {path: quarantine.sqlite, max_records: 100000}
+metrics: {listen: "127.0.0.1:9111"}   # null: no endpoint
 batch: {max_points: 5000, max_delay_s: 0.5}
 ```
 """
@@ -27,7 +26,11 @@ from contract.broker import BrokerSettings
 from contract.secrets import rebase
 from contract.telemetry import Ident
 from contract.yamlio import load_model
+from ops.metrics import MetricsListen
+from ops.quarantine import QuarantineConfig
 from store.config import SqliteStoreConfig, StoreConfig
+
+DEFAULT_QUARANTINE = Path("quarantine.sqlite")
 
 
 class BrokerConfig(BrokerSettings):
@@ -37,14 +40,6 @@ class BrokerConfig(BrokerSettings):
     )
     protocol: Literal["5", "3.1.1"] = "5"
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60, description="MQTT 5 only")
-
-
-class MetricsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=9108, ge=0, le=65535, description="0 picks a free port")
-    enabled: bool = True
 
 
 class BatchConfig(BaseModel):
@@ -76,10 +71,15 @@ class IngestConfig(BaseModel):
     store: StoreConfig = Field(default_factory=SqliteStoreConfig)
     bindings: Path | None = None
     bindings_check_s: float = Field(default=2.0, gt=0)
-    quarantine_dir: Path = Path("quarantine")
-    state_db: Path = Path("ingest-state.db")
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    quarantine: QuarantineConfig = Field(
+        default_factory=QuarantineConfig, description="default path: quarantine.sqlite beside the config"
+    )
+    metrics: MetricsListen = Field(default_factory=lambda: MetricsListen.default_for("ingest"))
     batch: BatchConfig = Field(default_factory=BatchConfig)
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.quarantine.path or DEFAULT_QUARANTINE
 
     def relative_to(self, base: Path) -> IngestConfig:
         """Paths made absolute against the config file's folder."""
@@ -88,8 +88,7 @@ class IngestConfig(BaseModel):
                 "broker": self.broker.rebased(base),
                 "store": self.store.rebased(base),
                 "bindings": rebase(self.bindings, base),
-                "quarantine_dir": rebase(self.quarantine_dir, base),
-                "state_db": rebase(self.state_db, base),
+                "quarantine": self.quarantine.model_copy(update={"path": rebase(self.quarantine_path, base)}),
             }
         )
 

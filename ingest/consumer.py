@@ -29,37 +29,34 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from contract.sequence import SeqVerdict
 from contract.telemetry import subscription
-from ingest.agent_state import AgentStateDB
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming, write_decoded
-from ingest.quarantine import Quarantine
+from ops.mqtt_client import ClientOptions, build_client, connect_async
+from ops.quarantine import Quarantine
 from store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 
-def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], None]) -> mqtt.Client:
-    """A paho 2.x client with manual acks and a persistent session (not yet connected)."""
-    v5 = broker.protocol == "5"
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
+def client_options(broker: BrokerConfig) -> ClientOptions:
+    """Persistent session under the fixed client id, manual acks."""
+    return ClientOptions(
         client_id=broker.client_id,
-        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-        clean_session=None if v5 else False,
+        protocol=broker.protocol,
+        persistent=True,
+        session_expiry_s=broker.session_expiry_s,
         manual_ack=True,
     )
-    if broker.username:
-        client.username_pw_set(broker.username, broker.password_value())
-    if broker.tls is not None:
-        client.tls_set_context(broker.tls.ssl_context())
+
+
+def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], None]) -> mqtt.Client:
+    """A paho 2.x client with manual acks and a persistent session (not yet connected)."""
+    client = build_client(broker, client_options(broker))
     # reconnect fast: while ingest is away a shared subscription's messages are not queued
     client.reconnect_delay_set(min_delay=1, max_delay=5)
     client.on_message = lambda _c, _u, msg: on_message(msg)
@@ -77,7 +74,6 @@ class Consumer:
         quarantine: Quarantine,
         bindings: BindingWatcher,
         metrics: IngestMetrics,
-        agent_db: AgentStateDB | None = None,
         batch: BatchConfig | None = None,
         site: str = "+",
     ) -> None:
@@ -86,7 +82,6 @@ class Consumer:
         self.quarantine = quarantine
         self.bindings = bindings
         self.metrics = metrics
-        self.agent_db = agent_db
         self.batch = batch or BatchConfig()
         self.topics = [
             (subscription("telemetry", site, share_group), 1),
@@ -154,19 +149,7 @@ class Consumer:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        props = None
-        if self.broker.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = self.broker.session_expiry_s
-            self.client.connect_async(
-                self.broker.host,
-                self.broker.port,
-                self.broker.keepalive_s,
-                clean_start=False,
-                properties=props,
-            )
-        else:
-            self.client.connect_async(self.broker.host, self.broker.port, self.broker.keepalive_s)
+        connect_async(self.client, self.broker, client_options(self.broker))
         self.client.loop_start()
         self._worker.start()
         for w in self._writers:
@@ -307,24 +290,3 @@ class Consumer:
                     m.duplicates_by_agent[k] = m.duplicates_by_agent.get(k, 0) + 1
             for r in decoded.rejects:
                 m.rejected_total[r.klass] = m.rejected_total.get(r.klass, 0) + 1
-        if self.agent_db is None:
-            return
-        try:
-            for st in decoded.statuses:
-                self.agent_db.observe_status(st)
-            newest: dict[tuple[str, str], tuple[int, int]] = {}
-            for batch, received in decoded.batches:
-                k = (batch.site, batch.agent)
-                prev = newest.get(k)
-                newest[k] = (max(received, prev[0] if prev else 0), max(batch.seq, prev[1] if prev else -1))
-            for (site, agent), (received, last_seq) in newest.items():
-                self.agent_db.observe_telemetry(
-                    site,
-                    agent,
-                    received,
-                    last_seq,
-                    seq.open_gaps(site, agent),
-                    self.metrics.duplicates_by_agent.get((site, agent), 0),
-                )
-        except Exception as exc:  # agent state is advisory; never hold up acks for it
-            log.warning("agent state not updated: %s", exc)

@@ -8,12 +8,12 @@ import signal
 import threading
 from types import FrameType
 
-from ingest.agent_state import AgentStateDB
 from ingest.config import IngestConfig
 from ingest.consumer import Consumer
 from ingest.enrich import BindingWatcher
-from ingest.metrics import IngestMetrics, MetricsServer
-from ingest.quarantine import Quarantine
+from ingest.metrics import IngestMetrics, ingest_registry
+from ops.metrics import MetricsEndpoint, serve_metrics
+from ops.quarantine import Quarantine
 from store.base import Store
 from store.factory import open_store
 
@@ -24,10 +24,10 @@ class IngestService:
     def __init__(self, cfg: IngestConfig, store: Store | None = None) -> None:
         self.cfg = cfg
         self.metrics = IngestMetrics()
-        self.quarantine = Quarantine(cfg.quarantine_dir)
+        # rejects of a batch become durable together, before the batch is acked (Consumer._flush)
+        self.quarantine = Quarantine(cfg.quarantine_path, cfg.quarantine.max_records, autoflush=False)
         self.store = store if store is not None else open_store(cfg.store, on_reject=self._store_reject)
         self.bindings = BindingWatcher(cfg.bindings, cfg.bindings_check_s)
-        self.agent_db = AgentStateDB(cfg.state_db)
         self.consumer = Consumer(
             cfg.broker,
             cfg.share_group,
@@ -35,11 +35,11 @@ class IngestService:
             self.quarantine,
             self.bindings,
             self.metrics,
-            self.agent_db,
             cfg.batch,
             cfg.site,
         )
-        self.metrics_server: MetricsServer | None = None
+        self.registry = ingest_registry(self.metrics)
+        self.metrics_endpoint: MetricsEndpoint | None = None
         self.stopped = threading.Event()
 
     def _store_reject(self, line: str, reason: str) -> None:
@@ -49,19 +49,15 @@ class IngestService:
             self.metrics.store_rejected_points_total += 1
 
     def start(self) -> None:
-        if self.cfg.metrics.enabled:
-            self.metrics_server = MetricsServer(
-                self.cfg.metrics.host, self.cfg.metrics.port, self.metrics.samples
-            )
-            log.info("metrics on http://%s:%d/metrics", self.cfg.metrics.host, self.metrics_server.port)
+        if self.cfg.metrics.listen is not None:
+            self.metrics_endpoint = serve_metrics(self.cfg.metrics.listen, self.registry)
         self.consumer.start()
 
     def stop(self) -> None:
         self.consumer.stop()
-        if self.metrics_server:
-            self.metrics_server.close()
+        if self.metrics_endpoint:
+            self.metrics_endpoint.stop()
         self.store.close()
-        self.agent_db.close()
         self.stopped.set()
 
     def run(self) -> None:

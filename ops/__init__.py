@@ -1,2 +1,2 @@
-"""Operations plumbing shared by every process: metrics exposition (and, as they are folded in,
-the MQTT client builder and the quarantine). One implementation each; see README.md."""
+"""Operations plumbing shared by every process: metrics exposition, the MQTT client builder,
+the quarantine and the version string. One implementation each; see README.md."""

@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, start_http_server
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 log = logging.getLogger("ops.metrics")
 
 Role = Literal["agent", "ingest", "simulators"]
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 
 DEFAULT_PORTS: Final[dict[Role, int]] = {"agent": 9110, "ingest": 9111, "simulators": 9112}
 
@@ -76,3 +77,9 @@ def serve_metrics(listen: str, registry: CollectorRegistry) -> MetricsEndpoint:
     endpoint = MetricsEndpoint(address=(str(bound[0]), int(bound[1])), _server=server, _thread=thread)
     log.info("metrics on http://%s:%d/metrics", *endpoint.address)
     return endpoint
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The text format of `registry` now: for a `/metrics` route inside another server (the API)
+    and for tests; served with `CONTENT_TYPE`."""
+    return generate_latest(registry)

@@ -53,6 +53,16 @@ def _broker(args: argparse.Namespace, host_port: str, client_id: str) -> Any:
     )
 
 
+def _listen(value: str) -> str:
+    from ops.metrics import parse_listen
+
+    try:
+        parse_listen(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def register(sub: Any) -> None:
     cmds = group(
         sub, "sim", "Simulated classrooms, labs and devices (Modbus TCP and MQTT) with fault injection."
@@ -88,6 +98,12 @@ def register(sub: Any) -> None:
     )
     run.add_argument("--manifest", metavar="OUT.json", help="write where every device lives")
     run.add_argument("--duration", type=float, metavar="S", help="stop after S wall seconds")
+    run.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        type=_listen,
+        help="serve Prometheus /metrics here (the simulators' port is 9112: 127.0.0.1:9112); default off",
+    )
     run.add_argument(
         "--fault",
         action="append",

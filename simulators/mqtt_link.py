@@ -11,11 +11,11 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import ConfigDict
 
 from contract.broker import BrokerSettings
+from ops.mqtt_client import ClientOptions, build_client, connect_async
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,9 @@ class MqttLink:
 
     def __init__(self, options: BrokerOptions) -> None:
         self.options = options
-        self.client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=options.client_id,
-            protocol=mqtt.MQTTv311,
-        )
+        self.client = build_client(options, ClientOptions(client_id=options.client_id))
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
-        if options.username:
-            self.client.username_pw_set(options.username, options.password_value())
-        if options.tls is not None:
-            self.client.tls_set_context(options.tls.ssl_context())
         self._connected = threading.Event()
         self._failure: str | None = None
         self.client.on_connect = self._on_connect
@@ -78,7 +70,7 @@ class MqttLink:
             )
 
     def connect(self, timeout: float = 10.0) -> None:
-        self.client.connect_async(self.options.host, self.options.port, keepalive=self.options.keepalive_s)
+        connect_async(self.client, self.options)
         self.client.loop_start()
         if not self._connected.wait(timeout):
             self.client.loop_stop()

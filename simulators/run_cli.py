@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 from contract.campus import CampusSpec
 from contract.clock import Clock, ScaledClock, WallClock
 from contract.yamlio import load_model
+from ops.metrics import serve_metrics
 from simulators.campus_runner import CampusRunner, RunnerOptions, fault_message
+from simulators.metrics import runner_registry
 from simulators.mqtt_link import BrokerOptions, MqttLink
 
 log = logging.getLogger("simulators")
@@ -75,8 +77,11 @@ async def run_campus(args: argparse.Namespace, broker: BrokerOptions | None) -> 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    endpoint = None
     try:
         await runner.start()
+        if args.metrics_listen:
+            endpoint = serve_metrics(args.metrics_listen, runner_registry(runner.stats))
         if args.manifest:
             runner.write_manifest(args.manifest)
         for device, kind, params in faults:
@@ -92,6 +97,8 @@ async def run_campus(args: argparse.Namespace, broker: BrokerOptions | None) -> 
         )
         await runner.run(stop, duration_s=args.duration)
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         await runner.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

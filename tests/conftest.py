@@ -1,69 +1,29 @@
-"""Session-wide real servers: Mosquitto and InfluxDB 1.x on free loopback ports.
+"""Session-wide settings for the whole suite: server fixtures, shared paths, the test markers.
 
-A missing binary fails the fixture with an install hint (never a skip). Tests that stop or
-restart a server must use their own instance (`make_mosquitto` / `make_influxdb`), not the
-shared one.
+Every test is `unit` or `integration`, applied here so nobody has to remember it:
+`integration` when it uses a real server fixture (`tests/support/servers.py`) or a fixture that
+starts processes, or lives in a folder of whole-system tests; otherwise `unit`. `make unit-fast`
+runs `-m unit` (under a minute); `make test` runs both.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from campus_twin.servers import InfluxDB, Mosquitto
+pytest_plugins = ["tests.support.servers"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_IFC = REPO.parent / "shared" / "ifc"
 
-
-@pytest.fixture(scope="session")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
-    server = InfluxDB(tmp_path_factory.mktemp("influxdb"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def make_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
-    """Private brokers for tests that stop/restart them."""
-    made: list[Mosquitto] = []
-
-    def make(**kwargs: object) -> Mosquitto:
-        server = Mosquitto(tmp_path / f"mosquitto{len(made)}", **kwargs)  # type: ignore[arg-type]
-        server.start()
-        made.append(server)
-        return server
-
-    yield make
-    for s in made:
-        s.stop()
-
-
-@pytest.fixture
-def make_influxdb(tmp_path: Path) -> Iterator[Callable[[], InfluxDB]]:
-    made: list[InfluxDB] = []
-
-    def make() -> InfluxDB:
-        server = InfluxDB(tmp_path / f"influxdb{len(made)}")
-        server.start()
-        made.append(server)
-        return server
-
-    yield make
-    for s in made:
-        s.stop()
+# Fixtures that start servers or processes (besides SERVER_FIXTURES), folders and files whose
+# tests run the whole system, a browser, or long fuzzing (minutes of generated input): any of
+# them makes a test `integration`. Everything else must stay fast: `make unit-fast` < 1 min.
+PROCESS_FIXTURES = frozenset({"make_pipeline", "ingest_procs", "recorder", "publisher"})
+INTEGRATION_DIRS = frozenset({"faults", "demo", "fuzz"})
+INTEGRATION_FILES = frozenset({"api/test_browser.py", "api/test_schemathesis.py"})
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +36,23 @@ def shared_ifc_dir() -> Path:
 @pytest.fixture(scope="session")
 def long_tests() -> bool:
     return os.environ.get("CAMPUS_TWIN_LONG") == "1"
+
+
+def is_integration(item: pytest.Item) -> bool:
+    from tests.support.servers import SERVER_FIXTURES  # loaded by pytest_plugins (assert rewriting)
+
+    if item.get_closest_marker("integration") is not None:
+        return True
+    names = set(getattr(item, "fixturenames", ()))
+    if names & (SERVER_FIXTURES | PROCESS_FIXTURES):
+        return True
+    rel = Path(str(item.path)).resolve().relative_to(REPO / "tests")
+    return bool(set(rel.parts[:-1]) & INTEGRATION_DIRS) or rel.as_posix() in INTEGRATION_FILES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if is_integration(item):
+            item.add_marker(pytest.mark.integration)
+        elif item.get_closest_marker("unit") is None:
+            item.add_marker(pytest.mark.unit)

@@ -9,9 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from test_layering import SERVER_ONLY
-
 from campus_twin.servers import Mosquitto
+from tests.test_layering import SERVER_ONLY
 
 BLOCKED = sorted(SERVER_ONLY)
 

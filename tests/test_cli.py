@@ -20,8 +20,9 @@ def test_console_script_help_runs() -> None:
 
 
 SUBCOMMANDS = {
-    "agent": ["run", "check", "plan", "probe", "quarantine"],
-    "ingest": ["run", "check", "quarantine"],
+    "agent": ["run", "check", "plan", "probe"],
+    "ingest": ["run", "check"],
+    "quarantine": ["show", "count"],
     "twin": ["generate", "inspect", "bind", "export", "plans"],
     "api": ["serve", "hash-token", "token"],
     "sim": ["run", "faults"],

@@ -29,8 +29,10 @@ def test_api_settings_keep_absolute_and_resolve_relative(tmp_path: Path) -> None
 
 def test_ingest_config_keeps_absolute_and_resolves_relative(tmp_path: Path) -> None:
     cfg = tmp_path / "ingest.yaml"
-    cfg.write_text("bindings: /abs/bindings.json\nquarantine_dir: q\nstore: {type: sqlite, path: ts.db}\n")
+    cfg.write_text(
+        "bindings: /abs/bindings.json\nquarantine: {path: q.sqlite}\nstore: {type: sqlite, path: ts.db}\n"
+    )
     c = load_ingest_config(cfg)
     assert c.bindings == Path("/abs/bindings.json")
-    assert c.quarantine_dir == tmp_path.resolve() / "q"
+    assert c.quarantine_path == tmp_path.resolve() / "q.sqlite"
     assert c.store.path == tmp_path.resolve() / "ts.db"  # type: ignore[union-attr]

@@ -25,7 +25,7 @@ def test_production_examples_load() -> None:
     assert twin.campuses[0].overrides == {"A-305": "recording_classroom"}
     api = load_settings(EXAMPLES / "production" / "api.yaml")
     assert api.twin_config == (EXAMPLES / "production" / "twin.yaml").resolve()
-    assert api.agent_health.kind == "mqtt"
+    assert api.agent_health.type == "mqtt"
 
 
 def test_secrets_are_references_not_values() -> None:

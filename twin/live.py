@@ -21,7 +21,7 @@ from contract.telemetry import SeriesKey
 from store.base import SeriesInfo, Store, StoredPoint
 from twin.model import Campus
 from twin.standards.engine import Engine
-from twin.standards.evaluator import STATUS_ZH, Reason, Series, Status
+from twin.standards.evaluator import Reason, Series, Status
 from twin.standards.occupancy import OCCUPANCY_QUANTITIES
 from twin.standards.schema import StandardsFile
 
@@ -70,10 +70,6 @@ class LiveVerdict:
     device: str
     point: str
     share: float | None = None
-
-    @property
-    def status_zh(self) -> str:
-        return STATUS_ZH[self.status]
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ import aiomqtt
 
 from contract.clock import Clock
 from edge_agent.config import AgentConfig, Subscription
-from edge_agent.mqtt_connect import make_client
+from ops.mqtt_client import build_async_client as make_client
 
 log = logging.getLogger("edge_agent.mqtt_south")
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, make_settings, seed_store
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.state import LoadedTwin
 from api.twin_loader import load_from_config
 from store.sqlite import SQLiteStore
+from tests.api.api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, make_settings, seed_store
 
 
 @pytest.fixture(scope="session")

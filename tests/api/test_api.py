@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from api_seed import (
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role, TokenRegistry, load_tokens
+from api.settings import TokensConfig
+from store.sqlite import SQLiteStore
+from tests.api.api_seed import (
     ADMIN_TOKEN,
     DARK_ROOM,
     HOT_ROOM,
@@ -16,12 +22,6 @@ from api_seed import (
     FixedClock,
     make_settings,
 )
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from api.auth import Role, TokenRegistry, load_tokens
-from api.settings import TokensConfig
-from store.sqlite import SQLiteStore
 
 V1 = "/api/v1"
 

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_seed import HOT_ROOM, NOW_NS, STEP_NS, VIEWER_TOKEN, FixedClock, make_settings, seed_store
-from api_server import serve
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -25,6 +23,8 @@ from api.rollup import compute as compute_rollup
 from api.state import LoadedTwin
 from store.base import StoredPoint
 from store.sqlite import SQLiteStore
+from tests.api.api_seed import HOT_ROOM, NOW_NS, STEP_NS, VIEWER_TOKEN, FixedClock, make_settings, seed_store
+from tests.api.api_server import serve
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from api_seed import ADMIN_TOKEN, HOT_ROOM, VIEWER_TOKEN, FixedClock, make_settings, seed_store
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -18,6 +17,7 @@ from api.state import LoadedTwin
 from campus_twin.servers import InfluxDB
 from store.base import Store
 from store.influx_v1 import InfluxV1Store
+from tests.api.api_seed import ADMIN_TOKEN, HOT_ROOM, VIEWER_TOKEN, FixedClock, make_settings, seed_store
 
 V1 = "/api/v1"
 PAYLOADS = [

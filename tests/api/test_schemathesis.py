@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, make_settings
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.app import create_app
 from store.sqlite import SQLiteStore
+from tests.api.api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, generate_twin, make_settings
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 EXAMPLES = 15

@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from api_seed import VIEWER_TOKEN, FixedClock
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -16,6 +15,7 @@ from contract.secrets import SecretError
 from contract.yamlio import ConfigError
 from store.config import InfluxV1StoreConfig
 from store.influx_v1 import InfluxV1Store
+from tests.api.api_seed import VIEWER_TOKEN, FixedClock
 
 
 def _write(conf: Path, twin_dir: Path, store: str) -> Path:
@@ -24,7 +24,7 @@ def _write(conf: Path, twin_dir: Path, store: str) -> Path:
         f"twin_config: {twin_dir / 'twin.yaml'}\n"
         f"store: {store}\n"
         f"tokens: {{file: {twin_dir / 'tokens.yaml'}, env: null}}\n"
-        "agent_health: {kind: none, password: {file: mqtt-pw}, tls: {ca_file: ca.pem}}\n",
+        "agent_health: {type: none, password: {file: mqtt-pw}, tls: {ca_file: ca.pem}}\n",
         encoding="utf-8",
     )
     return conf / "api.yaml"

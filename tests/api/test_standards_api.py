@@ -3,8 +3,9 @@ a status and the reason for it, the room status lists its breaches, alerts are e
 
 from __future__ import annotations
 
-from api_seed import DARK_ROOM, HOT_ROOM
 from fastapi.testclient import TestClient
+
+from tests.api.api_seed import DARK_ROOM, HOT_ROOM
 
 V1 = "/api/v1"
 STATUSES = {"compliant", "non_compliant", "not_applicable", "insufficient_data", "no_sensor"}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -15,15 +13,6 @@ from device_profiles.loader import load_library
 from simulators.modbus_server import SimDevice
 
 SITE, AGENT = "sz-test", "gw-T"
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def write_config(path: Path, up_port: int, extra: str = "", south_port: int | None = None) -> Path:
@@ -110,17 +99,6 @@ class Collector:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
-
-
-async def async_wait_until(pred: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        await asyncio.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def unique_readings(batches: list[Batch]) -> list[tuple[str, str, int, float | None]]:

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_helpers import Collector, async_wait_until, unique_readings, write_config
 
 from campus_twin.servers import Mosquitto
 from contract.telemetry import decode_status
 from edge_agent.config import load_agent_config
 from edge_agent.runtime import Agent
 from edge_agent.samples import Sample
+from tests.edge_agent.agent_helpers import Collector, unique_readings, write_config
+from tests.support.waiting import async_wait_until
 
 TS = 1_763_000_000_000_000_000
 
@@ -52,14 +53,20 @@ async def test_normal_flow_birth_health_and_order(
         for i in range(0, 200, 20):
             await agent.sink(samples(i, 20))
         await async_wait_until(lambda: len(col.values()) >= 200, 15, "200 readings upstream")
-        await async_wait_until(lambda: bool(col.health), 5, "a health message")
+
+        def drained_health() -> bool:
+            health = decode_status(col.health[-1]).health if col.health else None
+            return health is not None and health.queue_depth == 0
+
+        # the health report follows the queue: empty once everything is acknowledged
+        await async_wait_until(drained_health, 10, "a health report of an empty queue")
         await stop_agent(stop, task)
         assert [v for *_, v in unique_readings(col.batches)] == [400.0 + i for i in range(200)]
         assert col.seqs() == sorted(col.seqs()) and col.seqs()[0] == 0
         states = [decode_status(p).state for p in col.status]
         assert states[0] == "online" and states[-1] == "offline"
         health = decode_status(col.health[-1]).health
-        assert health is not None and health.queue_depth >= 0
+        assert health is not None and health.queue_depth == 0 and health.dropped_total == 0
         assert not col.errors
     finally:
         col.close()

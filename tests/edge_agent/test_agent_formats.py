@@ -1,4 +1,4 @@
-"""Built-in sensor payload formats (as TEAM.md specifies them) and custom mappings."""
+"""Built-in sensor payload formats (the real systems' shapes, simulators/mqtt_formats.py) and custom mappings."""
 
 from __future__ import annotations
 

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from agent_helpers import Collector, async_wait_until, sim_devices, write_config
 
 from campus_twin.servers import Mosquitto
 from contract.telemetry import Quality
 from edge_agent.config import load_agent_config
 from edge_agent.runtime import Agent
 from simulators.modbus_server import ModbusSimServer
+from tests.edge_agent.agent_helpers import Collector, sim_devices, write_config
+from tests.support.waiting import async_wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"

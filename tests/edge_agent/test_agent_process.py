@@ -12,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from agent_helpers import Collector, unique_readings, wait_until, write_config
 from paho.mqtt.enums import CallbackAPIVersion
 
 from campus_twin.servers import Mosquitto
 from contract.sequence import SequenceTracker, SeqVerdict
 from contract.telemetry import decode_status
+from tests.edge_agent.agent_helpers import Collector, unique_readings, write_config
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"
@@ -44,7 +45,7 @@ def wait_agent_up(pub: mqtt.Client, col: Collector, log: Path) -> None:
         pub.publish("zigbee2mqtt/A-000-warm", b'{"co2":1}', qos=1)
         return bool(col.values("A-000-warm"))
 
-    wait_until(warm, 30, f"agent up (log {log})", step=0.5)
+    wait_until(warm, 30, f"agent up (log {log})", every=0.5)
 
 
 def test_sigkill_mid_flight_then_restart_loses_nothing(
@@ -123,7 +124,7 @@ def test_malformed_payloads_quarantined_with_reasons(
 
         def quarantine() -> dict[str, object]:
             out = subprocess.run(
-                [str(CLI), "agent", "quarantine", str(cfg), "--json"],
+                [str(CLI), "quarantine", "show", "--agent", str(cfg), "--json"],
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -140,7 +141,7 @@ def test_malformed_payloads_quarantined_with_reasons(
         assert records["zigbee2mqtt/A-201-occ"]["payload"] == "{oops"
         assert proc.poll() is None, "bad payloads never crash the agent"
         text = subprocess.run(
-            [str(CLI), "agent", "quarantine", str(cfg)],
+            [str(CLI), "quarantine", "show", "--agent", str(cfg)],
             capture_output=True,
             text=True,
             timeout=30,

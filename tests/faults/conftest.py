@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fault_pipeline import Pipeline
 
 from campus_twin.servers import InfluxDB, Mosquitto
+from tests.faults.fault_pipeline import Pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS: list[dict[str, object]] = []

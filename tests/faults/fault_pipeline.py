@@ -33,21 +33,14 @@ from campus_twin.servers import InfluxDB, Mosquitto, free_port
 from device_profiles.loader import load_library
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
+from tests.support.metrics import scrape
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"
 PROFILE = "classroom-air-monitor"  # 9 points in one block read: one answer = one timestamp
 SITE, AGENT, DB = "fault-site", "gw-F", "campus"
 S = 1_000_000_000
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def device_id(unit: int) -> str:
@@ -103,15 +96,6 @@ class SimThread:
         self.loop.close()
 
 
-def parse_metrics(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
-
-
 @dataclass
 class Proc:
     """A `campus-twin … run CONFIG` child with a Prometheus /metrics port."""
@@ -129,7 +113,7 @@ class Proc:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        wait_until(self._up, 30, f"{self.argv[1]} /metrics ({self.log})")
+        wait_until(self._up, 30, f"{self.argv[1]} /metrics ({self.log})", every=0.2)
 
     def _up(self) -> bool:
         assert self.proc is not None
@@ -145,8 +129,7 @@ class Proc:
         return self.log.read_text(errors="replace")[-3000:]
 
     def metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as r:
-            return parse_metrics(r.read().decode())
+        return scrape(f"http://127.0.0.1:{self.metrics_port}/metrics")
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -207,9 +190,8 @@ def ingest_config(
             "retry_for_s": 0.5,
             "timeout_s": 5,
         },
-        "quarantine_dir": str(path.parent / "quarantine"),
-        "state_db": str(path.parent / "state.db"),
-        "metrics": {"port": metrics_port},
+        "quarantine": {"path": str(path.parent / "quarantine.sqlite")},
+        "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
         "batch": {"max_points": 5000, "max_delay_s": 0.2, "backoff_max_s": 0.5},
     }
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
@@ -322,7 +304,9 @@ class Pipeline:
     def start(self) -> None:
         self.ingest.start()
         self.agent.start()
-        wait_until(lambda: self.stored_points() > 3 * self.units * self.points, 30, "points flowing")
+        wait_until(
+            lambda: self.stored_points() > 3 * self.units * self.points, 30, "points flowing", every=0.2
+        )
 
     def stored_points(self) -> int:
         return sum(g for dev in read_influx(self.influx.url).values() for g, _ in dev.values())

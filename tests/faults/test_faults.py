@@ -23,9 +23,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from fault_pipeline import Account, Pipeline, S, device_id, wait_until
 
 from simulators.modbus_faults import Fault
+from tests.faults.fault_pipeline import Account, Pipeline, S, device_id
+from tests.support.waiting import wait_until
 
 RECOVERY_TIMEOUT_S = 60.0
 
@@ -209,7 +210,7 @@ def test_disk_buffer_limit_reached(
     def drained() -> bool:
         return p.agent.metrics().get("campus_agent_oldest_unsent_age_seconds", 99) < 2
 
-    wait_until(drained, RECOVERY_TIMEOUT_S, f"agent backlog drained ({p.agent.log})")
+    wait_until(drained, RECOVERY_TIMEOUT_S, f"agent backlog drained ({p.agent.log})", every=0.2)
     t_end = time.time_ns()  # the backlog is gone: no drops after this, account up to here
     acc, _ = p.wait_recovered(t_end, lambda a: a.lost_points <= p.agent_dropped(), RECOVERY_TIMEOUT_S)
     rec = (time.time_ns() - t_back) / S

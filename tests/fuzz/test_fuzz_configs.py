@@ -54,8 +54,8 @@ INGEST = """broker: {host: 127.0.0.1, port: 1883, client_id: ingest-1}
 share_group: ingest
 site: "+"
 store: {type: sqlite, path: campus-ts.db}
-quarantine_dir: quarantine
-metrics: {host: 127.0.0.1, port: 9108}
+quarantine: {path: quarantine.sqlite, max_records: 1000}
+metrics: {listen: "127.0.0.1:9111"}
 batch: {max_points: 5000, max_messages: 100, max_delay_s: 0.5}
 """
 LOCATED = re.compile(r"^.+:\d+:\d+: ")

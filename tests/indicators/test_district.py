@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from district import END, MIX, NAMES, PERIOD, START, bindings, campuses, fill
 from openpyxl import load_workbook
 
 from store.sqlite import SQLiteStore
+from tests.indicators.district import END, MIX, NAMES, PERIOD, START, bindings, campuses, fill
 from twin.indicators import load_indicators
 from twin.indicators.build import DistrictReport, assemble, roster_of
 from twin.indicators.compute import judge

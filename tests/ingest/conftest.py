@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import IngestProcess, Publisher
 
 from campus_twin.servers import Mosquitto
+from tests.ingest.ingest_helpers import IngestProcess
+from tests.support.mqtt import Publisher
 
 
 @pytest.fixture

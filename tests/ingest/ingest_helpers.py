@@ -8,18 +8,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from campus_twin.servers import Mosquitto, free_port
 from contract.telemetry import CANONICAL_UNITS, Quality, Reading, encode_batch, make_batch
+from tests.support.metrics import scrape
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"
@@ -54,33 +50,6 @@ def payload(site: str, agent: str, seq: int, n: int) -> bytes:
     return encode_batch(make_batch(site, agent, seq, T0 + seq * S, readings(site, agent, seq, n)))
 
 
-def wait_until(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Publisher:
-    """QoS 1 publisher like an agent (waits for every PUBACK)."""
-
-    def __init__(self, broker: Mosquitto, client_id: str = "test-agent") -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-
-    def publish(self, topic: str, data: bytes, retain: bool = False) -> None:
-        info = self.client.publish(topic, data, qos=1, retain=retain)
-        info.wait_for_publish(timeout=10)
-        assert info.is_published(), f"no PUBACK for {topic}"
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 def write_config(path: Path, broker: Mosquitto, store: dict[str, Any], **extra: Any) -> Path:
     """An ingest config YAML (JSON is valid YAML) with a free metrics port."""
     import json
@@ -89,9 +58,8 @@ def write_config(path: Path, broker: Mosquitto, store: dict[str, Any], **extra: 
         "broker": {"host": broker.host, "port": broker.port, "client_id": extra.pop("client_id", "ingest-t")},
         "share_group": extra.pop("share_group", "ingest"),
         "store": store,
-        "quarantine_dir": str(path.parent / "quarantine"),
-        "state_db": str(path.parent / "state.db"),
-        "metrics": {"port": extra.pop("metrics_port", free_port())},
+        "quarantine": {"path": str(path.parent / "quarantine.sqlite")},
+        "metrics": {"listen": f"127.0.0.1:{extra.pop('metrics_port', free_port())}"},
         "batch": extra.pop("batch", {"max_points": 2000, "max_delay_s": 0.2}),
         **extra,
     }
@@ -110,7 +78,7 @@ class IngestProcess:
     def start(self) -> None:
         import json
 
-        self.metrics_port = json.loads(self.config.read_text())["metrics"]["port"]
+        self.metrics_port = int(json.loads(self.config.read_text())["metrics"]["listen"].rsplit(":", 1)[1])
         out = self.log.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
@@ -130,14 +98,7 @@ class IngestProcess:
             return False
 
     def metrics(self) -> dict[str, float]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as r:
-            text = r.read().decode()
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                out[name] = float(value)
-        return out
+        return scrape(f"http://127.0.0.1:{self.metrics_port}/metrics")
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -4,24 +4,25 @@ metrics, agent state, manual acks (SQLite store; InfluxDB in test_ingest_faults.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ingest_helpers import T0, Publisher, S, payload, readings, wait_until
 
 from campus_twin.servers import Mosquitto
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import HealthReport, SeriesKey, Status, encode_status, topic
-from ingest.agent_state import read_agent_states
-from ingest.config import BatchConfig, BrokerConfig, IngestConfig, MetricsConfig
-from ingest.metrics import render
-from ingest.quarantine import read_rejects
+from ingest.config import BatchConfig, BrokerConfig, IngestConfig
 from ingest.service import IngestService
+from ops.metrics import MetricsListen, exposition
+from ops.quarantine import Quarantine, QuarantineConfig
 from store.config import SqliteStoreConfig
 from store.sqlite import SQLiteStore
+from tests.ingest.ingest_helpers import T0, S, payload, readings
+from tests.support.metrics import key, parse_metrics
+from tests.support.mqtt import Publisher
+from tests.support.waiting import wait_until
 
 
 def binding(site: str, device: str, room: str, room_type: str = "smart_classroom") -> Binding:
@@ -51,9 +52,8 @@ def service(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Callable[..., Inge
             share_group=f"g{uuid.uuid4().hex[:8]}",
             site=site,
             store=SqliteStoreConfig(path=tmp_path / "ts.db"),
-            quarantine_dir=tmp_path / "quarantine",
-            state_db=tmp_path / "state.db",
-            metrics=MetricsConfig(port=0),
+            quarantine=QuarantineConfig(path=tmp_path / "quarantine.sqlite"),
+            metrics=MetricsListen(listen="127.0.0.1:0"),
             batch=BatchConfig(max_points=500, max_delay_s=0.1),
             **kw,
         )
@@ -91,7 +91,7 @@ def test_published_equals_stored_with_rejects_quarantined(
     store = svc.store
     assert isinstance(store, SQLiteStore)
     wait_until(lambda: store.count() == 600, 20, "600 points stored")
-    wait_until(lambda: svc.quarantine.total["payload"] == 3, 10, "3 rejects")
+    wait_until(lambda: svc.quarantine.counts().get("payload") == 3, 10, "3 rejects")
     # every published reading is stored with its exact value, time and quality
     stored = 0
     for seq in range(10):
@@ -106,19 +106,19 @@ def test_published_equals_stored_with_rejects_quarantined(
     assert latest[SeriesKey(site, "gw-A-d0", "co2")].tags["room_number"] == "A-201"
     assert latest[SeriesKey(site, "gw-A-d1", "temperature")].tags == {}
     # quarantine on disk names topic and reason
-    rejects = list(read_rejects(tmp_path / "quarantine"))
+    rejects = Quarantine(tmp_path / "quarantine.sqlite", readonly=True).records()
     reasons = {r.reason for r in rejects}
     assert {r.topic for r in rejects} == {bad_topic, topic(site, "gw-C", "telemetry")}
     assert any("not valid JSON" in x for x in reasons)
     assert any("field 'r[0]': Value error, unit '%' is not the canonical 'ppm'" in x for x in reasons)
     assert any("payload is from" in x for x in reasons)
-    text = render(svc.metrics.samples())
-    assert 'campus_ingest_rejected_messages_total{reason="contract"} 2' in text
-    assert 'campus_ingest_rejected_messages_total{reason="origin"} 1' in text
-    assert "campus_ingest_points_written_total 600" in text
+    m = parse_metrics(exposition(svc.registry).decode())
+    assert m['campus_ingest_rejected_messages_total{reason="contract"}'] == 2
+    assert m['campus_ingest_rejected_messages_total{reason="origin"}'] == 1
+    assert m["campus_ingest_points_written_total"] == 600
 
 
-def test_sequence_gaps_duplicates_and_agent_state(
+def test_sequence_gaps_duplicates_and_status_messages(
     service: Callable[..., IngestService], publisher: Publisher, tmp_path: Path
 ) -> None:
     site = site_id()
@@ -144,22 +144,25 @@ def test_sequence_gaps_duplicates_and_agent_state(
         encode_status(Status(site=site, agent="gw-A", state="offline", ts=T0 - S)),
     )
 
-    def text() -> str:
-        return render(svc.metrics.samples())
+    def metrics() -> dict[str, float]:
+        return parse_metrics(exposition(svc.registry).decode())
 
-    wait_until(lambda: 'campus_ingest_messages_total{kind="status"} 2' in text(), 10, "status handled")
-    wait_until(lambda: 'campus_ingest_messages_total{kind="telemetry"} 4' in text(), 10, "4 batches")
-    m = text()
-    assert "campus_ingest_seq_gaps_total 1" in m and "campus_ingest_seq_duplicates_total 1" in m
-    assert f'campus_ingest_seq_open_gaps{{site="{site}",agent="gw-A"}} 1' in m
-    publisher.publish(t, payload(site, "gw-A", 2, 2))  # the late batch closes the gap
+    agent = key("", site=site, agent="gw-A")  # the label part of a sample key
     wait_until(
-        lambda: f'campus_ingest_seq_open_gaps{{site="{site}",agent="gw-A"}} 0' in text(), 10, "gap closed"
+        lambda: metrics().get('campus_ingest_messages_total{kind="status"}') == 2, 10, "status handled"
     )
-    (state,) = [a for a in read_agent_states(tmp_path / "state.db") if a.site == site]
-    assert (state.state, state.version, state.queue_depth, state.dropped_total) == ("online", "0.1.0", 17, 2)
-    assert state.last_seq == 3 and state.open_gaps == 0 and state.duplicates_total == 1
-    assert state.health and state.health["devices"] == {"d0": {"polls_ok": 5}}
+    wait_until(
+        lambda: metrics().get('campus_ingest_messages_total{kind="health"}') == 1, 10, "health handled"
+    )
+    wait_until(lambda: metrics().get('campus_ingest_messages_total{kind="telemetry"}') == 4, 10, "4 batches")
+    m = metrics()
+    assert m["campus_ingest_seq_gaps_total"] == 1 and m["campus_ingest_seq_duplicates_total"] == 1
+    assert m[f"campus_ingest_seq_open_gaps{agent}"] == 1 and m[f"campus_ingest_seq_highest{agent}"] == 3
+    assert m[f"campus_ingest_agent_duplicate_batches_total{agent}"] == 1
+    publisher.publish(t, payload(site, "gw-A", 2, 2))  # the late batch closes the gap
+    wait_until(lambda: metrics().get(f"campus_ingest_seq_open_gaps{agent}") == 0, 10, "gap closed")
+    # status/health are the API's business (retained topics, api/agent_health.py): ingest only
+    # counts them and stores no agent state of its own
     assert svc.store.count() == 8  # type: ignore[attr-defined]
 
 
@@ -172,7 +175,11 @@ def test_binding_table_reload_on_change_and_sighup(
     key = SeriesKey(site, "gw-A-d0", "co2")
     store = svc.store
 
-    def room_after(seq: int) -> str | None:
+    sent = [-1]
+
+    def room_now() -> str | None:
+        """Publish the next batch, wait until it is stored, return the room it was tagged with."""
+        seq = sent[0] = sent[0] + 1
         publisher.publish(topic(site, "gw-A", "telemetry"), payload(site, "gw-A", seq, 1))
         wait_until(
             lambda: store.latest([key]).get(key) is not None and store.latest([key])[key].ts == T0 + seq * S,
@@ -181,16 +188,19 @@ def test_binding_table_reload_on_change_and_sighup(
         )
         return store.latest([key])[key].tags.get("room_number")
 
-    assert room_after(0) is None
+    def broken_table_seen() -> bool:
+        assert room_now() == "A-201"  # a broken export keeps the previous table
+        return svc.bindings.errors_total >= 1
+
+    assert room_now() is None
     BindingTable(bindings=[binding(site, "gw-A-d0", "A-201")]).save(path)
-    time.sleep(0.1)
-    assert room_after(1) == "A-201"
-    path.write_text("{not json")  # a broken export keeps the previous table
-    time.sleep(0.1)
-    assert room_after(2) == "A-201"
+    # the watcher looks at the file's mtime at most every 0.05 s, on the next batch
+    wait_until(lambda: room_now() == "A-201", 10, "the new table applied")
+    path.write_text("{not json")
+    wait_until(broken_table_seen, 10, "the broken table rejected")
     assert svc.bindings.errors_total == 1
     BindingTable(bindings=[binding(site, "gw-A-d0", "A-305", "physics_lab")]).save(path)
-    svc.bindings.request_reload()  # what SIGHUP does
-    assert room_after(3) == "A-305"
+    svc.bindings.request_reload()  # what SIGHUP does: applied on the very next batch
+    assert room_now() == "A-305"
     assert store.latest([key])[key].tags["room_type"] == "physics_lab"
     assert json.loads(path.read_text())["bindings"][0]["device"] == "gw-A-d0"

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest_helpers import payload, wait_until
+from ingest.quarantine import Quarantine
 
 from contract.telemetry import topic
 from ingest.config import BatchConfig, BrokerConfig
@@ -15,9 +15,10 @@ from ingest.consumer import Consumer
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming
-from ingest.quarantine import Quarantine
 from store.base import RoomTagMap, RowGroup
 from store.sqlite import SQLiteStore
+from tests.ingest.ingest_helpers import payload
+from tests.support.waiting import wait_until
 
 
 class HeldFirstWrite(SQLiteStore):

@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import logging
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from edge_agent.normalise import Normaliser
 from edge_agent.samples import Sample
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
+from tests.support.waiting import async_poll_until, async_wait_until
 
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 LIB = load_library()
@@ -140,13 +140,6 @@ def _dev(id: str, profile: str, server: ModbusSimServer, unit: int, **kw: Any) -
     )
 
 
-async def _until(predicate: Any, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
 @pytest.mark.parametrize("framer", ["socket", "rtu"])
 async def test_every_type_and_order_decodes_to_what_the_slave_holds(framer: str) -> None:
     profile, values = _all_types_profile()
@@ -237,9 +230,12 @@ async def test_faults_become_bad_samples_with_precise_reasons(framer: str, fault
         # retries: one extra attempt for no-answer faults, none for an exception answer
         assert stats.requests == (1 if fault.kind == "exception" else 2)
         server.set_fault(1, None)
-        await asyncio.sleep(0.6 if fault.kind == "delay" else 0)  # let the late answer drain
-        again = [s for s in await poller.poll_once() if s.device == "A-101-th"]
-        assert [s.quality.value for s in again] == ["good", "good"]
+
+        async def qualities() -> list[str]:
+            return [s.quality.value for s in await poller.poll_once() if s.device == "A-101-th"]
+
+        # a delayed answer may still be in flight: poll until it has drained and the device is good
+        await async_poll_until(qualities, lambda q: q == ["good", "good"], 15, "A-101-th good again")
         poller.close()
 
 
@@ -278,9 +274,9 @@ async def test_slave_goes_away_and_comes_back() -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(poller.run(stop))
     try:
-        await _until(lambda: poller.stats()["th"].polls_ok >= 3)
+        await async_wait_until(lambda: poller.stats()["th"].polls_ok >= 3, 10, "3 good polls")
         await server.stop()  # the device (its TCP endpoint) disappears
-        await _until(lambda: poller.stats()["th"].consecutive_failures >= 3)
+        await async_wait_until(lambda: poller.stats()["th"].consecutive_failures >= 3, 10, "3 failures")
         st = poller.stats()["th"]
         assert st.state == "backoff"
         bad = [s for s in sink.of("th") if s.quality.value == "bad"]
@@ -292,8 +288,10 @@ async def test_slave_goes_away_and_comes_back() -> None:
         server.set_values(1, {"temperature": 30.5})
         await server.start()  # same port
         n = len(sink.samples)
-        await _until(
-            lambda: any(s.quality.value == "good" and s.point == "temperature" for s in sink.samples[n:])
+        await async_wait_until(
+            lambda: any(s.quality.value == "good" and s.point == "temperature" for s in sink.samples[n:]),
+            10,
+            "a good temperature after the slave came back",
         )
         assert poller.stats()["th"].state == "ok"
         assert next(
@@ -319,13 +317,13 @@ async def test_unit_that_stops_answering_recovers_without_reconnect_storm() -> N
         stop = asyncio.Event()
         task = asyncio.create_task(poller.run(stop))
         try:
-            await _until(lambda: poller.stats()["ok"].polls_ok >= 25)
+            await async_wait_until(lambda: poller.stats()["ok"].polls_ok >= 25, 10, "25 good polls")
             dead, ok = poller.stats()["dead"], poller.stats()["ok"]
             assert dead.state == "backoff" and ok.state == "ok" and ok.polls_failed == 0
             # backoff: the dead slave is tried far less often than the healthy one is polled
             assert dead.requests < ok.polls_ok / 2
             server.set_fault(1, None)
-            await _until(lambda: poller.stats()["dead"].state == "ok")
+            await async_wait_until(lambda: poller.stats()["dead"].state == "ok", 10, "the dead slave back")
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)
@@ -347,7 +345,7 @@ async def test_dead_device_does_not_delay_devices_on_other_buses() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(poller.run(stop))
         try:
-            await _until(lambda: poller.stats()["healthy"].polls_ok >= 5)
+            await async_wait_until(lambda: poller.stats()["healthy"].polls_ok >= 5, 10, "5 healthy polls")
             # the healthy device polled five times while the dead one was still inside one timeout
             assert poller.stats()["dead"].polls_failed == 0 and poller.stats()["dead"].requests == 1
         finally:
@@ -368,7 +366,7 @@ async def test_sink_errors_do_not_stop_polling() -> None:
         poller = ModbusPoller([_dev("th", ws.name, server, 1, poll_interval_s=0.05)], LIB, broken)
         stop = asyncio.Event()
         task = asyncio.create_task(poller.run(stop))
-        await _until(lambda: calls >= 3)
+        await async_wait_until(lambda: calls >= 3, 10, "3 sink calls")
         stop.set()
         await asyncio.wait_for(task, 5)
     assert poller.sink_errors >= 3 and poller.stats()["th"].polls_ok >= 3

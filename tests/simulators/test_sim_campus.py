@@ -20,7 +20,7 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from campus_twin.servers import Mosquitto
+from campus_twin.servers import Mosquitto, free_port
 from contract.campus import CampusSpec
 from contract.clock import ScaledClock
 from contract.yamlio import load_model
@@ -29,6 +29,8 @@ from device_profiles.schema import Table
 from simulators.campus_runner import CampusRunner, RunnerOptions, control_topic, fault_message
 from simulators.mqtt_formats import application_id, dev_eui
 from simulators.mqtt_link import BrokerOptions
+from tests.support.metrics import scrape
+from tests.support.waiting import async_poll_until, async_wait_until, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples/campus/demo-campus.yaml"
@@ -97,8 +99,10 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
             assert got == pytest.approx(want, abs=tol), device
         assert 380 < await read_point(runner, "A-103-co2", "co2") < 5000
         e0 = await read_point(runner, "A-101-em", "energy")
-        await asyncio.sleep(0.5)  # 5 simulated minutes
-        assert await read_point(runner, "A-101-em", "energy") > e0
+        # the meter advances as simulated minutes pass (waited for, not slept: the box may be loaded)
+        await async_poll_until(
+            lambda: read_point(runner, "A-101-em", "energy"), lambda e: e > e0, 15, "energy to advance"
+        )
 
         # every MQTT sensor publishes in its format
         mqtt_topics = {e["topic"] for e in manifest["devices"].values() if e["protocol"] == "mqtt"}
@@ -125,7 +129,7 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
             mosquitto.host,
             mosquitto.port,
         )
-        await _until(lambda: runner.stats.faults_injected >= 1)
+        await async_wait_until(lambda: runner.stats.faults_injected >= 1, 10, "the fault applied")
         with pytest.raises(ModbusException, match="exception 2"):
             await read_point(runner, "A-103-co2", "co2")
         runner.inject("A-103-co2", "clear")
@@ -134,8 +138,16 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
         runner.inject("A-104-th", "timeout", duration_s=1.0)
         with pytest.raises(ModbusException):
             await read_point(runner, "A-104-th", "temperature", timeout=0.5)
-        await asyncio.sleep(1.2)  # the fault clears itself: the device comes back
-        assert -10 < await read_point(runner, "A-104-th", "temperature") < 45
+
+        async def temperature_once_back() -> float | None:
+            try:
+                return await read_point(runner, "A-104-th", "temperature", timeout=0.5)
+            except ModbusException:
+                return None
+
+        # the fault clears itself after 1 s: the device comes back
+        back = await async_poll_until(temperature_once_back, lambda v: v is not None, 15, "A-104-th back")
+        assert back is not None and -10 < back < 45
 
         # an MQTT fault on a running campus lands on the sensor's own topic
         before = len(rec.on("zigbee2mqtt/A-105-th"))
@@ -160,15 +172,10 @@ async def test_demo_campus_over_modbus_and_mqtt(mosquitto: Mosquitto, recorder: 
         await runner.stop()
 
 
-async def _until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met"
-        await asyncio.sleep(0.02)
-
-
 def test_cli_runs_writes_a_manifest_and_stops_on_sigterm(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    manifest = tmp_path / "m.json"
+    manifest, log = tmp_path / "m.json", tmp_path / "sim.log"
+    metrics_port = free_port()
+    stderr_file = log.open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -188,19 +195,27 @@ def test_cli_runs_writes_a_manifest_and_stops_on_sigterm(mosquitto: Mosquitto, t
             str(manifest),
             "--tick-s",
             "0.1",
+            "--metrics-listen",
+            f"127.0.0.1:{metrics_port}",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr_file,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
+
+    def manifest_doc() -> dict[str, Any] | None:
+        assert proc.poll() is None, f"sim exited: {log.read_text()}"
+        try:
+            doc = json.loads(manifest.read_text())
+        except (OSError, ValueError):  # not written yet, or half-written
+            return None
+        return doc if isinstance(doc, dict) else None
+
     try:
-        deadline = time.monotonic() + 30
-        while not manifest.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        assert manifest.exists(), proc.stderr.read().decode() if proc.poll() is not None else "no manifest"
-        time.sleep(0.3)
-        doc = json.loads(manifest.read_text())
+        wait_until(lambda: manifest_doc() is not None, 30, "a complete manifest", every=0.1)
+        doc = manifest_doc()
+        assert doc is not None
         assert doc["site"] == "sz-demo-school" and doc["clock"]["speed"] == 120
         assert all(s["port"] for s in doc["servers"])
         # sim faults sends a control message the running campus applies
@@ -227,13 +242,22 @@ def test_cli_runs_writes_a_manifest_and_stops_on_sigterm(mosquitto: Mosquitto, t
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         assert out.returncode == 0, out.stderr
-        time.sleep(0.5)
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        wait_until(
+            lambda: scrape(metrics).get("campus_sim_faults_injected_total") == 1,
+            15,
+            "the fault applied",
+            every=0.1,
+        )
+        assert "fault: A-101-air" in log.read_text()
+        assert scrape(metrics)["campus_sim_tick_seconds_count"] > 0
         proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=20)
+        stdout, _ = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, stderr.decode()
+        stderr_file.close()
+    assert proc.returncode == 0, log.read_text()
     stats = json.loads(stdout.decode().strip().splitlines()[-1])
     assert stats["ticks"] > 0 and stats["modbus_points"] > 0 and stats["faults"] == 1

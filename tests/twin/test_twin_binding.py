@@ -107,7 +107,7 @@ def test_bad_binding_file_is_a_config_error(small_campus_dir: Path, tmp_path: Pa
 
 
 def test_device_lists(tmp_path: Path, demo_spec: CampusSpec) -> None:
-    from tests_paths import DEMO_SPEC_PATH
+    from tests.twin.tests_paths import DEMO_SPEC_PATH
 
     assert load_device_list(DEMO_SPEC_PATH) == [d.id for d in devices_of(expand(demo_spec))]
     p = tmp_path / "d.yaml"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import ifcopenshell
 import pytest
-from messy_ifc import write_messy
 
 from contract.campus import CampusSpec, expand
+from tests.twin.messy_ifc import write_messy
 from twin.ifc_loader import load_campus, load_ifc
 
 

@@ -154,10 +154,9 @@ def test_cli_inspect_json_shape(shared_ifc_dir: Path, capsys: pytest.CaptureFixt
 def test_cli_generate_bind_export(
     demo_spec: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests_paths import DEMO_SPEC_PATH
-
     from campus_twin.cli import main
     from contract.bindings import BindingTable
+    from tests.twin.tests_paths import DEMO_SPEC_PATH
 
     assert main(["twin", "generate", str(DEMO_SPEC_PATH), "--out", str(tmp_path / "ifc")]) == 0
     cfg = tmp_path / "twin.yaml"
