@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from campus_twin.servers import free_port
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -144,9 +145,12 @@ def test_demo_serves_live_rooms_and_a_report_then_stops_cleanly(demo: dict[str, 
     proc = demo["proc"]
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0, Path(demo["out"]).read_text()[-3000:]
-    time.sleep(0.5)
-    stray = _processes_mentioning(str(work))
-    assert not stray, "stray processes after the demo stopped:\n" + "\n".join(stray)
+    # children may take a moment to be reaped after the parent exits: wait, bounded, for none left
+    try:
+        wait_until(lambda: not _processes_mentioning(str(work)), 10, "every demo child gone", every=0.2)
+    except AssertionError:
+        stray = _processes_mentioning(str(work))
+        raise AssertionError("stray processes after the demo stopped:\n" + "\n".join(stray)) from None
 
 
 def _screenshot(base: str, token: str, rooms: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from contract.telemetry import SeriesKey
 from store.base import Agg, Store, StoredPoint, StoreError, Window
 from store.influx_v1 import InfluxV1Store, retry_after_s
 from store.lineprotocol import LineProtocolError, encode_point
+from tests.support.protocols import assert_implements
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S
@@ -55,7 +56,7 @@ def store(influxdb: InfluxDB) -> Iterator[InfluxV1Store]:
 
 
 def test_round_trip_and_idempotent_overwrite(store: InfluxV1Store) -> None:
-    assert isinstance(store, Store)
+    assert_implements(store, Store)
     store.write([pt(T0, 400.0), pt(T0 + S, 410.0), pt(T0 + 2 * S, None, "bad")])
     store.write([pt(T0, 401.0), pt(T0 + S, 410.0)])  # redelivery: same measurement+tags+ts
     assert store.count() == 3

@@ -11,6 +11,7 @@ import pytest
 from contract.telemetry import SeriesKey
 from store.base import Agg, Store, StoredPoint, StoreError, Window
 from store.sqlite import SQLiteStore
+from tests.support.protocols import assert_implements
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S  # 2025-11-23T08:00:00Z, a multiple of 60 s
@@ -40,7 +41,7 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 def test_is_a_store_with_wal(store: SQLiteStore) -> None:
-    assert isinstance(store, Store)
+    assert_implements(store, Store)
     conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
