@@ -56,3 +56,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         elif item.get_closest_marker("unit") is None:
             item.add_marker(pytest.mark.unit)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest) -> None:
+    """A `unit` test that reaches a real server anyway (`request.getfixturevalue`) fails here,
+    naming itself, instead of silently slowing the fast subset down."""
+    from tests.support.servers import SERVER_FIXTURES
+
+    item = getattr(request, "_pyfuncitem", None)
+    if (
+        fixturedef.argname in SERVER_FIXTURES
+        and item is not None
+        and item.get_closest_marker("integration") is None
+    ):
+        pytest.fail(
+            f"{item.nodeid} starts the {fixturedef.argname} server but is marked unit: "
+            "request the fixture by name or mark it pytest.mark.integration",
+            pytrace=False,
+        )

@@ -44,7 +44,7 @@ def influx_store(influxdb: InfluxDB, loaded: LoadedTwin) -> Iterator[InfluxV1Sto
     store.close()
 
 
-@pytest.fixture(params=["sqlite", "influxdb_v1"])
+@pytest.fixture(params=["sqlite", pytest.param("influxdb_v1", marks=pytest.mark.integration)])
 def store(request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue("sqlite_store" if request.param == "sqlite" else "influx_store")  # type: ignore[no-any-return]
 

@@ -205,7 +205,9 @@ async def test_every_library_profile_round_trips_simulator_to_poller(framer: str
         ("rtu", Fault("short"), "short response (4 of 9 bytes: 01 03 04"),
         ("socket", Fault("garbled"), "garbled response (13 bytes:"),
         ("socket", Fault("short"), "short response (6 of 13 bytes:"),
-        ("rtu", Fault("delay", delay_s=0.5), "timeout after 0.2s (no response)"),
+        # the late answer must land after the retry gave up too (2 x 0.2 s), even on a loaded box:
+        # RTU has no transaction id, so an answer arriving inside the retry's window is taken for it
+        ("rtu", Fault("delay", delay_s=2.0), "timeout after 0.2s (no response)"),
     ],
 )
 async def test_faults_become_bad_samples_with_precise_reasons(framer: str, fault: Fault, reason: str) -> None:
