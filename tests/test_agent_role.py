@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from campus_twin.servers import Mosquitto
+from tests.support.waiting import wait_until
 from tests.test_layering import SERVER_ONLY
 
 BLOCKED = sorted(SERVER_ONLY)
@@ -63,20 +64,23 @@ metrics: {{listen: null}}
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "A-101-th" in checked.stdout
     # a short real run: the device is unreachable (port 1), so it polls bad readings and forwards them
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, "agent", "run", str(cfg)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "agent.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, "agent", "run", str(cfg)], stdout=sink, stderr=subprocess.STDOUT
+        )
+
+    def started() -> bool:
+        assert proc.poll() is None, f"agent exited early:\n{log.read_text()}"
+        text = log.read_text()  # "starting:" comes after its signal handlers are installed
+        return "starting:" in text and "upstream connected" in text
+
     try:
-        proc.wait(timeout=4)
-        still_running = False
-    except subprocess.TimeoutExpired:
-        still_running = True
+        wait_until(started, 60, f"the agent running and connected upstream ({log})", every=0.1)
+    finally:
         proc.terminate()
-    out, _ = proc.communicate(timeout=30)
-    assert still_running, f"agent exited early:\n{out}"
+        proc.wait(timeout=30)
+    out = log.read_text()
     assert proc.returncode == 0, out
     assert "agent stopped" in out, out
     assert "is not installed on a gateway" not in out, out
