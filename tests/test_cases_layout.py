@@ -32,7 +32,7 @@ def test_the_loader_rejects_an_incomplete_case(tmp_path: Path, monkeypatch: pyte
     (case / "README.md").write_text("first line\nsecond line\n", encoding="utf-8")
     (case / "input.json").write_text("{}", encoding="utf-8")
     monkeypatch.setattr(cases, "CASES_DIR", tmp_path)
-    with pytest.raises(AssertionError, match=r"expected one line, found 2.*no expected"):
+    with pytest.raises(AssertionError, match=r"expected one line, found 2.*no expected\* file"):
         load_cases("area")
     (case / "README.md").write_text("A gateway sends an empty JSON object.\n", encoding="utf-8")
     (case / "expected.json").write_text("{}", encoding="utf-8")

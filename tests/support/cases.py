@@ -1,13 +1,15 @@
 """The one loader for data-driven regression cases: `tests/cases/<area>/<case>/`.
 
-A case is a folder holding its input files, its expected output (files named `expected*`) and a
-one-line `README.md` saying which real-world situation it pins. An area's test parametrises over
+A case is a folder holding its input files, its expected output (files named `expected*`, or
+`expect:` keys inline in a YAML case file) and a one-line `README.md` saying which real-world
+situation it pins. An area's test parametrises over
 `case_params("<area>")`; adding a regression is adding a folder, not code.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from contract.yamlio import load_yaml
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+_EXPECT_KEY = re.compile(r"(^|[\s{,])expect(ed)?\s*:", re.M)
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,21 @@ def case_problems(case_dir: Path) -> list[str]:
     problems = []
     if len(lines) != 1:
         problems.append(f"{readme}: expected one line, found {len(lines)}")
-    if not any(f.name.startswith("expected") for f in case_dir.iterdir()):
-        problems.append(f"{case_dir}: no expected* file (the output the case pins)")
+    if not _has_expected(case_dir):
+        problems.append(
+            f"{case_dir}: no expected* file and no `expect:` in a YAML input (the output it pins)"
+        )
     return problems
+
+
+def _has_expected(case_dir: Path) -> bool:
+    """An `expected*` file, or expectations inline in a YAML case file (`expect:`/`expected:`)."""
+    for f in case_dir.iterdir():
+        if f.name.startswith("expected"):
+            return True
+        if f.suffix in (".yaml", ".yml") and _EXPECT_KEY.search(f.read_text(encoding="utf-8")):
+            return True
+    return False
 
 
 def load_cases(area: str) -> list[Case]:
