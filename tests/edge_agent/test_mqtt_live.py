@@ -13,7 +13,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from campus_twin.servers import Mosquitto
-from tests.edge_agent.agent_helpers import Collector, wait_until, write_config
+from tests.edge_agent.agent_helpers import Collector, write_config
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"

@@ -60,7 +60,13 @@ def rows() -> list[RowGroup]:
     return [(SITE, "gw-A", a), (SITE, "gw-B", b)]
 
 
-@pytest.fixture(params=["sqlite", "influxdb", "influxdb2-reads"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("influxdb", marks=pytest.mark.integration),
+        pytest.param("influxdb2-reads", marks=pytest.mark.integration),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         s: Store = SQLiteStore(tmp_path / "ts.db")

@@ -19,9 +19,9 @@ import ifcopenshell.util.placement
 import ifcopenshell.util.unit as uu
 import numpy as np
 import pytest
-from ifc_variants import SHARED_IFC, case_dirs, load_case, materialise
 
 from campus_twin.cli import main
+from tests.twin.ifc_variants import SHARED_IFC, case_dirs, load_case, materialise
 from twin.floorplan import compute_plans
 from twin.ifc_loader import load_ifc
 from twin.model import Campus

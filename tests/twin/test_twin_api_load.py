@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from ifc_variants import CASES, materialise
 
 from api.app import create_app
 from api.settings import ApiSettings
 from api.twin_loader import file_problems, load_from_config
 from store.sqlite import SQLiteStore
+from tests.twin.ifc_variants import CASES, materialise
 
 ADMIN = "admin-token-ifc-0123456789abcdef"
 HEADERS = {"Authorization": f"Bearer {ADMIN}"}
