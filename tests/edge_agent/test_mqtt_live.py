@@ -48,7 +48,7 @@ def test_grouped_names_and_discovered_units_end_to_end(
             pub.publish("zigbee2mqtt/bldA/C-308 air", b'{"voc":120,"temperature":21.5,"mystery":1}', qos=1)
             return bool(col.values(dev, "voc"))
 
-        wait_until(delivered, 30, f"a reading of {dev} (log {log})", step=0.5)
+        wait_until(delivered, 30, f"a reading of {dev} (log {log})", every=0.5)
         assert col.values(dev, "voc")[0] == 0.54  # 120 ppb as bridge/devices says, not 120 µg/m³
         assert col.values(dev, "temperature")[0] == 21.5
 
