@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api_seed import FixedClock, make_settings
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from store.sqlite import SQLiteStore
+from tests.api.api_seed import FixedClock, make_settings
 
 V1 = "/api/v1"
 

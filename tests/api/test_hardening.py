@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -21,6 +20,7 @@ from api.app import create_app
 from api.settings import TokensConfig
 from api.token_cli import add, listing, revoke
 from store.sqlite import SQLiteStore
+from tests.api.api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, make_settings
 
 V1 = "/api/v1"
 

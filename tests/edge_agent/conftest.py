@@ -7,9 +7,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from agent_helpers import sim_devices
 
 from simulators.modbus_server import ModbusSimServer
+from tests.edge_agent.agent_helpers import sim_devices
 
 
 @pytest.fixture

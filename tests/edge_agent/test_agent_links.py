@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tcp_proxy import TcpProxy
 
 from device_profiles.loader import load_library
 from edge_agent.modbus.config import ModbusDevice
@@ -20,6 +19,7 @@ from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.samples import Sample
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
+from tests.edge_agent.tcp_proxy import TcpProxy
 
 LIB = load_library()
 WS = LIB["renke-rs-ws-n01"]

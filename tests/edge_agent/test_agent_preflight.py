@@ -9,11 +9,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from agent_helpers import write_config
-
 from campus_twin.servers import Mosquitto, free_port
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer
+from tests.edge_agent.agent_helpers import write_config
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_helpers import wait_until, write_config
-from tcp_proxy import TcpProxy
 
 from campus_twin.servers import Mosquitto, free_port
 from simulators.modbus_server import ModbusSimServer
+from tests.edge_agent.agent_helpers import write_config
+from tests.edge_agent.tcp_proxy import TcpProxy
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "campus-twin"
