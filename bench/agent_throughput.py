@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from campus_twin.servers import Mosquitto
+from contract.broker import BrokerSettings
 from device_profiles.loader import load_profile
+from ops.mqtt_client import ClientOptions, build_client
 from simulators.modbus_server import ModbusSimServer, SimDevice
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ class RowCounter:
         self.rows = 0
         self._lock = threading.Lock()
         ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-counter")
+        self.client = build_client(BrokerSettings(port=port), ClientOptions(client_id="bench-counter"))
         self.client.on_connect = lambda c, *a: c.subscribe("campus/+/+/telemetry", qos=0)
         self.client.on_subscribe = lambda *a: ready.set()
         self.client.on_message = self._on_message
