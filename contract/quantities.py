@@ -146,3 +146,16 @@ def round_to(value: float, resolution: float) -> float:
         return value
     out = float(f"{value:.{decimals_for(resolution)}f}")
     return 0.0 if out == 0 else out  # no "-0.0" on the wire
+
+
+def format_against(quantity: str, value: float, limit: float) -> str:
+    """`value` at the quantity's display decimals, with more decimals (up to 3 more) while the
+    rounded text would equal the limit's: a 21.96 °C breach of a 22 °C floor reads "21.96", not
+    a puzzling "22.0 < 22"."""
+    spec = catalogue().quantities.get(quantity)
+    decimals = spec.decimals if spec is not None else 2
+    for extra in range(4):
+        text = f"{value:.{decimals + extra}f}"
+        if value == limit or float(text) != limit:
+            return text
+    return text

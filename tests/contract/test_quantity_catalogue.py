@@ -147,3 +147,13 @@ def test_catalogue_names_the_standards_that_set_limits_on_each_quantity() -> Non
     assert not missing, (
         f"{path.relative_to(ROOT)} uses standards contract/quantities.yaml does not list: {missing}"
     )
+
+
+def test_breach_value_never_rounds_onto_its_limit() -> None:
+    """A 21.96 °C reading under a 22 °C floor must not read "22.0 < 22" in a reason."""
+    from contract.quantities import format_against
+
+    assert format_against("temperature", 21.96, 22.0) == "21.96"
+    assert format_against("co2", 1322.4, 1000.0) == "1322"
+    assert float(format_against("hcho", 0.0801, 0.08)) != 0.08
+    assert format_against("temperature", 22.0, 22.0) == "22.0"

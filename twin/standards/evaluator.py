@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from contract.quantities import labels
+from contract.quantities import format_against, labels
 from twin.standards import intervals as iv
 from twin.standards.schema import Rule
 from twin.standards.windows import WindowSpan, windows
@@ -298,7 +298,7 @@ def breach_reason(rule: Rule, measured: float) -> Reason:
         op, lim = ("<" if rule.comparator == ">=" else ">"), rule.limit
     label = labels().get(rule.quantity)
     zh_name, en_name = (label.zh, label.en) if label is not None else (rule.quantity, rule.quantity)
-    val = f"{measured:.3g}" if abs(measured) < 10 else f"{measured:.0f}"
+    val = format_against(rule.quantity, measured, lim)
     zh = f"{zh_name} {val} {rule.unit} {op} {lim:g} {rule.unit}（{rule.standard} {rule.averaging_zh}）"
     en = f"{en_name} {val} {rule.unit} {op} {lim:g} {rule.unit} ({rule.standard} {rule.clause}, {rule.averaging})"
     return Reason(zh, en)
