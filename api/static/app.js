@@ -47,6 +47,17 @@ function fmtValue(v, q, unit) {
   const n = Number(v).toLocaleString("zh-CN", { minimumFractionDigits: decimalsFor(q), maximumFractionDigits: decimalsFor(q) });
   return u ? `${n} ${u}` : n;
 }
+// A breach's measured value never rounds onto its limit (21.96 under a 22 floor reads 21.96, not
+// 22.0): the same rule as contract.quantities.format_against, which writes the reasons' text.
+function fmtAgainst(v, q, unit, limit) {
+  const lim = Array.isArray(limit) ? (v < limit[0] ? limit[0] : limit[1]) : limit;
+  const base = decimalsFor(q);
+  let d = base;
+  while (d < base + 3 && v !== lim && Number(Number(v).toFixed(d)) === lim) d += 1;
+  const u = unitText(unit);
+  const n = Number(v).toLocaleString("zh-CN", { minimumFractionDigits: d, maximumFractionDigits: d });
+  return u ? `${n} ${u}` : n;
+}
 function fmtNumber(v, d) {
   return v === null || v === undefined ? "—" : Number(v).toLocaleString("zh-CN", { maximumFractionDigits: d });
 }
@@ -379,7 +390,7 @@ async function pageRoom(id) {
     fill(head, h("div", { class: `status big ${STATUS[normStatus(overall)].cls}` }, statusLabel(overall)),
       reason ? h("div", { class: "reason", id: "room-reason" }, reasonText(reason)) : null,
       (s.breaches || []).length ? h("ul", { class: "breaches", id: "breaches" }, s.breaches.map((x) => h("li", {},
-        `${x.label ? x.label.zh : x.quantity}：实测 ${fmtValue(x.measured, x.quantity, x.unit)}`,
+        `${x.label ? x.label.zh : x.quantity}：实测 ${fmtAgainst(x.measured, x.quantity, x.unit, x.limit)}`,
         h("small", {}, ` ${x.label ? x.label.en : ""} · measured · ${x.standard || ""} ${x.clause ? "§" + x.clause : ""}`)))) : null);
     fill(values, table("values", ["量 Quantity", "值 Value", "时间 Time", "设备 Device"],
       s.values.map((v) => Object.assign([bi(v.label), h("span", { class: "value", "data-quantity": v.quantity }, fmtValue(v.value, v.quantity, v.unit)),
