@@ -9,7 +9,7 @@ before `start` are dropped. An episode reaching `now` is open (end None).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -18,7 +18,7 @@ from api.compliance import LiveEngine
 from api.labels import quantity_label
 from api.schemas import AlertOut, AlertRuleOut, Label
 from api.twin_index import SpacePlace
-from store.base import SeriesInfo
+from store.base import SeriesInfo, SeriesKey
 from twin.standards.engine import Episode
 from twin.standards.evaluator import Series
 from twin.standards.occupancy import HOLD_NS
@@ -32,6 +32,7 @@ def room_episodes(
     end: int,
     now: int,
     quantity: str | None = None,
+    roles: Mapping[SeriesKey, str | None] | None = None,
 ) -> list[Episode]:
     eng = engine.engine
     wanted = {r.quantity for r in eng.rules_for(place.space.room_type)}
@@ -50,7 +51,7 @@ def room_episodes(
                 info.quantity,
                 np.array([w.start for w in pts], dtype=np.int64),
                 np.array([w.value for w in pts], dtype=np.float64),
-                None,
+                (roles or {}).get(info.key),
                 info.key.device,
             )
         )
@@ -70,11 +71,12 @@ def alert_rows(
     now: int,
     quantity: str | None,
     local: Callable[[int], datetime],
+    roles: Mapping[SeriesKey, str | None] | None = None,
 ) -> list[AlertOut]:
     """The room's episodes as `AlertOut` rows (times in the campus's local time zone)."""
     devices = {s.key.point: s.key.device for s in series}
     out = []
-    for e in room_episodes(engine, place, series, start, end, now, quantity):
+    for e in room_episodes(engine, place, series, start, end, now, quantity, roles):
         rules = [engine.engine.rule(r) for r in e.rules]
         point = e.points[0] if e.points else ""
         out.append(

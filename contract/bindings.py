@@ -3,6 +3,10 @@
 Ingest must not import the twin (it is the upper layer), so the twin writes this table as
 JSON (`campus-twin twin bind … --out bindings.json`) and ingest reads it to tag points with
 campus/building/storey/room. A point-level binding wins over a device-level one.
+
+A binding may also say where the point measures (`role`: desk plane, blackboard, wall …); the
+twin passes it to the standards engine, where it wins over the device profile's default and
+over name patterns.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.sensor_roles import SensorRole
 from contract.telemetry import Ident
 
 
@@ -34,6 +39,9 @@ class Binding(BaseModel):
     device: Ident
     point: Ident | None = Field(default=None, description="None binds every point of the device")
     tags: RoomTags
+    role: SensorRole | None = Field(
+        default=None, description="where the point(s) measure; None: not declared"
+    )
     source: str = Field(default="file", description="'ifc' (IfcSensor in the space) or 'file' or 'ifc+file'")
 
 
@@ -60,9 +68,14 @@ class BindingIndex:
 
     def __init__(self, table: BindingTable | None = None) -> None:
         self._idx = table.index() if table else {}
+        self._roles = {(b.site, b.device, b.point): b.role for b in table.bindings if b.role} if table else {}
 
     def __len__(self) -> int:
         return len(self._idx)
 
     def lookup(self, site: str, device: str, point: str) -> RoomTags | None:
         return self._idx.get((site, device, point)) or self._idx.get((site, device, None))
+
+    def role(self, site: str, device: str, point: str) -> SensorRole | None:
+        """The declared role: the point's binding, else the device's; None when neither says."""
+        return self._roles.get((site, device, point)) or self._roles.get((site, device, None))

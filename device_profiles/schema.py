@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from contract.quantities import KnownQuantity, catalogue
+from contract.sensor_roles import SensorRole
 from contract.telemetry import ID_PATTERN
 
 MAX_READ_REGISTERS = 125  # Modbus spec limit for FC3/FC4
@@ -157,6 +158,10 @@ class Point(BaseModel):
     resolution: float | None = Field(
         default=None, gt=0, description="value step in `unit`; default: |scale| for integer types"
     )
+    role: SensorRole | None = Field(
+        default=None,
+        description="where this point measures as usually installed (desk, wall …); default: the profile's",
+    )
 
     @property
     def step(self) -> float | None:
@@ -227,6 +232,10 @@ class DeviceProfile(BaseModel):
     source: Source
     serial: SerialDefaults | None = None
     defaults: Defaults = Field(default_factory=Defaults)
+    role: SensorRole | None = Field(
+        default=None,
+        description="where the device measures as usually mounted (wall, desk …); a point may override",
+    )
     points: list[Point] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -243,6 +252,10 @@ class DeviceProfile(BaseModel):
             if p.name == name:
                 return p
         raise KeyError(f"profile {self.name!r} has no point {name!r}")
+
+    def role_of(self, point: Point) -> SensorRole | None:
+        """The point's default role (a binding may override it): the point's, else the profile's."""
+        return point.role or self.role
 
     def protocol_address(self, point: Point) -> int:
         """The 0-based address sent in the PDU."""

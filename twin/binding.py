@@ -6,6 +6,10 @@ the binding file, or the IFC file and GlobalId of the element.
 
 Precedence: a binding-file entry is the explicit intent of a person, so it wins over an
 IfcSensor that places the same device/point elsewhere; the disagreement is reported.
+
+Sensor role (where a point measures, for the standards engine): the binding file's `role`
+(point entry, else device entry) wins over the IfcSensor's CampusTwin_Sensor.Role, which the
+generator fills with the device profile's default.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.campus import CampusSpec, devices_of, expand
+from contract.sensor_roles import SENSOR_ROLES, SensorRole
 from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_yaml, locate, to_plain, validate_doc
 from twin.model import Building, Campus, Space, Storey
@@ -38,6 +43,9 @@ class BindingEntry(BaseModel):
     room: str | None = Field(default=None, description="room number (IfcSpace Name), e.g. A-201")
     space: str | None = Field(default=None, description="IfcSpace GlobalId")
     site: Ident | None = None
+    role: SensorRole | None = Field(
+        default=None, description="where the point measures (desk, blackboard, wall, ceiling, outdoor)"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> BindingEntry:
@@ -56,7 +64,7 @@ class BindingFile(BaseModel):
 @dataclass(frozen=True, slots=True)
 class Issue:
     severity: Severity
-    kind: str  # unknown_room, ambiguous_room, conflict, unbound_device, unknown_device, room_without_sensor, sensor_without_device
+    kind: str  # unknown_room, ambiguous_room, conflict, bad_role, unbound_device, unknown_device, room_without_sensor, sensor_without_device
     where: str
     message: str
 
@@ -122,7 +130,9 @@ def room_tags(campus: Campus, place: _Place) -> RoomTags:
 Key = tuple[str, str, str | None]  # (site, device, point)
 
 
-def _from_ifc(campus: Campus, places: list[_Place], report: BindingReport) -> dict[Key, tuple[_Place, str]]:
+def _from_ifc(
+    campus: Campus, places: list[_Place], report: BindingReport, roles: dict[Key, SensorRole]
+) -> dict[Key, tuple[_Place, str]]:
     found: dict[Key, tuple[_Place, str]] = {}
     for pl in places:
         where_file = pl.building.source_file
@@ -150,6 +160,16 @@ def _from_ifc(campus: Campus, places: list[_Place], report: BindingReport) -> di
                 )
                 continue
             found.setdefault(key, (pl, where))
+            role = sensor.get("role")
+            if role in SENSOR_ROLES:
+                roles.setdefault(key, role)
+            elif role:
+                report.add(
+                    "warning",
+                    "bad_role",
+                    where,
+                    f"CampusTwin_Sensor.Role {role!r} is not one of {', '.join(SENSOR_ROLES)}; ignored",
+                )
     return found
 
 
@@ -161,7 +181,11 @@ def load_binding_file(path: str | Path) -> tuple[BindingFile, Any]:
 
 
 def _from_file(
-    campus: Campus, places: list[_Place], path: str | Path, report: BindingReport
+    campus: Campus,
+    places: list[_Place],
+    path: str | Path,
+    report: BindingReport,
+    roles: dict[Key, SensorRole],
 ) -> dict[Key, tuple[_Place, str]]:
     bf, doc = load_binding_file(path)
     by_number: dict[str, list[_Place]] = {}
@@ -213,6 +237,8 @@ def _from_file(
             )
             continue
         found[key] = (pl, where)
+        if e.role:
+            roles[key] = e.role
     return found
 
 
@@ -249,8 +275,10 @@ def bind_campus(
     (they are copied into the tags). Raises ConfigError only for an unreadable binding file."""
     report = BindingReport()
     places = _places(campus)
-    ifc = _from_ifc(campus, places, report) if use_ifc else {}
-    filed = _from_file(campus, places, binding_file, report) if binding_file else {}
+    ifc_roles: dict[Key, SensorRole] = {}
+    file_roles: dict[Key, SensorRole] = {}
+    ifc = _from_ifc(campus, places, report, ifc_roles) if use_ifc else {}
+    filed = _from_file(campus, places, binding_file, report, file_roles) if binding_file else {}
     merged: dict[Key, tuple[_Place, str]] = {}
     # A device-level file entry moves the whole device: it also overrides the IfcSensors that
     # bind single points of it (the generator writes one per point), which would otherwise win
@@ -293,7 +321,14 @@ def bind_campus(
             )
         merged[key] = (pl, "file")
     bindings = [
-        Binding(site=k[0], device=k[1], point=k[2], tags=room_tags(campus, pl), source=src)
+        Binding(
+            site=k[0],
+            device=k[1],
+            point=k[2],
+            tags=room_tags(campus, pl),
+            source=src,
+            role=_role(k, file_roles, ifc_roles),
+        )
         for k, (pl, src) in sorted(merged.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))
     ]
     report.bound_devices = {b.device for b in bindings}
@@ -317,6 +352,11 @@ def bind_campus(
         for d in sorted(report.bound_devices - set(known)):
             report.add("warning", "unknown_device", d, f"device {d} is bound but not in the device list")
     return bindings, report
+
+
+def _role(key: Key, file_roles: dict[Key, SensorRole], ifc_roles: dict[Key, SensorRole]) -> SensorRole | None:
+    """A person's role (point entry, else device entry) beats the IFC's (the profile default)."""
+    return file_roles.get(key) or file_roles.get((key[0], key[1], None)) or ifc_roles.get(key)
 
 
 def binding_table(campuses: Iterable[Campus]) -> BindingTable:

@@ -207,6 +207,8 @@ class _Writer:
             props["Point"] = sp.point
             props["Quantity"] = sp.quantity
             props["Unit"] = CANONICAL_UNITS[sp.quantity]
+            if sp.role:
+                props["Role"] = sp.role
         pset = api.pset.add_pset(self.f, product=el, name=SENSOR_PSET)
         api.pset.edit_pset(self.f, pset=pset, properties=props)
         self.n_sensors += 1

@@ -168,6 +168,7 @@ def _sensor_info(el: Any, psets: dict[str, Any]) -> dict[str, Any]:
         "unit": p.get("Unit"),
         "site": p.get("Site"),
         "binding_level": p.get("BindingLevel"),
+        "role": p.get("Role"),
     }
 
 

@@ -156,6 +156,15 @@ def bound_series(
     return out
 
 
+def declared_roles(
+    campus: Campus, bindings: BindingIndex | BindingTable | None, infos: Iterable[SeriesInfo]
+) -> dict[SeriesKey, str | None]:
+    """The role each series' binding declares (point, else device; None: not declared — the
+    engine then falls back to the name patterns of twin/standards/roles.yaml)."""
+    idx = _index(campus, bindings)
+    return {i.key: idx.role(i.key.site, i.key.device, i.key.point) for i in infos}
+
+
 def _interval_ns(store: Store, key: SeriesKey, now_ns: int, default_ns: int) -> int:
     """Median spacing of the last readings (within 30 default intervals), else the default."""
     wins = store.range(key, now_ns - 30 * default_ns, now_ns + 1)
@@ -267,6 +276,7 @@ def room_states(
     if engine is None and standards is not None:
         engine = Engine(standards, timetable)
     by_room = bound_series(campus, bindings, store.series())
+    roles = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
     keys = [i.key for infos in by_room.values() for i in infos]
     latest = store.latest(keys) if keys else {}
     default_ns = int(default_interval_s * NS)
@@ -294,7 +304,7 @@ def room_states(
         elif engine is not None:
             st.occupied, st.occupancy_source = engine.in_class(space.room_type, now_ns), "timetable"
         if engine is not None and infos:
-            series = today_series(store, infos, engine, now_ns, {})
+            series = today_series(store, infos, engine, now_ns, roles)
             fresh = {s.point: (None if s.stale else s.value) for s in st.series}
             st.verdicts = live_verdicts(engine, space.room_type, series, now_ns, fresh)
         out[space.global_id] = st

@@ -22,6 +22,7 @@ from typing import get_args
 
 from contract.campus import CampusSpec, Device, DeviceTemplate, MqttFormat
 from contract.quantities import catalogue
+from contract.sensor_roles import SensorRole
 from contract.yamlio import ConfigError
 from device_profiles.mqtt_format import carried, simulated_format
 from device_profiles.schema import DeviceProfile, RawType
@@ -47,6 +48,7 @@ class SensorPoint:
 
     point: str
     quantity: str
+    role: SensorRole | None = None  # the profile's default mounting, written as CampusTwin_Sensor.Role
 
     @property
     def unit(self) -> str:
@@ -68,7 +70,7 @@ def sensor_type(quantity: str | None) -> tuple[str, str | None]:
 def profile_points(profile: DeviceProfile) -> tuple[SensorPoint, ...]:
     """The points the agent's Modbus poller publishes for a device of this profile."""
     return tuple(
-        SensorPoint(p.name, p.quantity)
+        SensorPoint(p.name, p.quantity, profile.role_of(p))
         for p in profile.points
         if p.quantity is not None and p.type is not RawType.STRING
     )

@@ -62,10 +62,11 @@ def list_alerts(
             f"{len(places)} rooms with data in scope; narrow to ≤{MAX_ALERT_ROOMS} (building/storey)",
         )
     rows: list[AlertOut] = []
+    bindings = state.binding_index
     for p in places:
-        found = alert_rows(
-            state.live, p, series.by_room[p.space.global_id], start_ns, end_ns, now, quantity, state.to_dt
-        )
+        infos = series.by_room[p.space.global_id]
+        roles = {i.key: bindings.role(i.key.site, i.key.device, i.key.point) for i in infos}
+        found = alert_rows(state.live, p, infos, start_ns, end_ns, now, quantity, state.to_dt, roles)
         rows.extend(r for r in found if not (open_only and r.end is not None))
     rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
     items, total = paginate(rows, limit, offset)

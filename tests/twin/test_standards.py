@@ -148,6 +148,7 @@ def test_all_listed_cases_exist() -> None:
         "shenzhen_november_27c",
         "tvoc_8h",
         "pm25_exactly_50",
+        "bound_role_beats_name",
     } <= names
     for p in CASE_DIRS:
         assert (p / "README.md").read_text(encoding="utf-8").strip()
@@ -269,7 +270,15 @@ def _store_case(case: Path, tmp_path: Path) -> tuple[Any, Any, Any, list[Any], E
     tags = RoomTags(
         campus=SITE, building="B1", storey="S1", room="R1", room_number="A-101", room_type="general_classroom"
     )
-    table = BindingTable(bindings=[Binding(site=SITE, device="logger", tags=tags)])
+    # one binding per point, with the role the CSV declares (as a binding file or the
+    # generator's profile default would): the report, live and alert paths take it from there
+    roles = {s.point: s.role for s in series}
+    table = BindingTable(
+        bindings=[
+            Binding(site=SITE, device="logger", point=p, tags=tags, role=r)  # type: ignore[arg-type]
+            for p, r in roles.items()
+        ]
+    )
     return store, campus, table, series, engine
 
 

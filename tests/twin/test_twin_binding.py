@@ -141,3 +141,41 @@ def test_load_twin_two_campuses(small_campus_dir: Path, tmp_path: Path) -> None:
     cfg.write_text("campuses:\n  - {id: x, name: x, ifc: []}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"twin.yaml:2:.*ifc"):
         load_twin(cfg)
+
+
+def test_sensor_roles_from_profile_defaults_and_binding_file(small_campus_dir: Path, tmp_path: Path) -> None:
+    """The generator writes the profile's default role (CampusTwin_Sensor.Role); a binding-file
+    role (point, else device) beats it; the index answers point first, then device."""
+    campus = _campus(small_campus_dir)
+    bindings, _ = bind_campus(campus)
+    roles = {(b.device, b.point): b.role for b in bindings}
+    assert roles[("A-101-air", "co2")] == "wall" and roles[("A-101-air", "illuminance")] == "wall"
+    assert roles[("A-101-occ", "occupancy")] is None  # an MQTT sensor: no profile default
+    bf = tmp_path / "b.yaml"
+    bf.write_text(
+        "bindings:\n"
+        "  - {device: A-101-air, point: illuminance, room: A-101, role: desk}\n"
+        "  - {device: A-101-occ, room: A-101, role: ceiling}\n",
+        encoding="utf-8",
+    )
+    bindings, _ = bind_campus(campus, bf)
+    roles = {(b.device, b.point): b.role for b in bindings}
+    assert roles[("A-101-air", "illuminance")] == "desk" and roles[("A-101-air", "co2")] == "wall"
+    assert roles[("A-101-occ", None)] == "ceiling"  # the device entry replaces its IFC points
+    idx = BindingIndex(binding_table([Campus("t", "t", bindings=bindings)]))
+    assert idx.role("t-school", "A-101-air", "illuminance") == "desk"
+    assert idx.role("t-school", "A-101-occ", "illuminance") == "ceiling"
+    assert idx.role("t-school", "nobody", "x") is None
+
+
+def test_bad_role_in_binding_file_names_file_line(small_campus_dir: Path, tmp_path: Path) -> None:
+    campus = _campus(small_campus_dir)
+    bf = tmp_path / "b.yaml"
+    bf.write_text(
+        "bindings:\n  - {device: A-101-air, room: A-101}\n  - {device: A-101-occ, room: A-101, role: floor}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as exc:
+        bind_campus(campus, bf)
+    msg = str(exc.value)
+    assert f"{bf}:3:" in msg and "role" in msg and "desk" in msg

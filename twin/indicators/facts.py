@@ -17,7 +17,7 @@ import numpy as np
 from contract.bindings import BindingTable
 from store.base import Agg, SeriesInfo, Store
 from twin.indicators.history import SeriesHistory, grain_ns
-from twin.live import bound_series
+from twin.live import bound_series, declared_roles
 from twin.model import Campus
 from twin.standards.engine import Engine, Presence, presence_of
 from twin.standards.evaluator import Series, Verdict, evaluate_series
@@ -114,6 +114,7 @@ def gather_school(
     grains: dict[tuple[object, ...], int | None] = {}  # per room type and rule: their boundaries
     infos_all = [i for i in store.series() if i.key.site == campus.id]
     by_room = bound_series(campus, bindings, infos_all)
+    declared = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
     latest = store.latest([i.key for i in infos_all]) if infos_all else {}
     devices = _bound_devices(campus, bindings)
     agents: dict[str, int] = {}
@@ -152,7 +153,9 @@ def gather_school(
                 i
                 for i in infos
                 if i.quantity == rule.quantity
-                and rule.applies.matches_role(engine.roles.role_of(i.key.device, i.key.point, i.quantity))
+                and rule.applies.matches_role(
+                    engine.roles.role_of(i.key.device, i.key.point, i.quantity, declared.get(i.key))
+                )
             ]
             if not chosen:
                 continue
@@ -164,7 +167,7 @@ def gather_school(
             for i in chosen:
                 h = histories[i.key].with_grain(grains.get(gkey) if presence is None and bulk else None)
                 ts, vals = h.readings(rule, app)
-                series.append(Series(i.key.point, i.quantity, ts, vals, None, i.key.device))
+                series.append(Series(i.key.point, i.quantity, ts, vals, declared.get(i.key), i.key.device))
             facts[chosen[0].key].verdicts.append(
                 evaluate_series(
                     rule,

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contract.sensor_roles import SENSOR_ROLES
+
 COLUMNS = ("ts", "quantity", "value", "point", "role", "presence")
 
 
@@ -122,10 +124,8 @@ def read_series(path: Path, tz: ZoneInfo) -> Any:
         except ValueError:
             raise InputError(f"{path}:{lineno}: value: {rec['value']!r} is not a number") from None
         role = rec.get("role") or ""
-        if role and role not in ("desk", "blackboard", "wall", "ceiling", "outdoor"):
-            raise InputError(
-                f"{path}:{lineno}: role: {role!r} is not desk, blackboard, wall, ceiling or outdoor"
-            )
+        if role and role not in SENSOR_ROLES:
+            raise InputError(f"{path}:{lineno}: role: {role!r} is not one of {', '.join(SENSOR_ROLES)}")
         pres = rec.get("presence") or ""
         if pres:
             try:

@@ -1,7 +1,8 @@
 """Where a point measures (desk plane, blackboard, wall, ceiling, outdoor), as data.
 
-`roles.yaml` maps device/point ids (globs, first match wins) to a role; a role given with the
-data (a binding, the CLI's `role` column) wins over the file. GB 7793 rules judge only desk and
+Order: the binding's role (binding file, else the device profile's default that the generator
+writes into the IfcSensor), passed in as `declared`; only then `roles.yaml`, which maps
+device/point ids (globs, first match wins) to a role as the last fallback. GB 7793 rules judge only desk and
 blackboard points, so a wall monitor's or a ceiling PIR's lux is never taken for the desk plane.
 """
 

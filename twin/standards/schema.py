@@ -15,15 +15,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contract.quantities import check_quantity
+from contract.sensor_roles import SENSOR_ROLES
+from contract.sensor_roles import SensorRole as Role
 from contract.telemetry import CANONICAL_UNITS
 
 Comparator = Literal["<=", ">=", "between"]
 Averaging = Literal["instant", "1h", "8h", "class_day", "24h"]
 Statistic = Literal["mean", "energy", "l90"]
 TimeScope = Literal["class", "empty", "any"]
-Role = Literal["desk", "blackboard", "wall", "ceiling", "outdoor"]
 Season = Literal["summer", "winter"]
-ROLES: tuple[Role, ...] = ("desk", "blackboard", "wall", "ceiling", "outdoor")
+ROLES: tuple[Role, ...] = SENSOR_ROLES
 
 HOUR_NS = 3_600 * 10**9
 # occupied-time windows: length of the window in applicable time

@@ -124,6 +124,15 @@ def main() -> None:
 
     write("desk_vs_wall_lux", day("2026-11-16", "07:00", "18:00", lux))
 
+    def bound(m: int) -> list[tuple[str, float, str, str]]:
+        # names that mislead the name patterns: the binding's role decides
+        return [
+            ("illuminance", 150.0, "desk-lux-1", "wall"),
+            ("illuminance", 450.0, "ws-2", "desk"),
+        ]
+
+    write("bound_role_beats_name", day("2026-11-16", "07:00", "18:00", bound))
+
     def warm(m: int) -> list[tuple[str, float, str, str]]:
         return [("temperature", 27.0, "temperature", "wall"), ("humidity", 65.0, "humidity", "wall")]
 
