@@ -28,7 +28,9 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def set_binding_entry(path: Path, site: str, device: str, point: str | None, space_gid: str) -> None:
+def set_binding_entry(
+    path: Path, site: str, device: str, point: str | None, space_gid: str, role: str | None = None
+) -> None:
     """Replace the entries for (site, device, point) in the binding YAML with one to `space_gid`."""
     doc = load_yaml(path) if path.is_file() else None
     if not isinstance(doc, CommentedMap):
@@ -55,6 +57,8 @@ def set_binding_entry(path: Path, site: str, device: str, point: str | None, spa
         entry["point"] = point
     entry["space"] = space_gid
     entry["site"] = site
+    if role is not None:
+        entry["role"] = role
     entries.append(entry)
     y = YAML(typ="rt")
     buf = io.StringIO()

@@ -54,6 +54,15 @@ def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) ->
     if path is None:
         raise ApiError(409, "this campus has no binding file configured (twin config 'bindings:')")
     sp = place.space
+    old = state.loaded.bindings
+    # moving a sensor does not change where it measures: keep the role it was bound with (a
+    # whole device: the role its bindings agree on)
+    was = {
+        b.role
+        for b in old.bindings
+        if b.site == site and b.device == device and (body.point is None or b.point in (body.point, None))
+    }
+    role = was.pop() if len(was) == 1 else None
     new = Binding(
         site=site,
         device=device,
@@ -67,8 +76,8 @@ def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) ->
             room_type=sp.room_type,
         ),
         source="api",
+        role=role,
     )
-    old = state.loaded.bindings
     # rebinding a whole device also replaces its per-point bindings (they would win at lookup)
     kept = [
         b
@@ -76,7 +85,7 @@ def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) ->
         if not (b.site == site and b.device == device and (body.point is None or b.point == body.point))
     ]
     table = BindingTable(v=old.v, generated_at=datetime.now(UTC).isoformat(), bindings=[*kept, new])
-    set_binding_entry(path, site, device, body.point, sp.global_id)
+    set_binding_entry(path, site, device, body.point, sp.global_id, role)
     if state.settings.bindings_export is not None:
         export_table(table, state.settings.bindings_export)
     state.set_bindings(table)

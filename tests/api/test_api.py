@@ -270,6 +270,9 @@ def test_admin_rebinds_and_reloads(twin_dir: Path, sqlite_store: SQLiteStore, ad
         r = c.post(f"{V1}/admin/reload", headers=admin)
         assert r.status_code == 200 and r.json()["rooms"] == 23
         assert "A-101-air" in c.get(f"{V1}/rooms/{target}", headers=viewer).json()["devices"]
+        # moving the wall monitor keeps where it measures (its profile's role), across the reload
+        assert "role: wall" in (twin_dir / "bindings.yaml").read_text(encoding="utf-8")
+        assert '"role": "wall"' in (twin_dir / "bindings.json").read_text(encoding="utf-8")
         bad = c.put(f"{V1}/admin/bindings/sz-demo-school/A-101-air", headers=admin, json={"room": "Z-999"})
         assert bad.status_code == 404
         bad_id = c.put(f"{V1}/admin/bindings/sz-demo-school/bad%20id", headers=admin, json={"room": "A-101"})
