@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from contract.telemetry import QUANTITIES
+from contract.quantities import check_quantity
 
 MAX_CLAUSES = 8
 MAX_LENGTH = 300
@@ -54,8 +54,10 @@ class Clause:
 
 
 def parse_clause(quantity: str, op: str, value: float) -> Clause:
-    if quantity not in QUANTITIES:
-        raise ConditionError(f"unknown quantity {quantity!r}; known: {', '.join(sorted(QUANTITIES))}")
+    try:
+        check_quantity(quantity)
+    except ValueError as exc:
+        raise ConditionError(str(exc)) from None
     symbol = OP_NAMES.get(op, op)
     if symbol not in OPS:
         raise ConditionError(f"unknown operator {op!r}; use one of {', '.join(OP_NAMES)} or > >= < <= = !=")

@@ -13,7 +13,7 @@ from api.errors import ApiError, bad_param
 from api.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS
 from api.state import AppState
 from api.timeparse import parse_time_ns
-from contract.telemetry import QUANTITIES
+from contract.quantities import check_quantity as known_quantity
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -71,8 +71,12 @@ admin = require(Role.ADMIN)
 
 def check_quantity(quantity: str | None) -> None:
     """A `quantity` query parameter, when given, must be a contract quantity."""
-    if quantity is not None and quantity not in QUANTITIES:
-        raise bad_param("quantity", f"unknown quantity; known: {', '.join(sorted(QUANTITIES))}")
+    if quantity is None:
+        return
+    try:
+        known_quantity(quantity)
+    except ValueError as exc:
+        raise bad_param("quantity", str(exc)) from None
 
 
 def query_window(state: AppState, start: str | None, end: str | None, now_ns: int) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from contract.quantities import check_quantity
+from contract.quantities import KnownQuantity
 from contract.sensor_roles import SENSOR_ROLES
 from contract.sensor_roles import SensorRole as Role
 from contract.telemetry import CANONICAL_UNITS
@@ -65,7 +65,7 @@ class Rule(BaseModel):
     standard: str = Field(description="code and year, e.g. 'GB 7793-2010'")
     standard_title_zh: str
     clause: str = Field(description="clause or table of the standard, e.g. '5.2' or '4.2 表1'")
-    quantity: str
+    quantity: KnownQuantity
     comparator: Comparator
     limit: float | tuple[float, float]
     unit: str
@@ -84,11 +84,6 @@ class Rule(BaseModel):
     label_en: str
     averaging_zh: str = Field(default="", description="the averaging in words, for reasons (e.g. 1小时均值)")
     note: str | None = Field(default=None, description="where the repository's use is an interpretation")
-
-    @field_validator("quantity")
-    @classmethod
-    def _quantity(cls, v: str) -> str:
-        return check_quantity(v)
 
     def verdict_fields(self) -> dict[str, Any]:
         """The rule's identity, limit and citation as every verdict type carries them."""
