@@ -17,6 +17,7 @@ from contract.clock import ClockSettings
 from contract.quantities import check_quantity
 from contract.secrets import rebase
 from contract.telemetry import Ident
+from contract.timestamps import DEFAULT_MAX_SKEW_S
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from device_profiles.mqtt_format import default_topic
 from edge_agent.modbus.config import ModbusDevice, link_conflicts
@@ -97,6 +98,12 @@ class Subscription(_Strict):
 class MqttSouthConfig(_Strict):
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     subscriptions: list[Subscription] = Field(default_factory=list)
+    max_clock_skew_s: float = Field(
+        default=DEFAULT_MAX_SKEW_S,
+        gt=0,
+        le=7 * 86400,
+        description="a sensor's timestamp further ahead than this is replaced by the receive time (uncertain)",
+    )
 
 
 class UpstreamConfig(_Strict):

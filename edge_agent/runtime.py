@@ -19,6 +19,7 @@ from typing import Any
 
 from contract.clock import Clock
 from contract.telemetry import HealthReport, Quality, Reading
+from contract.timestamps import DEFAULT_MAX_SKEW_S
 from edge_agent.buffer import DiskQueue, PutResult, QueueStats
 from edge_agent.config import AgentConfig, Subscription
 from edge_agent.dbthread import DbThread
@@ -56,7 +57,8 @@ class Agent:
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
-        self.mqtt_decoder = MqttDecoder(self.tz)  # remembers Zigbee2MQTT discovery; counts skips
+        skew = cfg.mqtt.max_clock_skew_s if cfg.mqtt is not None else DEFAULT_MAX_SKEW_S
+        self.mqtt_decoder = MqttDecoder(self.tz, skew)  # remembers Zigbee2MQTT discovery; counts skips
         self.profiles = profiles
         changes = None
         if cfg.normalise.deadband:

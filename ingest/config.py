@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract.broker import BrokerSettings
 from contract.secrets import rebase
 from contract.telemetry import Ident
+from contract.timestamps import DEFAULT_MAX_SKEW_S
 from contract.yamlio import load_model
 from ops.metrics import MetricsListen
 from ops.quarantine import QuarantineConfig
@@ -76,6 +77,12 @@ class IngestConfig(BaseModel):
     )
     metrics: MetricsListen = Field(default_factory=lambda: MetricsListen.default_for("ingest"))
     batch: BatchConfig = Field(default_factory=BatchConfig)
+    max_clock_skew_s: float = Field(
+        default=DEFAULT_MAX_SKEW_S,
+        gt=0,
+        le=7 * 86400,
+        description="a reading stamped further ahead than this (of the batch's `sent` and this host's clock) gets `sent` as its time, quality uncertain",
+    )
 
     @property
     def quarantine_path(self) -> Path:

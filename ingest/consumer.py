@@ -32,6 +32,7 @@ import paho.mqtt.client as mqtt
 
 from contract.sequence import SeqVerdict
 from contract.telemetry import subscription
+from contract.timestamps import DEFAULT_MAX_SKEW_S
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
@@ -76,8 +77,10 @@ class Consumer:
         metrics: IngestMetrics,
         batch: BatchConfig | None = None,
         site: str = "+",
+        max_skew_s: float = DEFAULT_MAX_SKEW_S,
     ) -> None:
         self.broker = broker
+        self.max_skew_s = max_skew_s
         self.store = store
         self.quarantine = quarantine
         self.bindings = bindings
@@ -189,7 +192,7 @@ class Consumer:
             except queue.Empty:
                 break
         if rest:
-            decoded = Decoded()
+            decoded = Decoded(max_skew_s=self.max_skew_s)
             for m in rest:
                 decoded.add(m, self.bindings.tags)
             self._ready.put((seq, rest, decoded))
@@ -216,7 +219,7 @@ class Consumer:
                 self.metrics.bindings_loads_total = self.bindings.loads_total
         with self.metrics.lock:
             self.metrics.bindings_errors_total = self.bindings.errors_total
-        decoded = Decoded()
+        decoded = Decoded(max_skew_s=self.max_skew_s)
         msgs = [first]
         points = decoded.add(first, self.bindings.tags)
         deadline = time.monotonic() + self.batch.max_delay_s

@@ -18,6 +18,7 @@ from contract.telemetry import (
     decode_status,
     parse_topic,
 )
+from contract.timestamps import DEFAULT_MAX_SKEW_S
 from store.base import Store
 
 TagsFor = Callable[[str, str, str], dict[str, str]]  # (site, device, point) -> room tags
@@ -60,6 +61,7 @@ class Decoded:
     rejects: list[Rejected] = field(default_factory=list)
     tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)  # (site, device, point)
     n_points: int = 0
+    max_skew_s: float = DEFAULT_MAX_SKEW_S  # the device-clock rule's allowance (ingest config)
 
     def add(self, msg: Incoming, tags_for: TagsFor) -> int:
         """Decode one message into this set; returns how many points it added."""
@@ -70,7 +72,7 @@ class Decoded:
             return 0
         try:
             if parts.kind == "telemetry":
-                batch = decode_rows(msg.payload, msg.topic)
+                batch = decode_rows(msg.payload, msg.topic, self.max_skew_s)
                 origin = (batch.site, batch.agent)
             else:
                 status = decode_status(msg.payload, msg.topic)

@@ -37,6 +37,7 @@ class IngestService:
             self.metrics,
             cfg.batch,
             cfg.site,
+            cfg.max_clock_skew_s,
         )
         self.registry = ingest_registry(self.metrics)
         self.metrics_endpoint: MetricsEndpoint | None = None

@@ -56,3 +56,58 @@ def test_both_decoders_agree_on_restamped_rows() -> None:
         == (row[5], row[6], row[7])
         == (RX, Quality.UNCERTAIN, row[7])
     )
+
+
+def test_the_allowed_skew_is_configurable_in_the_agent_and_ingest(tmp_path: object) -> None:
+    """`mqtt.max_clock_skew_s` (agent) and `max_clock_skew_s` (ingest) widen or narrow the rule:
+    a reading 10 min ahead is restamped with the default 5 min, kept with 1 h."""
+    import time
+    from pathlib import Path
+
+    from edge_agent.config import load_agent_config
+    from edge_agent.runtime import Agent
+    from ingest.config import load_config
+    from ingest.pipeline import Decoded, Incoming
+
+    assert isinstance(tmp_path, Path)
+    now = time.time_ns()
+    ahead = now + 600 * S
+    payload = json.dumps(
+        {
+            "v": 1,
+            "site": "s",
+            "agent": "gw",
+            "seq": 1,
+            "sent": now,
+            "r": [["A-1", "t", "co2", 500, "ppm", ahead, "g"]],
+        }
+    ).encode()
+    assert decode_rows(payload).rows[0][5] != ahead  # default 5 min: restamped
+    assert decode_rows(payload, None, 3600).rows[0][5] == ahead
+    assert decode_batch(payload, None, 3600).readings[0].ts == ahead
+
+    ing = tmp_path / "ingest.yaml"
+    ing.write_text("max_clock_skew_s: 3600\n", encoding="utf-8")
+    cfg = load_config(ing)
+    assert cfg.max_clock_skew_s == 3600
+    for skew, kept in ((cfg.max_clock_skew_s, True), (300.0, False)):
+        d = Decoded(max_skew_s=skew)
+        assert d.add(Incoming("campus/s/gw/telemetry", payload, 1, 1, now), lambda *_: {}) == 1
+        assert (d.batches[0][0].rows[0][5] == ahead) is kept
+    ing.write_text("max_clock_skew_s: 0\n", encoding="utf-8")
+    try:
+        load_config(ing)
+    except ValueError as exc:
+        assert "ingest.yaml:1:" in str(exc) and "max_clock_skew_s" in str(exc)
+    else:
+        raise AssertionError("a zero skew must be refused")
+
+    agent_yaml = tmp_path / "agent.yaml"
+    agent_yaml.write_text(
+        f"site: s\nagent: gw\nbuffer: {{path: {tmp_path / 'b.sqlite'}}}\n"
+        "mqtt:\n  subscriptions: [{format: json}]\n  max_clock_skew_s: 3600\n",
+        encoding="utf-8",
+    )
+    agent_cfg = load_agent_config(agent_yaml)
+    assert agent_cfg.mqtt is not None and agent_cfg.mqtt.max_clock_skew_s == 3600
+    assert Agent(agent_cfg).mqtt_decoder.max_skew_s == 3600
