@@ -34,7 +34,7 @@ def room_episodes(
     quantity: str | None = None,
     roles: Mapping[SeriesKey, str | None] | None = None,
 ) -> list[Episode]:
-    eng = engine.engine
+    eng = engine.for_campus(place.campus)
     wanted = {r.quantity for r in eng.rules_for(place.space.room_type)}
     if quantity is not None:
         wanted &= {quantity}

@@ -29,6 +29,7 @@ from twin.model import Building, Campus, Storey
 from twin.standards import StandardsFile, load_standards
 from twin.standards.engine import Engine
 from twin.standards.evaluator import Reason, Status
+from twin.standards.settings import campus_engine
 
 if TYPE_CHECKING:
     from api.state import AppState
@@ -101,6 +102,18 @@ class LiveEngine:
         self.tz = self.engine.tz
         self._cache: dict[str, tuple[float, RoomState]] = {}
         self._lock = threading.Lock()
+        self._campus_engines: dict[str, Engine] = {}
+
+    def for_campus(self, campus: Campus) -> Engine:
+        """The engine with the campus's own settings (twin config `standards:`), else the shared one."""
+        if campus.standards is None:
+            return self.engine
+        eng = self._campus_engines.get(campus.id)
+        if eng is None:
+            eng = self._campus_engines[campus.id] = campus_engine(
+                campus.standards, self.standards, self.timetable
+            )
+        return eng
 
     def in_class(self, now: int, room_type: str | None = "general_classroom") -> bool:
         """Is `now` class time (the occupancy fallback without a sensor)?"""
@@ -109,6 +122,7 @@ class LiveEngine:
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._campus_engines.clear()  # a twin reload may change a campus's settings
 
     def states(
         self,
@@ -135,7 +149,8 @@ class LiveEngine:
             b.storeys.append(Storey("api-view", None, None, "api-view", [p.space for p in group]))
             mini.buildings.append(b)
             infos = [i for p in group for i in by_room.get(p.space.global_id, [])]
-            fresh = room_states(mini, bindings, _SeriesView(self.store, infos), now, engine=self.engine)
+            engine = self.for_campus(group[0].campus)
+            fresh = room_states(mini, bindings, _SeriesView(self.store, infos), now, engine=engine)
             with self._lock:
                 if len(self._cache) > 50_000:
                     self._cache.clear()

@@ -11,9 +11,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.telemetry import Ident
-from contract.yamlio import load_model
+from contract.yamlio import ConfigError, load_model
 from twin.ifc_loader import Progress, load_campus
 from twin.model import Campus, Problem
+from twin.standards.settings import CampusStandards
 
 
 class CampusConfig(BaseModel):
@@ -27,6 +28,9 @@ class CampusConfig(BaseModel):
         default=None, description="device list for validation: a campus spec or a list of ids"
     )
     overrides: dict[str, str] = Field(default_factory=dict, description="room number → room type key")
+    standards: CampusStandards | None = Field(
+        default=None, description="standards engine settings: climate_zone, school_level, calendar, timetable"
+    )
 
 
 class TwinConfig(BaseModel):
@@ -79,10 +83,28 @@ def prepare_campus(
         campus.problems.append(Problem("twin config", None, msg))
     devices_path = resolve_path(base, cfg.devices)
     devices = load_device_list(devices_path) if devices_path else None
+    if cfg.standards is not None:
+        campus.standards = cfg.standards.resolved(base)
     campus.bindings, report = bind_campus(campus, resolve_path(base, cfg.bindings), devices)
     for issue in report.issues:
         campus.problems.append(Problem(issue.where, None, f"binding {issue.severity}: {issue.message}"))
     return campus
+
+
+def _check_standards(cfg: TwinConfig, path: str | Path) -> None:
+    """A campus's climate zone must be one of the shipped standards' zones (ConfigError)."""
+    from twin.standards import load_standards
+
+    zones = load_standards().climate_zones
+    bad = [
+        f"{path}: campuses[{i}].standards.climate_zone: {c.standards.climate_zone!r} is not one of {sorted(zones)}"
+        for i, c in enumerate(cfg.campuses)
+        if c.standards is not None
+        and c.standards.climate_zone is not None
+        and c.standards.climate_zone not in zones
+    ]
+    if bad:
+        raise ConfigError(str(path), bad)
 
 
 def load_twin(config_path: str | Path, progress: Progress | None = None) -> list[Campus]:
@@ -91,5 +113,6 @@ def load_twin(config_path: str | Path, progress: Progress | None = None) -> list
     Content problems (messy IFC, unknown rooms in the binding file) are in `Campus.problems`;
     a malformed config/rules/binding YAML raises `ConfigError` with file:line:col."""
     cfg, base = load_config(config_path)
+    _check_standards(cfg, config_path)
     rules_path = resolve_path(base, cfg.room_types)
     return [prepare_campus(c, base, rules_path, progress) for c in cfg.campuses]

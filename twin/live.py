@@ -24,6 +24,7 @@ from twin.standards.engine import Engine
 from twin.standards.evaluator import Reason, Series, Status
 from twin.standards.occupancy import OCCUPANCY_QUANTITIES
 from twin.standards.schema import StandardsFile
+from twin.standards.settings import campus_engine
 
 NS = 10**9
 # room status precedence: the worst verdict decides, then the most informative n/a
@@ -274,7 +275,7 @@ def room_states(
     standards (and no engine) rooms carry values only.
     """
     if engine is None and standards is not None:
-        engine = Engine(standards, timetable)
+        engine = campus_engine(campus.standards, standards, timetable)
     by_room = bound_series(campus, bindings, store.series())
     roles = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
     keys = [i.key for infos in by_room.values() for i in infos]

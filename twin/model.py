@@ -7,9 +7,12 @@ the API, so none of them depends on ifcopenshell objects (those stay inside the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.bindings import Binding
+
+if TYPE_CHECKING:
+    from twin.standards.settings import CampusStandards
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class Campus:
     problems: list[Problem] = field(default_factory=list)
     source_files: list[str] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)  # sensor↔space bindings (twin.binding)
+    standards: CampusStandards | None = None  # the engine's per-campus settings (twin config)
 
     def spaces(self) -> list[Space]:
         return [s for b in self.buildings for s in b.all_spaces()]

@@ -390,3 +390,63 @@ def test_cli_calendar_file_and_presence_column(tmp_path: Path, capsys: pytest.Ca
     # afternoon lessons only: 14:00-14:45, 14:55-15:40, 15:50-16:35 = 135 min at 900 ppm
     assert got["gbt17226-co2-daily"]["status"] == "compliant" and got["gbt17226-co2-daily"]["measured"] == 900
     assert got["gbt18883-co2-1h"]["windows_total"] == 3
+
+
+# ---------------------------------------------------------------- per-campus engine settings
+def test_campus_settings_default_to_the_shipped_files() -> None:
+    from contract.school_time import load_school_time
+    from twin.standards import load_standards
+    from twin.standards.settings import CampusStandards, campus_engine
+
+    shipped = load_standards()
+    for settings in (None, CampusStandards()):
+        eng = campus_engine(settings)
+        assert eng.standards.climate_zone == shipped.climate_zone == "hot_summer_warm_winter"
+        assert eng.school == load_school_time() and eng.level is None
+    eng = campus_engine(CampusStandards(climate_zone="cold", school_level="primary"))
+    assert eng.standards.climate_zone == "cold" and eng.level == "primary"
+    assert eng.standards.season_months("winter") == [11, 12, 1, 2, 3]
+    with pytest.raises(ValueError, match="'tropical' is not one of"):
+        campus_engine(CampusStandards(climate_zone="tropical"))
+
+
+def test_campus_climate_zone_and_calendar_reach_the_report_and_live_state(tmp_path: Path) -> None:
+    """The Shenzhen November case (27 °C, compliant in 夏热冬暖) judged for a campus configured
+    as 寒冷 (cold: November is winter, 16–24 °C) fails; with its own calendar making that day a
+    holiday, the rule is not applicable (holiday) — in the report and the live state alike."""
+    from twin.indicators.facts import gather_school
+    from twin.live import room_states
+    from twin.standards import load_standards
+    from twin.standards.settings import CampusStandards, campus_engine
+
+    case = CASES / "shenzhen_november_27c"
+    store, campus, table, series, engine = _store_case(case, tmp_path)
+    start, end = _day_bounds(series, engine)
+    shipped = load_standards()
+
+    def report() -> dict[str, Any]:
+        facts = gather_school(campus, table, store, start, end, standards=shipped, timetable=engine.school)
+        return {v.rule_id: v for r in facts.rooms for s in r.series for v in s.verdicts}
+
+    assert report()["gbt18883-temperature-summer"].status is Status.COMPLIANT  # shipped zone
+    campus.standards = CampusStandards(climate_zone="cold")
+    got = report()
+    assert got["gbt18883-temperature-winter"].status is Status.NON_COMPLIANT
+    assert got["gbt18883-temperature-summer"].status is Status.NOT_APPLICABLE
+    cold = campus_engine(campus.standards)
+    period = {v.rule_id: v for v in cold.evaluate_room("general_classroom", series, start, end)}
+    noon = [w for w in period["gbt18883-temperature-winter"].windows if w.judged][-1].end - 1
+    live = {v.rule_id: v for v in room_states(campus, table, store, noon, standards=shipped)["R1"].verdicts}
+    assert live["gbt18883-temperature-winter"].status is Status.NON_COMPLIANT
+
+    cal = tmp_path / "district-calendar.yaml"
+    day = datetime.fromtimestamp(int(series[0].ts[0]) // 10**9, engine.tz).date().isoformat()
+    cal.write_text(f"holidays:\n  - {{from: {day}, to: {day}, name: 区运动会}}\n", encoding="utf-8")
+    campus.standards = CampusStandards(climate_zone="cold", calendar=cal)
+    got = report()
+    assert got["gbt18883-temperature-winter"].status is Status.NOT_APPLICABLE
+    assert got["gbt18883-temperature-winter"].reason is not None
+    assert got["gbt18883-temperature-winter"].reason.en == "holiday"
+    live = {v.rule_id: v for v in room_states(campus, table, store, noon, standards=shipped)["R1"].verdicts}
+    assert live["gbt18883-temperature-winter"].status is Status.NOT_APPLICABLE
+    store.close()

@@ -179,3 +179,35 @@ def test_bad_role_in_binding_file_names_file_line(small_campus_dir: Path, tmp_pa
         bind_campus(campus, bf)
     msg = str(exc.value)
     assert f"{bf}:3:" in msg and "role" in msg and "desk" in msg
+
+
+def test_campus_standards_settings_in_the_twin_config(small_campus_dir: Path, tmp_path: Path) -> None:
+    """`campuses[].standards` (climate zone, bell level, calendar, timetable) reaches the campus,
+    paths resolved against the config; an unknown zone or field is a ConfigError naming it."""
+    cfg = tmp_path / "twin.yaml"
+    files = sorted(small_campus_dir.glob("*.ifc"))
+    cfg.write_text(
+        "campuses:\n"
+        f"  - {{id: t-school, name: 北方学校, ifc: ['{files[0]}'],\n"
+        "     standards: {climate_zone: cold, school_level: primary, calendar: cal/district.yaml}}\n"
+        f"  - {{id: other-school, name: Other, ifc: ['{files[1]}']}}\n",
+        encoding="utf-8",
+    )
+    c1, c2 = load_twin(cfg)
+    assert c1.standards is not None and c1.standards.climate_zone == "cold"
+    assert c1.standards.school_level == "primary" and c1.standards.calendar == tmp_path / "cal/district.yaml"
+    assert c2.standards is None  # the shipped defaults
+    cfg.write_text(
+        f"campuses:\n  - {{id: t, name: t, ifc: ['{files[0]}'], standards: {{climate_zone: tropical}}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError, match=r"campuses\[0\]\.standards\.climate_zone: 'tropical' is not one of"
+    ):
+        load_twin(cfg)
+    cfg.write_text(
+        f"campuses:\n  - {{id: t, name: t, ifc: ['{files[0]}'], standards: {{zone: cold}}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"twin.yaml:2:.*standards"):
+        load_twin(cfg)

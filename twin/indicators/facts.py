@@ -19,10 +19,11 @@ from store.base import Agg, SeriesInfo, Store
 from twin.indicators.history import SeriesHistory, grain_ns
 from twin.live import bound_series, declared_roles
 from twin.model import Campus
-from twin.standards.engine import Engine, Presence, presence_of
+from twin.standards.engine import Presence, presence_of
 from twin.standards.evaluator import Series, Verdict, evaluate_series
 from twin.standards.occupancy import OCCUPANCY_QUANTITIES, Timetable
 from twin.standards.schema import StandardsFile
+from twin.standards.settings import campus_engine
 
 NS = 10**9
 
@@ -109,7 +110,7 @@ def gather_school(
     interval_ns = int(interval_s * NS)
     until = min(end, now_ns) if now_ns is not None else end
     expected = max(until - start, 0) // interval_ns
-    engine = Engine(standards, timetable)
+    engine = campus_engine(campus.standards, standards, timetable)
     tz = ZoneInfo(standards.timezone)
     grains: dict[tuple[object, ...], int | None] = {}  # per room type and rule: their boundaries
     infos_all = [i for i in store.series() if i.key.site == campus.id]
