@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.quantities import KnownQuantity, catalogue
+from contract.sensor_roles import SensorRole
 from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_model
 
@@ -56,6 +57,9 @@ class KeyPoint(_Strict):
     )
     publish: str | None = Field(default=None, description="key the simulators publish; default keys[0]")
     lpp: LppType | None = None
+    role: SensorRole | None = Field(
+        default=None, description="where such a point usually measures (a binding may say otherwise)"
+    )
     note: str | None = None
 
     @property

@@ -28,18 +28,18 @@ from device_profiles.mqtt_format import carried, simulated_format
 from device_profiles.schema import DeviceProfile, RawType
 
 
-def _mqtt_points() -> dict[str, dict[str, tuple[str, str]]]:
+def _mqtt_points() -> dict[str, dict[str, tuple[str, str, SensorRole | None]]]:
     """MQTT format → campus-spec quantity → (point id, quantity) as the agent publishes it, from
     the format files (device_profiles/mqtt/) the agent's decoder and the simulators also read.
     A PIR/mmWave `occupancy` is a boolean in zigbee2mqtt and Cayenne LPP, which the agent
     publishes as quantity `presence` (unit bool) under the point `occupancy`."""
-    out: dict[str, dict[str, tuple[str, str]]] = {}
+    out: dict[str, dict[str, tuple[str, str, SensorRole | None]]] = {}
     for fmt in get_args(MqttFormat):
-        out[fmt] = {q: (kp.point, kp.quantity) for q, kp in carried(simulated_format(fmt)).items()}
+        out[fmt] = {q: (kp.point, kp.quantity, kp.role) for q, kp in carried(simulated_format(fmt)).items()}
     return out
 
 
-MQTT_POINTS: dict[str, dict[str, tuple[str, str]]] = _mqtt_points()
+MQTT_POINTS: dict[str, dict[str, tuple[str, str, SensorRole | None]]] = _mqtt_points()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +84,8 @@ def mqtt_points(fmt: str, quantities: tuple[str, ...]) -> tuple[SensorPoint, ...
     for q in quantities:
         if q not in table:
             raise KeyError(q)
-        point, quantity = table[q]
-        out.append(SensorPoint(point, quantity))
+        point, quantity, role = table[q]
+        out.append(SensorPoint(point, quantity, role))
     return tuple(out)
 
 

@@ -150,7 +150,8 @@ def test_sensor_roles_from_profile_defaults_and_binding_file(small_campus_dir: P
     bindings, _ = bind_campus(campus)
     roles = {(b.device, b.point): b.role for b in bindings}
     assert roles[("A-101-air", "co2")] == "wall" and roles[("A-101-air", "illuminance")] == "wall"
-    assert roles[("A-101-occ", "occupancy")] is None  # an MQTT sensor: no profile default
+    assert roles[("A-101-occ", "occupancy")] is None  # no default for a presence point
+    assert roles[("A-101-occ", "illuminance")] == "ceiling"  # Zigbee lux: a motion sensor's cell
     bf = tmp_path / "b.yaml"
     bf.write_text(
         "bindings:\n"

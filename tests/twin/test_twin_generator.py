@@ -206,7 +206,7 @@ def test_mqtt_point_table_matches_the_agent_decoding_simulated_payloads(fmt: str
     """Every (format, quantity) entry, through the simulators' encoder and the agent's decoder."""
     assert set(MQTT_POINTS[fmt]) == mqtt_formats.supported(fmt)  # type: ignore[arg-type]
     sub = Subscription(format=fmt)
-    for quantity, (point, published) in MQTT_POINTS[fmt].items():
+    for quantity, (point, published, _role) in MQTT_POINTS[fmt].items():
         topic, payload = _simulated_payload(fmt, "A-101-s", quantity)
         out = decode(sub, topic, payload, T_NS, TZ)
         assert not out.problems
