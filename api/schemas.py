@@ -7,6 +7,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.sensor_roles import SensorRole
+
 T = TypeVar("T")
 
 
@@ -314,6 +316,10 @@ class RebindIn(BaseModel):
 
     room: str = Field(min_length=1, max_length=64, description="IfcSpace GlobalId or room number")
     point: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+    role: SensorRole | None = Field(
+        default=None,
+        description="where the sensor measures (desk, blackboard, wall …); default: as bound before",
+    )
 
 
 class BindingOut(BaseModel):
@@ -323,3 +329,4 @@ class BindingOut(BaseModel):
     room: str
     room_number: str
     source: str
+    role: SensorRole | None = None

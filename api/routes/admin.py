@@ -62,7 +62,7 @@ def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) ->
         for b in old.bindings
         if b.site == site and b.device == device and (body.point is None or b.point in (body.point, None))
     }
-    role = was.pop() if len(was) == 1 else None
+    role = body.role or (was.pop() if len(was) == 1 else None)
     new = Binding(
         site=site,
         device=device,
@@ -96,4 +96,5 @@ def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) ->
         room=sp.global_id,
         room_number=sp.room_number,
         source="api",
+        role=role,
     )

@@ -4,6 +4,7 @@ conditions, alerts, devices/agents, auth and roles, admin rebinding and reload."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -250,6 +251,10 @@ def test_devices_and_agents(client: TestClient, viewer: dict[str, str]) -> None:
 
 
 # ------------------------------------------------------------------ admin
+def state_roles(app: Any) -> dict[tuple[str, str | None], str | None]:
+    return {(b.device, b.point): b.role for b in app.state.campus.loaded.bindings.bindings}
+
+
 def test_admin_rebinds_and_reloads(twin_dir: Path, sqlite_store: SQLiteStore, admin: dict[str, str]) -> None:
     app = create_app(
         make_settings(twin_dir, bindings_export=twin_dir / "bindings.json"),
@@ -273,6 +278,19 @@ def test_admin_rebinds_and_reloads(twin_dir: Path, sqlite_store: SQLiteStore, ad
         # moving the wall monitor keeps where it measures (its profile's role), across the reload
         assert "role: wall" in (twin_dir / "bindings.yaml").read_text(encoding="utf-8")
         assert '"role": "wall"' in (twin_dir / "bindings.json").read_text(encoding="utf-8")
+        r = c.put(
+            f"{V1}/admin/bindings/sz-demo-school/A-101-air",
+            headers=admin,
+            json={"room": "A-102", "point": "illuminance", "role": "desk"},
+        )
+        assert r.status_code == 200 and r.json()["role"] == "desk", r.text
+        assert state_roles(app)[("A-101-air", "illuminance")] == "desk"
+        bad_role = c.put(
+            f"{V1}/admin/bindings/sz-demo-school/A-101-air",
+            headers=admin,
+            json={"room": "A-102", "role": "floor"},
+        )
+        assert bad_role.status_code == 422
         bad = c.put(f"{V1}/admin/bindings/sz-demo-school/A-101-air", headers=admin, json={"room": "Z-999"})
         assert bad.status_code == 404
         bad_id = c.put(f"{V1}/admin/bindings/sz-demo-school/bad%20id", headers=admin, json={"room": "A-101"})
