@@ -355,8 +355,14 @@ def bind_campus(
 
 
 def _role(key: Key, file_roles: dict[Key, SensorRole], ifc_roles: dict[Key, SensorRole]) -> SensorRole | None:
-    """A person's role (point entry, else device entry) beats the IFC's (the profile default)."""
-    return file_roles.get(key) or file_roles.get((key[0], key[1], None)) or ifc_roles.get(key)
+    """A person's role (point entry, else device entry) beats the IFC's (the profile default);
+    a device-level binding keeps the role its IFC points agree on (a moved wall monitor is
+    still on a wall)."""
+    found = file_roles.get(key) or file_roles.get((key[0], key[1], None)) or ifc_roles.get(key)
+    if found is None and key[2] is None:
+        same = {r for k, r in ifc_roles.items() if k[:2] == key[:2]}
+        found = same.pop() if len(same) == 1 else None
+    return found
 
 
 def binding_table(campuses: Iterable[Campus]) -> BindingTable:

@@ -281,6 +281,8 @@ def _write_sensor(
         props["Point"] = spec.point
     if spec.device_level:
         props["BindingLevel"] = "device"
+    if b.role:
+        props["Role"] = b.role  # where it measures: reopening keeps the binding's role
     if quantity:
         props["Quantity"] = quantity
         props["Unit"] = spec.unit or CANONICAL_UNITS.get(quantity, "")

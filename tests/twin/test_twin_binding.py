@@ -61,6 +61,7 @@ def test_binding_file_messages_and_precedence(small_campus_dir: Path, tmp_path: 
     by_key = {(b.device, b.point): b for b in bindings}
     assert by_key[("A-101-air", None)].tags.room_number == "A-102"
     assert by_key[("A-101-air", None)].source == "file"
+    assert by_key[("A-101-air", None)].role == "wall"  # moved, still the wall monitor its points said
     assert by_key[("NEW-1", "co2")].tags.room_number == "B-102"
     assert by_key[("A-101-occ", "occupancy")].source == "ifc"
     # the device-level file entry moved the whole device: no IFC point binding of it is left

@@ -32,7 +32,9 @@ def _bound(files: list[Path], binding_file: Path | None = None) -> tuple[Campus,
 
 
 def _keyset(bindings: list[Binding]) -> list[tuple[object, ...]]:
-    return sorted((b.site, b.device, b.point or "", b.tags.room, b.tags.room_number) for b in bindings)
+    return sorted(
+        (b.site, b.device, b.point or "", b.tags.room, b.tags.room_number, b.role or "") for b in bindings
+    )
 
 
 @pytest.mark.parametrize("schema", ["IFC4", "IFC2X3"])
