@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.quarantine import Quarantine
+from ops.quarantine import Quarantine
 
 from contract.telemetry import topic
 from ingest.config import BatchConfig, BrokerConfig
@@ -50,7 +50,7 @@ def test_out_of_order_writes_ack_in_arrival_order(tmp_path: Path) -> None:
         BrokerConfig(client_id="pipeline-test"),
         None,
         store,
-        Quarantine(tmp_path / "q"),
+        Quarantine(tmp_path / "q.db", autoflush=False),
         BindingWatcher(None),
         IngestMetrics(),
         batch=BatchConfig(writers=3),
