@@ -7,14 +7,13 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ops.quarantine import Quarantine
-
 from contract.telemetry import topic
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.consumer import Consumer
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming
+from ops.quarantine import Quarantine
 from store.base import RoomTagMap, RowGroup
 from store.sqlite import SQLiteStore
 from tests.ingest.ingest_helpers import payload
