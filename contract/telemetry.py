@@ -266,8 +266,19 @@ def decode_rows(
 ) -> RowBatch:
     """`decode_batch` as plain rows: accepts and rejects exactly what it does, with the same
     messages, the same values (tests/contract/test_fast_decode.py), ~3× faster."""
-    where, doc = _parse_envelope(payload, topic_name, max_skew_s)
-    fast = _fast_rows(doc)
+    where, doc = _parse_envelope(payload, topic_name, max_skew_s, restamp=False)
+    sent = doc.get("sent")
+    if type(sent) is int and _TS_MIN < sent < _TS_MAX:
+        # the device-clock rule, folded into the fast check: when every row's time is already
+        # plausible `restamp_rows` would change nothing, so it only runs when one is not
+        now = time.time_ns()
+        lo, hi = _plausible_window(sent, now, max_skew_s)
+        fast = _fast_rows(doc, max(lo, _TS_MIN + 1), min(hi, _TS_MAX - 1))
+        if fast is None:
+            restamp_rows(doc["r"], sent, now, max_skew_s)
+            fast = _fast_rows(doc)
+    else:
+        fast = _fast_rows(doc)
     if fast is not None:
         return fast
     b = _validate_with_pydantic(doc, where)  # raises the contract's error, or accepts a coercion
@@ -286,7 +297,7 @@ def restamp_rows(
     gets `sent` as its time and quality uncertain with the reason, instead of being rejected or
     stored in the future. Malformed rows are left to validation, which names them."""
     ref = max(sent_ns, time.time_ns() if now_ns is None else now_ns)
-    lo, hi = PLAUSIBLE_SINCE_NS, ref + int(max_skew_s * 1e9)
+    lo, hi = _plausible_window(sent_ns, ref, max_skew_s)
     n = 0
     for row in rows:
         if type(row) is not list or not 7 <= len(row) <= 8:
@@ -305,10 +316,16 @@ def restamp_rows(
     return n
 
 
+def _plausible_window(sent_ns: int, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> tuple[int, int]:
+    """Device times `restamp_rows` leaves alone: from 2020 to the skew past max(sent, now)."""
+    return PLAUSIBLE_SINCE_NS, max(sent_ns, now_ns) + int(max_skew_s * 1e9)
+
+
 def _parse_envelope(
-    payload: bytes, topic_name: str | None, max_skew_s: float = DEFAULT_MAX_SKEW_S
+    payload: bytes, topic_name: str | None, max_skew_s: float = DEFAULT_MAX_SKEW_S, restamp: bool = True
 ) -> tuple[str, dict[str, Any]]:
-    """JSON and the checks made before any row is validated."""
+    """JSON and the checks made before any row is validated (and, unless told not to, the
+    device-clock rule on the rows; `decode_rows` applies it itself)."""
     where = f"topic {topic_name!r}" if topic_name else "payload"
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise TelemetryError(where, f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
@@ -330,7 +347,7 @@ def _parse_envelope(
     if len(rows) > MAX_BATCH_READINGS:
         raise TelemetryError(f"{where} field 'r'", f"{len(rows)} rows exceed {MAX_BATCH_READINGS}")
     sent = doc.get("sent")
-    if type(sent) is int and _TS_MIN < sent < _TS_MAX:
+    if restamp and type(sent) is int and _TS_MIN < sent < _TS_MAX:
         restamp_rows(rows, sent, max_skew_s=max_skew_s)
     return where, doc
 
@@ -375,6 +392,7 @@ _EXACT_INT_FLOAT = 2**53  # ints up to this convert to float exactly
 _REASON_MAX = 500
 _KNOWN_IDS: set[str] = set()  # ids already proven valid (device/point names repeat endlessly)
 _KNOWN_IDS_MAX = 100_000
+_KNOWN_SERIES: set[tuple[str, str, str, str]] = set()  # (device, point, quantity, unit) proven valid
 
 
 def _valid_id(v: object) -> TypeGuard[str]:
@@ -390,21 +408,44 @@ def _valid_id(v: object) -> TypeGuard[str]:
     return True
 
 
-def _fast_rows(doc: dict[str, Any]) -> RowBatch | None:
-    """Validated rows, or None when the pydantic path must decide (see above)."""
+def _known_series(device: object, point: object, quantity: object, unit: object) -> bool:
+    """Whether (device, point, quantity, unit) are valid ids and a canonical unit; remembered."""
+    if not _valid_id(device) or not _valid_id(point):
+        return False
+    if type(quantity) is not str or type(unit) is not str or CANONICAL_UNITS.get(quantity) != unit:
+        return False
+    if len(_KNOWN_SERIES) >= _KNOWN_IDS_MAX:
+        _KNOWN_SERIES.clear()
+    _KNOWN_SERIES.add((device, point, quantity, unit))
+    return True
+
+
+def _fast_rows(doc: dict[str, Any], ts_lo: int = _TS_MIN + 1, ts_hi: int = _TS_MAX - 1) -> RowBatch | None:
+    """Validated rows, or None when the pydantic path must decide (see above). Row times must
+    lie in [ts_lo, ts_hi] (within the contract's range; `decode_rows` narrows it)."""
     site, agent, seq, sent = doc.get("site"), doc.get("agent"), doc.get("seq"), doc.get("sent")
     if type(doc.get("v")) is not int or not _valid_id(site) or not _valid_id(agent):
         return None
     if type(seq) is not int or seq < 0 or type(sent) is not int or sent <= 0:
         return None
-    units = CANONICAL_UNITS
+    rows = doc["r"]
+    try:  # an unhashable field (a list where an id belongs) raises TypeError: not for the fast path
+        out = _checked_rows(rows, ts_lo, ts_hi)
+    except TypeError:
+        return None
+    return None if out is None else RowBatch(site, agent, seq, sent, out)
+
+
+def _checked_rows(rows: list[Any], ts_lo: int, ts_hi: int) -> list[Row] | None:
+    """The rows, each checked; a row's (device, point, quantity, unit) is checked once per
+    process (one set lookup after that: the same series repeat in every batch)."""
     codes = _QUALITY_CODES
-    known = _KNOWN_IDS
+    known = _KNOWN_SERIES
     good = Quality.GOOD
     isfinite = math.isfinite
     out: list[Row] = []
     append = out.append
-    for row in doc["r"]:
+    for row in rows:
         if type(row) is not list:
             return None
         n = len(row)
@@ -417,13 +458,9 @@ def _fast_rows(doc: dict[str, Any]) -> RowBatch | None:
                 return None
         else:
             return None
-        if type(device) is not str or type(point) is not str:
+        if (device, point, quantity, unit) not in known and not _known_series(device, point, quantity, unit):
             return None
-        if not (device in known or _valid_id(device)) or not (point in known or _valid_id(point)):
-            return None
-        if type(quantity) is not str or type(unit) is not str or units.get(quantity) != unit:
-            return None
-        if type(ts) is not int or not _TS_MIN < ts < _TS_MAX:
+        if type(ts) is not int or not ts_lo <= ts <= ts_hi:
             return None
         quality = codes.get(code) if type(code) is str else None
         if quality is None:
@@ -444,7 +481,7 @@ def _fast_rows(doc: dict[str, Any]) -> RowBatch | None:
         if quality is not good and not reason:
             return None
         append((device, point, quantity, value, unit, ts, quality, reason))
-    return RowBatch(site, agent, seq, sent, out)
+    return out
 
 
 def encode_status(status: Status) -> bytes:
