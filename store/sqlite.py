@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS points (
 ) WITHOUT ROWID;
 """
 
-_UPSERT_SERIES = """
+UPSERT_SERIES = """
 INSERT INTO series (site, device, point, quantity, unit, tags, last_ts)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (site, device, point) DO UPDATE SET
@@ -62,7 +62,7 @@ ON CONFLICT (site, device, point) DO UPDATE SET
 RETURNING id
 """
 
-_UPSERT_POINT = """
+UPSERT_POINT = """
 INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (series_id, ts) DO UPDATE SET
     value = excluded.value, quality = excluded.quality,
@@ -154,12 +154,12 @@ class SQLiteStore:
                 for k, (quantity, unit, ts) in fresh.items():
                     room = dict(tags[k])
                     tag_json = json.dumps(dict(sorted(room.items())), ensure_ascii=False)
-                    row = conn.execute(_UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
+                    row = conn.execute(UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
                     added[k] = (int(row[0]), quantity, unit, room)
                 ids = {**known, **added} if added else known
                 qtext = _QUALITY_TEXT
                 conn.executemany(
-                    _UPSERT_POINT,
+                    UPSERT_POINT,
                     [
                         (ids[(site, r[0], r[1])][0], r[5], r[3], qtext[r[6]], r[7], agent or None)
                         for site, agent, rows in groups
