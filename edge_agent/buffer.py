@@ -32,7 +32,7 @@ from typing import Literal
 from contract.telemetry import Reading, encode_row, encode_rows_batch
 
 Overflow = Literal["drop_oldest", "refuse_newest"]
-DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired")
+DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired", "retention_gone")  # last: retention.py
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending(

@@ -21,6 +21,7 @@ from contract.timestamps import DEFAULT_MAX_SKEW_S
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from device_profiles.mqtt_format import default_topic
 from edge_agent.modbus.config import ModbusDevice, link_conflicts
+from edge_agent.retention import RetentionConfig
 from ops.metrics import MetricsListen
 from ops.quarantine import QuarantineConfig  # default path: <buffer path>.quarantine.sqlite
 
@@ -124,6 +125,7 @@ class BufferConfig(_Strict):
     max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
     max_age_s: float = Field(default=7 * 86400, gt=0)
     overflow: Literal["drop_oldest", "refuse_newest"] = "drop_oldest"
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)  # edge_agent/retention.py
 
 
 class NormaliseConfig(_Strict):

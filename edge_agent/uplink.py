@@ -26,6 +26,7 @@ from edge_agent.buffer import DiskQueue, SealedBatch
 from edge_agent.config import AgentConfig
 from edge_agent.dbthread import DbThread
 from edge_agent.mqtt_connect import describe_mqtt_error
+from edge_agent.retention import ControlHandler, Retention
 from ops.mqtt_client import build_async_client as make_client
 from ops.version import package_version
 
@@ -63,6 +64,8 @@ class Uplink:
         self._flush_s: float = 10.0
         self._flush_deadline: float | None = None
         self._topics = {k: topic(cfg.site, cfg.agent, k) for k in ("telemetry", "status", "health")}
+        self.retention: Retention | None = None  # delivery hook: opened in run() on the DB thread
+        self.control: ControlHandler | None = None
 
     def _status(
         self, state: Literal["online", "offline", "health"], health: HealthReport | None = None
@@ -99,6 +102,9 @@ class Uplink:
 
         Returns at once after `stop` when nothing is buffered."""
         self._flush_s = flush_timeout_s
+        if self.retention is None:  # delivery hook (edge_agent/retention.py)
+            self.retention = await self.db.run(Retention, self.queue, self.cfg.buffer.retention)
+            self.control = ControlHandler(self.cfg.site, self.cfg.agent, self.db, self.retention, self.clock)
         broker = self.up.broker
         backoff = Backoff(broker.reconnect_min_s, broker.reconnect_max_s)
         while not self._flush_over(stop):
@@ -138,6 +144,7 @@ class Uplink:
                 lost = self.stats.connected
                 self.stats.connected = False
                 delay = backoff.next()
+                await self.db.run(self.retention.trim)  # delivery hook: the queue may need the room
                 log.warning(
                     "upstream %s %s: %s; %d readings buffered on disk, retry in %.1fs",
                     broker.describe(),
@@ -172,6 +179,8 @@ class Uplink:
         `asyncio.wait_for` can) must not hold the shutdown forever, and `over` stops the
         health loop even then."""
         over = asyncio.Event()
+        assert self.control is not None
+        await self.control.subscribe(client)  # delivery hook: durable / resend
         watcher = asyncio.ensure_future(self._watch(client))
         sender = asyncio.ensure_future(self._send(client, stop))
         health = asyncio.ensure_future(self._health(client, over))
@@ -185,15 +194,16 @@ class Uplink:
             tasks = {watcher, sender, health}
             for t in tasks:
                 t.cancel()
+            self.control.cancel()
             _, stuck = await asyncio.wait(tasks, timeout=CLEANUP_S)
             if stuck:
                 log.debug("upstream session clean-up: %d task(s) still finishing", len(stuck))
 
-    @staticmethod
-    async def _watch(client: aiomqtt.Client) -> None:
-        """aiomqtt reports a lost connection through its message iterator."""
-        async for _ in client.messages:
-            pass
+    async def _watch(self, client: aiomqtt.Client) -> None:
+        """aiomqtt reports a lost connection through its message iterator; messages are control."""
+        assert self.control is not None
+        async for message in client.messages:
+            await self.control.handle(client, message)
         raise aiomqtt.MqttError("message iterator ended")
 
     async def _health(self, client: aiomqtt.Client, over: asyncio.Event) -> None:
@@ -268,7 +278,8 @@ class Uplink:
                 for fut in [f for f in inflight if f.done()]:
                     seq = inflight.pop(fut)
                     b = fut.result()  # MqttError (timeout/disconnect) ends the session
-                    if await self.db.run(self.queue.ack, seq):
+                    assert self.retention is not None  # delivery hook: PUBACK → retained window
+                    if await self.db.run(self.retention.keep, seq):
                         self.stats.batches_acked_total += 1
                         self.stats.readings_acked_total += b.n
         finally:

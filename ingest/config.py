@@ -57,16 +57,29 @@ class BatchConfig(BaseModel):
     )
 
 
+class DeliveryConfig(BaseModel):
+    """End-to-end acknowledgement (ingest/delivery.py, contract/delivery.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    resend_after_s: float = Field(default=5.0, gt=0, description="a gap open this long is asked for")
+    ledger: Path = Field(
+        default=Path("ingest-delivery.db"),
+        description="SQLite ledger of stored seqs; every member of a share group uses the same file",
+    )
+
+
 class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
     share_group: Ident | None = Field(
         default=None,
-        description="MQTT shared-subscription group to split agents over several ingest processes; "
-        "None (default): a plain subscription. Mosquitto 2.0 drops QoS 1 messages of a shared "
-        "subscription while no member is connected (e.g. right after a broker restart), so sharing "
-        "trades the no-loss guarantee for scale-out; see ingest/README.md",
+        description="MQTT shared-subscription group to split agents over several ingest processes "
+        "on one host (they share `delivery.ledger`); None (default): a plain subscription. What "
+        "the broker drops for a memberless group is resent through the end-to-end "
+        "acknowledgement (`delivery`); see ingest/README.md",
     )
     site: str = Field(default="+", pattern=r"^(\+|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$")
     store: StoreConfig = Field(default_factory=SqliteStoreConfig)
@@ -83,6 +96,7 @@ class IngestConfig(BaseModel):
         le=7 * 86400,
         description="a reading stamped further ahead than this (of the batch's `sent` and this host's clock) gets `sent` as its time, quality uncertain",
     )
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
     @property
     def quarantine_path(self) -> Path:
@@ -96,6 +110,7 @@ class IngestConfig(BaseModel):
                 "store": self.store.rebased(base),
                 "bindings": rebase(self.bindings, base),
                 "quarantine": self.quarantine.model_copy(update={"path": rebase(self.quarantine_path, base)}),
+                "delivery": self.delivery.model_copy(update={"ledger": rebase(self.delivery.ledger, base)}),
             }
         )
 

@@ -30,10 +30,12 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contract.delivery import Gone, control_kind, control_subscription, decode_control, topic_agent
 from contract.sequence import SeqVerdict
-from contract.telemetry import subscription
+from contract.telemetry import TelemetryError, subscription
 from contract.timestamps import DEFAULT_MAX_SKEW_S
 from ingest.config import BatchConfig, BrokerConfig
+from ingest.delivery import Confirmer
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming, write_decoded
@@ -78,6 +80,7 @@ class Consumer:
         batch: BatchConfig | None = None,
         site: str = "+",
         max_skew_s: float = DEFAULT_MAX_SKEW_S,
+        delivery: Confirmer | None = None,
     ) -> None:
         self.broker = broker
         self.max_skew_s = max_skew_s
@@ -91,6 +94,9 @@ class Consumer:
             (subscription("status", site), 1),
             (subscription("health", site), 1),
         ]
+        self.delivery = delivery  # end-to-end acknowledgement (ingest/delivery.py)
+        if delivery is not None:  # every member hears every answer; the ledger makes it idempotent
+            self.topics.append((control_subscription("gone", site), 1))
         self._inbox: queue.Queue[Incoming] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
@@ -116,7 +122,26 @@ class Consumer:
     # ------------------------------------------------------------ MQTT callbacks (network thread)
 
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
+        if self.delivery is not None and control_kind(msg.topic) == "gone":
+            self._on_gone(msg)
+            return
         self._inbox.put(Incoming(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time_ns()))
+
+    def _on_gone(self, msg: mqtt.MQTTMessage) -> None:
+        """An agent's answer to a resend request: record the loss it reports, then ack."""
+        assert self.delivery is not None
+        try:
+            answer = decode_control(bytes(msg.payload), msg.topic)
+            assert isinstance(answer, Gone)
+            self.delivery.on_gone(*topic_agent(msg.topic), answer)
+        except TelemetryError as exc:
+            self.quarantine.add("payload", msg.topic, str(exc), bytes(msg.payload))
+            self.quarantine.flush()
+        except Exception as exc:  # the ledger is busy or broken: not acked, the broker redelivers
+            log.error("delivery answer on %s not recorded: %s", msg.topic, exc)
+            return
+        if msg.qos > 0:
+            self.client.ack(msg.mid, msg.qos)
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
@@ -140,6 +165,8 @@ class Consumer:
         self._subscribed.set()
         with self.metrics.lock:
             self.metrics.subscribed = 1
+        if self.delivery is not None:
+            self.delivery.republish()  # the broker may have lost its retained copies
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
@@ -271,10 +298,20 @@ class Consumer:
             while self._next_ack in self._written and not self._failed.is_set():
                 done_msgs, done, took = self._written.pop(self._next_ack)
                 self._record(done_msgs, done, took)
+                self._confirm(done)
                 for m in done_msgs:
                     if m.qos > 0:
                         self.client.ack(m.mid, m.qos)
                 self._next_ack += 1
+
+    def _confirm(self, decoded: Decoded) -> None:
+        """Delivery hook: these batches are in the store; the agents may free them."""
+        if self.delivery is None or not decoded.batches:
+            return
+        try:
+            self.delivery.stored((b.site, b.agent, b.seq) for b, _ in decoded.batches)
+        except Exception as exc:  # the ledger only frees agent retention; never hold up acks for it
+            log.warning("delivery ledger not updated (agents keep their copies longer): %s", exc)
 
     def _record(self, msgs: list[Incoming], decoded: Decoded, elapsed: float) -> None:
         seq = self.metrics.sequences

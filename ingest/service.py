@@ -10,6 +10,7 @@ from types import FrameType
 
 from ingest.config import IngestConfig
 from ingest.consumer import Consumer
+from ingest.delivery import Confirmer, Ledger
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics, ingest_registry
 from ops.metrics import MetricsEndpoint, serve_metrics
@@ -28,6 +29,13 @@ class IngestService:
         self.quarantine = Quarantine(cfg.quarantine_path, cfg.quarantine.max_records, autoflush=False)
         self.store = store if store is not None else open_store(cfg.store, on_reject=self._store_reject)
         self.bindings = BindingWatcher(cfg.bindings, cfg.bindings_check_s)
+        self.ledger: Ledger | None = None
+        self.delivery: Confirmer | None = None
+        if cfg.delivery.enabled:
+            self.ledger = Ledger(cfg.delivery.ledger)
+            self.delivery = Confirmer(
+                self.ledger, lambda t, p, r: self._publish(t, p, r), cfg.delivery.resend_after_s
+            )
         self.consumer = Consumer(
             cfg.broker,
             cfg.share_group,
@@ -38,10 +46,14 @@ class IngestService:
             cfg.batch,
             cfg.site,
             cfg.max_clock_skew_s,
+            self.delivery,
         )
         self.registry = ingest_registry(self.metrics)
         self.metrics_endpoint: MetricsEndpoint | None = None
         self.stopped = threading.Event()
+
+    def _publish(self, topic: str, payload: bytes, retain: bool) -> None:
+        self.consumer.client.publish(topic, payload, qos=1, retain=retain)
 
     def _store_reject(self, line: str, reason: str) -> None:
         """The database refused a point: keep it (fsynced before the ack) and count it."""
@@ -53,9 +65,15 @@ class IngestService:
         if self.cfg.metrics.listen is not None:
             self.metrics_endpoint = serve_metrics(self.cfg.metrics.listen, self.registry)
         self.consumer.start()
+        if self.delivery is not None:
+            self.delivery.start()
 
     def stop(self) -> None:
+        if self.delivery is not None:
+            self.delivery.stop()
         self.consumer.stop()
+        if self.ledger is not None:
+            self.ledger.close()
         if self.metrics_endpoint:
             self.metrics_endpoint.stop()
         self.store.close()

@@ -193,6 +193,7 @@ def ingest_config(
         "quarantine": {"path": str(path.parent / "quarantine.sqlite")},
         "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
         "batch": {"max_points": 5000, "max_delay_s": 0.2, "backoff_max_s": 0.5},
+        "delivery": {"resend_after_s": 2.0, "ledger": str(path.parent / "delivery.db")},
     }
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     return path

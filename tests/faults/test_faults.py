@@ -71,7 +71,7 @@ SHARED_SUB_LOSS = (
 
 @pytest.mark.parametrize(
     "share_group",
-    [None, pytest.param("ingest", marks=pytest.mark.xfail(strict=True, reason=SHARED_SUB_LOSS))],
+    [None, "ingest"],
     ids=["plain-subscription", "shared-subscription"],
 )
 def test_broker_outage(
