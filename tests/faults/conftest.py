@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from campus_twin.servers import InfluxDB, Mosquitto
-from tests.faults.fault_pipeline import Pipeline
+from tests.faults.fault_pipeline import LazyMosquitto, Pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS: list[dict[str, object]] = []
@@ -50,16 +50,29 @@ def make_pipeline(
 ) -> Iterator[Callable[..., Pipeline]]:
     """Started pipelines (~1k points/s by default; CAMPUS_TWIN_FAULT_DEVICES / _INTERVAL_S tune it)."""
     made: list[Pipeline] = []
+    brokers: list[Mosquitto] = []
 
-    def make(buffer: str = "{path: buf/queue.sqlite}", share_group: str | None = None) -> Pipeline:
+    def make(
+        buffer: str = "{path: buf/queue.sqlite}",
+        share_group: str | None = None,
+        n_ingest: int = 1,
+        lazy_broker: bool = False,
+    ) -> Pipeline:
+        if lazy_broker:  # in-memory queue until a clean shutdown (see LazyMosquitto)
+            broker: Mosquitto = LazyMosquitto(tmp_path / "mosquitto-lazy")
+            broker.start()
+            brokers.append(broker)
+        else:
+            broker = make_mosquitto()
         p = Pipeline(
             tmp_path,
-            make_mosquitto(),
+            broker,
             make_influxdb(),
             units=int(os.environ.get("CAMPUS_TWIN_FAULT_DEVICES", "56")),
             interval=float(os.environ.get("CAMPUS_TWIN_FAULT_INTERVAL_S", "0.5")),
             buffer=buffer,
             share_group=share_group,
+            n_ingest=n_ingest,
         )
         made.append(p)
         p.start()
@@ -68,6 +81,8 @@ def make_pipeline(
     yield make
     for p in made:
         p.close()
+    for b in brokers:
+        b.stop()
 
 
 def render_table() -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
 import os
 import signal
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from campus_twin.servers import InfluxDB, Mosquitto, free_port
 from device_profiles.loader import load_library
+from ingest.delivery import read_delivery
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 from tests.support.metrics import scrape
@@ -148,6 +150,28 @@ class Proc:
             raise AssertionError(f"{self.argv[1]} ignored SIGTERM:\n{self.tail()}") from None
 
 
+class LazyMosquitto(Mosquitto):
+    """Mosquitto that writes its persistence file only on a clean shutdown (autosave every hour):
+    what it holds for an offline subscriber lives in memory, as with a long production
+    autosave_interval, so a SIGKILL loses all of it."""
+
+    def _cmd(self) -> list[str]:
+        cmd = super()._cmd()
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(conf.read_text().replace("autosave_interval 1\n", "autosave_interval 3600\n"))
+        return cmd
+
+
+def wipe_broker_disk(broker: Mosquitto) -> None:
+    """The (stopped) broker's disk is lost: its persistence file with every session, queued and
+    retained message."""
+    assert not broker.running
+    files = list(broker.workdir.glob("mosquitto.db*"))
+    assert files, f"no persistence file in {broker.workdir}"
+    for f in files:
+        f.unlink()
+
+
 def agent_config(
     path: Path, broker: Mosquitto, sim_port: int, units: int, interval: float, metrics_port: int, buffer: str
 ) -> Path:
@@ -176,10 +200,15 @@ health_interval_s: 2
 
 
 def ingest_config(
-    path: Path, broker: Mosquitto, influx: InfluxDB, metrics_port: int, share_group: str | None
+    path: Path,
+    broker: Mosquitto,
+    influx: InfluxDB,
+    metrics_port: int,
+    share_group: str | None,
+    client_id: str,
 ) -> Path:
     doc = {
-        "broker": {"host": broker.host, "port": broker.port, "client_id": "ingest-faults"},
+        "broker": {"host": broker.host, "port": broker.port, "client_id": client_id},
         "share_group": share_group,
         "site": SITE,
         "store": {
@@ -272,9 +301,11 @@ class Pipeline:
     interval: float
     buffer: str = "{path: buf/queue.sqlite}"
     share_group: str | None = None
+    n_ingest: int = 1  # processes in the share group (they share one delivery ledger file)
     sim: SimThread = field(init=False)
     agent: Proc = field(init=False)
     ingest: Proc = field(init=False)
+    ingests: list[Proc] = field(init=False)
     ingest_dups: float = 0.0  # duplicate batches counted by ingest processes that are gone
 
     def __post_init__(self) -> None:
@@ -290,9 +321,15 @@ class Pipeline:
             self.buffer,
         )
         self.agent = Proc([str(CLI), "agent", "run", str(cfg)], self.root / "agent.log", port)
-        port = free_port()
-        icfg = ingest_config(self.root / "ingest.yaml", self.broker, self.influx, port, self.share_group)
-        self.ingest = Proc([str(CLI), "ingest", "run", str(icfg)], self.root / "ingest.log", port)
+        self.ingests = []
+        for i in range(self.n_ingest):
+            port = free_port()
+            name = "ingest" if i == 0 else f"ingest{i}"
+            icfg = ingest_config(
+                self.root / f"{name}.yaml", self.broker, self.influx, port, self.share_group, f"{name}-faults"
+            )
+            self.ingests.append(Proc([str(CLI), "ingest", "run", str(icfg)], self.root / f"{name}.log", port))
+        self.ingest = self.ingests[0]
 
     @property
     def points(self) -> int:
@@ -303,7 +340,8 @@ class Pipeline:
         return self.units * self.points / self.interval
 
     def start(self) -> None:
-        self.ingest.start()
+        for p in self.ingests:
+            p.start()
         self.agent.start()
         wait_until(
             lambda: self.stored_points() > 3 * self.units * self.points, 30, "points flowing", every=0.2
@@ -320,15 +358,26 @@ class Pipeline:
         return int(sum(v for k, v in m.items() if k.startswith("campus_agent_dropped_readings_total")))
 
     def ingest_duplicates(self) -> float:
-        try:
-            now = self.ingest.metrics().get("campus_ingest_seq_duplicates_total", 0.0)
-        except OSError:
-            now = 0.0
+        now = 0.0
+        for p in self.ingests:
+            with contextlib.suppress(OSError):
+                now += p.metrics().get("campus_ingest_seq_duplicates_total", 0.0)
         return self.ingest_dups + now
 
-    def kill_ingest(self) -> None:
-        self.ingest_dups += self.ingest.metrics().get("campus_ingest_seq_duplicates_total", 0.0)
-        self.ingest.kill()
+    def kill_ingest(self, i: int = 0) -> None:
+        self.ingest_dups += self.ingests[i].metrics().get("campus_ingest_seq_duplicates_total", 0.0)
+        self.ingests[i].kill()
+
+    def reported_lost(self) -> int:
+        """Readings the agent answered `gone` for, as the delivery ledger recorded them."""
+        return sum(s.lost_readings for s in read_delivery(self.root / "delivery.db"))
+
+    def resend_requests(self) -> int:
+        """Resend requests the ingest processes logged (proof the broker really lost something)."""
+        return sum(p.log.read_text(errors="replace").count("asked to resend") for p in self.ingests)
+
+    def agent_drops(self, reason: str) -> int:
+        return int(self.agent.metrics().get(f'campus_agent_dropped_readings_total{{reason="{reason}"}}', 0))
 
     def wait_recovered(
         self, until_ns: int, done: Callable[[Account], bool], timeout: float
@@ -345,7 +394,7 @@ class Pipeline:
             time.sleep(0.5)
 
     def close(self) -> None:
-        for p in (self.agent, self.ingest):
+        for p in (self.agent, *self.ingests):
             if p.proc is not None and p.proc.poll() is None:
                 p.proc.kill()
                 p.proc.wait(10)

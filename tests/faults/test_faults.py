@@ -25,7 +25,7 @@ from collections.abc import Callable
 import pytest
 
 from simulators.modbus_faults import Fault
-from tests.faults.fault_pipeline import Account, Pipeline, S, device_id
+from tests.faults.fault_pipeline import Account, Pipeline, S, device_id, wipe_broker_disk
 from tests.support.waiting import wait_until
 
 RECOVERY_TIMEOUT_S = 60.0
@@ -221,3 +221,87 @@ def test_disk_buffer_limit_reached(
     reasons = p.agent.metrics()
     key = "overflow_oldest" if policy == "drop_oldest" else "overflow_refused"
     assert reasons.get(f'campus_agent_dropped_readings_total{{reason="{key}"}}', 0) == dropped
+
+
+# ---------------------------------------------------------------- end-to-end acknowledgement
+# The broker loses PUBACKed batches in each of these; the agent's retention window
+# (edge_agent/retention.py) and ingest's durable/resend (ingest/delivery.py) bring them back.
+
+
+def test_broker_sigkill_with_messages_queued_for_offline_ingest(
+    make_pipeline: Callable[..., Pipeline], outage_s: float, fault_row: Callable
+) -> None:
+    p = make_pipeline(lazy_broker=True)  # queued messages live in broker memory only
+    assert p.ingest.stop() == 0
+    time.sleep(outage_s)  # the agent publishes, the broker PUBACKs and queues for ingest's session
+    p.broker.stop(kill=True)
+    p.broker.start()
+    p.ingest.start()
+    t_back = time.time_ns()
+    acc, rec = p.wait_recovered(t_back, no_loss, RECOVERY_TIMEOUT_S)
+    row(fault_row, p, f"broker SIGKILL with {outage_s:g} s queued for an offline ingest", acc, rec)
+    assert_exactly_once(acc, rec, p)
+    assert p.resend_requests() > 0, "the broker lost nothing: the test proved nothing"
+    assert p.agent_dropped() == 0
+
+
+def test_broker_disk_wiped_during_outage(
+    make_pipeline: Callable[..., Pipeline], outage_s: float, fault_row: Callable
+) -> None:
+    p = make_pipeline()
+    assert p.ingest.stop() == 0  # so the broker holds queued batches for it when its disk goes
+    time.sleep(outage_s / 2)
+    p.broker.stop()
+    wipe_broker_disk(p.broker)
+    time.sleep(outage_s / 2)
+    p.broker.start()
+    time.sleep(2.0)  # the agent is back and publishing to nobody: the broker has no session for ingest
+    p.ingest.start()
+    t_back = time.time_ns()
+    acc, rec = p.wait_recovered(t_back, no_loss, RECOVERY_TIMEOUT_S)
+    row(fault_row, p, f"broker disk wiped during a {outage_s:g} s outage", acc, rec)
+    assert_exactly_once(acc, rec, p)
+    assert p.resend_requests() > 0
+    assert p.agent_dropped() == 0
+
+
+def test_two_shared_ingest_processes_each_sigkilled(
+    make_pipeline: Callable[..., Pipeline], outage_s: float, fault_row: Callable
+) -> None:
+    p = make_pipeline(share_group="ingest", n_ingest=2)
+    for i in (0, 1):
+        p.kill_ingest(i)
+        time.sleep(outage_s / 2)
+        p.ingests[i].start()
+    t_back = time.time_ns()
+    acc, rec = p.wait_recovered(t_back, no_loss, RECOVERY_TIMEOUT_S)
+    row(fault_row, p, f"2 ingest processes sharing, each SIGKILLed {outage_s / 2:g} s in turn", acc, rec)
+    assert_exactly_once(acc, rec, p)
+    assert p.agent_dropped() == 0
+
+
+def test_retention_window_too_small(
+    make_pipeline: Callable[..., Pipeline], outage_s: float, fault_row: Callable
+) -> None:
+    p = make_pipeline(buffer="{path: buf/queue.sqlite, retention: {max_bytes: 65536}}")
+    assert p.ingest.stop() == 0
+    p.broker.stop()
+    wipe_broker_disk(p.broker)  # ingest's session and what was queued for it are gone
+    p.broker.start()
+    time.sleep(outage_s / 2)  # PUBACKed into the void; 64 KiB of retention cannot hold it
+    p.ingest.start()
+    t_back = time.time_ns()
+
+    def reported(acc: Account) -> bool:
+        return acc.lost_points > 0 and acc.lost_points == p.reported_lost() == p.agent_drops("retention_gone")
+
+    acc, rec = p.wait_recovered(t_back, reported, RECOVERY_TIMEOUT_S)
+    dropped = p.agent_drops("retention_gone")
+    row(fault_row, p, f"retention 64 KiB, {outage_s / 2:g} s published to nobody", acc, rec, dropped)
+    assert rec == rec, (
+        f"loss not reported exactly: lost {acc.lost_points}, reported {p.reported_lost()}, dropped {dropped}"
+    )
+    assert acc.lost_points == dropped == p.reported_lost() > 0, (
+        "every lost point reported and counted, no more"
+    )
+    assert acc.extra_ts == 0
