@@ -120,11 +120,12 @@ class Retention:
                 "SELECT seq, enq_ns, sent_ns, ?, n, payload FROM batches WHERE seq = ? AND seq > ?",
                 (self._wall(), seq, self.stats.confirmed_seq),
             ).rowcount
-            size = 0
             if moved:
-                size = self._db.execute(
+                (size,) = self._db.execute(
                     "SELECT LENGTH(payload) FROM retained WHERE seq = ?", (seq,)
-                ).fetchone()[0]
+                ).fetchone()
+                self.stats.batches += 1
+                self.stats.bytes += int(size)
             acked = self.queue.ack(seq)  # its DELETE joins this transaction
             self._trim()
             self._db.execute("COMMIT")
@@ -133,9 +134,6 @@ class Retention:
             self.queue._load_counters()
             self._reload()
             raise
-        if moved:
-            self.stats.batches += 1
-            self.stats.bytes += int(size)
         return acked
 
     def trim(self) -> int:

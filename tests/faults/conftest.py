@@ -34,6 +34,12 @@ def outage_s(long_tests: bool) -> float:
     return 30.0 if long_tests else 10.0
 
 
+@pytest.fixture(scope="session")
+def long_outage_s(long_tests: bool) -> float:
+    """The broker and InfluxDB outages: 5 minutes with CAMPUS_TWIN_LONG=1 (docs/performance.md)."""
+    return 300.0 if long_tests else 10.0
+
+
 @pytest.fixture
 def fault_row() -> Callable[..., None]:
     def add(**row: object) -> None:

@@ -1,0 +1,41 @@
+"""Ingest's shared delivery ledger and confirmer (ingest/delivery.py), two members on one file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contract.delivery import Gone, decode_control
+from ingest.delivery import Confirmer, Ledger, read_delivery
+
+
+def test_durable_is_contiguous_across_share_group_members(tmp_path: Path) -> None:
+    a, b = Ledger(tmp_path / "state.db"), Ledger(tmp_path / "state.db")
+    assert a.stored([("s", "g", 10), ("s", "g", 11)]) == {("s", "g"): 11}  # first contact: starts at 10
+    assert b.stored([("s", "g", 13)]) == {}  # 12 went to the other member, not written yet
+    assert a.stored([("s", "g", 12)]) == {("s", "g"): 13}
+    assert b.stored([("s", "g", 12)]) == {}  # a redelivered duplicate changes nothing
+    assert read_delivery(tmp_path / "state.db")[0].durable == 13
+
+
+def test_gap_is_asked_for_after_the_timeout_and_gone_closes_it(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "state.db")
+    sent: list[tuple[str, bytes, bool]] = []
+    c = Confirmer(ledger, lambda t, p, r: sent.append((t, p, r)), resend_after_s=5)
+    c.stored([("s", "g", 0), ("s", "g", 4), ("s", "g", 5)])
+    assert sent == [("campus/s/g/durable", b'{"v":1,"seq":0}', True)]
+    assert c.check_gaps(now=100.0) == []  # just noticed
+    assert c.check_gaps(now=104.0) == []
+    [gap] = c.check_gaps(now=105.5)
+    assert (gap.first, gap.last) == (1, 3)
+    topic, payload, retain = sent[-1]
+    assert topic == "campus/s/g/resend" and not retain
+    assert json.loads(payload) == {"v": 1, "from": 1, "to": 3}
+    assert c.check_gaps(now=106.0) == []  # not again before another resend_after_s
+    c.stored([("s", "g", 1)])  # partly resent
+    c.on_gone("s", "g", Gone.model_validate({"from": 2, "to": 3, "readings": 42}))
+    assert decode_control(sent[-1][1], sent[-1][0]).model_dump() == {"v": 1, "seq": 5}
+    c.on_gone("s", "g", Gone.model_validate({"from": 2, "to": 3, "readings": 42}))  # redelivered
+    [st] = read_delivery(tmp_path / "state.db")
+    assert (st.durable, st.missing, st.lost_readings) == (5, 0, 42)
+    assert ledger.gaps() == []
