@@ -18,6 +18,7 @@ BENCHES = {
     "ifc": "bench.ifc_load",
     "report": "bench.report",
     "standards": "bench.standards",
+    "district": "bench.district",
 }
 
 
