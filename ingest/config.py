@@ -6,7 +6,7 @@ be moved as a whole.
 
 ```yaml
 broker: {host: 127.0.0.1, port: 1883, client_id: ingest-1, username: ingest, password: {env: MQTT_PW}}
-share_group: null            # or a group name to scale out (see README: caveat)
+share_group: null            # or a group name to scale out (members share delivery.ledger)
 store: {type: influxdb, url: http://127.0.0.1:8086, database: campus}
 bindings: bindings.json
 quarantine: {path: quarantine.sqlite, max_records: 100000}
@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.broker import BrokerSettings
 from contract.secrets import rebase
@@ -97,6 +97,15 @@ class IngestConfig(BaseModel):
         description="a reading stamped further ahead than this (of the batch's `sent` and this host's clock) gets `sent` as its time, quality uncertain",
     )
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+
+    @model_validator(mode="after")
+    def _shared_needs_delivery(self) -> IngestConfig:
+        if self.share_group is not None and not self.delivery.enabled:
+            raise ValueError(
+                "share_group needs delivery.enabled: Mosquitto drops a memberless group's messages "
+                "after PUBACKing them, and only the end-to-end acknowledgement resends them"
+            )
+        return self
 
     @property
     def quarantine_path(self) -> Path:

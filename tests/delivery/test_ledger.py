@@ -39,3 +39,14 @@ def test_gap_is_asked_for_after_the_timeout_and_gone_closes_it(tmp_path: Path) -
     [st] = read_delivery(tmp_path / "state.db")
     assert (st.durable, st.missing, st.lost_readings) == (5, 0, 42)
     assert ledger.gaps() == []
+
+
+def test_a_share_group_without_delivery_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from ingest.config import IngestConfig
+
+    with pytest.raises(ValidationError, match=r"share_group needs delivery\.enabled"):
+        IngestConfig.model_validate({"share_group": "ingest", "delivery": {"enabled": False}})
+    assert IngestConfig.model_validate({"share_group": "ingest"}).delivery.enabled
