@@ -74,6 +74,7 @@ def assert_exactly_once(acc: Account, rec: float, p: Pipeline) -> None:
     assert acc.stored_points == acc.sent_points
 
 
+@pytest.mark.timeout(1200)  # CAMPUS_TWIN_LONG=1: a 5-minute outage plus its backlog
 @pytest.mark.parametrize(
     "share_group",
     [None, "ingest"],
@@ -99,6 +100,7 @@ def test_broker_outage(
         assert p.resend_requests() > 0
 
 
+@pytest.mark.timeout(1200)  # CAMPUS_TWIN_LONG=1: a 5-minute outage plus its backlog
 def test_influxdb_outage(
     make_pipeline: Callable[..., Pipeline], long_outage_s: float, fault_row: Callable
 ) -> None:
