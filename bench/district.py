@@ -29,11 +29,12 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from campus_twin.servers import InfluxDB, Mosquitto
+from contract.broker import BrokerSettings
 from contract.delivery import Durable, control_subscription, decode_control, topic_agent
 from contract.telemetry import topic
+from ops.mqtt_client import ClientOptions, build_client
 from store.influx_v1 import InfluxV1Store
 
 S = 1_000_000_000
@@ -69,14 +70,15 @@ class Publisher:
         self.delays: list[tuple[float, float]] = []  # (confirmed at monotonic, delay s)
         self.confirmed_points = 0
         self.clients = []
+        settings = BrokerSettings(host=broker.host, port=broker.port)
         for i in range(conns):
-            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"district-pub-{i}-{uuid.uuid4().hex[:4]}")
+            c = build_client(settings, ClientOptions(client_id=f"district-pub-{i}-{uuid.uuid4().hex[:4]}"))
             c.max_inflight_messages_set(200)
             c.max_queued_messages_set(0)
             c.connect(broker.host, broker.port)
             c.loop_start()
             self.clients.append(c)
-        watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"district-watch-{uuid.uuid4().hex[:4]}")
+        watcher = build_client(settings, ClientOptions(client_id=f"district-watch-{uuid.uuid4().hex[:4]}"))
         watcher.on_message = self._on_durable
         watcher.connect(broker.host, broker.port)
         watcher.subscribe(control_subscription("durable"), qos=1)
@@ -144,9 +146,9 @@ def start_ingest(
         "broker": {"host": broker.host, "port": broker.port, "client_id": f"district-ingest-{i}"},
         "share_group": "district",
         "store": {"type": "influxdb", "url": influx.url, "database": "district", "create_database": True},
-        "quarantine_dir": str(d / "quarantine"),
-        "state_db": str(d / "ingest-state.db"),  # the share group's delivery ledger
-        "metrics": {"enabled": False},
+        "quarantine": {"path": str(d / "quarantine.sqlite")},
+        "delivery": {"ledger": str(d / "delivery.db")},  # the share group's ledger
+        "metrics": {"listen": None},
         "batch": {"max_points": 10000, "max_messages": 50, "max_delay_s": 0.2, "writers": writers},
     }
     path = d / f"ingest-{i}.yaml"
