@@ -16,8 +16,10 @@ what the table says, and a stale `durable` published late only delays freeing on
 big district server runs several ingest processes); across hosts, partition by `site`
 (docs/deployment.md).
 
-A first contact (no ledger row) starts at the first seq seen: an ingest with a fresh state
-never asks an old agent for its whole history.
+A first contact (no ledger row) with a young agent (first seq seen < FRESH_AGENT_SEQS) starts
+at seq 0, so batches the broker lost before ingest ever heard of the agent are asked for too;
+with an agent that has a long history it starts at the first seq seen, so a fresh ingest never
+asks for years of batches.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from contract.delivery import Durable, Gone, Resend, control_topic, encode_contr
 log = logging.getLogger(__name__)
 
 MAX_RESEND_RANGE = 10_000  # seqs per request; a longer gap is asked for in pieces
+FRESH_AGENT_SEQS = MAX_RESEND_RANGE  # first contact below this seq: track the agent from seq 0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivery_agent(
@@ -114,8 +117,9 @@ class Ledger:
                 row = self._db.execute(
                     "SELECT durable, highest FROM delivery_agent WHERE site = ? AND agent = ?", key
                 ).fetchone()
-                if row is None:  # first contact: start at the lowest seq we were given
-                    durable, highest = min(got) - 1, max(got)
+                if row is None:  # first contact: from 0 for a young agent, else from what we got
+                    durable = -1 if min(got) < FRESH_AGENT_SEQS else min(got) - 1
+                    highest = max(got)
                     self._db.execute(
                         "INSERT INTO delivery_agent VALUES (?, ?, ?, ?)", (*key, durable, highest)
                     )

@@ -11,11 +11,15 @@ from ingest.delivery import Confirmer, Ledger, read_delivery
 
 def test_durable_is_contiguous_across_share_group_members(tmp_path: Path) -> None:
     a, b = Ledger(tmp_path / "state.db"), Ledger(tmp_path / "state.db")
-    assert a.stored([("s", "g", 10), ("s", "g", 11)]) == {("s", "g"): 11}  # first contact: starts at 10
-    assert b.stored([("s", "g", 13)]) == {}  # 12 went to the other member, not written yet
-    assert a.stored([("s", "g", 12)]) == {("s", "g"): 13}
-    assert b.stored([("s", "g", 12)]) == {}  # a redelivered duplicate changes nothing
-    assert read_delivery(tmp_path / "state.db")[0].durable == 13
+    old = 50_000  # an agent with a long history: tracked from the first seq seen
+    assert a.stored([("s", "g", old), ("s", "g", old + 1)]) == {("s", "g"): old + 1}
+    assert b.stored([("s", "g", old + 3)]) == {}  # old+2 went to the other member, not written yet
+    assert a.stored([("s", "g", old + 2)]) == {("s", "g"): old + 3}
+    assert b.stored([("s", "g", old + 2)]) == {}  # a redelivered duplicate changes nothing
+    assert read_delivery(tmp_path / "state.db")[0].durable == old + 3
+    # a young agent is tracked from seq 0: its first batches lost in the broker are a gap
+    assert a.stored([("s", "young", 3)]) == {}
+    assert [(g.agent, g.first, g.last) for g in a.gaps()] == [("young", 0, 2)]
 
 
 def test_gap_is_asked_for_after_the_timeout_and_gone_closes_it(tmp_path: Path) -> None:
