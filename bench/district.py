@@ -162,6 +162,18 @@ def start_ingest(
     )
 
 
+def wait_connected(logs: list[Path], timeout: float) -> None:
+    """Every ingest process connected (+1 s for its SUBACK): a share group without a member drops
+    messages, and these simulated agents do not answer `resend` (the real agent does)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(p.exists() and "MQTT connected" in p.read_text(errors="replace") for p in logs):
+            time.sleep(1.0)
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"ingest did not connect within {timeout:g}s: see {logs}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="campus-twin bench district", description=__doc__)
     ap.add_argument("--agents", type=int, default=300, help="simulated schools (one agent each)")
@@ -182,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         procs = [start_ingest(d, i, broker, influx, args.writers) for i in range(args.ingest)]
         pub: Publisher | None = None
         try:
-            time.sleep(3.0)  # ingest subscribed (its log says so); batches before that are queued anyway
+            wait_connected([d / f"ingest-{i}.log" for i in range(args.ingest)], 120.0)
             pub = Publisher(broker, args.agents, args.points, args.interval, args.connections)
             t0 = time.monotonic()
             batches = pub.run(args.duration)
