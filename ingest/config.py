@@ -64,9 +64,10 @@ class DeliveryConfig(BaseModel):
 
     enabled: bool = True
     resend_after_s: float = Field(default=5.0, gt=0, description="a gap open this long is asked for")
-    ledger: Path = Field(
-        default=Path("ingest-delivery.db"),
-        description="SQLite ledger of stored seqs; every member of a share group uses the same file",
+    ledger: Path | None = Field(
+        default=None,
+        description="SQLite ledger of stored seqs; every member of a share group uses the same file "
+        "(default: delivery-ledger.sqlite beside the quarantine file)",
     )
 
 
@@ -110,6 +111,10 @@ class IngestConfig(BaseModel):
     @property
     def quarantine_path(self) -> Path:
         return self.quarantine.path or DEFAULT_QUARANTINE
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.delivery.ledger or self.quarantine_path.parent / "delivery-ledger.sqlite"
 
     def relative_to(self, base: Path) -> IngestConfig:
         """Paths made absolute against the config file's folder."""

@@ -32,7 +32,7 @@ class IngestService:
         self.ledger: Ledger | None = None
         self.delivery: Confirmer | None = None
         if cfg.delivery.enabled:
-            self.ledger = Ledger(cfg.delivery.ledger)
+            self.ledger = Ledger(cfg.ledger_path)
             self.delivery = Confirmer(
                 self.ledger, lambda t, p, r: self._publish(t, p, r), cfg.delivery.resend_after_s
             )
