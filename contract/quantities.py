@@ -81,6 +81,7 @@ class QuantitySpec(_Strict):
 
 
 class Catalogue(_Strict):
+    v: Literal[1] = Field(default=1, description="schema version")
     quantities: dict[str, QuantitySpec]
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -83,6 +84,7 @@ class Climate(BaseModel):
 class SchoolConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    v: Literal[1] = Field(default=1, description="schema version")
     school_time: str | None = Field(default=None, description="bells + calendar file; default shipped")
     co2_lps_by_level: dict[str, float]
     co2_lps_adult: float = Field(gt=0)

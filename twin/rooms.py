@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -85,7 +85,7 @@ class Rule(BaseModel):
 class RoomTypeRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = 1
+    v: Literal[1] = Field(default=1, description="schema version")
     types: dict[str, Label]
     default: str = "other"
     rules: list[Rule]

@@ -193,11 +193,6 @@ class Designation(_Strict):
     )
 
 
-class RoomTypeLabel(_Strict):
-    zh: str
-    en: str
-
-
 class IndicatorsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -207,7 +202,6 @@ class IndicatorsFile(BaseModel):
     expected_interval_s: float = Field(default=60, gt=0, description="expected reading interval per series")
     teaching_room_types: list[str] = Field(min_length=1)
     homeroom_types: list[str] = Field(min_length=1, description="rooms a class is taught in by default")
-    room_types: dict[str, RoomTypeLabel] = Field(default_factory=dict)
     room_pset: str = Field(description="pset carrying explicit designations and equipment flags")
     designation_property: str
     equipment: dict[str, EquipmentFlag]
@@ -235,6 +229,12 @@ class IndicatorsFile(BaseModel):
                     re.compile(pattern)
                 except re.error as exc:
                     raise ValueError(f"designations.{key}.suggest_from_names: {pattern!r}: {exc}") from None
+        from twin.rooms import load_rules
+
+        known = set(load_rules().types)
+        listed = {*self.teaching_room_types, *self.homeroom_types, *self.multimedia_room_types}
+        if listed - known:
+            raise ValueError(f"room types not in twin/rules/room_types.yaml: {sorted(listed - known)}")
         ids = [i.id for i in self.plan_indicators] + [o.id for o in self.operational]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
@@ -253,7 +253,9 @@ class IndicatorsFile(BaseModel):
         return self
 
     def type_zh(self, key: str | None) -> str:
+        """The room type's Chinese label from the one room-type table (twin/rules/room_types.yaml)."""
         if key is None:
             return "未分类"
-        label = self.room_types.get(key)
-        return label.zh if label else key
+        from twin.rooms import load_rules
+
+        return load_rules().label(key)
