@@ -304,11 +304,21 @@ class IndicatorsOut(BaseModel):
     indicators: list[IndicatorOut]
 
 
+class FileProblemOut(BaseModel):
+    """An IFC file the twin could not (fully) load: the rest of the campus still loads."""
+
+    file: str
+    kind: str  # twin.ifc_open kind: "truncated", "not_ifc", "unsupported_schema" …
+    ifc_schema: str | None = None  # the schema the file declares, when it declares one
+    message: str
+
+
 class ReloadOut(BaseModel):
     campuses: int
     rooms: int
     bindings: int
     series: int
+    problems: list[FileProblemOut] = []
 
 
 class RebindIn(BaseModel):

@@ -11,8 +11,9 @@ from fastapi import Path as PathParam
 from api.deps import admin, get_state
 from api.errors import ERROR_RESPONSES, NOT_FOUND, ApiError, not_found
 from api.rebind import export_table, set_binding_entry
-from api.schemas import BindingOut, ErrorOut, RebindIn, ReloadOut
+from api.schemas import BindingOut, ErrorOut, FileProblemOut, RebindIn, ReloadOut
 from api.state import AppState
+from api.twin_loader import file_problems
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import ID_PATTERN
 
@@ -23,7 +24,10 @@ IdPath = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=128)]
 
 @router.post("/reload", operation_id="reloadTwin")
 def reload_twin(state: State) -> ReloadOut:
-    """Reload the twin config, IFC models and binding table from disk."""
+    """Reload the twin config, IFC models and binding table from disk.
+
+    A bad IFC file does not fail the reload (the campus's other files still load); each one is
+    listed in `problems` with what is wrong, so the operator sees it without reading the log."""
     state.reload()
     series = state.series_index()
     return ReloadOut(
@@ -31,6 +35,10 @@ def reload_twin(state: State) -> ReloadOut:
         rooms=len(state.twin.spaces),
         bindings=len(state.loaded.bindings.bindings),
         series=len(series.series),
+        problems=[
+            FileProblemOut(file=p.file, kind=p.kind or "", ifc_schema=p.schema, message=p.message)
+            for p in file_problems(state.loaded)
+        ],
     )
 
 

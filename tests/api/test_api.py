@@ -3,10 +3,12 @@ conditions, alerts, devices/agents, auth and roles, admin rebinding and reload."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -327,3 +329,30 @@ def test_indicators(client: TestClient, viewer: dict[str, str]) -> None:
     assert 0 < ids["sensor_coverage"]["value"] <= 1
     assert len(ids) > 3 and all(i["label"]["zh"] for i in body["indicators"])
     assert client.get(f"{V1}/campuses/nope/indicators", headers=viewer).status_code == 404
+
+
+def test_reload_lists_each_bad_ifc_file(
+    twin_dir: Path, sqlite_store: SQLiteStore, admin: dict[str, str], tmp_path: Path
+) -> None:
+    """An operator adds a truncated export and a stray non-IFC file: the reload still succeeds
+    and names both files with what is wrong with each."""
+    good = yaml.safe_load((twin_dir / "twin.yaml").read_text(encoding="utf-8"))
+    cut = tmp_path / "cut.ifc"
+    whole = Path(good["campuses"][0]["ifc"][0]).read_text(encoding="utf-8")
+    cut.write_text(whole[: len(whole) // 2], encoding="utf-8")
+    stray = tmp_path / "notes.ifc"
+    stray.write_text("meeting notes, not a model\n", encoding="utf-8")
+    good["campuses"][0]["ifc"] += [str(cut), str(stray)]
+    good["campuses"][0]["bindings"] = str(twin_dir / "bindings.yaml")
+    (tmp_path / "twin.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
+    shutil.copy(twin_dir / "tokens.yaml", tmp_path / "tokens.yaml")
+    app = create_app(make_settings(tmp_path), store=sqlite_store, clock=FixedClock())
+    with TestClient(app) as c:
+        r = c.post(f"{V1}/admin/reload", headers=admin)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["rooms"] == 23
+        by_file = {p["file"]: p for p in body["problems"]}
+        assert set(by_file) == {str(cut), str(stray)}, body["problems"]
+        assert all(p["kind"] and p["message"] for p in by_file.values())
+        assert by_file[str(cut)]["kind"] != by_file[str(stray)]["kind"]
