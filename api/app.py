@@ -73,9 +73,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if mqtt is not None:
             mqtt.start()
+        state.live.start(state)
         try:
             yield
         finally:
+            state.live.stop()
             if mqtt is not None:
                 mqtt.stop()
             if own_store:

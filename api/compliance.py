@@ -4,15 +4,22 @@ engine): this module only formats its results for the API.
 `room_states` evaluates a whole campus, while the API asks about one room (or one storey) at a
 time on campuses of 10k+ rooms. So it is called with a campus reduced to the rooms asked about
 and a store view whose `series()` lists only their series (from the API's room→series index).
-States are cached per room for `verdict_cache_s`, so a floor plan refreshing every few seconds
-does not re-query the store for every room each time.
+
+The live state is kept in memory, per room, never older than `verdict_cache_s`: a background
+thread (`LiveEngine.start`) re-evaluates every room whose state is past half that age, in small
+chunks (one `latest` query per chunk, a pause between chunks so requests get the GIL), so a
+request normally only formats a state already there; a room not yet there (or past the age
+because the refresher is behind) is evaluated on the request, as before. The same engine
+(`twin.live.room_states` → `Engine.live_room`) decides in both paths. Reading intervals are
+kept per series (`twin.live.IntervalCache`), class time per room type and day (the engine).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,7 +31,7 @@ from contract.bindings import BindingIndex
 from contract.school_time import SchoolTime, load_school_time
 from contract.telemetry import SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, Store, StoredPoint, Window
-from twin.live import LiveVerdict, RoomState, room_states
+from twin.live import IntervalCache, LiveVerdict, RoomState, room_states
 from twin.model import Building, Campus, Storey
 from twin.standards import StandardsFile, load_standards
 from twin.standards.engine import Engine
@@ -34,7 +41,9 @@ from twin.standards.settings import campus_engine
 if TYPE_CHECKING:
     from api.state import AppState
 
+log = logging.getLogger(__name__)
 Verdict3 = Literal["ok", "fail", "unknown"]
+REFRESH_CHUNK = 32  # rooms per background evaluation step
 _MAP: dict[str, Verdict3] = {Status.COMPLIANT: "ok", Status.NON_COMPLIANT: "fail"}
 
 
@@ -100,8 +109,13 @@ class LiveEngine:
         self.engine = Engine(self.standards, self.timetable)
         self.rule_quantity = {r.id: r.quantity for r in self.standards.rules}
         self.tz = self.engine.tz
+        self.intervals = IntervalCache()
         self._cache: dict[str, tuple[float, RoomState]] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sweeps = 0  # completed background passes (tests wait on it)
+        self.last_sweep_s = 0.0  # how long the last pass took
         self._campus_engines: dict[str, Engine] = {}
 
     def for_campus(self, campus: Campus) -> Engine:
@@ -140,8 +154,21 @@ class LiveEngine:
                 out[p.space.global_id] = hit[1]
             else:
                 todo.append(p)
+        if todo:
+            out.update(self._evaluate(todo, by_room, bindings, now, mono))
+        return out
+
+    def _evaluate(
+        self,
+        places: Sequence[SpacePlace],
+        by_room: Mapping[str, list[SeriesInfo]],
+        bindings: BindingIndex,
+        now: int,
+        mono: float,
+    ) -> dict[str, RoomState]:
+        out: dict[str, RoomState] = {}
         by_campus: dict[str, list[SpacePlace]] = {}
-        for p in todo:
+        for p in places:
             by_campus.setdefault(p.campus.id, []).append(p)
         for campus_id, group in by_campus.items():
             mini = Campus(id=campus_id, name=group[0].campus.name)
@@ -150,7 +177,8 @@ class LiveEngine:
             mini.buildings.append(b)
             infos = [i for p in group for i in by_room.get(p.space.global_id, [])]
             engine = self.for_campus(group[0].campus)
-            fresh = room_states(mini, bindings, _SeriesView(self.store, infos), now, engine=engine)
+            view = _SeriesView(self.store, infos)
+            fresh = room_states(mini, bindings, view, now, engine=engine, intervals=self.intervals)
             with self._lock:
                 if len(self._cache) > 50_000:
                     self._cache.clear()
@@ -158,6 +186,48 @@ class LiveEngine:
                     self._cache[gid] = (mono, st)
             out.update(fresh)
         return out
+
+    # ------------------------------------------------------------ background refresh
+    def start(self, state: AppState) -> None:
+        """Keep every room's state in memory, re-evaluated before it is `cache_s` old."""
+        if self._thread is not None or self.cache_s <= 0:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(state,), name="live-state", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self, state: AppState) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                self.refresh_due(state, pause=self._stop.wait)
+            except Exception:  # the refresher must survive a store hiccup; requests fall back
+                log.exception("live state refresh failed; rooms are evaluated on request meanwhile")
+            self.sweeps += 1
+            self.last_sweep_s = time.monotonic() - began
+            self._stop.wait(max(self.cache_s / 4 - self.last_sweep_s, 0.05))
+
+    def refresh_due(self, state: AppState, pause: Callable[[float], object] = time.sleep) -> int:
+        """Re-evaluate the rooms whose state is missing or past half `cache_s`; returns how many."""
+        mono = time.monotonic()
+        due = [
+            p
+            for gid, p in state.twin.spaces.items()
+            if (hit := self._cache.get(gid)) is None or mono - hit[0] >= self.cache_s / 2
+        ]
+        by_room, bindings = state.series_index().by_room, state.binding_index
+        for i in range(0, len(due), REFRESH_CHUNK):
+            if self._stop.is_set():
+                break
+            self._evaluate(due[i : i + REFRESH_CHUNK], by_room, bindings, state.now_ns(), time.monotonic())
+            pause(0.001)  # let request threads have the GIL between chunks
+        return len(due)
 
 
 def verdict_out(v: LiveVerdict, quantity: str = "") -> VerdictOut:

@@ -166,6 +166,25 @@ def declared_roles(
     return {i.key: idx.role(i.key.site, i.key.device, i.key.point) for i in infos}
 
 
+class IntervalCache:
+    """Each series' inferred reading interval, re-inferred at most every `refresh_s` (it changes
+    only when a device is reconfigured; inferring it reads the series' recent points)."""
+
+    def __init__(self, refresh_s: float = 600.0) -> None:
+        self.refresh_ns = int(refresh_s * NS)
+        self._known: dict[SeriesKey, tuple[int, int]] = {}  # key -> (inferred at, interval ns)
+
+    def get(self, store: Store, key: SeriesKey, now_ns: int, default_ns: int) -> int:
+        hit = self._known.get(key)
+        if hit is not None and 0 <= now_ns - hit[0] < self.refresh_ns:
+            return hit[1]
+        found = _interval_ns(store, key, now_ns, default_ns)
+        if len(self._known) > 200_000:
+            self._known.clear()
+        self._known[key] = (now_ns, found)
+        return found
+
+
 def _interval_ns(store: Store, key: SeriesKey, now_ns: int, default_ns: int) -> int:
     """Median spacing of the last readings (within 30 default intervals), else the default."""
     wins = store.range(key, now_ns - 30 * default_ns, now_ns + 1)
@@ -267,12 +286,14 @@ def room_states(
     engine: Engine | None = None,
     default_interval_s: float = 60.0,
     stale_factor: float = 3.0,
+    intervals: IntervalCache | None = None,
 ) -> dict[str, RoomState]:
     """State of every space of `campus` at `now_ns`, keyed by IfcSpace GlobalId.
 
     Occupancy comes from a fresh occupancy/presence reading of the room, else from the school
     time (class time of the room type on a school day). Verdicts: `Engine.live_room`; without
-    standards (and no engine) rooms carry values only.
+    standards (and no engine) rooms carry values only. `intervals` keeps the series' inferred
+    reading intervals between calls (else they are inferred afresh).
     """
     if engine is None and standards is not None:
         engine = campus_engine(campus.standards, standards, timetable)
@@ -281,6 +302,7 @@ def room_states(
     keys = [i.key for infos in by_room.values() for i in infos]
     latest = store.latest(keys) if keys else {}
     default_ns = int(default_interval_s * NS)
+    interval_of = (intervals or IntervalCache(0.0)).get
 
     out: dict[str, RoomState] = {}
     for space in campus.spaces():
@@ -297,7 +319,7 @@ def room_states(
             p = latest.get(info.key)
             if p is not None:
                 st.series.append(
-                    _series_state(p, now_ns, _interval_ns(store, info.key, now_ns, default_ns), stale_factor)
+                    _series_state(p, now_ns, interval_of(store, info.key, now_ns, default_ns), stale_factor)
                 )
         occ = [s for s in st.series if s.quantity in OCCUPANCY_QUANTITIES and not s.stale]
         if occ:

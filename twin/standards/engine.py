@@ -145,18 +145,22 @@ class Engine:
         return out, None if len(out) else NOT_EMPTY
 
     def _class(self, room_type: str | None, start: int, end: int) -> iv.Intervals:
-        """Class time of a room type in [start, end), memoised (every rule of a room asks)."""
-        key = (room_type, start, end)
+        """Class time of a room type in [start, end): the whole local days covering it are
+        computed once per room type and day (every rule of every room asks, with a running
+        `end`), then clipped to [start, end) — the same intervals as `class_intervals`."""
+        first = self.day_start(start)
+        last = self.day_start(self.day_start(end - 1) + 36 * 3600 * NS)  # next local midnight
+        key = (room_type, first, last)
         hit = self._class_memo.get(key)
         if hit is None:
             if len(self._class_memo) > 1024:
                 self._class_memo.clear()
-            hit = self._class_memo[key] = class_intervals(self.school, start, end, room_type, self.level)
-        return hit
+            hit = self._class_memo[key] = class_intervals(self.school, first, last, room_type, self.level)
+        return iv.intersect(hit, iv.make([(start, end)]))
 
     def in_class(self, room_type: str | None, now: int) -> bool:
         """Is `now` class time for a room of this type (the occupancy fallback without a sensor)?"""
-        lessons = class_intervals(self.school, now - 86_400 * NS, now + 86_400 * NS, room_type, self.level)
+        lessons = self._class(room_type, now - 86_400 * NS, now + 86_400 * NS)
         return bool(iv.contains(lessons, np.array([now], dtype=np.int64))[0])
 
     def role_of(self, s: Series) -> str | None:
