@@ -3,6 +3,8 @@ a status and the reason for it, the room status lists its breaches, alerts are e
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
 from tests.api.api_seed import DARK_ROOM, HOT_ROOM
@@ -55,3 +57,28 @@ def test_alerts_are_episodes_without_duplicates(client: TestClient, viewer: dict
     for x in a["items"]:
         assert x["rules"] and x["rule"] == x["rules"][0]["rule"] and x["severity"] in ("warning", "severe")
         assert x["start"].endswith("+08:00")  # campus local time
+
+
+def test_live_state_is_kept_in_memory_with_the_engines_verdicts(client: TestClient) -> None:
+    """Every room's live state is refreshed in the background, so a status request only formats;
+    the kept states are the engine's own (`twin.live.room_states` over the whole campus)."""
+    from api.state import AppState
+    from twin.live import room_states
+
+    state: AppState = client.app.state.campus  # type: ignore[attr-defined]
+    live = state.live
+    deadline = time.monotonic() + 120
+    while live.sweeps < 1 and time.monotonic() < deadline:  # wait on the condition, not a sleep
+        time.sleep(0.05)
+    assert live.sweeps >= 1, "the live-state refresher never completed a pass"
+    kept = live.states(
+        list(state.twin.spaces.values()), state.series_index().by_room, state.binding_index, state.now_ns()
+    )
+    assert set(kept) == set(state.twin.spaces)
+    campus = state.loaded.campuses[0]
+    direct = room_states(campus, state.binding_index, state.store, state.now_ns(), engine=live.engine)
+    for gid, st in direct.items():
+        assert kept[gid].status == st.status and kept[gid].reason == st.reason, gid
+        assert [(v.rule_id, v.status, v.value) for v in kept[gid].verdicts] == [
+            (v.rule_id, v.status, v.value) for v in st.verdicts
+        ], gid
