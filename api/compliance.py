@@ -9,7 +9,9 @@ The live state is kept in memory, per room, never older than `verdict_cache_s`: 
 thread (`LiveEngine.start`) re-evaluates every room whose state is past half that age, in small
 chunks (one `latest` query per chunk, a pause between chunks so requests get the GIL), so a
 request normally only formats a state already there; a room not yet there (or past the age
-because the refresher is behind) is evaluated on the request, as before. The same engine
+because the refresher is behind) is evaluated on the request, as before. On a campus too large
+to re-evaluate within `verdict_cache_s` (10k rooms: ~tens of seconds a pass on a loaded
+2-core machine) a kept state may be up to twice the last pass old (`max_age_s`). The same engine
 (`twin.live.room_states` → `Engine.live_room`) decides in both paths. Reading intervals are
 kept per series (`twin.live.IntervalCache`), class time per room type and day (the engine).
 """
@@ -146,11 +148,12 @@ class LiveEngine:
         now: int,
     ) -> dict[str, RoomState]:
         mono = time.monotonic()
+        max_age = self.max_age_s()
         out: dict[str, RoomState] = {}
         todo: list[SpacePlace] = []
         for p in places:
             hit = self._cache.get(p.space.global_id)
-            if hit is not None and mono - hit[0] < self.cache_s:
+            if hit is not None and mono - hit[0] < max_age:
                 out[p.space.global_id] = hit[1]
             else:
                 todo.append(p)
@@ -186,6 +189,13 @@ class LiveEngine:
                     self._cache[gid] = (mono, st)
             out.update(fresh)
         return out
+
+    def max_age_s(self) -> float:
+        """How old a kept state may be when served: `cache_s`, or on a campus too large to
+        re-evaluate within it, twice the refresher's last pass (its states are never older)."""
+        if self._thread is None:
+            return self.cache_s
+        return max(self.cache_s, 2 * self.last_sweep_s)
 
     # ------------------------------------------------------------ background refresh
     def start(self, state: AppState) -> None:

@@ -66,6 +66,7 @@ class AppState:
         self.rollups = Expensive(ttl_s=settings.verdict_cache_s, concurrency=1)
         self.acks = AckBook(settings.acks_file)
         self.expensive = Expensive(ttl_s=60.0, concurrency=1)
+        self.alerts = Expensive(ttl_s=settings.verdict_cache_s, concurrency=2)
         self.clock = clock
         self.tz: ZoneInfo = settings.tz
         self.agent_health = agent_health
@@ -101,6 +102,7 @@ class AppState:
         self.live.clear()
         self.rollups.clear()
         self.expensive.clear()
+        self.alerts.clear()
 
     def set_bindings(self, table: BindingTable) -> None:
         with self._lock:
@@ -110,6 +112,7 @@ class AppState:
         self.live.clear()
         self.rollups.clear()
         self.expensive.clear()
+        self.alerts.clear()
 
     # ------------------------------------------------------------ series
     def series_index(self) -> SeriesIndex:

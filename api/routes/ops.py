@@ -26,7 +26,7 @@ MAX_ALERT_SPAN_S = 31 * 86_400
 
 
 @router.get("/alerts", operation_id="listAlerts")
-def list_alerts(
+async def list_alerts(
     state: State,
     campus: IdQ = None,
     building: IdQ = None,
@@ -61,14 +61,24 @@ def list_alerts(
             "campus",
             f"{len(places)} rooms with data in scope; narrow to ≤{MAX_ALERT_ROOMS} (building/storey)",
         )
-    rows: list[AlertOut] = []
-    bindings = state.binding_index
-    for p in places:
-        infos = series.by_room[p.space.global_id]
-        roles = {i.key: bindings.role(i.key.site, i.key.device, i.key.point) for i in infos}
-        found = alert_rows(state.live, p, infos, start_ns, end_ns, now, quantity, state.to_dt, roles)
-        rows.extend(r for r in found if not (open_only and r.end is not None))
-    rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
+
+    def build() -> list[AlertOut]:
+        rows: list[AlertOut] = []
+        bindings = state.binding_index
+        for p in places:
+            infos = series.by_room[p.space.global_id]
+            roles = {i.key: bindings.role(i.key.site, i.key.device, i.key.point) for i in infos}
+            found = alert_rows(state.live, p, infos, start_ns, end_ns, now, quantity, state.to_dt, roles)
+            rows.extend(r for r in found if not (open_only and r.end is not None))
+        rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
+        return rows
+
+    # one build per filter and period, shared by every viewer for `verdict_cache_s` (pages and
+    # concurrent requests reuse it); the period is keyed to that granularity, so a default
+    # "last 24 h" window asked a second later is the same entry
+    grain = max(int(state.settings.verdict_cache_s * NS), 1)
+    key = ("alerts", campus, building, storey, room, quantity, open_only, start_ns // grain, end_ns // grain)
+    rows = await state.alerts.get(key, build)
     items, total = paginate(rows, limit, offset)
     return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
 

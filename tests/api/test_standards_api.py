@@ -82,3 +82,31 @@ def test_live_state_is_kept_in_memory_with_the_engines_verdicts(client: TestClie
         assert [(v.rule_id, v.status, v.value) for v in kept[gid].verdicts] == [
             (v.rule_id, v.status, v.value) for v in st.verdicts
         ], gid
+
+
+def test_alerts_are_built_once_per_filter_and_period(client: TestClient, viewer: dict[str, str]) -> None:
+    """Paging through alerts, or thirty viewers opening the page, reuses one build (api/expensive.py)."""
+    from api.state import AppState
+
+    state: AppState = client.app.state.campus  # type: ignore[attr-defined]
+    state.alerts.clear()
+    built = 0
+    real_get = state.alerts.get
+
+    async def counting_get(key, build):  # type: ignore[no-untyped-def]
+        def counted():  # type: ignore[no-untyped-def]
+            nonlocal built
+            built += 1
+            return build()
+
+        return await real_get(key, counted)
+
+    state.alerts.get = counting_get  # type: ignore[method-assign]
+    try:
+        first = client.get(f"{V1}/alerts", headers=viewer, params={"limit": 1}).json()
+        second = client.get(f"{V1}/alerts", headers=viewer, params={"limit": 1, "offset": 1}).json()
+        assert built == 1 and first["total"] == second["total"] >= 2
+        client.get(f"{V1}/alerts", headers=viewer, params={"open": True})
+        assert built == 2  # another filter is another build
+    finally:
+        del state.alerts.get
