@@ -19,6 +19,7 @@ from api.auth import TokenRegistry, load_tokens
 from api.compliance import LiveEngine
 from api.deps import get_state
 from api.etag import ETags
+from api.expensive import ProcessBuilds
 from api.head_requests import HeadAsGet
 from api.metrics import install_metrics
 from api.routes import acks, admin, hierarchy, indicators, ops, rooms, session
@@ -69,6 +70,9 @@ def create_app(
         book,
     )
 
+    if own_store:  # a worker process can open the same store from the settings
+        state.builds = ProcessBuilds()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if mqtt is not None:
@@ -78,6 +82,8 @@ def create_app(
             yield
         finally:
             state.live.stop()
+            if state.builds is not None:
+                state.builds.close()
             if mqtt is not None:
                 mqtt.stop()
             if own_store:

@@ -1,17 +1,25 @@
-"""Expensive reads (indicators over days of data): cached per period, computed once at a time.
+"""Expensive reads (indicators over days of data, alerts): cached per period, computed once at a time.
 
 Thirty viewers opening the indicators page must not run thirty report builds side by side and
 starve every other request (seen: 3.1 s stalls for 77 s). So: one result per key (campus,
 period, minute) reused for `ttl_s`; concurrent requests for the same key await the one build
 in progress; builds run in worker threads behind a limiter of `concurrency`, and waiting costs
 no thread (the waiters are coroutines), so cheap requests keep the thread pool to themselves.
+
+A build that is long and CPU-bound (an indicators report at 10k rooms: ~100 s of pure Python)
+would still hold the GIL against every status request in its thread; `ProcessBuilds` runs such
+a build in a separate worker process (spawned, not forked: the API process has threads), so
+the API's thread only waits for the result.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 import anyio
@@ -55,3 +63,29 @@ class Expensive:
 
     def clear(self) -> None:
         self._done.clear()
+
+
+class ProcessBuilds:
+    """A pool of `workers` spawned processes for long CPU-bound builds (created on first use).
+
+    `run(fn, *args)` blocks its (worker) thread until the process returns; `fn` and `args` must
+    be picklable (a module-level function and plain data)."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            if self._pool is None:
+                ctx = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            pool = self._pool
+        return pool.submit(fn, *args).result()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -2,35 +2,92 @@
 
 A report over one campus is a school-level report: city-wide targets are not judged (the
 campus's contribution is shown instead); operational figures add coverage and completeness.
+
+`compute` builds in the calling thread; `compute_in_worker` is the same build for a worker
+process (`api.expensive.ProcessBuilds`): it gets plain data and opens the store itself.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from api.schemas import IndicatorOut, Label
+from contract.bindings import BindingTable
+from contract.school_time import SchoolTime
+from store.base import Store
+from store.factory import open_store
 from twin.indicators.build import build_report
 from twin.model import Campus
+from twin.standards import StandardsFile
 
 if TYPE_CHECKING:
     from api.state import AppState
+    from store.config import StoreConfig
 
 
 def compute(state: AppState, campus: Campus, start: int, end: int) -> list[IndicatorOut]:
-    year = datetime.fromtimestamp(end / 1e9, state.tz).year
-    period = f"{state.to_dt(start).date()}..{state.to_dt(end).date()}"
+    return _items(
+        campus,
+        state.store,
+        start,
+        end,
+        state.tz,
+        state.loaded.bindings,
+        state.live.standards,
+        state.live.timetable,
+        state.now_ns(),
+    )
+
+
+_worker_stores: dict[str, Store] = {}  # per worker process: one open store per config
+
+
+def compute_in_worker(
+    store_cfg: StoreConfig,
+    campus: Campus,
+    start: int,
+    end: int,
+    tz: tzinfo,
+    bindings: BindingTable,
+    standards: StandardsFile,
+    timetable: SchoolTime,
+    now_ns: int,
+) -> list[IndicatorOut]:
+    """`compute` in a worker process: everything comes as (picklable) data."""
+    key = store_cfg.model_dump_json()
+    store = _worker_stores.get(key)
+    if store is None:
+        store = _worker_stores[key] = open_store(store_cfg)
+    return _items(campus, store, start, end, tz, bindings, standards, timetable, now_ns)
+
+
+def _items(
+    campus: Campus,
+    store: Store,
+    start: int,
+    end: int,
+    tz: tzinfo,
+    bindings: BindingTable,
+    standards: StandardsFile,
+    timetable: SchoolTime,
+    now_ns: int,
+) -> list[IndicatorOut]:
+    year = datetime.fromtimestamp(end / 1e9, tz).year
+    period = (
+        f"{datetime.fromtimestamp(start / 1e9, tz).date()}..{datetime.fromtimestamp(end / 1e9, tz).date()}"
+    )
     rep = build_report(
         [campus],
-        state.store,
+        store,
         start,
         end,
         period=period,
         year=year,
-        bindings=state.loaded.bindings,
-        standards=state.live.standards,
-        timetable=state.live.timetable,
-        now_ns=state.now_ns(),
+        bindings=bindings,
+        standards=standards,
+        timetable=timetable,
+        now_ns=now_ns,
     )
     out = [
         IndicatorOut(

@@ -19,7 +19,7 @@ from api.acks import AckBook
 from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
 from api.compliance import LiveEngine
-from api.expensive import Expensive
+from api.expensive import Expensive, ProcessBuilds
 from api.series_index import SeriesIndex
 from api.sessions import SessionBook
 from api.settings import ApiSettings
@@ -67,6 +67,7 @@ class AppState:
         self.acks = AckBook(settings.acks_file)
         self.expensive = Expensive(ttl_s=60.0, concurrency=1)
         self.alerts = Expensive(ttl_s=settings.verdict_cache_s, concurrency=2)
+        self.builds: ProcessBuilds | None = None  # worker process for long builds (create_app sets it)
         self.clock = clock
         self.tz: ZoneInfo = settings.tz
         self.agent_health = agent_health

@@ -12,6 +12,7 @@ from api.deps import check_quantity, get_state, query_window, viewer
 from api.errors import ERROR_RESPONSES, bad_param
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
 from api.state import AppState
+from api.twin_index import SpacePlace
 from api.views import paginate
 from store.base import StoredPoint
 
@@ -26,7 +27,7 @@ MAX_ALERT_SPAN_S = 31 * 86_400
 
 
 @router.get("/alerts", operation_id="listAlerts")
-async def list_alerts(
+async def get_alerts(
     state: State,
     campus: IdQ = None,
     building: IdQ = None,
@@ -41,11 +42,67 @@ async def list_alerts(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AlertOut]:
-    check_quantity(quantity)
+    """Breach episodes, newest first; one build per filter and period shared by every viewer
+    for `verdict_cache_s` (paging and concurrent requests reuse it, api/expensive.py)."""
     now = state.now_ns()
+    scope = _alert_scope(state, campus, building, storey, room, quantity, start, end, now)
+    # the period is keyed at the cache's granularity: a default "last 24 h" asked a second
+    # later is the same entry
+    grain = max(int(state.settings.verdict_cache_s * NS), 1)
+    key = (
+        "alerts",
+        campus,
+        building,
+        storey,
+        room,
+        quantity,
+        open_only,
+        scope[1] // grain,
+        scope[2] // grain,
+    )
+    rows = await state.alerts.get(key, lambda: _alert_rows(state, *scope, now, quantity, open_only))
+    items, total = paginate(rows, limit, offset)
+    return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
+
+
+def list_alerts(
+    state: AppState,
+    campus: str | None = None,
+    building: str | None = None,
+    storey: str | None = None,
+    room: str | None = None,
+    quantity: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    open_only: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> Page[AlertOut]:
+    """`GET /alerts` built in the calling thread, uncached (the campus roll-up calls it from
+    its own cached build)."""
+    now = state.now_ns()
+    scope = _alert_scope(state, campus, building, storey, room, quantity, start, end, now)
+    items, total = paginate(_alert_rows(state, *scope, now, quantity, open_only), limit, offset)
+    return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
+
+
+def _alert_scope(
+    state: AppState,
+    campus: str | None,
+    building: str | None,
+    storey: str | None,
+    room: str | None,
+    quantity: str | None,
+    start: str | None,
+    end: str | None,
+    now: int,
+) -> tuple[list[SpacePlace], int, int]:
+    """The rooms with data in scope and the period, checked (bad input: 422 naming the field)."""
+    check_quantity(quantity)
     start_ns, end_ns = query_window(state, start, end, now)
     if end_ns - start_ns > MAX_ALERT_SPAN_S * NS:
         raise bad_param("from", f"period longer than {MAX_ALERT_SPAN_S // 86400} days")
+    by_room = state.series_index().by_room
     places = [
         p
         for p in state.twin.spaces.values()
@@ -53,34 +110,35 @@ async def list_alerts(
         and building in (None, p.building.global_id)
         and storey in (None, p.storey.global_id if p.storey else None)
         and room in (None, p.space.global_id)
+        and p.space.global_id in by_room
     ]
-    series = state.series_index()
-    places = [p for p in places if p.space.global_id in series.by_room]
     if len(places) > MAX_ALERT_ROOMS:
         raise bad_param(
             "campus",
             f"{len(places)} rooms with data in scope; narrow to ≤{MAX_ALERT_ROOMS} (building/storey)",
         )
+    return places, start_ns, end_ns
 
-    def build() -> list[AlertOut]:
-        rows: list[AlertOut] = []
-        bindings = state.binding_index
-        for p in places:
-            infos = series.by_room[p.space.global_id]
-            roles = {i.key: bindings.role(i.key.site, i.key.device, i.key.point) for i in infos}
-            found = alert_rows(state.live, p, infos, start_ns, end_ns, now, quantity, state.to_dt, roles)
-            rows.extend(r for r in found if not (open_only and r.end is not None))
-        rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
-        return rows
 
-    # one build per filter and period, shared by every viewer for `verdict_cache_s` (pages and
-    # concurrent requests reuse it); the period is keyed to that granularity, so a default
-    # "last 24 h" window asked a second later is the same entry
-    grain = max(int(state.settings.verdict_cache_s * NS), 1)
-    key = ("alerts", campus, building, storey, room, quantity, open_only, start_ns // grain, end_ns // grain)
-    rows = await state.alerts.get(key, build)
-    items, total = paginate(rows, limit, offset)
-    return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
+def _alert_rows(
+    state: AppState,
+    places: list[SpacePlace],
+    start_ns: int,
+    end_ns: int,
+    now: int,
+    quantity: str | None,
+    open_only: bool,
+) -> list[AlertOut]:
+    by_room = state.series_index().by_room
+    bindings = state.binding_index
+    rows: list[AlertOut] = []
+    for p in places:
+        infos = by_room.get(p.space.global_id, [])
+        roles = {i.key: bindings.role(i.key.site, i.key.device, i.key.point) for i in infos}
+        found = alert_rows(state.live, p, infos, start_ns, end_ns, now, quantity, state.to_dt, roles)
+        rows.extend(r for r in found if not (open_only and r.end is not None))
+    rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
+    return rows
 
 
 @router.get("/devices", operation_id="listDevices")
