@@ -10,8 +10,9 @@ thread (`LiveEngine.start`) re-evaluates every room whose state is past half tha
 chunks (one `latest` query per chunk, a pause between chunks so requests get the GIL), so a
 request normally only formats a state already there; a room not yet there (or past the age
 because the refresher is behind) is evaluated on the request, as before. On a campus too large
-to re-evaluate within `verdict_cache_s` (10k rooms: ~tens of seconds a pass on a loaded
-2-core machine) a kept state may be up to twice the last pass old (`max_age_s`). The same engine
+to re-evaluate within `verdict_cache_s` (10k rooms: ~50 s a pass on a loaded 2-core machine)
+the refresher pauses as long as each pass took (at most half a core) and a kept state may be
+up to three passes old (`max_age_s`). The same engine
 (`twin.live.room_states` → `Engine.live_room`) decides in both paths. Reading intervals are
 kept per series (`twin.live.IntervalCache`), class time per room type and day (the engine).
 """
@@ -192,10 +193,11 @@ class LiveEngine:
 
     def max_age_s(self) -> float:
         """How old a kept state may be when served: `cache_s`, or on a campus too large to
-        re-evaluate within it, twice the refresher's last pass (its states are never older)."""
+        re-evaluate within it, three times the refresher's last pass (a pass, an equal pause,
+        the next pass: a kept state is never older)."""
         if self._thread is None:
             return self.cache_s
-        return max(self.cache_s, 2 * self.last_sweep_s)
+        return max(self.cache_s, 3 * self.last_sweep_s)
 
     # ------------------------------------------------------------ background refresh
     def start(self, state: AppState) -> None:
@@ -221,7 +223,9 @@ class LiveEngine:
                 log.exception("live state refresh failed; rooms are evaluated on request meanwhile")
             self.sweeps += 1
             self.last_sweep_s = time.monotonic() - began
-            self._stop.wait(max(self.cache_s / 4 - self.last_sweep_s, 0.05))
+            # at most half the time refreshing: a campus too big to re-evaluate within
+            # `cache_s` must not keep a core busy (its states then age up to `max_age_s`)
+            self._stop.wait(max(self.cache_s / 4 - self.last_sweep_s, self.last_sweep_s, 0.05))
 
     def refresh_due(self, state: AppState, pause: Callable[[float], object] = time.sleep) -> int:
         """Re-evaluate the rooms whose state is missing or past half `cache_s`; returns how many."""

@@ -88,4 +88,7 @@ class ProcessBuilds:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
+            procs = list(getattr(pool, "_processes", {}).values())  # a build may run ~100 s
             pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                proc.terminate()

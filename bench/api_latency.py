@@ -168,13 +168,17 @@ def _background(
     lat: list[float] = []
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
-            conn.getresponse().read()
-            lat.append(time.perf_counter() - t0)
-        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        try:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+                conn.getresponse().read()
+                lat.append(time.perf_counter() - t0)
+        except OSError:  # the server stopped while a build was in flight: the phase is over
+            pass
+        finally:
+            conn.close()
 
     ts = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
     for t in ts:
