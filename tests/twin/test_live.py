@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from contract.bindings import Binding, BindingTable, RoomTags
 from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from store.base import Store, StoredPoint
 from store.sqlite import SQLiteStore
-from twin.live import room_states
+from twin.live import IntervalCache, room_states
 from twin.model import Building, Campus, Space, Storey
 from twin.standards import load_standards
 from twin.standards.evaluator import Status
@@ -145,3 +146,31 @@ def test_outside_class_stale_sensor_falls_back_to_timetable(store: Store) -> Non
     assert states["R2"].occupied is None and states["R2"].occupancy_source is None
     d = states["R1"].to_dict()
     assert isinstance(d["values"], dict) and d["values"]["co2"]["stale"] is True
+
+
+def test_interval_cache_keeps_verdicts_and_infers_each_series_once(store: Store) -> None:
+    """A kept live state re-evaluated every few seconds must not re-read every series' recent
+    points to infer its reading interval: the cache infers once per refresh period, and the
+    states are the same as without it."""
+    reads: list[SeriesKey] = []
+    real_range = store.range
+
+    def counting_range(key: SeriesKey, *a: Any, **kw: Any) -> Any:
+        reads.append(key)
+        return real_range(key, *a, **kw)
+
+    std, tt = load_standards(), load_timetable()
+    plain = room_states(campus(), bindings(), store, NOW, std, timetable=tt)
+    cache = IntervalCache(refresh_s=600)
+    store.range = counting_range  # type: ignore[method-assign]
+    first = room_states(campus(), bindings(), store, NOW, std, timetable=tt, intervals=cache)
+    n_first = len(reads)
+    again = room_states(campus(), bindings(), store, NOW + 5 * NS, std, timetable=tt, intervals=cache)
+    n_series = sum(len(s.series) for s in first.values())
+    assert n_first - (len(reads) - n_first) == n_series  # the second pass skipped every inference
+    for gid, st in plain.items():
+        assert first[gid].to_dict() == st.to_dict()
+        assert [s.interval_s for s in again[gid].series] == [s.interval_s for s in st.series]
+    reads.clear()
+    room_states(campus(), bindings(), store, NOW + 601 * NS, std, timetable=tt, intervals=cache)
+    assert len(reads) == n_first  # past the refresh period: inferred again
