@@ -15,6 +15,7 @@ the API's thread only waits for the result.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import threading
 import time
@@ -26,6 +27,7 @@ import anyio
 import anyio.to_thread
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MAX_ENTRIES = 256
 
 
@@ -74,15 +76,26 @@ class ProcessBuilds:
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._unavailable = False  # the pool could not start: build in the calling thread
         self._lock = threading.Lock()
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         with self._lock:
-            if self._pool is None:
+            if self._pool is None and not self._unavailable:
                 ctx = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
             pool = self._pool
-        return pool.submit(fn, *args).result()
+        if pool is not None:
+            try:
+                future = pool.submit(fn, *args)  # starts the worker process on first use
+            except (AssertionError, OSError) as exc:  # e.g. the API runs in a daemonic process
+                log.warning("no worker process for long builds (%s); building in a thread", exc)
+                with self._lock:
+                    self._unavailable, self._pool = True, None
+                pool.shutdown(wait=False)
+            else:
+                return future.result()
+        return fn(*args)
 
     def close(self) -> None:
         with self._lock:
