@@ -75,3 +75,29 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object], request: pytest.
             "request the fixture by name or mark it pytest.mark.integration",
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process_or_server(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `unit` test that spawns a process or listens on a socket fails, naming itself: the
+    fast subset stays fast because the marker cannot lie (mark such a test integration)."""
+    if request.node.get_closest_marker("integration") is not None:
+        return
+    import socket
+    import subprocess
+
+    nodeid = request.node.nodeid
+
+    def refuse(what: str) -> None:
+        pytest.fail(f"{nodeid} {what} but is marked unit: mark it pytest.mark.integration", pytrace=False)
+
+    def no_popen(self: object, *args: object, **kwargs: object) -> None:
+        refuse("starts a process")
+
+    def no_listen(self: socket.socket, *args: object) -> None:
+        refuse("listens on a socket (a server)")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_popen)
+    monkeypatch.setattr(socket.socket, "listen", no_listen)

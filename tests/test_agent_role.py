@@ -9,9 +9,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from campus_twin.servers import Mosquitto
 from tests.support.waiting import wait_until
 from tests.test_layering import SERVER_ONLY
+
+# starts Modbus/TCP servers or the CLI as a process: not part of the fast unit subset
+pytestmark = pytest.mark.integration
 
 BLOCKED = sorted(SERVER_ONLY)
 

@@ -1,7 +1,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from campus_twin.cli import build_parser
+
+# starts Modbus/TCP servers or the CLI as a process: not part of the fast unit subset
+pytestmark = pytest.mark.integration
 
 GROUPS = ["agent", "ingest", "twin", "report", "api", "sim", "demo", "bench"]
 

@@ -331,6 +331,7 @@ def test_indicators(client: TestClient, viewer: dict[str, str]) -> None:
     assert client.get(f"{V1}/campuses/nope/indicators", headers=viewer).status_code == 404
 
 
+@pytest.mark.integration
 def test_indicators_built_in_a_worker_process_match_the_thread_build(
     twin_dir: Path, sqlite_store: SQLiteStore, client: TestClient, viewer: dict[str, str]
 ) -> None:

@@ -210,6 +210,7 @@ def test_token_add_revoke_expire_without_restart(
         assert c.get(f"{V1}/campuses", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
 
+@pytest.mark.integration
 def test_token_cli_round_trip(tmp_path: Path) -> None:
     import subprocess
     import sys

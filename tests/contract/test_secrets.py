@@ -137,6 +137,7 @@ def _handshake(tls: TlsSettings, port: int) -> None:
         pass
 
 
+@pytest.mark.integration
 def test_ssl_context_verifies_chain_and_host(pki: dict[str, Path], tls_server: int) -> None:
     with pytest.raises(ssl.SSLCertVerificationError, match=r"IP address mismatch|hostname"):
         _handshake(TlsSettings(ca_file=pki["ca"]), tls_server)

@@ -21,6 +21,9 @@ from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 from tests.edge_agent.tcp_proxy import TcpProxy
 
+# starts Modbus/TCP servers or the CLI as a process: not part of the fast unit subset
+pytestmark = pytest.mark.integration
+
 LIB = load_library()
 WS = LIB["renke-rs-ws-n01"]
 

@@ -77,6 +77,7 @@ async def test_polled_values_arrive_and_dead_slave_is_reported(
         col.close()
 
 
+@pytest.mark.integration
 def test_cli_check_plan_probe(tmp_path: Path, sim_in_thread: ModbusSimServer) -> None:
     cfg = write_config(tmp_path / "a.yaml", 1883, extra=modbus_yaml(sim_in_thread.port))
 

@@ -9,6 +9,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from campus_twin.servers import Mosquitto, free_port
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer
@@ -83,6 +85,7 @@ def test_probe_exit_codes(tmp_path: Path, mosquitto: Mosquitto, sim_in_thread: M
     assert out.returncode == 2 and "known: A-201-em, A-201-th" in out.stderr
 
 
+@pytest.mark.integration
 def test_unknown_profile_lists_search_path_and_known_names(tmp_path: Path) -> None:
     mine = tmp_path / "my-profiles"
     mine.mkdir()
@@ -98,6 +101,7 @@ def test_unknown_profile_lists_search_path_and_known_names(tmp_path: Path) -> No
         assert "known: chint-ddsu666" in text and "renke-rs-ws-n01" in text
 
 
+@pytest.mark.integration
 def test_broken_unused_profile_is_a_warning_and_used_one_an_error(tmp_path: Path) -> None:
     mine = tmp_path / "my-profiles"
     mine.mkdir()
@@ -114,6 +118,7 @@ def test_broken_unused_profile_is_a_warning_and_used_one_an_error(tmp_path: Path
     assert "not loaded (broken):" in out.stdout and "half-written.yaml:3" in out.stdout
 
 
+@pytest.mark.integration
 def test_user_mistakes_exit_2_without_traceback(tmp_path: Path) -> None:
     out = agent("check", tmp_path / "missing.yaml")
     assert out.returncode == 2 and "missing.yaml" in out.stderr

@@ -109,6 +109,7 @@ def test_sigterm_under_load_exits_within_flush_bound(
     )
 
 
+@pytest.mark.integration
 def test_stop_with_nothing_buffered_returns_at_once(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "agent.yaml", free_port())  # upstream down, no sources, nothing buffered
     log = tmp_path / "agent.log"

@@ -22,6 +22,9 @@ from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 from tests.support.waiting import async_poll_until, async_wait_until
 
+# starts Modbus/TCP servers or the CLI as a process: not part of the fast unit subset
+pytestmark = pytest.mark.integration
+
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 LIB = load_library()
 ORDERS = ["ABCD", "DCBA", "BADC", "CDAB"]

@@ -15,6 +15,9 @@ from device_profiles.planner import plan_profile
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 
+# starts Modbus/TCP servers or the CLI as a process: not part of the fast unit subset
+pytestmark = pytest.mark.integration
+
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 LIB = load_library()
 
