@@ -81,6 +81,26 @@ class _Managed:
         assert self.proc is not None
         _wait_port(self.host, self.port, self.proc, self.log, timeout=30)
 
+    def _wait_http(self, name: str, path: str, status: int, timeout: float = 60) -> None:
+        """Until GET `path` answers `status`; a server that exits or stays silent fails with its log."""
+        assert self.proc is not None
+        url = f"http://{self.host}:{self.port}{path}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    f"{name} exited with {self.proc.returncode}; log {self.log}:\n{_tail(self.log)}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    if resp.status == status:
+                        return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise ServerError(
+            f"{name} did not answer {path} within {timeout:g}s; log {self.log}:\n{_tail(self.log)}"
+        )
+
     def start(self) -> None:
         if self.running:
             return
@@ -197,20 +217,7 @@ bind-address = "{self.host}:{rpc_port}"
         return [binary, "run", "-config", str(conf)]
 
     def _ready(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(
-                    f"influxd exited with {self.proc.returncode}; log {self.log}:\n{_tail(self.log)}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
-                    if resp.status == 204:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise ServerError(f"influxd did not answer /ping within 60s; log {self.log}:\n{_tail(self.log)}")
+        self._wait_http("influxd", "/ping", 204)
 
     @property
     def url(self) -> str:
@@ -235,20 +242,7 @@ class VictoriaMetrics(_Managed):
         ]
 
     def _ready(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError(
-                    f"victoria-metrics exited with {self.proc.returncode}; log {self.log}:\n{_tail(self.log)}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise ServerError(f"victoria-metrics not healthy within 60s; log {self.log}:\n{_tail(self.log)}")
+        self._wait_http("victoria-metrics", "/health", 200)
 
     @property
     def url(self) -> str:
