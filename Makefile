@@ -26,9 +26,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# the whole pytest suite: unit and integration tests (markers applied by tests/conftest.py)
+# the whole pytest suite (markers applied by tests/conftest.py): the unit tests on both cores,
+# then the integration tests one at a time (their servers, fault rows and benches measure timing
+# and must not share the 2 cores with each other); the slowest are listed to keep CI < 15 min
 pytest: $(STAMP)
-	$(BIN)/pytest -m "unit or integration" $(PYTEST_ARGS)
+	$(BIN)/pytest -m unit -q -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -m integration --durations=25 $(PYTEST_ARGS)
 
 # the fast subset: no servers, processes, browser or fuzzing (tests/conftest.py refuses a unit
 # test that starts one); both cores through pytest-xdist: about 50 s on the 2-core machine

@@ -3,7 +3,7 @@
 Every test is `unit` or `integration`, applied here so nobody has to remember it:
 `integration` when it uses a real server fixture (`tests/support/servers.py`) or a fixture that
 starts processes, or lives in a folder of whole-system tests; otherwise `unit`. `make unit-fast`
-runs `-m unit` (under a minute); `make test` runs both.
+runs `-m unit` (under a minute); `make test` runs both (unit on both cores, then integration serially).
 """
 
 from __future__ import annotations
