@@ -25,13 +25,14 @@ import ifcopenshell.guid
 import numpy as np
 
 from contract.yamlio import load_yaml, to_plain
+from tests.support.cases import CASES_DIR, load_cases
 
-CASES = Path(__file__).resolve().parents[1] / "cases" / "ifc"
+CASES = CASES_DIR / "ifc"
 SHARED_IFC = Path(__file__).resolve().parents[2] / ".." / "shared" / "ifc"
 
 
 def case_dirs() -> list[Path]:
-    return sorted(p for p in CASES.iterdir() if (p / "case.yaml").is_file())
+    return [c.dir for c in load_cases("ifc")]
 
 
 def load_case(case: Path) -> dict[str, Any]:
