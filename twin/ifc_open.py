@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import ifcopenshell
+import numpy as np
 
 END_MARKER = b"END-ISO-10303-21;"
 START_MARKER = b"ISO-10303-21;"
@@ -106,11 +107,11 @@ class Unresolved:
 
 
 def unresolved_references(path: Path) -> Unresolved | None:
-    """The `#n` references that point at no entity in the file (None: every one resolves). One
-    pass of two C-level regexes; strings ('Room #5') are stripped only when that pass finds a
-    candidate, so a sound file costs no more than that pass."""
+    """The `#n` references that point at no entity in the file (None: every one resolves). A
+    vectorised pass over the bytes first (about a third of a lazy open); only when it finds a
+    candidate are strings ('Room #5') stripped and the file scanned exactly, for the ids and line."""
     raw = path.read_bytes()
-    if set(_REF_RE.findall(raw)) <= set(_DEFINED_RE.findall(raw)):
+    if not len(_missing(*_hash_numbers(raw))):
         return None
     data = _STRING_RE.sub(lambda m: b"''" + b"\n" * m.group().count(b"\n"), raw)  # keep line numbers
     missing = set(_REF_RE.findall(data)) - set(_DEFINED_RE.findall(data))
@@ -119,6 +120,44 @@ def unresolved_references(path: Path) -> Unresolved | None:
     first = min(m.start() for n in missing for m in [re.search(rb"#" + n + rb"(?!\d)", data)] if m)
     ids = tuple(sorted(int(n) for n in missing)[:3])
     return Unresolved(len(missing), data.count(b"\n", 0, first) + 1, ids)
+
+
+_ID_DIGITS = 10  # `#n`: at most this many digits are read
+
+
+def _hash_numbers(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Every `#n` in the file as (references, definitions), definitions being `#n=` at a line
+    start. Strings are not skipped, so the references are a superset of the real ones and a file
+    whose every candidate resolves is sound; anything else goes to the exact scan."""
+    buf = np.frombuffer(raw + b"\0" * (_ID_DIGITS + 2), dtype=np.uint8)
+    pos = np.flatnonzero(buf == ord("#"))
+    num = np.zeros(len(pos), dtype=np.int64)
+    run = np.zeros(len(pos), dtype=np.int64)
+    going = np.ones(len(pos), dtype=bool)
+    for j in range(_ID_DIGITS):
+        digit = buf[pos + 1 + j].astype(np.int64) - ord("0")
+        going &= (digit >= 0) & (digit <= 9)
+        if not going.any():
+            break
+        num = np.where(going, num * 10 + digit, num)
+        run += going
+    has = run > 0
+    end = pos + 1 + run
+    before = buf[np.maximum(pos - 1, 0)]
+    before[pos == 0] = ord("\n")
+    after = buf[end]
+    eq = (after == ord("=")) | ((after == ord(" ")) & (buf[end + 1] == ord("=")))
+    defined = has & (before == ord("\n")) & eq
+    return num[has & ~defined], num[defined]
+
+
+def _missing(refs: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    top = int(max(refs.max(initial=0), defined.max(initial=0)))
+    if top > 50_000_000:  # a huge number (in a string, say): no lookup table that large
+        return np.setdiff1d(refs, defined)
+    known = np.zeros(top + 1, dtype=bool)
+    known[defined] = True
+    return refs[~known[refs]]
 
 
 def _line_at(path: Path, offset: int) -> int:
