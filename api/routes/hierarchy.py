@@ -27,7 +27,7 @@ from api.schemas import (
 from api.state import AppState
 from api.status import current_values, occupied, pick_latest, value_rows
 from api.twin_index import SpacePlace
-from api.views import building_out, campus_out, paginate, room_out, storey_out
+from api.views import building_out, campus_out, page, room_out, storey_out
 from contract.telemetry import CANONICAL_UNITS
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["campus"])
@@ -39,8 +39,7 @@ IdQ = Annotated[str | None, Query(max_length=128)]
 
 @router.get("/campuses", operation_id="listCampuses")
 def list_campuses(state: State, limit: Limit = 100, offset: Offset = 0) -> Page[CampusOut]:
-    items, total = paginate([campus_out(c) for c in state.twin.campuses.values()], limit, offset)
-    return Page[CampusOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[CampusOut], [campus_out(c) for c in state.twin.campuses.values()], limit, offset)
 
 
 @router.get("/campuses/{campus_id}", operation_id="getCampus", responses=NOT_FOUND)
@@ -64,8 +63,7 @@ def list_buildings(
     state: State, campus: IdQ = None, limit: Limit = 100, offset: Offset = 0
 ) -> Page[BuildingOut]:
     rows = [building_out(c, b) for c, b in state.twin.buildings.values() if campus in (None, c.id)]
-    items, total = paginate(rows, limit, offset)
-    return Page[BuildingOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[BuildingOut], rows, limit, offset)
 
 
 @router.get("/buildings/{building_id}", operation_id="getBuilding", responses=NOT_FOUND)
@@ -86,8 +84,7 @@ def list_storeys(
         if campus in (None, c.id) and building in (None, b.global_id)
     ]
     rows.sort(key=lambda s: (s.campus, s.building, s.elevation_m or 0.0))
-    items, total = paginate(rows, limit, offset)
-    return Page[StoreyOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[StoreyOut], rows, limit, offset)
 
 
 @router.get("/storeys/{storey_id}", operation_id="getStorey", responses=NOT_FOUND)
@@ -165,8 +162,7 @@ def list_rooms(
     else:
         rows = [room_out(p, series, RoomItem) for p in places]  # type: ignore[misc]
     rows.sort(key=lambda r: (r.campus, r.number))
-    items, total = paginate(rows, limit, offset)
-    return Page[RoomItem](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[RoomItem], rows, limit, offset)
 
 
 def place_of(state: AppState, room_id: str) -> SpacePlace:
