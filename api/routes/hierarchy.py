@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api import compliance, rollup
 from api.conditions import Clause, ConditionError, matches, parse_clause, parse_condition
 from api.deps import check_quantity, get_state, viewer
-from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, not_found
+from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, known, not_found
 from api.labels import quantity_label
 from api.rollup import CampusRollupOut
 from api.room_types import type_label
@@ -44,9 +44,7 @@ def list_campuses(state: State, limit: Limit = 100, offset: Offset = 0) -> Page[
 
 @router.get("/campuses/{campus_id}", operation_id="getCampus", responses=NOT_FOUND)
 def get_campus(state: State, campus_id: str) -> CampusOut:
-    c = state.twin.campuses.get(campus_id)
-    if c is None:
-        raise not_found("campus", campus_id)
+    c = known(state.twin.campuses, "campus", campus_id)
     return campus_out(c)
 
 
@@ -68,9 +66,7 @@ def list_buildings(
 
 @router.get("/buildings/{building_id}", operation_id="getBuilding", responses=NOT_FOUND)
 def get_building(state: State, building_id: str) -> BuildingOut:
-    found = state.twin.buildings.get(building_id)
-    if found is None:
-        raise not_found("building", building_id)
+    found = known(state.twin.buildings, "building", building_id)
     return building_out(*found)
 
 
@@ -89,9 +85,7 @@ def list_storeys(
 
 @router.get("/storeys/{storey_id}", operation_id="getStorey", responses=NOT_FOUND)
 def get_storey(state: State, storey_id: str) -> StoreyOut:
-    found = state.twin.storeys.get(storey_id)
-    if found is None:
-        raise not_found("storey", storey_id)
+    found = known(state.twin.storeys, "storey", storey_id)
     return storey_out(*found)
 
 
@@ -166,9 +160,7 @@ def list_rooms(
 
 
 def place_of(state: AppState, room_id: str) -> SpacePlace:
-    place = state.twin.spaces.get(room_id)
-    if place is None:
-        raise not_found("room", room_id)
+    place = known(state.twin.spaces, "room", room_id)
     return place
 
 
@@ -179,9 +171,7 @@ def get_room(state: State, room_id: str) -> RoomOut:
 
 @router.get("/storeys/{storey_id}/floorplan", operation_id="getFloorplan", responses=NOT_FOUND)
 def get_floorplan(state: State, storey_id: str) -> FloorplanOut:
-    found = state.twin.storeys.get(storey_id)
-    if found is None:
-        raise not_found("storey", storey_id)
+    found = known(state.twin.storeys, "storey", storey_id)
     c, b, st = found
     rooms = []
     xs: list[float] = []
@@ -216,9 +206,7 @@ def get_storey_live(
         str | None, Query(max_length=32, description="colour by this quantity; absent = by compliance")
     ] = None,
 ) -> StoreyLiveOut:
-    found = state.twin.storeys.get(storey_id)
-    if found is None:
-        raise not_found("storey", storey_id)
+    found = known(state.twin.storeys, "storey", storey_id)
     check_quantity(quantity)
     st = found[2]
     now = state.now_ns()

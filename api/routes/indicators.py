@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api import indicators_adapter
 from api.deps import get_state, viewer
-from api.errors import ERROR_RESPONSES, NOT_FOUND, not_found
+from api.errors import ERROR_RESPONSES, NOT_FOUND, known
 from api.schemas import IndicatorOut, IndicatorsOut
 from api.state import AppState
 
@@ -28,9 +28,7 @@ async def get_indicators(
 ) -> IndicatorsOut:
     """Cached per campus, period and minute; one build at a time (api/expensive.py), in a
     worker process when the API opened its store itself."""
-    campus = state.twin.campuses.get(campus_id)
-    if campus is None:
-        raise not_found("campus", campus_id)
+    campus = known(state.twin.campuses, "campus", campus_id)
     now = state.now_ns()
     now -= now % (60 * 10**9)  # one result per minute: all viewers share it
     start = now - days * 86_400 * 10**9
