@@ -1,8 +1,10 @@
 """The timing loops and the figure printout every benchmark shares (one copy, not one per bench).
 
 `rate` is throughput (items/s) over at least `min_s` of repeated calls; `best` is the fastest of
-`repeat` single calls (the least disturbed by the other processes on a shared machine). Both
-measure a candidate and its same-run baseline the same way, so their ratio is what a bench reports.
+`repeat` single calls (the least disturbed by the other processes on a shared machine);
+`best_interleaved` does that for several functions in turns, so a burst of load hits all alike.
+They measure a candidate and its same-run baseline the same way, so their ratio is what a bench
+reports.
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ def best(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
         out = fn()
         fastest = min(fastest, time.perf_counter() - t)
     return fastest, out
+
+
+def best_interleaved(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+    """The fastest time of each function, called in turns so load on a shared machine hits all alike."""
+    fastest = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            fastest[i] = min(fastest[i], time.perf_counter() - t)
+    return fastest
 
 
 def print_figures(result: Mapping[str, Any], as_json: bool) -> None:
