@@ -41,8 +41,8 @@ def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -
     if sess is None:
         raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)", headers=_CHALLENGE)
     principal = state.tokens.authenticate_digest(sess.digest)
-    if principal is None:
-        state.sessions.close(sid)
+    if principal is None:  # the token was revoked or expired, maybe while the API was down
+        state.sessions.end_for_token(sess.digest)
         raise ApiError(401, "session ended: token revoked or expired", headers=_CHALLENGE)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")

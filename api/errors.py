@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.schemas import ErrorOut, FieldProblem
 from contract.yamlio import ConfigError
+
+V = TypeVar("V")
 
 _CODES = {
     400: "invalid_request",
@@ -39,6 +42,14 @@ class ApiError(StarletteHTTPException):
 
 def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, f"{what} {ident[:80]!r} not found")
+
+
+def known(index: Mapping[str, V], what: str, ident: str) -> V:
+    """`index[ident]`, or the 404 naming what was not found (every by-id route looks up this way)."""
+    found = index.get(ident)
+    if found is None:
+        raise not_found(what, ident)
+    return found
 
 
 def bad_param(field: str, message: str) -> ApiError:

@@ -3,12 +3,14 @@
 A report over one campus is a school-level report: city-wide targets are not judged (the
 campus's contribution is shown instead); operational figures add coverage and completeness.
 
-`compute` builds in the calling thread; `compute_in_worker` is the same build for a worker
-process (`api.expensive.ProcessBuilds`): it gets plain data and opens the store itself.
+`BuildInputs` carries everything a build needs as plain (picklable) data, once for both entry
+points: `compute` builds in the calling thread over a store it is given; `compute_in_worker` is
+the same build in a worker process (`api.expensive.ProcessBuilds`), which opens the store itself.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -26,53 +28,48 @@ if TYPE_CHECKING:
     from store.config import StoreConfig
 
 
-def compute(state: AppState, campus: Campus, start: int, end: int) -> list[IndicatorOut]:
-    return _items(
-        campus,
-        state.store,
-        start,
-        end,
-        state.tz,
-        state.loaded.bindings,
-        state.live.standards,
-        state.live.timetable,
-        state.now_ns(),
-    )
+@dataclass(frozen=True, slots=True)
+class BuildInputs:
+    """One campus's indicator build over [start, end) ns, as of `now_ns`."""
+
+    campus: Campus
+    start: int
+    end: int
+    tz: tzinfo
+    bindings: BindingTable
+    standards: StandardsFile
+    timetable: SchoolTime
+    now_ns: int
+
+    @classmethod
+    def of(cls, state: AppState, campus: Campus, start: int, end: int) -> BuildInputs:
+        live = state.live
+        return cls(
+            campus,
+            start,
+            end,
+            state.tz,
+            state.loaded.bindings,
+            live.standards,
+            live.timetable,
+            state.now_ns(),
+        )
 
 
 _worker_stores: dict[str, Store] = {}  # per worker process: one open store per config
 
 
-def compute_in_worker(
-    store_cfg: StoreConfig,
-    campus: Campus,
-    start: int,
-    end: int,
-    tz: tzinfo,
-    bindings: BindingTable,
-    standards: StandardsFile,
-    timetable: SchoolTime,
-    now_ns: int,
-) -> list[IndicatorOut]:
-    """`compute` in a worker process: everything comes as (picklable) data."""
+def compute_in_worker(store_cfg: StoreConfig, inputs: BuildInputs) -> list[IndicatorOut]:
+    """`compute` in a worker process, over a store it opens once per config."""
     key = store_cfg.model_dump_json()
     store = _worker_stores.get(key)
     if store is None:
         store = _worker_stores[key] = open_store(store_cfg)
-    return _items(campus, store, start, end, tz, bindings, standards, timetable, now_ns)
+    return compute(inputs, store)
 
 
-def _items(
-    campus: Campus,
-    store: Store,
-    start: int,
-    end: int,
-    tz: tzinfo,
-    bindings: BindingTable,
-    standards: StandardsFile,
-    timetable: SchoolTime,
-    now_ns: int,
-) -> list[IndicatorOut]:
+def compute(inputs: BuildInputs, store: Store) -> list[IndicatorOut]:
+    campus, start, end, tz = inputs.campus, inputs.start, inputs.end, inputs.tz
     year = datetime.fromtimestamp(end / 1e9, tz).year
     period = (
         f"{datetime.fromtimestamp(start / 1e9, tz).date()}..{datetime.fromtimestamp(end / 1e9, tz).date()}"
@@ -84,10 +81,10 @@ def _items(
         end,
         period=period,
         year=year,
-        bindings=bindings,
-        standards=standards,
-        timetable=timetable,
-        now_ns=now_ns,
+        bindings=inputs.bindings,
+        standards=inputs.standards,
+        timetable=inputs.timetable,
+        now_ns=inputs.now_ns,
     )
     out = [
         IndicatorOut(

@@ -308,7 +308,7 @@ class FileProblemOut(BaseModel):
     """An IFC file the twin could not (fully) load: the rest of the campus still loads."""
 
     file: str
-    kind: str  # twin.ifc_open kind: "truncated", "not_ifc", "unsupported_schema" …
+    kind: str  # twin.ifc_open kind: "truncated", "damaged", "unresolved_references", "not_ifc" …
     ifc_schema: str | None = None  # the schema the file declares, when it declares one
     message: str
 

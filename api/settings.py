@@ -59,6 +59,10 @@ class ApiSettings(BaseModel):
     acks_file: Path | None = Field(
         default=None, description="keep alert acknowledgements (who/when) in this JSON file across restarts"
     )
+    sessions_file: Path | None = Field(
+        default=None,
+        description="keep browser sessions (hashed ids, expiry, CSRF token) in this SQLite file across restarts; unset = in memory",
+    )
     verdict_cache_s: float = Field(default=10.0, ge=0, description="reuse a room's verdicts this long")
     listen: Listen = Field(default="127.0.0.1:8000", description="host:port the HTTP server binds")
     clock: ClockSettings = Field(
@@ -86,7 +90,7 @@ class ApiSettings(BaseModel):
             "store": self.store.rebased(base),
             "agent_health": self.agent_health.rebased(base),
         }
-        for name in ("standards_file", "timetable_file", "bindings_export", "acks_file"):
+        for name in ("standards_file", "timetable_file", "bindings_export", "acks_file", "sessions_file"):
             upd[name] = rebase(getattr(self, name), base)
         if self.tokens.file:
             upd["tokens"] = self.tokens.model_copy(update={"file": rebase(self.tokens.file, base)})

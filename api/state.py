@@ -62,7 +62,7 @@ class AppState:
         self.settings = settings
         self.store = store
         self.tokens = tokens
-        self.sessions = SessionBook()
+        self.sessions = SessionBook(settings.sessions_file)
         self.rollups = Expensive(ttl_s=settings.verdict_cache_s, concurrency=1)
         self.acks = AckBook(settings.acks_file)
         self.expensive = Expensive(ttl_s=60.0, concurrency=1)

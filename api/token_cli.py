@@ -81,16 +81,33 @@ def add(path: Path, name: str, role: Role, expires: datetime | None, now: dateti
     return token
 
 
-def revoke(path: Path, name: str) -> bool:
+def revoke(path: Path, name: str) -> list[bytes]:
+    """Remove the token named `name`; returns the removed tokens' digests (empty: none had it)."""
     doc = _load_doc(path)
     entries = doc.get("tokens") or CommentedSeq()
-    keep = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)]
-    if len(keep) == len(entries):
-        return False
+    gone = [e for e in entries if isinstance(e, dict) and e.get("name") == name]
+    if not gone:
+        return []
+    keep = [e for e in entries if not any(e is g for g in gone)]
     entries.clear()
     entries.extend(keep)
     _save(path, doc)
-    return True
+    return [bytes.fromhex(e["sha256"]) if e.get("sha256") else hash_token(str(e["token"])) for e in gone]
+
+
+def end_sessions(config: str | None, digests: list[bytes]) -> int:
+    """With `--config`, also end the revoked tokens' sessions in the API's `sessions_file` at once
+    (a running or restarted API refuses them anyway, since every request re-checks the token)."""
+    if not config or not digests:
+        return 0
+    from api.sessions import SessionBook
+    from api.settings import load_settings
+
+    path = load_settings(config).sessions_file
+    if path is None or not path.is_file():
+        return 0
+    book = SessionBook(path)
+    return sum(book.end_for_token(d) for d in digests)
 
 
 def listing(path: Path, now: datetime) -> list[str]:
@@ -112,10 +129,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"token for {args.name!r} ({args.role}); shown once, keep it safe / 令牌只显示一次:")
             print(token)
         elif args.action == "revoke":
-            if not revoke(path, args.name):
+            digests = revoke(path, args.name)
+            if not digests:
                 print(f"{path}: no token named {args.name!r}", file=sys.stderr)
                 return 1
+            ended = end_sessions(args.config, digests)
             print(f"revoked {args.name!r} (a running API refuses it within a second) / 已吊销")
+            if ended:
+                print(f"ended {ended} browser session(s) / 已结束 {ended} 个浏览器会话")
         else:
             print("\n".join(listing(path, now)) or "no tokens / 无令牌")
     except (ValueError, OSError) as exc:

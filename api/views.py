@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from api.room_types import type_label
-from api.schemas import BuildingOut, CampusOut, RoomOut, StoreyOut
+from api.schemas import BuildingOut, CampusOut, Page, RoomOut, StoreyOut
 from api.series_index import SeriesIndex
 from api.twin_index import SpacePlace
 from twin.model import Building, Campus, Storey
@@ -14,8 +14,9 @@ from twin.model import Building, Campus, Storey
 T = TypeVar("T")
 
 
-def paginate(items: Sequence[T], limit: int, offset: int) -> tuple[list[T], int]:
-    return list(items[offset : offset + limit]), len(items)
+def page(model: type[Page[T]], items: Sequence[T], limit: int, offset: int) -> Page[T]:
+    """One page of `items` (every list endpoint pages the same way)."""
+    return model(items=list(items[offset : offset + limit]), total=len(items), limit=limit, offset=offset)
 
 
 def campus_out(c: Campus) -> CampusOut:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
+from bench.timing import print_figures, rate
 from contract.telemetry import Reading, decode_batch, encode_batch, make_batch
 
 TS = 1_763_000_000_000_000_000
@@ -28,14 +28,6 @@ def _readings(n: int) -> list[Reading]:
     ]
 
 
-def _rate(fn: object, n_items: int, min_s: float = 0.5) -> float:
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_s:
-        fn()  # type: ignore[operator]
-        count += 1
-    return n_items * count / (time.perf_counter() - start)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="campus-twin bench contract")
     ap.add_argument("--batch", type=int, default=500)
@@ -45,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     payload = encode_batch(batch)
     doc = json.loads(payload)
     keyed = json.dumps([r.model_dump(mode="json") for r in batch.readings]).encode()
-    encode = _rate(lambda: encode_batch(batch), args.batch)
-    decode = _rate(lambda: decode_batch(payload), args.batch)
-    raw = _rate(lambda: json.loads(json.dumps(doc)), args.batch)
+    encode = rate(lambda: encode_batch(batch), args.batch)
+    decode = rate(lambda: decode_batch(payload), args.batch)
+    raw = rate(lambda: json.loads(json.dumps(doc)), args.batch)
     result = {
         "batch": args.batch,
         "bytes_per_reading": round(len(payload) / args.batch, 1),
@@ -57,10 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw_json_roundtrip_readings_per_s": round(raw),
         "ratio_decode_vs_raw": round(decode / raw, 3),
     }
-    for k, v in result.items():
-        print(f"{k:36s} {v}")
-    if args.json:
-        print(json.dumps(result))
+    print_figures(result, args.json)
     return 0
 
 

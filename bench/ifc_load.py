@@ -15,33 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.timing import best, best_interleaved
+
 SHARED = Path(__file__).resolve().parent.parent / ".." / "shared" / "ifc"
 DEFAULT_FILES = ("AC20-FZK-Haus.ifc", "Duplex_A_20110907.ifc")
-
-
-def _best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def _best_interleaved(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Best time of each function, run in turns so load on a shared machine hits all alike."""
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - t)
-    return best
 
 
 def bench_file(path: Path, repeat: int, label: str | None = None) -> dict[str, Any]:
@@ -54,7 +34,7 @@ def bench_file(path: Path, repeat: int, label: str | None = None) -> dict[str, A
     from twin.rooms import load_rules, type_rooms
 
     lf = load_ifc(path, "bench")
-    bare, bare_lazy, twin, with_geo = _best_interleaved(
+    bare, bare_lazy, twin, with_geo = best_interleaved(
         [
             lambda: ifcopenshell.open(str(path)),
             lambda: bare_open(path, lazy=True),
@@ -63,11 +43,11 @@ def bench_file(path: Path, repeat: int, label: str | None = None) -> dict[str, A
         ],
         repeat,
     )
-    plans = _best(lambda: compute_plans(path), 1)
+    plans, _ = best(lambda: compute_plans(path), 1)
     spaces = [s for b in lf.buildings for s in b.all_spaces()]
     campus = Campus("bench", "bench", buildings=lf.buildings)
     rules = load_rules()
-    typing = _best(lambda: type_rooms(campus, rules), repeat)
+    typing, _ = best(lambda: type_rooms(campus, rules), repeat)
     sources: dict[str, int] = {}
     for s in spaces:
         sources[s.quantity_source or "unknown"] = sources.get(s.quantity_source or "unknown", 0) + 1

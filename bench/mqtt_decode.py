@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from bench.timing import print_figures, rate
 from edge_agent.config import Subscription
 from edge_agent.normalise import Normaliser
 from edge_agent.southbound.formats import MqttDecoder
@@ -33,14 +32,6 @@ def _messages(n: int) -> list[tuple[Subscription, str, bytes]]:
     return out
 
 
-def _rate(fn: Callable[[], object], n_items: int, min_s: float = 0.5) -> float:
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_s:
-        fn()
-        count += 1
-    return n_items * count / (time.perf_counter() - start)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="campus-twin bench mqtt")
     ap.add_argument("--messages", type=int, default=1000)
@@ -57,18 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         for _, _, payload in msgs:
             json.loads(payload)
 
-    decode = _rate(decode_all, len(msgs))
-    parse = _rate(parse_all, len(msgs))
+    decode = rate(decode_all, len(msgs))
+    parse = rate(parse_all, len(msgs))
     result = {
         "messages": len(msgs),
         "decode_normalise_messages_per_s": round(decode),
         "json_loads_messages_per_s": round(parse),
         "ratio_decode_vs_json_loads": round(decode / parse, 3),
     }
-    for k, v in result.items():
-        print(f"{k:36} {v}")
-    if args.json:
-        print(json.dumps(result))
+    print_figures(result, args.json)
     return 0
 
 

@@ -14,30 +14,21 @@ compared so a speed-up never hides a different result.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.timing import best, print_figures
+
 QUANTITIES = ("co2", "illuminance", "temperature", "humidity", "pm25", "noise")
 LEVEL = {"co2": 900, "illuminance": 330, "temperature": 22, "humidity": 60, "pm25": 40, "noise": 43}
 SWING = {"co2": 350, "illuminance": 150, "temperature": 5, "humidity": 15, "pm25": 25, "noise": 6}
 CST = timezone(timedelta(hours=8))
 NS = 10**9
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def _district(n: int) -> tuple[Any, Any, list[tuple[str, str, str]]]:
@@ -147,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 campus, table, store, start, end, standards=std, timetable=tt, interval_s=60, bulk=bulk
             )
 
-        bare_s, _ = _best(bare, args.repeat)
-        raw_s, raw = _best(lambda: facts(False), args.repeat)
-        bulk_s, bulk = _best(lambda: facts(True), args.repeat)
+        bare_s, _ = best(bare, args.repeat)
+        raw_s, raw = best(lambda: facts(False), args.repeat)
+        bulk_s, bulk = best(lambda: facts(True), args.repeat)
         store.close()
         cfg, forms = load_indicators(), load_forms()
 
@@ -167,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                 standards=std,
             )
 
-        assemble_s, rep = _best(report, args.repeat)
-        xlsx_s, _ = _best(lambda: write_report(rep, cfg, Path(tmp) / "r.xlsx", forms), args.repeat)
+        assemble_s, rep = best(report, args.repeat)
+        xlsx_s, _ = best(lambda: write_report(rep, cfg, Path(tmp) / "r.xlsx", forms), args.repeat)
     sig_raw, sig_bulk = _signature(raw), _signature(bulk)
     result = {
         "series": args.series,
@@ -193,10 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             abs(a[8] - b[8]) <= 1e-6 * max(1.0, abs(a[8])) for a, b in zip(sig_raw, sig_bulk, strict=True)
         ),
     }
-    for k, v in result.items():
-        print(f"{k:24s} {v}")
-    if args.json:
-        print(json.dumps(result))
+    print_figures(result, args.json)
     return 0 if result["same_verdicts"] else 1
 
 

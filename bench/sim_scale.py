@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.timing import print_figures, rate
 from campus_twin.servers import Mosquitto
 from contract.campus import BuildingSpec, CampusSpec, DeviceTemplate, RoomTemplate, expand
 from simulators.campus_runner import CampusRunner, RunnerOptions
@@ -63,12 +63,8 @@ def scale_campus(buildings: int, floors: int, rooms_per_floor: int) -> CampusSpe
 def model_rate(spec: CampusSpec, points_per_step: int, min_s: float) -> dict[str, float]:
     rooms = expand(spec)
     model = ClassroomModel.from_campus(spec, rooms, start_ns=START_NS)
-    steps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < min_s:
-        model.advance_to(model.t_ns + model.step_ns)
-        steps += 1
-    elapsed = time.perf_counter() - t0
-    return {"steps_per_s": steps / elapsed, "points_per_s": steps * points_per_step / elapsed}
+    steps_per_s = rate(lambda: model.advance_to(model.t_ns + model.step_ns), 1, min_s)
+    return {"steps_per_s": steps_per_s, "points_per_s": steps_per_s * points_per_step}
 
 
 async def _poll(runner: CampusRunner, stop: asyncio.Event, devices: list[str]) -> int:
@@ -168,10 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             1,
         ),
     }
-    for k, v in result.items():
-        print(f"{k:36s} {v}")
-    if args.json:
-        print(json.dumps(result))
+    print_figures(result, args.json)
     return 0
 
 

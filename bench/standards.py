@@ -12,13 +12,12 @@ The ratio engine / baseline is measured in the same run.
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
+
+from bench.timing import best, print_figures
 
 CST = timezone(timedelta(hours=8))
 NS = 10**9
@@ -31,15 +30,6 @@ LEVEL = {
     "tvoc": 0.5,
     "noise": 43,
 }
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,10 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             out.append(np.bincount(day, weights=s.values) / np.bincount(day))
         return out
 
-    t_base, _ = _best(baseline, args.repeat)
-    t_eng, verdicts = _best(
-        lambda: engine.evaluate_room("general_classroom", series, start, end), args.repeat
-    )
+    t_base, _ = best(baseline, args.repeat)
+    t_eng, verdicts = best(lambda: engine.evaluate_room("general_classroom", series, start, end), args.repeat)
     fig = {
         "days": args.days,
         "points": int(len(ts) * len(series)),
@@ -81,11 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_engine_vs_baseline": round(t_eng / t_base, 1),
         "engine_points_per_s": int(len(ts) * len(series) / t_eng),
     }
-    if args.json:
-        print(json.dumps(fig))
-    else:
-        for k, v in fig.items():
-            print(f"{k:<26} {v}")
+    print_figures(fig, args.json)
     return 0
 
 

@@ -97,5 +97,6 @@ def api_config(
         "timezone": timezone,
         "agent_health": {"type": "mqtt", "host": broker[0], "port": broker[1]},
         "bindings_export": str(workdir / "bindings.json"),
+        "sessions_file": str(workdir / "api-sessions.sqlite"),
         "listen": f"{host}:{port}",
     }

@@ -38,3 +38,6 @@ def test_the_loader_rejects_an_incomplete_case(tmp_path: Path, monkeypatch: pyte
     (case / "expected.json").write_text("{}", encoding="utf-8")
     (loaded,) = load_cases("area")
     assert loaded.summary == "A gateway sends an empty JSON object." and loaded.json("expected.json") == {}
+    (case / "README.md").unlink()  # a case without its README is refused, not skipped
+    with pytest.raises(AssertionError, match=r"two-line-readme: no README.md"):
+        load_cases("area")

@@ -1,6 +1,7 @@
 """Config regression cases (tests/cases/config/): a config file and the errors it must produce.
 
-The loader is chosen by the file's name (`ingest.yaml`, `api.yaml`, `agent.yaml`); the expected
+The loader is chosen by the file's name (`ingest.yaml`, `api.yaml`, `agent.yaml`,
+`indicators.yaml`); the expected
 errors are the `file:line:col: field …: message` lines, with the case folder stripped.
 """
 
@@ -20,8 +21,14 @@ def _loaders() -> dict[str, Callable[[Path], Any]]:
     from api.settings import load_settings
     from edge_agent.config import load_agent_config
     from ingest.config import load_config
+    from twin.indicators import load_indicators
 
-    return {"ingest.yaml": load_config, "api.yaml": load_settings, "agent.yaml": load_agent_config}
+    return {
+        "ingest.yaml": load_config,
+        "api.yaml": load_settings,
+        "agent.yaml": load_agent_config,
+        "indicators.yaml": load_indicators,
+    }
 
 
 @pytest.mark.parametrize("case", case_params("config"))

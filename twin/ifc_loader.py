@@ -388,7 +388,7 @@ class _FileLoader:
 
 def file_problem(fp: IfcFileProblem, *, partial: bool = False) -> Problem:
     """A file-level `IfcFileProblem` as a campus `Problem` (kind and schema kept); `partial` when
-    what the file holds was loaded anyway (truncated files)."""
+    what the file holds was loaded anyway (a truncated or damaged body)."""
     what = "loaded only in part" if partial else "cannot use IFC file"
     return Problem(fp.file, None, f"{what}: {fp.reason}", kind=fp.kind, schema=fp.schema)
 
@@ -397,7 +397,8 @@ def load_ifc(
     path: str | Path, campus: str, progress: Progress | None = None, *, geometry: bool = False
 ) -> LoadedFile:
     """Load one IFC file. Never raises for content problems; an unreadable or unsupported file
-    yields one file-level Problem, a truncated one loads what it has behind a "truncated" Problem.
+    yields one file-level Problem; a truncated or damaged body (references to entities not in the
+    file) loads what it has behind a "truncated" or "unresolved_references" Problem naming the line.
 
     `geometry=True` tessellates spaces that have neither a Qto nor the authoring tool's area
     property (slow: about 2 ms per space); otherwise their area stays unknown until a floor plan
@@ -407,7 +408,7 @@ def load_ifc(
     if progress:
         progress(p, "open", 0, 1)
     try:
-        opened = open_ifc(p, allow_truncated=True, lazy=True)
+        opened = open_ifc(p, allow_partial=True, lazy=True)
     except IfcFileError as exc:
         return LoadedFile(p, exc.problem.schema, problems=[file_problem(exc.problem)])
     f = opened.file
@@ -416,8 +417,8 @@ def load_ifc(
     if sites:
         out.site_name, out.site_long_name = sites[0].Name, sites[0].LongName
     fl = _FileLoader(f, p, campus, progress, geometry)
-    if opened.truncated is not None:
-        fl.problems.append(file_problem(opened.truncated, partial=True))
+    if opened.partial is not None:
+        fl.problems.append(file_problem(opened.partial, partial=True))
     try:
         out.buildings = fl.load()
     except Exception as exc:  # a malformed entity we did not foresee: report, keep what loaded

@@ -121,7 +121,7 @@ def export_ifc(
     Raises `twin.ifc_open.IfcFileError` for a file that cannot be used (truncated included)."""
     src, dst = Path(source), Path(out)
     bindings = list(bindings)
-    f = open_ifc(src, verify_references=True).file
+    f = open_ifc(src).file
     spaces = {s.GlobalId: s for s in f.by_type("IfcSpace")}
     mine = [b for b in bindings if b.tags.room in spaces]
     skipped = tuple(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api import compliance, rollup
 from api.conditions import Clause, ConditionError, matches, parse_clause, parse_condition
 from api.deps import check_quantity, get_state, viewer
-from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, not_found
+from api.errors import ERROR_RESPONSES, NOT_FOUND, bad_param, known, not_found
 from api.labels import quantity_label
 from api.rollup import CampusRollupOut
 from api.room_types import type_label
@@ -27,7 +27,7 @@ from api.schemas import (
 from api.state import AppState
 from api.status import current_values, occupied, pick_latest, value_rows
 from api.twin_index import SpacePlace
-from api.views import building_out, campus_out, paginate, room_out, storey_out
+from api.views import building_out, campus_out, page, room_out, storey_out
 from contract.telemetry import CANONICAL_UNITS
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["campus"])
@@ -39,15 +39,12 @@ IdQ = Annotated[str | None, Query(max_length=128)]
 
 @router.get("/campuses", operation_id="listCampuses")
 def list_campuses(state: State, limit: Limit = 100, offset: Offset = 0) -> Page[CampusOut]:
-    items, total = paginate([campus_out(c) for c in state.twin.campuses.values()], limit, offset)
-    return Page[CampusOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[CampusOut], [campus_out(c) for c in state.twin.campuses.values()], limit, offset)
 
 
 @router.get("/campuses/{campus_id}", operation_id="getCampus", responses=NOT_FOUND)
 def get_campus(state: State, campus_id: str) -> CampusOut:
-    c = state.twin.campuses.get(campus_id)
-    if c is None:
-        raise not_found("campus", campus_id)
+    c = known(state.twin.campuses, "campus", campus_id)
     return campus_out(c)
 
 
@@ -64,15 +61,12 @@ def list_buildings(
     state: State, campus: IdQ = None, limit: Limit = 100, offset: Offset = 0
 ) -> Page[BuildingOut]:
     rows = [building_out(c, b) for c, b in state.twin.buildings.values() if campus in (None, c.id)]
-    items, total = paginate(rows, limit, offset)
-    return Page[BuildingOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[BuildingOut], rows, limit, offset)
 
 
 @router.get("/buildings/{building_id}", operation_id="getBuilding", responses=NOT_FOUND)
 def get_building(state: State, building_id: str) -> BuildingOut:
-    found = state.twin.buildings.get(building_id)
-    if found is None:
-        raise not_found("building", building_id)
+    found = known(state.twin.buildings, "building", building_id)
     return building_out(*found)
 
 
@@ -86,15 +80,12 @@ def list_storeys(
         if campus in (None, c.id) and building in (None, b.global_id)
     ]
     rows.sort(key=lambda s: (s.campus, s.building, s.elevation_m or 0.0))
-    items, total = paginate(rows, limit, offset)
-    return Page[StoreyOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[StoreyOut], rows, limit, offset)
 
 
 @router.get("/storeys/{storey_id}", operation_id="getStorey", responses=NOT_FOUND)
 def get_storey(state: State, storey_id: str) -> StoreyOut:
-    found = state.twin.storeys.get(storey_id)
-    if found is None:
-        raise not_found("storey", storey_id)
+    found = known(state.twin.storeys, "storey", storey_id)
     return storey_out(*found)
 
 
@@ -165,14 +156,11 @@ def list_rooms(
     else:
         rows = [room_out(p, series, RoomItem) for p in places]  # type: ignore[misc]
     rows.sort(key=lambda r: (r.campus, r.number))
-    items, total = paginate(rows, limit, offset)
-    return Page[RoomItem](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[RoomItem], rows, limit, offset)
 
 
 def place_of(state: AppState, room_id: str) -> SpacePlace:
-    place = state.twin.spaces.get(room_id)
-    if place is None:
-        raise not_found("room", room_id)
+    place = known(state.twin.spaces, "room", room_id)
     return place
 
 
@@ -183,9 +171,7 @@ def get_room(state: State, room_id: str) -> RoomOut:
 
 @router.get("/storeys/{storey_id}/floorplan", operation_id="getFloorplan", responses=NOT_FOUND)
 def get_floorplan(state: State, storey_id: str) -> FloorplanOut:
-    found = state.twin.storeys.get(storey_id)
-    if found is None:
-        raise not_found("storey", storey_id)
+    found = known(state.twin.storeys, "storey", storey_id)
     c, b, st = found
     rooms = []
     xs: list[float] = []
@@ -220,9 +206,7 @@ def get_storey_live(
         str | None, Query(max_length=32, description="colour by this quantity; absent = by compliance")
     ] = None,
 ) -> StoreyLiveOut:
-    found = state.twin.storeys.get(storey_id)
-    if found is None:
-        raise not_found("storey", storey_id)
+    found = known(state.twin.storeys, "storey", storey_id)
     check_quantity(quantity)
     st = found[2]
     now = state.now_ns()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api import indicators_adapter
 from api.deps import get_state, viewer
-from api.errors import ERROR_RESPONSES, NOT_FOUND, not_found
+from api.errors import ERROR_RESPONSES, NOT_FOUND, known
 from api.schemas import IndicatorOut, IndicatorsOut
 from api.state import AppState
 
@@ -28,32 +28,20 @@ async def get_indicators(
 ) -> IndicatorsOut:
     """Cached per campus, period and minute; one build at a time (api/expensive.py), in a
     worker process when the API opened its store itself."""
-    campus = state.twin.campuses.get(campus_id)
-    if campus is None:
-        raise not_found("campus", campus_id)
+    campus = known(state.twin.campuses, "campus", campus_id)
     now = state.now_ns()
     now -= now % (60 * 10**9)  # one result per minute: all viewers share it
     start = now - days * 86_400 * 10**9
+    inputs = indicators_adapter.BuildInputs.of(state, campus, start, now)
     builds = state.builds
     if builds is None:  # a store handed in by the caller (tests, demo): build in a thread
 
         def build() -> list[IndicatorOut]:
-            return indicators_adapter.compute(state, campus, start, now)
+            return indicators_adapter.compute(inputs, state.store)
     else:  # the API's own store: build in a worker process, off this process's GIL
 
         def build() -> list[IndicatorOut]:
-            return builds.run(
-                indicators_adapter.compute_in_worker,
-                state.settings.store,
-                campus,
-                start,
-                now,
-                state.tz,
-                state.loaded.bindings,
-                state.live.standards,
-                state.live.timetable,
-                state.now_ns(),
-            )
+            return builds.run(indicators_adapter.compute_in_worker, state.settings.store, inputs)
 
     items = await state.expensive.get(("indicators", campus.id, days, now), build)
     return IndicatorsOut(

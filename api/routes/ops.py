@@ -13,7 +13,7 @@ from api.errors import ERROR_RESPONSES, bad_param
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
 from api.state import AppState
 from api.twin_index import SpacePlace
-from api.views import paginate
+from api.views import page
 from store.base import StoredPoint
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["operations"])
@@ -61,8 +61,7 @@ async def get_alerts(
         scope[2] // grain,
     )
     rows = await state.alerts.get(key, lambda: _alert_rows(state, *scope, now, quantity, open_only))
-    items, total = paginate(rows, limit, offset)
-    return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[AlertOut], rows, limit, offset)
 
 
 def list_alerts(
@@ -82,8 +81,7 @@ def list_alerts(
     its own cached build)."""
     now = state.now_ns()
     scope = _alert_scope(state, campus, building, storey, room, quantity, start, end, now)
-    items, total = paginate(_alert_rows(state, *scope, now, quantity, open_only), limit, offset)
-    return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[AlertOut], _alert_rows(state, *scope, now, quantity, open_only), limit, offset)
 
 
 def _alert_scope(
@@ -189,8 +187,7 @@ def list_devices(
                 points=sorted(points.get(dk, [])),
             )
         )
-    items, total = paginate(rows, limit, offset)
-    return Page[DeviceOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[DeviceOut], rows, limit, offset)
 
 
 @router.get("/agents", operation_id="listAgents")
@@ -226,5 +223,4 @@ def list_agents(state: State, campus: IdQ = None, limit: Limit = 100, offset: Of
                 devices=len(devices.get(ak, ())),
             )
         )
-    items, total = paginate(rows, limit, offset)
-    return Page[AgentOut](items=items, total=total, limit=limit, offset=offset)
+    return page(Page[AgentOut], rows, limit, offset)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from api.settings import TokensConfig
 from api.token_cli import add, listing, revoke
 from store.sqlite import SQLiteStore
 from tests.api.api_seed import ADMIN_TOKEN, VIEWER_TOKEN, FixedClock, make_settings
+from tests.support.waiting import wait_until
 
 V1 = "/api/v1"
 
@@ -166,15 +167,6 @@ def test_viewer_session_cannot_write_even_with_csrf(fresh: TestClient) -> None:
 
 
 # ------------------------------------------------------------------ token command
-def _wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
 def test_token_add_revoke_expire_without_restart(
     tmp_path: Path, twin_dir: Path, sqlite_store: SQLiteStore
 ) -> None:
@@ -188,18 +180,20 @@ def test_token_add_revoke_expire_without_restart(
         text = f.read_text(encoding="utf-8")
         assert tok not in text and "# desk tokens" in text and oct(f.stat().st_mode)[-3:] == "600"
         bearer = {"Authorization": f"Bearer {tok}"}
-        assert _wait_for(lambda: c.get(f"{V1}/campuses", headers=bearer).status_code == 200)
+        wait_until(lambda: c.get(f"{V1}/campuses", headers=bearer).status_code == 200, 10, "the added token")
         sid_client = TestClient(app)
         assert sid_client.post(f"{V1}/session", json={"token": tok}).status_code == 200
         assert sid_client.get(f"{V1}/campuses").status_code == 200
         assert revoke(f, "desk") and not revoke(f, "desk")
-        assert _wait_for(lambda: c.get(f"{V1}/campuses", headers=bearer).status_code == 401)
+        wait_until(lambda: c.get(f"{V1}/campuses", headers=bearer).status_code == 401, 10, "the revocation")
         _envelope(sid_client.get(f"{V1}/campuses"), 401, "unauthorized")  # its session ended too
         # an expired token is refused; list shows it as expired
         old = add(f, "temp", __import__("api.auth").auth.Role.VIEWER, now - timedelta(seconds=1), now)
         fresh = add(f, "later", __import__("api.auth").auth.Role.VIEWER, now + timedelta(days=1), now)
-        assert _wait_for(
-            lambda: c.get(f"{V1}/campuses", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+        wait_until(
+            lambda: c.get(f"{V1}/campuses", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200,
+            10,
+            "the token added with an expiry",
         )
         assert c.get(f"{V1}/campuses", headers={"Authorization": f"Bearer {old}"}).status_code == 401
         rows = listing(f, now)

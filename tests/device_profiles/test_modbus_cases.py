@@ -22,9 +22,9 @@ from device_profiles.loader import load_library
 from device_profiles.schema import RawType
 from edge_agent.normalise import Normaliser
 from edge_agent.samples import Sample
+from tests.support.cases import load_cases
 
-CASES = Path(__file__).resolve().parents[1] / "cases" / "modbus"
-CASE_DIRS = sorted(p for p in CASES.iterdir() if (p / "case.yaml").is_file())
+CASE_DIRS = [c.dir for c in load_cases("modbus")]
 TS = 1_795_395_600_000_000_000
 
 

@@ -30,9 +30,9 @@ from edge_agent.config import Subscription
 from edge_agent.normalise import Normaliser
 from edge_agent.southbound.formats import Decoded, MqttDecoder, PayloadError
 from simulators import mqtt_formats
+from tests.support.cases import load_cases
 
-CASES = Path(__file__).resolve().parents[1] / "cases" / "mqtt"
-CASE_DIRS = sorted(p for p in CASES.iterdir() if (p / "case.yaml").is_file())
+CASE_DIRS = [c.dir for c in load_cases("mqtt")]
 
 
 def _ns(text: str) -> int:

@@ -25,10 +25,11 @@ from contract.telemetry import CANONICAL_UNITS, SeriesKey
 from contract.yamlio import load_yaml, to_plain
 from store.base import StoredPoint
 from store.sqlite import SQLiteStore
+from tests.support.cases import load_cases
 from twin.standards import intervals as iv
 from twin.standards import occupancy
 
-CASES = Path(__file__).resolve().parent.parent / "cases" / "indicators"
+CASE_DIRS = [c.dir for c in load_cases("indicators")]
 CST = timezone(timedelta(hours=8))
 NS = 10**9
 
@@ -145,7 +146,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     out: dict[str, Path] = {}
     base = tmp_path_factory.mktemp("ifc")
-    for case in sorted(CASES.iterdir()):
+    for case in CASE_DIRS:
         spec_file = case / "campus.yaml"
         if not spec_file.is_file():
             continue
@@ -158,11 +159,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-def _case_dirs() -> list[Path]:
-    return sorted(p for p in CASES.iterdir() if (p / "README.md").is_file())
-
-
-@pytest.mark.parametrize("case_dir", _case_dirs(), ids=lambda p: p.name)
+@pytest.mark.parametrize("case_dir", CASE_DIRS, ids=lambda p: p.name)
 def test_case(
     case_dir: Path, generated: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,7 +2,8 @@
 
 A case is one of:
 - `model.ifc` kept in the case directory (tiny hand-written text files: non-IFC, header only, …);
-- `source:` a file of ../shared/ifc with `mutate:` (truncate to a fraction, replace the schema);
+- `source:` a file of ../shared/ifc with `mutate:` (truncate to a fraction, cut out a block of
+  bytes or of lines between two fractions, drop one entity, replace the schema);
 - `build:` a small model described in YAML and written with ifcopenshell.api — the spatial shapes
   real exports take (spaces contained instead of aggregated, nested, under building/site, several
   levels under one storey, storey names with "/", space origins far from the room).
@@ -25,13 +26,14 @@ import ifcopenshell.guid
 import numpy as np
 
 from contract.yamlio import load_yaml, to_plain
+from tests.support.cases import CASES_DIR, load_cases
 
-CASES = Path(__file__).resolve().parents[1] / "cases" / "ifc"
+CASES = CASES_DIR / "ifc"
 SHARED_IFC = Path(__file__).resolve().parents[2] / ".." / "shared" / "ifc"
 
 
 def case_dirs() -> list[Path]:
-    return sorted(p for p in CASES.iterdir() if (p / "case.yaml").is_file())
+    return [c.dir for c in load_cases("ifc")]
 
 
 def load_case(case: Path) -> dict[str, Any]:
@@ -56,6 +58,13 @@ def materialise(case: Path, out_dir: Path) -> Path:
             data = b"\n".join(line for line in data.split(b"\n") if not line.startswith(mut["drop"].encode()))
         if "truncate" in mut:
             data = data[: int(len(data) * float(mut["truncate"]))]
+        if "cut" in mut:  # a block of bytes lost in the middle (mid-line at both ends)
+            a, b = (int(len(data) * float(x)) for x in mut["cut"])
+            data = data[:a] + data[b:]
+        if "cut_lines" in mut:  # whole lines lost in the middle: the syntax stays valid
+            lines = data.split(b"\n")
+            a, b = (int(len(lines) * float(x)) for x in mut["cut_lines"])
+            data = b"\n".join(lines[:a] + lines[b:])
         out.write_bytes(data)
         return out
     build(out, doc["build"])

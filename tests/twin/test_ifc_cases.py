@@ -118,6 +118,8 @@ def test_ifc_case(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert kinds == ([expect["kind"]] if "kind" in expect else [])
     if "schema" in expect:
         assert next(p.schema for p in lf.problems if p.kind) == expect["schema"]
+    if "line" in expect:  # the problem names the line where the body breaks
+        assert f"line {expect['line']}" in next(p.message for p in lf.problems if p.kind)
     spaces = [s for b in lf.buildings for s in b.all_spaces()]
     if "spaces" in expect:
         assert len(spaces) == expect["spaces"]

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from contract.yamlio import load_yaml, to_plain
+from tests.support.cases import load_cases
 from twin.model import Building, Campus, Space
 from twin.rooms import classify, load_rules, unmatched_names
 
-CASES = sorted((Path(__file__).resolve().parents[1] / "cases" / "rooms").iterdir())
+CASES = [c.dir for c in load_cases("rooms")]
 
 
 def _space(i: int, d: dict[str, Any]) -> Space:

@@ -3,9 +3,11 @@ roster and manual inputs, room facts, their computation and the report writers (
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from contract.yamlio import load_model
+from contract.yamlio import ConfigError, format_loc, load_yaml, locate, validate_doc
 from twin.indicators.schema import IndicatorsFile
 
 DEFAULT_INDICATORS = Path(__file__).with_name("indicators.yaml")
@@ -14,4 +16,38 @@ __all__ = ["DEFAULT_INDICATORS", "IndicatorsFile", "load_indicators"]
 
 
 def load_indicators(path: str | Path | None = None) -> IndicatorsFile:
-    return load_model(IndicatorsFile, path or DEFAULT_INDICATORS)
+    """The indicator definitions; a criterion still keyed `kind:` is refused where it stands."""
+    name = str(path or DEFAULT_INDICATORS)
+    doc = load_yaml(name)
+    if doc is None:
+        raise ConfigError(name, [f"{name}: file is empty"])
+    old = [
+        f"{name}:{pos[0]}:{pos[1]}: field {format_loc(loc)}: `kind:` was renamed `type:` "
+        "(docs/configuration.md, discriminator key); rename the key, the value stays"
+        for loc in old_kind_keys(doc)
+        for pos in [locate(doc, loc) or (0, 0)]
+    ]
+    if old:
+        raise ConfigError(name, old)
+    return validate_doc(IndicatorsFile, doc, name)
+
+
+def old_kind_keys(doc: Any) -> Iterator[Sequence[str | int]]:
+    """Where a measure, its `where:` condition or an operational figure still says `kind:`."""
+    if not isinstance(doc, dict):
+        return
+    for i, ind in enumerate(_items(doc.get("plan_indicators"))):
+        measure = ind.get("measure")
+        if isinstance(measure, dict):
+            if "kind" in measure:
+                yield ("plan_indicators", i, "measure", "kind")
+            where = measure.get("where")
+            if isinstance(where, dict) and "kind" in where:
+                yield ("plan_indicators", i, "measure", "where", "kind")
+    for i, op in enumerate(_items(doc.get("operational"))):
+        if "kind" in op:
+            yield ("operational", i, "kind")
+
+
+def _items(seq: Any) -> list[dict[str, Any]]:
+    return [x if isinstance(x, dict) else {} for x in seq] if isinstance(seq, list) else []

@@ -240,10 +240,10 @@ def compute_operational(
     op: Operational, schools: list[SchoolContext], cfg: IndicatorsFile
 ) -> OperationalResult:
     twins = [c for c in schools if c.facts is not None]
-    if op.kind == "bim_schools":
+    if op.type == "bim_schools":
         ok = [c.school.id for c in twins if c.facts is not None and c.facts.ifc_loaded]
         return OperationalResult(op, float(len(ok)), len(ok), len(schools), [{"schools": ok}])
-    if op.kind == "new_build_bim_schools":
+    if op.type == "new_build_bim_schools":
         new = [c for c in schools if c.school.new_build]
         ok = [c.school.id for c in new if c.facts is not None and c.facts.ifc_loaded]
         return OperationalResult(
@@ -253,7 +253,7 @@ def compute_operational(
             len(new),
             [{"schools": ok, "without": [c.school.id for c in new if c.school.id not in ok]}],
         )
-    if op.kind == "schools_with_gateways":
+    if op.type == "schools_with_gateways":
         ok = [
             c.school.id for c in twins if c.facts is not None and any(n > 0 for n in c.facts.agents.values())
         ]
@@ -262,7 +262,7 @@ def compute_operational(
     num = den = 0
     for c in twins:
         assert c.facts is not None
-        if op.kind == "teaching_room_coverage":
+        if op.type == "teaching_room_coverage":
             teaching = [r for r in c.facts.rooms if r.room_type in cfg.teaching_room_types]
             live = [r.room_number for r in teaching if r.live]
             n, d = len(live), len(teaching)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -239,34 +239,31 @@ def _file_order(problem: str) -> tuple[str, int, int]:
 
 
 def _room_problems(path: Path, doc: Any, inputs: ManualInputs, cfg: IndicatorsFile) -> list[str]:
-    problems = []
+    """Designations and equipment flags of `rooms:` that indicators.yaml does not know."""
+    problems: list[str] = []
     for i, r in enumerate(inputs.rooms):
         for j, d in enumerate(r.designations):
-            if d not in cfg.designations:
-                problems.append(
-                    _at(
-                        path,
-                        doc,
-                        ["rooms", i, "designations", j],
-                        f"unknown designation {d!r}: use one of {', '.join(cfg.designations)}",
-                    )
-                )
-        for flag in r.equipment:
-            if flag not in cfg.equipment:
-                problems.append(
-                    _at(
-                        path,
-                        doc,
-                        ["rooms", i, "equipment", flag],
-                        f"unknown equipment flag {flag!r}: use one of {', '.join(cfg.equipment)}",
-                    )
-                )
+            problems += _unknown(
+                path, doc, ["rooms", i, "designations", j], d, cfg.designations, "designation"
+            )
+        for f in r.equipment:
+            problems += _unknown(path, doc, ["rooms", i, "equipment", f], f, cfg.equipment, "equipment flag")
     return problems
 
 
 def _pos(path: str | Path, doc: Any, loc: list[str | int]) -> str:
     pos = locate(doc, loc)
     return f"{path}:{pos[0]}:{pos[1]}" if pos else str(path)
+
+
+def _unknown(
+    path: Path, doc: Any, loc: list[str | int], name: str, known: Mapping[str, object], what: str
+) -> list[str]:
+    return (
+        []
+        if name in known
+        else [_at(path, doc, loc, f"unknown {what} {name!r}: use one of {', '.join(known)}")]
+    )
 
 
 def _at(path: str | Path, doc: Any, loc: list[str | int], msg: str) -> str:

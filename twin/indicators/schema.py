@@ -67,7 +67,7 @@ class Designated(_Strict):
     """The school has ≥ `min` rooms explicitly designated one of `designations` (pset value,
     classification or the inputs file; never the model's inference)."""
 
-    kind: Literal["designated_rooms"]
+    type: Literal["designated_rooms"]
     designations: list[str] = Field(min_length=1)
     match: Literal["any", "all"] = "any"
     min: int = Field(default=1, ge=1)
@@ -76,56 +76,56 @@ class Designated(_Strict):
 class BimModel(_Strict):
     """A BIM (IFC) model of the school is loaded in the twin."""
 
-    kind: Literal["bim_model"]
+    type: Literal["bim_model"]
 
 
 class AgentsReporting(_Strict):
     """≥ `min` edge gateways of the school sent data in the period."""
 
-    kind: Literal["agents_reporting"]
+    type: Literal["agents_reporting"]
     min: int = Field(default=1, ge=1)
 
 
 class SchoolDesignation(_Strict):
     """An entered designation of the school (实验校, 示范校 …)."""
 
-    kind: Literal["school_designation"]
+    type: Literal["school_designation"]
     designation: str
 
 
 class InputTrue(_Strict):
     """An entered yes/no field of the school is yes (e.g. wireless_full_coverage)."""
 
-    kind: Literal["input_true"]
+    type: Literal["input_true"]
     field: str
 
 
 Condition = Annotated[
-    Designated | BimModel | AgentsReporting | SchoolDesignation | InputTrue, Field(discriminator="kind")
+    Designated | BimModel | AgentsReporting | SchoolDesignation | InputTrue, Field(discriminator="type")
 ]
 
 
 class CountSchools(_Strict):
-    kind: Literal["count_schools"]
+    type: Literal["count_schools"]
     where: Condition
 
 
 class ShareSchools(_Strict):
     """Percent of the roster's schools (the denominator: every school, twin or not)."""
 
-    kind: Literal["share_schools"]
+    type: Literal["share_schools"]
     where: Condition
 
 
 class ShareRoomsWith(_Strict):
     """Percent of rooms of `types` that carry equipment flag `flag` (measured, BIM)."""
 
-    kind: Literal["share_rooms_with"]
+    type: Literal["share_rooms_with"]
     types: list[str] = Field(min_length=1)
     flag: str
 
 
-Measure = Annotated[CountSchools | ShareSchools | ShareRoomsWith, Field(discriminator="kind")]
+Measure = Annotated[CountSchools | ShareSchools | ShareRoomsWith, Field(discriminator="type")]
 
 
 class PlanIndicator(_Strict):
@@ -157,7 +157,7 @@ class Operational(_Strict):
     name_en: str
     unit_zh: str
     unit_en: str
-    kind: Literal[
+    type: Literal[
         "teaching_room_coverage",
         "data_completeness",
         "schools_with_gateways",
