@@ -76,9 +76,11 @@ class _Device:
     stats: DeviceStats = field(default_factory=DeviceStats)
     next_due: float = 0.0  # monotonic seconds
     health: DeviceHealth = field(init=False)
+    meta: dict[str, _PointMeta | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.health = DeviceHealth(self.config.id, "modbus")
+        self.meta = {name: _point_meta(p) for name, p in self.points.items()}
 
 
 class _Failure(Exception):
@@ -252,10 +254,11 @@ class _Bus:
                 continue
             ts = self.clock.now_ns()  # stamped when the answer arrived, not when sent upstream
             answered += 1
+            meta = device.meta
             for name, decoded in decoder.decode(block).items():
-                sample = _sample(device, device.points[name], decoded, ts)
-                if sample is not None:
-                    samples.append(sample)
+                m = meta[name]
+                if m is not None:
+                    samples.append(_sample(device.config.id, m, decoded, ts))
         alive = answered > 0 or any(f.alive for f in failures)
         self._account(device, failures, alive)
         self._note_health(device, samples, failures, alive)
@@ -396,46 +399,49 @@ async def _call(
     return await fn(request.start, count=request.count, device_id=unit)
 
 
-def _numeric(point: Point) -> bool:
-    return point.type is not RawType.STRING and point.quantity is not None
+@dataclass(frozen=True, slots=True)
+class _PointMeta:
+    """What every sample of a numeric point repeats, looked up once per device (not per poll)."""
+
+    name: str
+    quantity: str
+    unit: str
+    valid_min: float | None
+    valid_max: float | None
+    step: float | None
+
+
+def _point_meta(point: Point) -> _PointMeta | None:
+    """None for points that give no sample (strings, points without a quantity)."""
+    if point.type is RawType.STRING or point.quantity is None:
+        return None
+    return _PointMeta(point.name, point.quantity, point.unit, point.valid_min, point.valid_max, point.step)
 
 
 def _bad(device: _Device, request: ReadRequest, ts: int, reason: str) -> list[Sample]:
     out = []
     for name in request.points:
-        p = device.points[name]
-        if _numeric(p):
-            out.append(_make(device, p, None, ts, Quality.BAD, reason))
+        m = device.meta[name]
+        if m is not None:
+            out.append(_make(device.config.id, m, None, ts, Quality.BAD, reason))
     return out
 
 
-def _sample(device: _Device, point: Point, decoded: Decoded, ts: int) -> Sample | None:
-    if not _numeric(point):
-        return None
+def _sample(device_id: str, m: _PointMeta, decoded: Decoded, ts: int) -> Sample:
     value = decoded.value if isinstance(decoded.value, float) else None
     if value is None:
-        return _make(device, point, None, ts, Quality.BAD, decoded.reason or "no value")
+        return _make(device_id, m, None, ts, Quality.BAD, decoded.reason or "no value")
     if decoded.reason:
-        return _make(device, point, value, ts, Quality.UNCERTAIN, decoded.reason)
+        return _make(device_id, m, value, ts, Quality.UNCERTAIN, decoded.reason)
     # the valid range travels with the sample; the normaliser is the one place that checks it
-    return _make(device, point, value, ts, Quality.GOOD, None)
+    return _make(device_id, m, value, ts, Quality.GOOD, None)
 
 
 def _make(
-    device: _Device, point: Point, value: float | None, ts: int, quality: Quality, reason: str | None
+    device_id: str, m: _PointMeta, value: float | None, ts: int, quality: Quality, reason: str | None
 ) -> Sample:
     return Sample(
-        device=device.config.id,
-        point=point.name,
-        quantity=point.quantity or "status",
-        value=value,
-        unit=point.unit,
-        ts=ts,
-        quality=quality,
-        reason=reason,
-        valid_min=point.valid_min,
-        valid_max=point.valid_max,
-        resolution=point.step,
+        device_id, m.name, m.quantity, value, m.unit, ts, quality, reason, m.valid_min, m.valid_max, m.step
     )
 
 
