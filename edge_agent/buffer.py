@@ -128,6 +128,11 @@ class DiskQueue:
         self._next_seq = max(int(meta.get("next_seq", 0)), (last_seq + 1) if last_seq is not None else 0)
         self._dropped = {r: int(meta.get(f"dropped_{r}", 0)) for r in DROP_REASONS}
 
+    @property
+    def next_seq(self) -> int:
+        """The seq the next sealed batch gets (a plain counter: safe to read from any thread)."""
+        return self._next_seq
+
     def _oldest_enq(self) -> int | None:
         a = self._db.execute("SELECT enq_ns FROM batches ORDER BY seq LIMIT 1").fetchone()
         b = self._db.execute("SELECT enq_ns FROM pending ORDER BY id LIMIT 1").fetchone()

@@ -14,7 +14,7 @@ import logging
 import time
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from contract.clock import Clock
@@ -213,7 +213,8 @@ class Agent:
                     "sensors",
                     self.cfg.mqtt.broker.describe(),
                     bool(south and south.connected),
-                    int(getattr(south, "connects_total", 0)) if south else 0,
+                    south.connects_total if south else 0,
+                    south.last_error if south else None,
                 )
             )
         return out
@@ -267,6 +268,8 @@ class Agent:
             links=self.links(),
             overloaded=self.poller.overloaded_links() if self.poller is not None else {},
             commits_total=self.counters.commits_total,
+            retention=replace(ret.stats) if (ret := self.uplink and self.uplink.retention) else None,
+            next_seq=self.queue.next_seq if self.queue else 0,
         )
 
     # ------------------------------------------------------------ lifecycle
