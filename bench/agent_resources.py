@@ -48,7 +48,7 @@ def _config(workdir: Path, name: str, up_port: int, sims: StaticSims, devices: i
     for i in range(devices):
         lines.append(
             f"  - {{id: B-{i:03d}-air, profile: {PROFILE}, unit_id: {i % 247 + 1}, poll_interval_s: {interval},"
-            f" transport: {{kind: tcp, host: 127.0.0.1, port: {sims.port_for(i)}}}}}"
+            f" transport: {{type: tcp, host: 127.0.0.1, port: {sims.port_for(i)}}}}}"
         )
     path = workdir / f"{name}.yaml"
     path.write_text("\n".join(lines) + "\n")

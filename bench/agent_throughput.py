@@ -93,8 +93,13 @@ class RowCounter:
         self.client.disconnect()
 
 
+def _transport_key(src: Path) -> str:
+    """`type:` since the Modbus source moved to edge_agent/sources/modbus/; older agents read `kind:`."""
+    return "type" if (src / "edge_agent" / "sources" / "modbus" / "config.py").exists() else "kind"
+
+
 def _config(
-    work: Path, name: str, up_port: int, sims: StaticSims, devices: int, interval: float, new: bool
+    work: Path, name: str, up_port: int, sims: StaticSims, devices: int, interval: float, new: bool, key: str
 ) -> Path:
     conn = ", max_connections: 4" if new else ""
     lines = [
@@ -111,7 +116,7 @@ def _config(
     for i in range(devices):
         lines.append(
             f"  - {{id: B-{i:03d}, profile: {PROFILE}, unit_id: {i % 247 + 1}, poll_interval_s: {interval},"
-            f" timeout_s: 1, transport: {{kind: tcp, host: 127.0.0.1, port: {sims.port_for(i)}{conn}}}}}"
+            f" timeout_s: 1, transport: {{{key}: tcp, host: 127.0.0.1, port: {sims.port_for(i)}{conn}}}}}"
         )
     path = work / f"{name}.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -197,7 +202,14 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal run
             run += 1
             cfg = _config(
-                work, f"{version}{run}", broker.port, sims, args.devices, interval, version == "after"
+                work,
+                f"{version}{run}",
+                broker.port,
+                sims,
+                args.devices,
+                interval,
+                version == "after",
+                _transport_key(versions[version]),
             )
             out = _measure(versions[version], cfg, counter, args.warmup, args.window)
             out["demand_per_s"] = round(args.devices * POINTS / interval)

@@ -18,9 +18,9 @@ from typing import Any
 
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller, Planner
 from edge_agent.samples import Sample
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller, Planner
 from simulators.modbus_server import ModbusSimServer, SimDevice
 
 _TYPES = ["uint16", "int16", "float32", "uint32", "float32"]

@@ -28,7 +28,7 @@ from edge_agent.metrics import AgentSnapshot, LinkState, agent_registry
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
 from edge_agent.samples import Sample
 from edge_agent.sources import Source
-from edge_agent.southbound.formats import MqttDecoder, PayloadError
+from edge_agent.sources.mqtt.formats import MqttDecoder, PayloadError
 from edge_agent.uplink import Uplink
 from ops.metrics import serve_metrics
 from ops.quarantine import Quarantine
@@ -178,10 +178,15 @@ class Agent:
             await self._quarantine_mqtt(topic, "; ".join(decoded.problems), payload)
         if decoded.samples:
             name = decoded.samples[0].device
-            dev = self.counters.mqtt_devices.setdefault(name, DeviceHealth(name, "mqtt"))
+            dev = self.counters.mqtt_devices.get(name)
+            if dev is None:
+                dev = self.counters.mqtt_devices[name] = DeviceHealth(name, "mqtt")
+                dev.expected_every_s, dev.silent_after_s = sub.expected_every_s, sub.silent_after_s
             bad = [s.point for s in decoded.samples if s.quality is Quality.BAD]
             reason = next((s.reason for s in decoded.samples if s.reason), None)
-            dev.record(received_ns, True, bad, len(decoded.samples), reason)
+            line = dev.record(received_ns, True, bad, len(decoded.samples), reason)
+            if line is not None:
+                log.info(line)
             await self.sink(decoded.samples)
 
     async def _quarantine_mqtt(self, topic: str, reason: str, payload: bytes) -> None:
@@ -365,12 +370,12 @@ class Agent:
         out: list[Source] = []
         if self.cfg.modbus:
             from edge_agent.profiles import load_profiles, search_dirs
-            from edge_agent.sources.modbus import ModbusSource
+            from edge_agent.sources.modbus.source import ModbusSource
 
             profiles = self.profiles or load_profiles(search_dirs(self.cfg.profile_dirs)).profiles
             out.append(ModbusSource(self.cfg.modbus, profiles, self.sink, self.clock))
         if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
-            from edge_agent.sources.mqtt import MqttSource
+            from edge_agent.sources.mqtt.source import MqttSource
 
             out.append(MqttSource(self.cfg, self.handle_mqtt, self.clock, self.counters.mqtt_devices))
         return out

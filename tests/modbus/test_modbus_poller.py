@@ -13,11 +13,11 @@ import pytest
 
 from device_profiles.loader import load_library
 from device_profiles.schema import DeviceProfile
-from edge_agent.modbus.commands import format_plan, plan_report, probe
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.normalise import Normaliser
 from edge_agent.samples import Sample
+from edge_agent.sources.modbus.commands import format_plan, plan_report, probe
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 from tests.support.waiting import async_poll_until, async_wait_until

@@ -37,10 +37,10 @@ from device_profiles.codec import BlockDecoder, Decoded
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits, Point, RawType, Table
 from edge_agent.device_health import DeviceHealth
-from edge_agent.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
-from edge_agent.modbus.errors import exception_reason, hint, no_answer_reason
 from edge_agent.os_errors import os_error_reason
 from edge_agent.samples import Sample, SampleSink
+from edge_agent.sources.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
+from edge_agent.sources.modbus.errors import exception_reason, hint, no_answer_reason
 
 log = logging.getLogger(__name__)
 
