@@ -111,7 +111,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 "profile": profile.name,
                 "unit_id": unit.unit_id,
                 "timeout_s": 2.0,
-                "transport": {"kind": kind, "host": "127.0.0.1", "port": srv.port},
+                "transport": {"type": kind, "host": "127.0.0.1", "port": srv.port},
             }
         )
         for si, srv in enumerate(servers)

@@ -58,7 +58,7 @@ async def test_twenty_devices_share_a_link_and_survive_a_silent_one(
 ) -> None:
     async with ModbusSimServer([SimDevice(u, WS) for u in range(1, 21)], framer=framer) as sim:  # type: ignore[arg-type]
         proxy = TcpProxy(sim.port)
-        transport = {"kind": kind, "host": "127.0.0.1", "port": proxy.port, **extra}
+        transport = {"type": kind, "host": "127.0.0.1", "port": proxy.port, **extra}
         devices = [device(u, transport, poll_interval_s=0.2, timeout_s=0.2, retries=0) for u in range(1, 21)]
         poller = ModbusPoller(devices, LIB, _discard, max_backoff_s=1.0)
         assert len(poller.buses) == connections

@@ -137,7 +137,7 @@ def _dev(id: str, profile: str, server: ModbusSimServer, unit: int, **kw: Any) -
             "id": id,
             "profile": profile,
             "unit_id": unit,
-            "transport": {"kind": kind, "host": "127.0.0.1", "port": server.port},
+            "transport": {"type": kind, "host": "127.0.0.1", "port": server.port},
             **kw,
         }
     )
