@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DeviceState = Literal["pending", "ok", "backoff", "disabled"]
 MAX_WAITING_SAMPLES = 20_000  # samples a line holds while the sink is busy, then it waits
+OVERLOAD_LATE_RATIO = 0.25  # polls late by this share of their interval on average: overloaded
 SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
 
 
@@ -124,6 +125,7 @@ class _Bus:
         self._gap_s = transport.inter_request_delay_s
         self.overloaded = False
         self.effective_interval_s = 0.0
+        self._late_ratio = 0.0  # moving average of (poll start - due) / interval
         self._last_request = 0.0
 
     # ------------------------------------------------------------ connection
@@ -329,14 +331,19 @@ class _Bus:
                 inflight = asyncio.ensure_future(sink(waiting))
                 waiting, ids = [], []
 
+        stopper = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
                 device = min(self.devices, key=lambda d: d.next_due)
                 delay = device.next_due - time.monotonic()
                 if delay > 0:
                     hand_over()
-                    wake: set[asyncio.Future[Any]] = {inflight} if inflight is not None else set()
-                    await _sleep_or_stop(stop, delay, wake)
+                    wake: set[asyncio.Future[Any]] = {stopper}
+                    if inflight is not None:
+                        wake.add(inflight)
+                    # not asyncio.wait_for: on Python 3.11 it can swallow a cancellation, which
+                    # once hung the agent's stop; one stop waiter per line, not one per sleep
+                    await asyncio.wait(wake, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 self._note_lateness(device, -delay)
                 samples = await self.poll(device)
@@ -348,6 +355,7 @@ class _Bus:
                         await asyncio.wait({inflight})  # back-pressure: the disk is the limit
                     hand_over()
         finally:
+            stopper.cancel()
             if inflight is not None:
                 await asyncio.wait({inflight}, timeout=SINK_DRAIN_S)
                 settle()
@@ -357,34 +365,31 @@ class _Bus:
             self.close()
 
     def _note_lateness(self, device: _Device, late_s: float) -> None:
-        """Overload: polls start a whole interval late. The schedule never bursts to catch up
-        (`next_due` moves on from now), so the effective rate drops; say so once per change."""
+        """Overload: polls start late, on average by more than a quarter of their interval (the
+        link delivers under ~80 % of its demand), or one starts a whole interval late. The
+        schedule never bursts to catch up (`next_due` moves on from now), so the effective rate
+        drops; say so once per change, and show the interval in force in /metrics."""
         interval = device.config.poll_interval_s
-        if late_s > interval and not self.overloaded:
+        ratio = min(late_s / interval, 10.0)
+        self._late_ratio = 0.9 * self._late_ratio + 0.1 * ratio
+        effective = interval * (1 + max(self._late_ratio, ratio if ratio > 1 else 0.0))
+        if not self.overloaded and (self._late_ratio > OVERLOAD_LATE_RATIO or ratio > 1):
             self.overloaded = True
-            self.effective_interval_s = interval + late_s
+            self.effective_interval_s = effective
             log.warning(
-                "modbus link %s overloaded: polls run %.2fs late (interval %gs); effective rate lowered "
-                "— poll less often, use fewer points or another link",
+                "modbus link %s overloaded: polls start %.0f%% of their interval late (interval %gs, "
+                "effective ≈ %.3gs); effective rate lowered — poll less often, use fewer points or "
+                "another link",
                 self.key,
-                late_s,
+                100 * max(self._late_ratio, ratio),
                 interval,
+                effective,
             )
         elif self.overloaded:
-            self.effective_interval_s = 0.9 * self.effective_interval_s + 0.1 * (interval + late_s)
-            if late_s < interval * 0.1 and self.effective_interval_s < interval * 1.2:
+            self.effective_interval_s = interval * (1 + self._late_ratio)
+            if self._late_ratio < OVERLOAD_LATE_RATIO / 5:
                 self.overloaded = False
                 log.info("modbus link %s keeps up again (interval %gs)", self.key, interval)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, delay: float, also: set[asyncio.Future[Any]]) -> None:
-    """Sleep `delay`, cut short by `stop` or by any of `also` finishing. (Not asyncio.wait_for:
-    on Python 3.11 it can swallow a cancellation, which once hung the agent's stop.)"""
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({stopper, *also}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
 
 
 async def _call(

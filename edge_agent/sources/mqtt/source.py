@@ -52,7 +52,7 @@ class MqttSource:
                 line = dev.check_silence(now)
                 if line is not None:
                     log.warning(line)
-            waiter = asyncio.ensure_future(stop.wait())  # not wait_for (see poller._sleep_or_stop)
+            waiter = asyncio.ensure_future(stop.wait())  # not wait_for (see the Modbus poller _Bus.run)
             try:
                 await asyncio.wait({waiter}, timeout=period)
             finally:

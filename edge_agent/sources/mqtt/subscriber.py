@@ -93,7 +93,7 @@ class MqttSouth:
             finally:
                 self.stats.connected = False
             if not stop.is_set():
-                waiter = asyncio.ensure_future(stop.wait())  # not wait_for: see poller._sleep_or_stop
+                waiter = asyncio.ensure_future(stop.wait())  # not wait_for: see the Modbus poller _Bus.run
                 try:
                     await asyncio.wait({waiter}, timeout=delay)
                 finally:
