@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import struct
@@ -111,7 +112,8 @@ async def serve(profile: DeviceProfile, units: int, host: str, port: int) -> Non
     print(json.dumps({"port": bound}), flush=True)
     await stop.wait()
     server.close()
-    print(json.dumps({"requests": counter[0]}), flush=True)
+    with contextlib.suppress(BrokenPipeError):  # the parent may be gone already
+        print(json.dumps({"requests": counter[0]}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

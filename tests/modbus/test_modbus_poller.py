@@ -413,12 +413,15 @@ async def test_plan_report_and_probe() -> None:
         plan_report([dev.model_copy(update={"profile": "nope"})], LIB)
 
 
-async def test_overloaded_line_lowers_its_rate_says_so_and_recovers(caplog: pytest.LogCaptureFixture) -> None:
+async def test_overloaded_line_lowers_its_rate_says_so_and_recovers(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """4 devices every 0.1 s on one line whose answers take 0.05 s: the line can serve half its
     demand. It does not burst to catch up; it logs once that it is overloaded, shows the interval
     in force, and says when it keeps up again (answers fast again)."""
     profile = LIB["classroom-air-monitor"]
     caplog.set_level(logging.INFO, logger="edge_agent")
+    monkeypatch.setattr("edge_agent.sources.modbus.poller.OVERLOAD_DWELL_S", 1.0)  # 10 s in service
     async with ModbusSimServer([SimDevice(u, profile) for u in range(1, 5)]) as server:
         for u in range(1, 5):
             server.set_fault(u, Fault("delay", delay_s=0.05))

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 DeviceState = Literal["pending", "ok", "backoff", "disabled"]
 MAX_WAITING_SAMPLES = 20_000  # samples a line holds while the sink is busy, then it waits
 OVERLOAD_LATE_RATIO = 0.25  # polls late by this share of their interval on average: overloaded
+OVERLOAD_DWELL_S = 10.0  # an overloaded/keeps-up change holds at least this long
 SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
 
 
@@ -126,6 +127,7 @@ class _Bus:
         self.overloaded = False
         self.effective_interval_s = 0.0
         self._late_ratio = 0.0  # moving average of (poll start - due) / interval
+        self._overload_since = -OVERLOAD_DWELL_S  # monotonic time of the last overload change
         self._last_request = 0.0
 
     # ------------------------------------------------------------ connection
@@ -373,7 +375,13 @@ class _Bus:
         ratio = min(late_s / interval, 10.0)
         self._late_ratio = 0.9 * self._late_ratio + 0.1 * ratio
         effective = interval * (1 + max(self._late_ratio, ratio if ratio > 1 else 0.0))
+        now = time.monotonic()
+        if now - self._overload_since < OVERLOAD_DWELL_S:
+            if self.overloaded:
+                self.effective_interval_s = interval * (1 + self._late_ratio)
+            return  # one change per dwell: a link at its limit must not flap in the log
         if not self.overloaded and (self._late_ratio > OVERLOAD_LATE_RATIO or ratio > 1):
+            self._overload_since = now
             self.overloaded = True
             self.effective_interval_s = effective
             log.warning(
@@ -388,6 +396,7 @@ class _Bus:
         elif self.overloaded:
             self.effective_interval_s = interval * (1 + self._late_ratio)
             if self._late_ratio < OVERLOAD_LATE_RATIO / 5:
+                self._overload_since = now
                 self.overloaded = False
                 log.info("modbus link %s keeps up again (interval %gs)", self.key, interval)
 
