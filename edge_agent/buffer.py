@@ -129,6 +129,11 @@ class DiskQueue:
         self._dropped = {r: int(meta.get(f"dropped_{r}", 0)) for r in DROP_REASONS}
 
     @property
+    def pending_readings(self) -> int:
+        """Readings not yet sealed into a batch (a plain counter: safe to read from any thread)."""
+        return self._pending
+
+    @property
     def next_seq(self) -> int:
         """The seq the next sealed batch gets (a plain counter: safe to read from any thread)."""
         return self._next_seq

@@ -46,6 +46,7 @@ class AgentSnapshot:
     links: list[LinkState] = field(default_factory=list)
     overloaded: dict[str, float] = field(default_factory=dict)  # Modbus link -> effective interval (s)
     commits_total: int = 0
+    backpressure_waits_total: int = 0
     retention: RetentionStats | None = None  # delivery state (None before the uplink opened it)
     next_seq: int = 0
 
@@ -89,6 +90,11 @@ class AgentCollector(Collector):
         yield from _links(s.links)
         yield _counter(
             "campus_agent_buffer_commits", "Disk transactions for readings (group commit)", s.commits_total
+        )
+        yield _counter(
+            "campus_agent_backpressure_waits",
+            "Source hand-overs that waited because the connected uplink fell behind (polling slowed)",
+            s.backpressure_waits_total,
         )
         over = GaugeMetricFamily(
             "campus_agent_link_overloaded_poll_interval_seconds",

@@ -37,6 +37,7 @@ log = logging.getLogger("edge_agent")
 DROP_LOG_INTERVAL_S = 10.0
 SOURCE_STOP_S = 3.0  # longest wait for a source to finish its current poll after stop
 CLEANUP_S = 0.5  # longest wait for a cancelled task
+BACKPRESSURE_MAX_S = 1.0  # longest wait of one sink call for the uplink to catch up
 COMMIT_SPACING_S = 0.05  # group commit: at most one reading transaction (fsync) per this interval
 
 
@@ -46,6 +47,7 @@ class Counters:
     readings_queued_total: int = 0
     rejects_total: int = 0
     commits_total: int = 0  # disk transactions for readings (group commit: fewer than sink calls)
+    backpressure_waits_total: int = 0  # sink calls that waited for a connected uplink to catch up
     mqtt_devices: dict[str, DeviceHealth] = field(default_factory=dict)
 
 
@@ -88,7 +90,30 @@ class Agent:
         for rej in rejects:
             await self._quarantine_reject(rej)
         if readings:
+            await self._keep_pace_with_uplink()
             await self._group_commit(readings)
+
+    async def _keep_pace_with_uplink(self) -> None:
+        """Back-pressure while the broker is reachable but the uplink falls behind (more unsent
+        readings than its in-flight window holds twice): the source waits, so a Modbus line
+        polls less (and says it is overloaded) instead of spending the CPU the uplink needs
+        on readings that would only pile up on disk. At most `BACKPRESSURE_MAX_S` per call;
+        none while the broker is down (then buffering to disk is the point)."""
+        assert self.queue is not None
+        up = self.cfg.upstream
+        limit = 2 * up.batch_size * up.max_inflight
+        deadline = time.monotonic() + BACKPRESSURE_MAX_S
+        counted = False
+        while (
+            self.uplink is not None
+            and self.uplink.stats.connected
+            and self.queue.pending_readings > limit
+            and time.monotonic() < deadline
+        ):
+            if not counted:
+                self.counters.backpressure_waits_total += 1
+                counted = True
+            await asyncio.sleep(0.02)
 
     async def _group_commit(self, readings: list[str]) -> None:
         """Queue `readings` durably, sharing one transaction (one fsync) with every other sink
@@ -273,6 +298,7 @@ class Agent:
             links=self.links(),
             overloaded=self.poller.overloaded_links() if self.poller is not None else {},
             commits_total=self.counters.commits_total,
+            backpressure_waits_total=self.counters.backpressure_waits_total,
             retention=replace(ret.stats) if (ret := self.uplink and self.uplink.retention) else None,
             next_seq=self.queue.next_seq if self.queue else 0,
         )

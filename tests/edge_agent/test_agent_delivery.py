@@ -214,3 +214,42 @@ async def test_metrics_endpoint_prometheus_text(
             pub.disconnect()
     finally:
         await stop_agent(stop, task)
+
+
+async def test_sources_wait_while_a_connected_uplink_falls_behind(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back-pressure: with the broker reachable and more readings unsent than twice the in-flight
+    window, a sink call waits (so a Modbus line polls less); with the broker down it never waits
+    (buffering to disk is the point)."""
+    from edge_agent import runtime
+    from edge_agent.buffer import DiskQueue
+
+    broker = make_mosquitto()
+    agent, stop, task = await start_agent(write_config(tmp_path / "a.yaml", broker.port))
+    monkeypatch.setattr(runtime, "BACKPRESSURE_MAX_S", 60.0)
+    behind = {"yes": True}
+    real = DiskQueue.pending_readings
+    monkeypatch.setattr(
+        DiskQueue, "pending_readings", property(lambda q: 10**6 if behind["yes"] else real.fget(q))
+    )
+    try:
+        assert agent.uplink is not None
+        await async_wait_until(lambda: agent.uplink is not None and agent.uplink.stats.connected, 10, "up")
+        call = asyncio.ensure_future(agent.sink(samples(0, 5)))
+        await async_wait_until(lambda: agent.counters.backpressure_waits_total == 1, 10, "waiting")
+        assert not call.done(), "the sink must wait while the uplink is behind"
+        assert agent.queue is not None and agent.queue.stats().depth == 0
+        behind["yes"] = False
+        await asyncio.wait_for(call, 10)  # caught up: the readings go to disk
+        await asyncio.to_thread(broker.stop)
+        await async_wait_until(
+            lambda: agent.uplink is not None and not agent.uplink.stats.connected, 10, "down"
+        )
+        behind["yes"] = True
+        await asyncio.wait_for(agent.sink(samples(5, 5)), 10)  # broker down: no waiting
+        assert agent.counters.backpressure_waits_total == 1
+        assert agent.queue.stats().depth >= 5
+    finally:
+        behind["yes"] = False
+        await stop_agent(stop, task)

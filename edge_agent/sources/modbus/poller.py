@@ -45,7 +45,7 @@ from edge_agent.sources.modbus.errors import exception_reason, hint, no_answer_r
 log = logging.getLogger(__name__)
 
 DeviceState = Literal["pending", "ok", "backoff", "disabled"]
-MAX_WAITING_SAMPLES = 20_000  # samples a line holds while the sink is busy, then it waits
+MAX_WAITING_SAMPLES = 2_000  # samples a line holds while the sink is busy, then it waits (bounds RSS)
 OVERLOAD_LATE_RATIO = 0.25  # polls late by this share of their interval on average: overloaded
 OVERLOAD_DWELL_S = 10.0  # an overloaded/keeps-up change holds at least this long
 SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
