@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import struct
 import sys
@@ -107,7 +108,8 @@ async def serve(profile: DeviceProfile, units: int, host: str, port: int) -> Non
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(4096) else None)
+    stdin = sys.stdin.fileno()
+    loop.add_reader(stdin, lambda: stop.set() if not os.read(stdin, 4096) else None)  # parent gone
     bound = server.sockets[0].getsockname()[1]
     print(json.dumps({"port": bound}), flush=True)
     await stop.wait()
