@@ -1,23 +1,22 @@
 """Edge agent resources: resident memory and CPU of `campus-twin agent run` polling N Modbus
-devices on the local pymodbus simulator and forwarding to a local Mosquitto, against the same
-agent with no devices (baseline measured in the same run). Linux /proc only."""
+devices on static Modbus simulators in their own processes (`bench/modbus_sims.py`) and
+forwarding to a local Mosquitto, against the same agent with no devices (baseline measured in
+the same run). Linux /proc only."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from bench.modbus_sims import StaticSims
 from campus_twin.servers import Mosquitto
 from device_profiles.loader import load_library
-from simulators.modbus_server import ModbusSimServer, SimDevice
 
 PROFILE = "classroom-air-monitor"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -35,7 +34,7 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _config(workdir: Path, name: str, up_port: int, sim_port: int, devices: int, interval: float) -> Path:
+def _config(workdir: Path, name: str, up_port: int, sims: StaticSims, devices: int, interval: float) -> Path:
     lines = [
         "site: bench-site",
         f"agent: gw-{name}",
@@ -49,7 +48,7 @@ def _config(workdir: Path, name: str, up_port: int, sim_port: int, devices: int,
     for i in range(devices):
         lines.append(
             f"  - {{id: B-{i:03d}-air, profile: {PROFILE}, unit_id: {i % 247 + 1}, poll_interval_s: {interval},"
-            f" transport: {{kind: tcp, host: 127.0.0.1, port: {sim_port}}}}}"
+            f" transport: {{type: tcp, host: 127.0.0.1, port: {sims.port_for(i)}}}}}"
         )
     path = workdir / f"{name}.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -83,35 +82,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     profile = load_library()[PROFILE]
-    loop = asyncio.new_event_loop()
-    sim = ModbusSimServer([SimDevice(i % 247 + 1, profile) for i in range(min(args.devices, 247))])
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(sim.start())
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=serve, daemon=True).start()
-    ready.wait(10)
+    sims = StaticSims(PROFILE, min(args.devices, 247))
     with tempfile.TemporaryDirectory(prefix="bench-agent-") as tmp:
         work = Path(tmp)
         broker = Mosquitto(work / "mosquitto")
         broker.start()
         try:
             base = _measure(
-                _config(work, "idle", broker.port, sim.port, 0, args.interval), args.warmup, args.window
+                _config(work, "idle", broker.port, sims, 0, args.interval), args.warmup, args.window
             )
             load = _measure(
-                _config(work, "load", broker.port, sim.port, args.devices, args.interval),
+                _config(work, "load", broker.port, sims, args.devices, args.interval),
                 args.warmup,
                 args.window,
             )
         finally:
             broker.stop()
-            asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
+            sims.close()
     per100 = 100 / max(args.devices, 1)
     points = len(profile.points)
     result = {

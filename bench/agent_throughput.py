@@ -1,6 +1,8 @@
 """Edge agent throughput and cost: readings *delivered* to the broker per second, CPU core-seconds
 per 1,000 delivered readings and resident memory, for `campus-twin agent run` polling N devices
-× 20 points on the local pymodbus simulator into a local Mosquitto, with the default uplink.
+× 20 points on static Modbus simulators in their own processes (`bench/modbus_sims.py`) into a
+local Mosquitto, with the default uplink. The simulators' own capacity is measured in the same
+run (`simulator_capacity`), so a reader sees whether the agent or the load side is the limit.
 
 Same-run baseline: the agent of an older commit (`--before-ref`, default `main`), extracted with
 `git archive` and run on the same simulator and broker, one after the other. Delivered readings
@@ -13,7 +15,6 @@ step; the highest demand delivered at ≥ 95 % is the sustained rate; then 2× t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -26,11 +27,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from bench.modbus_sims import StaticSims, capacity
 from campus_twin.servers import Mosquitto
 from contract.broker import BrokerSettings
-from device_profiles.loader import load_profile
 from ops.mqtt_client import ClientOptions, build_client
-from simulators.modbus_server import ModbusSimServer, SimDevice
 
 REPO = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -93,8 +93,13 @@ class RowCounter:
         self.client.disconnect()
 
 
+def _transport_key(src: Path) -> str:
+    """`type:` since the Modbus source moved to edge_agent/sources/modbus/; older agents read `kind:`."""
+    return "type" if (src / "edge_agent" / "sources" / "modbus" / "config.py").exists() else "kind"
+
+
 def _config(
-    work: Path, name: str, up_port: int, sim_port: int, devices: int, interval: float, new: bool
+    work: Path, name: str, up_port: int, sims: StaticSims, devices: int, interval: float, new: bool, key: str
 ) -> Path:
     conn = ", max_connections: 4" if new else ""
     lines = [
@@ -111,7 +116,7 @@ def _config(
     for i in range(devices):
         lines.append(
             f"  - {{id: B-{i:03d}, profile: {PROFILE}, unit_id: {i % 247 + 1}, poll_interval_s: {interval},"
-            f" timeout_s: 1, transport: {{kind: tcp, host: 127.0.0.1, port: {sim_port}{conn}}}}}"
+            f" timeout_s: 1, transport: {{{key}: tcp, host: 127.0.0.1, port: {sims.port_for(i)}{conn}}}}}"
         )
     path = work / f"{name}.yaml"
     path.write_text("\n".join(lines) + "\n")
@@ -132,12 +137,7 @@ def _measure(src: Path, cfg: Path, counter: RowCounter, warmup_s: float, window_
         c1, r1, t1 = _cpu_s(proc.pid), counter.value(), time.monotonic()
         delivered = (r1 - r0) / (t1 - t0)
         cpu = c1 - c0
-        return {
-            "delivered_per_s": round(delivered),
-            "cpu_core_s_per_1k": round(1000 * cpu / max(r1 - r0, 1), 4),
-            "cpu_percent": round(100 * cpu / (t1 - t0), 1),
-            "rss_mb": round(_rss_mb(proc.pid), 1),
-        }
+        rss = _rss_mb(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -146,6 +146,14 @@ def _measure(src: Path, cfg: Path, counter: RowCounter, warmup_s: float, window_
             proc.kill()
             proc.wait(10)
         log.close()
+    text = cfg.with_suffix(".log").read_text(errors="replace")
+    return {
+        "delivered_per_s": round(delivered),
+        "cpu_core_s_per_1k": round(1000 * cpu / max(r1 - r0, 1), 4),
+        "cpu_percent": round(100 * cpu / (t1 - t0), 1),
+        "rss_mb": round(rss, 1),
+        "overload_log_lines": text.count("overloaded"),  # the poller says it lowered its rate
+    }
 
 
 def _extract(ref: str, dest: Path) -> Path:
@@ -163,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", choices=["resources", "ramp", "all"], default="all")
     ap.add_argument("--warmup", type=float, default=4.0)
     ap.add_argument("--window", type=float, default=10.0)
+    ap.add_argument("--versions", default="before,after", help="which agents to run (before, after)")
+    ap.add_argument("--sim-processes", type=int, default=2, help="static Modbus simulator processes")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    loop = asyncio.new_event_loop()
     results: dict[str, Any] = {
         "devices": args.devices,
         "points_per_device": POINTS,
@@ -175,19 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         (work / "profiles").mkdir()
         (work / "profiles" / f"{PROFILE}.yaml").write_text(_profile_yaml(), encoding="utf-8")
-        profile = load_profile(work / "profiles" / f"{PROFILE}.yaml")
-        sim = ModbusSimServer([SimDevice(i % 247 + 1, profile) for i in range(min(args.devices, 247))])
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(sim.start())
-            ready.set()
-            loop.run_forever()
-
-        threading.Thread(target=serve, daemon=True).start()
-        ready.wait(10)
-        versions = {"before": _extract(args.before_ref, work / "before"), "after": REPO}
+        sims = StaticSims(work / "profiles" / f"{PROFILE}.yaml", min(args.devices, 247), args.sim_processes)
+        units = min(args.devices, 247)
+        results["simulator_capacity"] = capacity(sims.ports, units, 0, POINTS, POINTS)
+        print(
+            f"simulator capacity (same run, pipelined raw client): {results['simulator_capacity']}",
+            flush=True,
+        )
+        wanted = args.versions.split(",")
+        versions = {v: (REPO if v == "after" else _extract(args.before_ref, work / "before")) for v in wanted}
         broker = Mosquitto(work / "mosquitto")
         broker.start()
         counter = RowCounter(broker.port)
@@ -197,7 +202,14 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal run
             run += 1
             cfg = _config(
-                work, f"{version}{run}", broker.port, sim.port, args.devices, interval, version == "after"
+                work,
+                f"{version}{run}",
+                broker.port,
+                sims,
+                args.devices,
+                interval,
+                version == "after",
+                _transport_key(versions[version]),
             )
             out = _measure(versions[version], cfg, counter, args.warmup, args.window)
             out["demand_per_s"] = round(args.devices * POINTS / interval)
@@ -221,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             counter.close()
             broker.stop()
-            asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
+            sims.close()
     if args.json:
         print(json.dumps(results))
     return 0

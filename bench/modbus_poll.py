@@ -18,9 +18,9 @@ from typing import Any
 
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller, Planner
 from edge_agent.samples import Sample
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller, Planner
 from simulators.modbus_server import ModbusSimServer, SimDevice
 
 _TYPES = ["uint16", "int16", "float32", "uint32", "float32"]
@@ -111,7 +111,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 "profile": profile.name,
                 "unit_id": unit.unit_id,
                 "timeout_s": 2.0,
-                "transport": {"kind": kind, "host": "127.0.0.1", "port": srv.port},
+                "transport": {"type": kind, "host": "127.0.0.1", "port": srv.port},
             }
         )
         for si, srv in enumerate(servers)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bench.timing import print_figures, rate
 from edge_agent.config import Subscription
 from edge_agent.normalise import Normaliser
-from edge_agent.southbound.formats import MqttDecoder
+from edge_agent.sources.mqtt.formats import MqttDecoder
 from simulators import mqtt_formats
 
 TZ = ZoneInfo("Asia/Shanghai")

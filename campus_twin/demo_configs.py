@@ -30,7 +30,7 @@ def agent_configs(
             {
                 "id": device_id,
                 "profile": d["profile"],
-                "transport": {"kind": "tcp", "host": d["host"], "port": d["port"]},
+                "transport": {"type": "tcp", "host": d["host"], "port": d["port"]},
                 "unit_id": d["unit_id"],
                 "poll_interval_s": POLL_INTERVAL_S,
                 "timeout_s": 1.0,

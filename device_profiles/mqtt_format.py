@@ -7,7 +7,7 @@ id** (Zigbee2MQTT 1.x `illuminance_lux` and 2.x `illuminance` are the point `ill
 first key present wins, so 1.x's raw `illuminance` next to `illuminance_lux` is skipped), with
 the quantity (from the catalogue), the unit the family sends and an optional linear transform.
 
-Three readers, one file: the agent's decoder (edge_agent/southbound/), the simulators' encoder
+Three readers, one file: the agent's decoder (edge_agent/sources/mqtt/), the simulators' encoder
 (simulators/mqtt_formats.py) and the twin's points list (twin/sensor_kinds.mqtt_points).
 Adding a sensor family is a YAML file here plus a case in tests/cases/mqtt/.
 """

@@ -128,6 +128,16 @@ class DiskQueue:
         self._next_seq = max(int(meta.get("next_seq", 0)), (last_seq + 1) if last_seq is not None else 0)
         self._dropped = {r: int(meta.get(f"dropped_{r}", 0)) for r in DROP_REASONS}
 
+    @property
+    def pending_readings(self) -> int:
+        """Readings not yet sealed into a batch (a plain counter: safe to read from any thread)."""
+        return self._pending
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next sealed batch gets (a plain counter: safe to read from any thread)."""
+        return self._next_seq
+
     def _oldest_enq(self) -> int | None:
         a = self._db.execute("SELECT enq_ns FROM batches ORDER BY seq LIMIT 1").fetchone()
         b = self._db.execute("SELECT enq_ns FROM pending ORDER BY id LIMIT 1").fetchone()
@@ -159,11 +169,15 @@ class DiskQueue:
 
     def put(self, readings: Sequence[Reading]) -> PutResult:
         """Durably queue readings (returns after fsync). Applies the overflow policy."""
-        if not readings:
+        return self.put_rows([encode_row(r) for r in readings])
+
+    def put_rows(self, rows: Sequence[str]) -> PutResult:
+        """`put` of readings already encoded by `contract.telemetry.encode_row` (the agent's
+        normaliser emits rows): stored as they are and spliced into batches by `seal`."""
+        if not rows:
             return PutResult(0, {})
         now = self._wall()
-        rows = [encode_row(r) for r in readings]
-        sizes = [len(r.encode()) for r in rows]
+        sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
         drops = {"overflow_oldest": 0, "overflow_refused": 0}
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -271,7 +285,7 @@ class DiskQueue:
         seq, now = self._next_seq, self._wall()
         payload = encode_rows_batch(self.site, self.agent, seq, now, [r[2] for r in rows])
         enq = min(r[1] for r in rows)
-        freed = sum(len(r[2].encode()) for r in rows)
+        freed = sum(len(r[2]) if r[2].isascii() else len(r[2].encode()) for r in rows)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute("DELETE FROM pending WHERE id <= ?", (rows[-1][0],))

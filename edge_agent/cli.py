@@ -111,7 +111,7 @@ def _quiet_transitions() -> None:
     """check/probe print each device's outcome themselves; the run-time DOWN/UP log would repeat it."""
     import logging
 
-    logging.getLogger("edge_agent.modbus.poller").setLevel(logging.ERROR)
+    logging.getLogger("edge_agent.sources.modbus.poller").setLevel(logging.ERROR)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -135,7 +135,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from edge_agent.modbus.commands import format_plan, plan_report
+    from edge_agent.sources.modbus.commands import format_plan, plan_report
 
     cfg = _load(args)
     profiles = _needed_profiles(cfg, args)
@@ -150,8 +150,8 @@ def _probe(args: argparse.Namespace) -> int:
     import asyncio
 
     from edge_agent.commands_check import probe_exit_code
-    from edge_agent.modbus.commands import probe_device
     from edge_agent.runtime import agent_clock
+    from edge_agent.sources.modbus.commands import probe_device
 
     cfg = _load(args)
     devices = {d.id: d for d in cfg.modbus}

@@ -43,7 +43,7 @@ def check_report(cfg: AgentConfig, profiles: ProfileSet | Mapping[str, DevicePro
     for name in sorted({d.profile for d in good}):
         lines.extend(f"WARNING: {w}" for w in profile_warnings(profiles.profiles[name]))
     if good:
-        from edge_agent.modbus.commands import format_plan, plan_report
+        from edge_agent.sources.modbus.commands import format_plan, plan_report
 
         lines.append(f"modbus: {len(cfg.modbus)} device(s)")
         lines.append(format_plan(plan_report(good, profiles.profiles)))
@@ -89,7 +89,7 @@ async def broker_row(role: str, broker: BrokerConfig, client_id: str, timeout_s:
 
 async def modbus_rows(cfg: AgentConfig, profiles: ProfileSet, clock: Clock | None = None) -> list[Row]:
     """Poll every enabled device once (buses concurrently, each line in turn)."""
-    from edge_agent.modbus.poller import ModbusPoller
+    from edge_agent.sources.modbus.poller import ModbusPoller
 
     devices = [d for d in cfg.modbus if d.enabled and d.profile in profiles.profiles]
     if not devices:

@@ -12,99 +12,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
 from contract.quantities import check_quantity
 from contract.secrets import rebase
 from contract.telemetry import Ident
-from contract.timestamps import DEFAULT_MAX_SKEW_S
 from contract.yamlio import ConfigError, load_yaml, validate_doc
-from device_profiles.mqtt_format import default_topic
-from edge_agent.modbus.config import ModbusDevice, link_conflicts
+from edge_agent.broker_config import BrokerConfig
 from edge_agent.retention import RetentionConfig
+from edge_agent.sources.modbus.config import ModbusDevice, link_conflicts
+from edge_agent.sources.mqtt.config import (
+    MqttFormat,
+    MqttSouthConfig,
+    PointMapping,
+    Subscription,
+    TimestampMapping,
+)
 from ops.metrics import MetricsListen
 from ops.quarantine import QuarantineConfig  # default path: <buffer path>.quarantine.sqlite
-
-MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "json", "custom"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BrokerConfig(BrokerSettings):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    client_id: str | None = Field(default=None, description="default: campus-twin-<site>-<agent>[-south]")
-    reconnect_min_s: float = Field(default=0.5, gt=0, le=60, description="first reconnect delay")
-    reconnect_max_s: float = Field(
-        default=5.0, gt=0, le=3600, description="cap of the jittered exponential reconnect delay"
-    )
-
-
-_check_quantity = check_quantity  # the catalogue's one 'known quantity' check
-
-
-class PointMapping(_Strict):
-    """One JSON value of a payload → one point. `path` is dotted with [i] for lists: `env.t[0]`."""
-
-    path: str = Field(min_length=1)
-    point: Ident
-    quantity: str
-    unit: str = Field(description="unit the device sends; converted to the canonical unit")
-    valid_min: float | None = None
-    valid_max: float | None = None
-
-    @field_validator("quantity")
-    @classmethod
-    def _known_quantity(cls, v: str) -> str:
-        return _check_quantity(v)
-
-
-class TimestampMapping(_Strict):
-    path: str = Field(min_length=1)
-    format: Literal["iso8601", "epoch_s", "epoch_ms", "epoch_ns"] = "iso8601"
-
-
-class Subscription(_Strict):
-    """A topic filter and how its payloads become samples.
-
-    Built-in formats (zigbee2mqtt, tasmota, lorawan) know their topics and keys; `custom`
-    needs `device` (`{N}` = topic level N, 0-based, or `$json.path`) and `points`.
-    """
-
-    format: MqttFormat
-    topic: str | None = Field(default=None, description="MQTT topic filter; default per format")
-    qos: Literal[0, 1, 2] = 1
-    device: str | None = None
-    points: list[PointMapping] = Field(default_factory=list)
-    timestamp: TimestampMapping | None = None
-
-    @model_validator(mode="after")
-    def _custom_needs_mapping(self) -> Subscription:
-        if self.format == "custom":
-            if not self.topic:
-                raise ValueError("a custom subscription needs 'topic'")
-            if not self.device:
-                raise ValueError("a custom subscription needs 'device' ({N} topic level or $json.path)")
-            if not self.points:
-                raise ValueError("a custom subscription needs at least one entry in 'points'")
-        return self
-
-    @property
-    def topic_filter(self) -> str:
-        return self.topic or default_topic(self.format)  # whole format tree, device_profiles/mqtt/
-
-
-class MqttSouthConfig(_Strict):
-    broker: BrokerConfig = Field(default_factory=BrokerConfig)
-    subscriptions: list[Subscription] = Field(default_factory=list)
-    max_clock_skew_s: float = Field(
-        default=DEFAULT_MAX_SKEW_S,
-        gt=0,
-        le=7 * 86400,
-        description="a sensor's timestamp further ahead than this is replaced by the receive time (uncertain)",
-    )
 
 
 class UpstreamConfig(_Strict):
@@ -139,7 +67,7 @@ class NormaliseConfig(_Strict):
     @classmethod
     def _known(cls, v: dict[str, float]) -> dict[str, float]:
         for q, band in v.items():
-            _check_quantity(q)
+            check_quantity(q)
             if band < 0:
                 raise ValueError(f"deadband for {q} must be >= 0")
         return v
@@ -215,3 +143,15 @@ def load_agent_config(path: str | Path) -> AgentConfig:
         raise ConfigError(str(p), [f"{p}: file is empty"])
     cfg = validate_doc(AgentConfig, doc, str(p))
     return _resolve_paths(cfg, p.resolve().parent)
+
+
+__all__ = [  # the MQTT source's models are re-exported: `edge_agent.config` stays the one entry point
+    "AgentConfig",
+    "BrokerConfig",
+    "MqttFormat",
+    "MqttSouthConfig",
+    "PointMapping",
+    "Subscription",
+    "TimestampMapping",
+    "load_agent_config",
+]

@@ -39,6 +39,8 @@ class DeviceHealth:
     last_reason: str | None = None
     last_hint: str | None = None
     since_mono: float = field(default_factory=time.monotonic)
+    expected_every_s: float | None = None  # message sources: the sensor's usual report interval …
+    silent_after_s: float | None = None  # … and the silence after which it counts as DOWN
     _log_times: deque[float] = field(default_factory=deque, repr=False)
     _suppressed: int = field(default=0, repr=False)
 
@@ -92,6 +94,19 @@ class DeviceHealth:
                 line += f"; {hint}"
         return self._rate_limited(line, mono)
 
+    def check_silence(self, now_ns: int, now_mono: float | None = None) -> str | None:
+        """For sources that cannot poll (MQTT sensors): a device that sent nothing for
+        `silent_after_s` goes DOWN with a reason saying how long and how often it should report;
+        its next message (`record`) brings it UP. Returns the transition's log line or None."""
+        if self.state != "up" or self.silent_after_s is None or self.last_success_ns is None:
+            return None
+        silent_s = (now_ns - self.last_success_ns) / 1e9
+        if silent_s < self.silent_after_s:
+            return None
+        reason = f"silent for {_duration(silent_s)}, expected every {_duration(self.expected_every_s or 0)}"
+        hint = "check the sensor's battery, radio link or gateway/bridge"
+        return self.record(now_ns, False, (), 0, reason, hint, now_mono)
+
     def _rate_limited(self, line: str, mono: float) -> str | None:
         while self._log_times and mono - self._log_times[0] > FLAP_WINDOW_S:
             self._log_times.popleft()
@@ -120,3 +135,12 @@ class DeviceHealth:
             "last_reason": self.last_reason,
             "hint": self.last_hint,
         }
+
+
+def _duration(seconds: float) -> str:
+    """`45 s`, `5 min`, `2 h`: how a technician says it."""
+    if seconds < 120:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"

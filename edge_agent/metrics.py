@@ -16,6 +16,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from edge_agent.device_health import DeviceHealth
+from edge_agent.retention import RetentionStats
 
 
 @dataclass
@@ -45,6 +46,9 @@ class AgentSnapshot:
     links: list[LinkState] = field(default_factory=list)
     overloaded: dict[str, float] = field(default_factory=dict)  # Modbus link -> effective interval (s)
     commits_total: int = 0
+    backpressure_waits_total: int = 0
+    retention: RetentionStats | None = None  # delivery state (None before the uplink opened it)
+    next_seq: int = 0
 
 
 DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired")
@@ -87,6 +91,11 @@ class AgentCollector(Collector):
         yield _counter(
             "campus_agent_buffer_commits", "Disk transactions for readings (group commit)", s.commits_total
         )
+        yield _counter(
+            "campus_agent_backpressure_waits",
+            "Source hand-overs that waited because the connected uplink fell behind (polling slowed)",
+            s.backpressure_waits_total,
+        )
         over = GaugeMetricFamily(
             "campus_agent_link_overloaded_poll_interval_seconds",
             "Effective poll interval of a Modbus link whose polls run late (absent when it keeps up)",
@@ -96,6 +105,42 @@ class AgentCollector(Collector):
             over.add_metric([link], interval)
         yield over
         yield from _devices(s.devices)
+        yield from _delivery(s.retention, s.next_seq)
+
+
+def _delivery(r: RetentionStats | None, next_seq: int) -> Iterator[Metric]:
+    """The delivery mechanism (docs/wire-format.md): what is kept for ingest's `resend`, how far
+    ingest confirmed, and what it asked for."""
+    r = r or RetentionStats()
+    yield _gauge("campus_agent_next_seq", "Seq the next sealed batch gets", next_seq)
+    yield _gauge(
+        "campus_agent_confirmed_seq",
+        "Highest seq ingest confirmed stored (durable); -1 = none yet",
+        r.confirmed_seq,
+    )
+    yield _gauge("campus_agent_retention_batches", "Sent batches kept until ingest confirms them", r.batches)
+    yield _gauge("campus_agent_retention_bytes", "Bytes of sent batches kept for resend", r.bytes)
+    yield _gauge(
+        "campus_agent_retention_evicted_unconfirmed_batches",
+        "Batches evicted from the window before ingest confirmed them (lost only if asked for)",
+        r.evicted_unconfirmed_batches,
+    )
+    yield _counter(
+        "campus_agent_resend_requests", "Resend requests from ingest answered", r.resend_requests_total
+    )
+    yield _counter(
+        "campus_agent_resent_batches", "Batches republished on ingest's request", r.resent_batches_total
+    )
+    yield _counter(
+        "campus_agent_gone_batches",
+        "Batches ingest asked for that were no longer retained",
+        r.gone_batches_total,
+    )
+    yield _counter(
+        "campus_agent_gone_readings",
+        "Readings of batches answered gone (counted as dropped)",
+        r.gone_readings_total,
+    )
 
 
 def _links(links: list[LinkState]) -> Iterator[Metric]:

@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+import re
+
+from edge_agent.os_errors import os_error_reason
+
+CONNECTION_LOST = "connection lost: the broker closed the socket or the network dropped"
+
+
+def _reason_label(rc: object) -> str | None:
+    name = getattr(rc, "getName", None)
+    if callable(name):
+        return str(name())
+    if isinstance(rc, int):
+        import paho.mqtt.client as paho
+
+        return paho.error_string(rc)
+    return None
+
 
 def describe_mqtt_error(exc: BaseException) -> str:
-    """An aiomqtt error with its cause: the paho reason code's name or the OS errno name."""
-    from edge_agent.os_errors import os_error_reason
-
-    rc = getattr(exc, "rc", None)
-    text = str(exc)
-    if rc is not None:
-        name = getattr(rc, "getName", None)
-        label = name() if callable(name) else None
-        if label is None and isinstance(rc, int):
-            import paho.mqtt.client as paho
-
-            label = paho.error_string(rc)
-        value = getattr(rc, "value", rc)
-        if label and label not in text:
-            text = f"{text} [{label}, code {value}]"
-        elif label:
-            text = f"{text} [code {value}]"
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, OSError) and cause.errno is not None:
-        return os_error_reason(
-            cause
-        )  # "[Errno 111] Connection refused" → "ECONNREFUSED (Connection refused)"
+    """An aiomqtt error with its cause: every message of the exception chain, the paho reason
+    code's name and number, and the OS errno name (`ECONNREFUSED (Connection refused)`). paho
+    reports a socket that simply closed as "Unspecified error" (code 128); that case says what
+    it means instead of leaving the name alone."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in chain and len(chain) < 8:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    os_err = next((x for x in chain if isinstance(x, OSError) and x.errno is not None), None)
+    if os_err is not None:
+        return os_error_reason(os_err)  # "[Errno 111] Connection refused" → "ECONNREFUSED (…)"
+    texts: list[str] = []
+    for x in chain:
+        t = re.sub(r"^\[code:\d+\]\s*", "", str(x).strip())  # aiomqtt's MqttCodeError prefix
+        if t and not any(t in seen for seen in texts):
+            texts.append(t)
+    text = ": ".join(texts) or type(exc).__name__
+    rcs = [getattr(x, "rc", None) for x in chain]
+    rc = next((r for r in rcs if r is not None), None)
+    if rc is None:
+        return text
+    label = _reason_label(rc)
+    value = getattr(rc, "value", rc)
+    text = f"{text} [{label}, code {value}]" if label and label not in text else f"{text} [code {value}]"
+    if label in ("Unspecified error", "The connection was lost.") or value in (7, 128):
+        text = f"{text}; {CONNECTION_LOST}"
     return text

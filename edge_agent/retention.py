@@ -86,6 +86,8 @@ class RetentionStats:
     evicted_unconfirmed_batches: int = 0  # tombstones: not (yet) known to be lost
     resent_batches_total: int = 0
     gone_readings_total: int = 0
+    resend_requests_total: int = 0  # `resend` control messages answered
+    gone_batches_total: int = 0  # seqs answered `gone` (evicted before ingest confirmed them)
 
 
 class Retention:
@@ -243,7 +245,9 @@ class Retention:
                 self._db.execute("ROLLBACK")
                 raise
             self.stats.evicted_unconfirmed_batches -= len(tombs)
+        self.stats.resend_requests_total += 1
         self.stats.resent_batches_total += len(retained)
+        self.stats.gone_batches_total += sum(z - a + 1 for a, z, _ in gone)
         self.stats.gone_readings_total += lost
         return ResendAnswer(retained, gone)
 

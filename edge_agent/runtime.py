@@ -14,11 +14,11 @@ import logging
 import time
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from contract.clock import Clock
-from contract.telemetry import HealthReport, Quality, Reading
+from contract.telemetry import HealthReport, Quality
 from contract.timestamps import DEFAULT_MAX_SKEW_S
 from edge_agent.buffer import DiskQueue, PutResult, QueueStats
 from edge_agent.config import AgentConfig, Subscription
@@ -28,7 +28,7 @@ from edge_agent.metrics import AgentSnapshot, LinkState, agent_registry
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
 from edge_agent.samples import Sample
 from edge_agent.sources import Source
-from edge_agent.southbound.formats import MqttDecoder, PayloadError
+from edge_agent.sources.mqtt.formats import MqttDecoder, PayloadError
 from edge_agent.uplink import Uplink
 from ops.metrics import serve_metrics
 from ops.quarantine import Quarantine
@@ -37,6 +37,8 @@ log = logging.getLogger("edge_agent")
 DROP_LOG_INTERVAL_S = 10.0
 SOURCE_STOP_S = 3.0  # longest wait for a source to finish its current poll after stop
 CLEANUP_S = 0.5  # longest wait for a cancelled task
+BACKPRESSURE_MAX_S = 1.0  # longest wait of one sink call for the uplink to catch up
+COMMIT_SPACING_S = 0.05  # group commit: at most one reading transaction (fsync) per this interval
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Counters:
     readings_queued_total: int = 0
     rejects_total: int = 0
     commits_total: int = 0  # disk transactions for readings (group commit: fewer than sink calls)
+    backpressure_waits_total: int = 0  # sink calls that waited for a connected uplink to catch up
     mqtt_devices: dict[str, DeviceHealth] = field(default_factory=dict)
 
 
@@ -71,8 +74,9 @@ class Agent:
         self.uplink: Uplink | None = None
         self.sources: list[Source] = []
         self._snapshot: QueueStats | None = None
-        self._commit_waiting: list[tuple[list[Reading], asyncio.Future[None]]] = []
+        self._commit_waiting: list[tuple[list[str], asyncio.Future[None]]] = []
         self._committer: asyncio.Future[None] | None = None
+        self._last_commit = 0.0
         self._pending_drops: dict[str, int] = {}
         self._last_drop_log = 0.0
 
@@ -82,13 +86,36 @@ class Agent:
         """The `SampleSink` every source calls: returns once the readings are on disk."""
         assert self.queue is not None
         self.counters.readings_in_total += len(samples)
-        readings, rejects = self.normaliser.normalise(samples)
+        readings, rejects = self.normaliser.rows(samples)
         for rej in rejects:
             await self._quarantine_reject(rej)
         if readings:
+            await self._keep_pace_with_uplink()
             await self._group_commit(readings)
 
-    async def _group_commit(self, readings: list[Reading]) -> None:
+    async def _keep_pace_with_uplink(self) -> None:
+        """Back-pressure while the broker is reachable but the uplink falls behind (more unsent
+        readings than its in-flight window holds twice): the source waits, so a Modbus line
+        polls less (and says it is overloaded) instead of spending the CPU the uplink needs
+        on readings that would only pile up on disk. At most `BACKPRESSURE_MAX_S` per call;
+        none while the broker is down (then buffering to disk is the point)."""
+        assert self.queue is not None
+        up = self.cfg.upstream
+        limit = 2 * up.batch_size * up.max_inflight
+        deadline = time.monotonic() + BACKPRESSURE_MAX_S
+        counted = False
+        while (
+            self.uplink is not None
+            and self.uplink.stats.connected
+            and self.queue.pending_readings > limit
+            and time.monotonic() < deadline
+        ):
+            if not counted:
+                self.counters.backpressure_waits_total += 1
+                counted = True
+            await asyncio.sleep(0.02)
+
+    async def _group_commit(self, readings: list[str]) -> None:
         """Queue `readings` durably, sharing one transaction (one fsync) with every other sink
         call that arrives while a commit is running: all devices of a poll cycle land together,
         and a caller still returns only once its readings are on disk."""
@@ -99,12 +126,19 @@ class Agent:
         await done
 
     async def _commit_loop(self) -> None:
+        """Commits start at most every `COMMIT_SPACING_S`: samples arriving meanwhile join the
+        next transaction, so a busy agent pays one fsync and one thread hand-off per ~50 ms,
+        not per poll (the SIGKILL window grows by at most that spacing's readings)."""
         assert self.queue is not None and self.uplink is not None
         while self._commit_waiting:
+            wait = self._last_commit + COMMIT_SPACING_S - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_commit = time.monotonic()
             group, self._commit_waiting = self._commit_waiting, []
             rows = [r for readings, _ in group for r in readings]
             try:
-                result = await self.db.run(self.queue.put, rows)
+                result = await self.db.run(self.queue.put_rows, rows)
             except Exception as exc:
                 for _, fut in group:
                     if not fut.done():
@@ -169,10 +203,15 @@ class Agent:
             await self._quarantine_mqtt(topic, "; ".join(decoded.problems), payload)
         if decoded.samples:
             name = decoded.samples[0].device
-            dev = self.counters.mqtt_devices.setdefault(name, DeviceHealth(name, "mqtt"))
+            dev = self.counters.mqtt_devices.get(name)
+            if dev is None:
+                dev = self.counters.mqtt_devices[name] = DeviceHealth(name, "mqtt")
+                dev.expected_every_s, dev.silent_after_s = sub.expected_every_s, sub.silent_after_s
             bad = [s.point for s in decoded.samples if s.quality is Quality.BAD]
             reason = next((s.reason for s in decoded.samples if s.reason), None)
-            dev.record(received_ns, True, bad, len(decoded.samples), reason)
+            line = dev.record(received_ns, True, bad, len(decoded.samples), reason)
+            if line is not None:
+                log.info(line)
             await self.sink(decoded.samples)
 
     async def _quarantine_mqtt(self, topic: str, reason: str, payload: bytes) -> None:
@@ -204,7 +243,8 @@ class Agent:
                     "sensors",
                     self.cfg.mqtt.broker.describe(),
                     bool(south and south.connected),
-                    int(getattr(south, "connects_total", 0)) if south else 0,
+                    south.connects_total if south else 0,
+                    south.last_error if south else None,
                 )
             )
         return out
@@ -258,6 +298,9 @@ class Agent:
             links=self.links(),
             overloaded=self.poller.overloaded_links() if self.poller is not None else {},
             commits_total=self.counters.commits_total,
+            backpressure_waits_total=self.counters.backpressure_waits_total,
+            retention=replace(ret.stats) if (ret := self.uplink and self.uplink.retention) else None,
+            next_seq=self.queue.next_seq if self.queue else 0,
         )
 
     # ------------------------------------------------------------ lifecycle
@@ -353,12 +396,12 @@ class Agent:
         out: list[Source] = []
         if self.cfg.modbus:
             from edge_agent.profiles import load_profiles, search_dirs
-            from edge_agent.sources.modbus import ModbusSource
+            from edge_agent.sources.modbus.source import ModbusSource
 
             profiles = self.profiles or load_profiles(search_dirs(self.cfg.profile_dirs)).profiles
             out.append(ModbusSource(self.cfg.modbus, profiles, self.sink, self.clock))
         if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
-            from edge_agent.sources.mqtt import MqttSource
+            from edge_agent.sources.mqtt.source import MqttSource
 
             out.append(MqttSource(self.cfg, self.handle_mqtt, self.clock, self.counters.mqtt_devices))
         return out

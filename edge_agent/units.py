@@ -29,7 +29,7 @@ class Linear:
 IDENTITY = Linear(1.0, 0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: the normaliser caches rules per converter
 class UnitConverter:
     canonical: dict[str, str]  # quantity → canonical unit
     by_quantity: dict[tuple[str, str], Linear]  # (quantity, from) → f

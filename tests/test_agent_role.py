@@ -56,7 +56,7 @@ def test_agent_commands_work_without_server_dependencies(tmp_path: Path, mosquit
 agent: gw-A
 modbus:
   - {{id: A-101-th, profile: renke-rs-ws-n01, unit_id: 1, poll_interval_s: 1, timeout_s: 0.2,
-     transport: {{kind: tcp, host: 127.0.0.1, port: 1}}}}
+     transport: {{type: tcp, host: 127.0.0.1, port: 1}}}}
 upstream:
   broker: {{host: {mosquitto.host}, port: {mosquitto.port}}}
 buffer: {{path: {tmp_path / "buffer.sqlite"}}}

@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def test_production_examples_load() -> None:
     agent = load_agent_config(EXAMPLES / "production" / "agent.yaml")
-    assert {d.transport.kind for d in agent.modbus} == {"rtu", "rtu-over-tcp", "tcp"}
+    assert {d.transport.type for d in agent.modbus} == {"rtu", "rtu-over-tcp", "tcp"}
     assert agent.upstream.broker.tls is not None and agent.upstream.broker.password is not None
     ingest = load_ingest_config(EXAMPLES / "production" / "ingest.yaml")
     assert ingest.share_group is None and ingest.store.type == "influxdb"

@@ -5,8 +5,8 @@ it starts each with `run(stop)`, hands it the sink at construction, and reads `h
 `/metrics` and the health message. A third protocol is a new module here plus one line in
 `build_sources`, not an edit of the core.
 
-Adapters today: `modbus.ModbusSource` (the poller in `edge_agent/modbus/`) and
-`mqtt.MqttSource` (the sensor-broker subscriber in `edge_agent/southbound/`, wrapped without
+Adapters today: `modbus.ModbusSource` (the poller in `edge_agent/sources/modbus/`) and
+`mqtt.MqttSource` (the sensor-broker subscriber in `edge_agent/sources/mqtt/`, wrapped without
 editing it).
 """
 

@@ -42,7 +42,7 @@ def test_agent_check_prints_the_warning() -> None:
             "site": "s",
             "agent": "gw",
             "modbus": [
-                {"id": "A-1-pir", "profile": "pir-relay", "transport": {"kind": "tcp", "host": "127.0.0.1"}}
+                {"id": "A-1-pir", "profile": "pir-relay", "transport": {"type": "tcp", "host": "127.0.0.1"}}
             ],
         }
     )

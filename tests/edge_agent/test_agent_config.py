@@ -91,6 +91,10 @@ def test_secret_from_file_relative_to_config(tmp_path: Path) -> None:
         ),
         ("site: s\nagent: a\nmetrics: {listen: 'nohost'}\n", ":3:11: field metrics.listen"),
         ("site: s\nagent: [a\n", ":3:1: YAML syntax"),
+        (  # the old transport key is refused with the fix, not guessed
+            "site: s\nagent: a\nmodbus:\n  - {id: A-1, profile: p,\n     transport: {kind: rtu, port: /dev/ttyUSB0}}\n",
+            ":5:6: field modbus[0].transport: Value error, the transport key 'kind' is now 'type': write 'type: rtu'",
+        ),
     ],
 )
 def test_errors_name_file_line_col_and_field(tmp_path: Path, text: str, expected: str) -> None:
@@ -99,3 +103,13 @@ def test_errors_name_file_line_col_and_field(tmp_path: Path, text: str, expected
     with pytest.raises(ConfigError) as err:
         load_agent_config(p)
     assert f"{p}{expected}" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("source", ["modbus", "mqtt"])
+def test_each_source_sample_config_loads(tmp_path: Path, source: str) -> None:
+    """Each source plugin ships a sample of its config section (edge_agent/sources/<name>/sample.yaml)."""
+    sample = Path(__file__).resolve().parents[2] / "edge_agent" / "sources" / source / "sample.yaml"
+    p = tmp_path / "agent.yaml"
+    p.write_text("site: s\nagent: a\n" + sample.read_text(encoding="utf-8"), encoding="utf-8")
+    cfg = load_agent_config(p)
+    assert cfg.modbus if source == "modbus" else cfg.mqtt and cfg.mqtt.subscriptions

@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 
 from campus_twin.servers import Mosquitto
+from contract.broker import BrokerSettings
+from contract.delivery import Durable, Resend, control_topic, encode_control
 from contract.telemetry import decode_status
 from edge_agent.config import load_agent_config
 from edge_agent.runtime import Agent
 from edge_agent.samples import Sample
-from tests.edge_agent.agent_helpers import Collector, unique_readings, write_config
+from ops.mqtt_client import ClientOptions, build_client
+from tests.edge_agent.agent_helpers import AGENT, SITE, Collector, unique_readings, write_config
 from tests.support.waiting import async_wait_until
 
 TS = 1_763_000_000_000_000_000
@@ -178,5 +181,75 @@ async def test_metrics_endpoint_prometheus_text(
         assert "campus_agent_readings_acked_total 5.0" in text
         assert "campus_agent_uplink_connected 1.0" in text
         assert 'campus_agent_dropped_readings_total{reason="overflow_oldest"} 0.0' in text
+        # delivery state: the acked batches wait in the retention window until ingest confirms
+        assert agent.queue is not None
+        last = agent.queue.stats().next_seq - 1
+        assert f"campus_agent_next_seq {last + 1}.0" in text
+        assert "campus_agent_confirmed_seq -1.0" in text
+        assert f"campus_agent_retention_batches {last + 1}.0" in text
+        assert "campus_agent_resend_requests_total 0.0" in text
+
+        def metric(name: str) -> float | None:
+            line = next((x for x in scrape().splitlines() if x.startswith(name + " ")), None)
+            return float(line.split()[1]) if line else None
+
+        pub = build_client(BrokerSettings(port=broker.port), ClientOptions(client_id="fake-ingest"))
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        try:
+            # ingest stored everything, then asks for it again: the window is empty, all gone
+            durable = encode_control(Durable(seq=last))
+            pub.publish(control_topic(SITE, AGENT, "durable"), durable, qos=1).wait_for_publish(5)
+            await async_wait_until(lambda: metric("campus_agent_confirmed_seq") == last, 10, "durable")
+            assert metric("campus_agent_retention_batches") == 0
+            resend = encode_control(Resend.model_validate({"from": 0, "to": last}))
+            pub.publish(control_topic(SITE, AGENT, "resend"), resend, qos=1).wait_for_publish(5)
+            await async_wait_until(
+                lambda: metric("campus_agent_resend_requests_total") == 1, 10, "resend answered"
+            )
+            assert metric("campus_agent_gone_batches_total") == last + 1
+            assert metric("campus_agent_resent_batches_total") == 0
+        finally:
+            pub.loop_stop()
+            pub.disconnect()
     finally:
+        await stop_agent(stop, task)
+
+
+async def test_sources_wait_while_a_connected_uplink_falls_behind(
+    tmp_path: Path, make_mosquitto: Callable[..., Mosquitto], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back-pressure: with the broker reachable and more readings unsent than twice the in-flight
+    window, a sink call waits (so a Modbus line polls less); with the broker down it never waits
+    (buffering to disk is the point)."""
+    from edge_agent import runtime
+    from edge_agent.buffer import DiskQueue
+
+    broker = make_mosquitto()
+    agent, stop, task = await start_agent(write_config(tmp_path / "a.yaml", broker.port))
+    monkeypatch.setattr(runtime, "BACKPRESSURE_MAX_S", 60.0)
+    behind = {"yes": True}
+    real = DiskQueue.pending_readings
+    monkeypatch.setattr(
+        DiskQueue, "pending_readings", property(lambda q: 10**6 if behind["yes"] else real.fget(q))
+    )
+    try:
+        assert agent.uplink is not None
+        await async_wait_until(lambda: agent.uplink is not None and agent.uplink.stats.connected, 10, "up")
+        call = asyncio.ensure_future(agent.sink(samples(0, 5)))
+        await async_wait_until(lambda: agent.counters.backpressure_waits_total == 1, 10, "waiting")
+        assert not call.done(), "the sink must wait while the uplink is behind"
+        assert agent.queue is not None and agent.queue.stats().depth == 0
+        behind["yes"] = False
+        await asyncio.wait_for(call, 10)  # caught up: the readings go to disk
+        await asyncio.to_thread(broker.stop)
+        await async_wait_until(
+            lambda: agent.uplink is not None and not agent.uplink.stats.connected, 10, "down"
+        )
+        behind["yes"] = True
+        await asyncio.wait_for(agent.sink(samples(5, 5)), 10)  # broker down: no waiting
+        assert agent.counters.backpressure_waits_total == 1
+        assert agent.queue.stats().depth >= 5
+    finally:
+        behind["yes"] = False
         await stop_agent(stop, task)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge_agent.config import PointMapping, Subscription, TimestampMapping
-from edge_agent.southbound.formats import PayloadError, decode
+from edge_agent.sources.mqtt.formats import PayloadError, decode
 
 TZ = ZoneInfo("Asia/Shanghai")
 RX = 1_763_000_000_000_000_000
@@ -147,7 +147,7 @@ def test_exact_topic_filter_takes_device_from_the_formats_position(
 
 
 def test_decoder_counts_skips_and_lists_unknown_keys_per_device() -> None:
-    from edge_agent.southbound.formats import MqttDecoder
+    from edge_agent.sources.mqtt.formats import MqttDecoder
 
     dec = MqttDecoder(TZ)
     z2m = sub("zigbee2mqtt")

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from device_profiles.loader import load_library
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.samples import Sample
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 from tests.edge_agent.tcp_proxy import TcpProxy
@@ -58,7 +58,7 @@ async def test_twenty_devices_share_a_link_and_survive_a_silent_one(
 ) -> None:
     async with ModbusSimServer([SimDevice(u, WS) for u in range(1, 21)], framer=framer) as sim:  # type: ignore[arg-type]
         proxy = TcpProxy(sim.port)
-        transport = {"kind": kind, "host": "127.0.0.1", "port": proxy.port, **extra}
+        transport = {"type": kind, "host": "127.0.0.1", "port": proxy.port, **extra}
         devices = [device(u, transport, poll_interval_s=0.2, timeout_s=0.2, retries=0) for u in range(1, 21)]
         poller = ModbusPoller(devices, LIB, _discard, max_backoff_s=1.0)
         assert len(poller.buses) == connections
@@ -117,7 +117,7 @@ def pty_line(tmp_path: Path) -> Iterator[tuple[Path, ModbusSimServer]]:
 async def test_rtu_on_a_pty_polls_and_reports_down_with_cause(pty_line: tuple[Path, ModbusSimServer]) -> None:
     link, sim = pty_line
     sim.set_values(1, {"temperature": 21.5, "humidity": 40.0})
-    serial = {"kind": "rtu", "port": str(link), "baudrate": 9600}
+    serial = {"type": "rtu", "port": str(link), "baudrate": 9600}
     devices = [device(u, serial, timeout_s=0.3, retries=0) for u in (1, 2)]
     poller = ModbusPoller(devices, LIB, _discard)
     try:

@@ -26,8 +26,8 @@ CLI = REPO / ".venv" / "bin" / "campus-twin"
 
 def modbus_yaml(port: int) -> str:
     return f"""modbus:
-  - {{id: A-201-th, profile: renke-rs-ws-n01, transport: {{kind: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 1, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
-  - {{id: A-201-em, profile: chint-ddsu666, transport: {{kind: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 2, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
+  - {{id: A-201-th, profile: renke-rs-ws-n01, transport: {{type: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 1, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
+  - {{id: A-201-em, profile: chint-ddsu666, transport: {{type: tcp, host: 127.0.0.1, port: {port}}}, unit_id: 2, poll_interval_s: 0.2, timeout_s: 0.3, retries: 0}}
 """
 
 

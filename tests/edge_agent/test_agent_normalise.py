@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract.telemetry import Quality
+from contract.telemetry import Quality, encode_row
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
 from edge_agent.samples import Sample
 from edge_agent.units import default_converter
@@ -92,3 +92,29 @@ def test_deadband_and_max_silence() -> None:
     assert len(kept) == 2, "quantities without a deadband always pass"
     kept, _ = n.normalise([s("co2", None, "ppm", ts=TS + 72 * 10**9, quality=Quality.BAD, reason="timeout")])
     assert len(kept) == 1, "a bad reading is always reported"
+
+
+def test_rows_fast_path_equals_encoded_readings() -> None:
+    """The agent's hot path (`rows`, validating each point once) writes exactly the bytes of
+    encoding `normalise`'s readings: repeated points, out-of-range, bad, non-finite, a unit to
+    convert, a bad id (rejected every time) and a time outside 2000..2100 (rejected)."""
+    batch = [
+        s("co2", 812.0, "ppm"),
+        s("temperature", 122.0, "°F", valid_min=-40.0, valid_max=185.0, resolution=0.1),
+        s("energy", 12345.0, "Wh"),
+        s("co2", 99999.0, "ppm"),
+        s("co2", None, "ppm", quality=Quality.BAD, reason="timeout after 1.0s"),
+        s("humidity", float("nan"), "%"),
+        s("co2", 1.0, "ppm", point="bad point"),
+        s("co2", 1.0, "ppm", ts=10),
+        s("pm25", -0.0, "mg/m³"),
+    ]
+    for _ in range(3):  # the first pass validates, later passes take the fast path
+        rows, rejects = Normaliser("s1", "gw-A").rows(batch)
+        readings, expected_rejects = Normaliser("s1", "gw-A").normalise(batch)
+        assert rows == [encode_row(r) for r in readings]
+        assert [r.reason for r in rejects] == [r.reason for r in expected_rejects]
+    n = Normaliser("s1", "gw-A")
+    first, _ = n.rows(batch)
+    again, again_rejects = n.rows(batch)
+    assert again == first and len(again_rejects) == 2

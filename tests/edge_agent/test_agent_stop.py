@@ -56,7 +56,7 @@ def loaded_config(path: Path, up_port: int, sim_port: int) -> Path:
     devices = "modbus:\n" + "".join(
         f"  - {{id: D-{i:02d}, profile: {'renke-rs-ws-n01' if i % 2 else 'chint-ddsu666'},"
         f" unit_id: {1 if i % 2 else 2}, poll_interval_s: 0.05, timeout_s: 0.3, retries: 0,"
-        f" transport: {{kind: tcp, host: 127.0.0.1, port: {sim_port}}}}}\n"
+        f" transport: {{type: tcp, host: 127.0.0.1, port: {sim_port}}}}}\n"
         for i in range(10)
     )
     cfg = write_config(path, up_port, extra=devices)

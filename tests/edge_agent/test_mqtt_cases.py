@@ -28,7 +28,7 @@ from contract.yamlio import load_yaml, to_plain
 from device_profiles.mqtt_format import carried, simulated_format
 from edge_agent.config import Subscription
 from edge_agent.normalise import Normaliser
-from edge_agent.southbound.formats import Decoded, MqttDecoder, PayloadError
+from edge_agent.sources.mqtt.formats import Decoded, MqttDecoder, PayloadError
 from simulators import mqtt_formats
 from tests.support.cases import load_cases
 

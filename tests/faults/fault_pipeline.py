@@ -177,7 +177,7 @@ def agent_config(
 ) -> Path:
     devices = "".join(
         f"  - {{id: {device_id(u)}, profile: {PROFILE}, unit_id: {u}, poll_interval_s: {interval},"
-        f" timeout_s: 0.5, retries: 0, transport: {{kind: tcp, host: 127.0.0.1, port: {sim_port}}}}}\n"
+        f" timeout_s: 0.5, retries: 0, transport: {{type: tcp, host: 127.0.0.1, port: {sim_port}}}}}\n"
         for u in range(1, units + 1)
     )
     path.write_text(

@@ -39,7 +39,7 @@ AGENT = """site: sz-demo
 agent: gw-A
 modbus:
   - {id: A-201-th, profile: renke-rs-ws-n01, unit_id: 1, poll_interval_s: 10,
-     transport: {kind: tcp, host: 127.0.0.1, port: 5020}}
+     transport: {type: tcp, host: 127.0.0.1, port: 5020}}
 mqtt:
   broker: {host: 127.0.0.1, port: 1883}
   subscriptions:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from contract.telemetry import CANONICAL_UNITS, TelemetryError, decode_batch, decode_rows, topic
 from edge_agent.config import Subscription
-from edge_agent.southbound.formats import Decoded, PayloadError, decode
+from edge_agent.sources.mqtt.formats import Decoded, PayloadError, decode
 from ingest.pipeline import Decoded as IngestDecoded
 from ingest.pipeline import Incoming
 

@@ -13,11 +13,11 @@ import pytest
 
 from device_profiles.loader import load_library
 from device_profiles.schema import DeviceProfile
-from edge_agent.modbus.commands import format_plan, plan_report, probe
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.normalise import Normaliser
 from edge_agent.samples import Sample
+from edge_agent.sources.modbus.commands import format_plan, plan_report, probe
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller
 from simulators.modbus_faults import Fault
 from simulators.modbus_server import ModbusSimServer, SimDevice
 from tests.support.waiting import async_poll_until, async_wait_until
@@ -137,7 +137,7 @@ def _dev(id: str, profile: str, server: ModbusSimServer, unit: int, **kw: Any) -
             "id": id,
             "profile": profile,
             "unit_id": unit,
-            "transport": {"kind": kind, "host": "127.0.0.1", "port": server.port},
+            "transport": {"type": kind, "host": "127.0.0.1", "port": server.port},
             **kw,
         }
     )
@@ -411,3 +411,34 @@ async def test_plan_report_and_probe() -> None:
         assert out["voltage_l1"]["quality"] == "good" and set(out) == {p.name for p in sdm.points}
     with pytest.raises(ValueError, match="unknown profile 'nope'"):
         plan_report([dev.model_copy(update={"profile": "nope"})], LIB)
+
+
+async def test_overloaded_line_lowers_its_rate_says_so_and_recovers(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """4 devices every 0.1 s on one line whose answers take 0.05 s: the line can serve half its
+    demand. It does not burst to catch up; it logs once that it is overloaded, shows the interval
+    in force, and says when it keeps up again (answers fast again)."""
+    profile = LIB["classroom-air-monitor"]
+    caplog.set_level(logging.INFO, logger="edge_agent")
+    monkeypatch.setattr("edge_agent.sources.modbus.poller.OVERLOAD_DWELL_S", 1.0)  # 10 s in service
+    async with ModbusSimServer([SimDevice(u, profile) for u in range(1, 5)]) as server:
+        for u in range(1, 5):
+            server.set_fault(u, Fault("delay", delay_s=0.05))
+        devices = [_dev(f"D-{u}", profile.name, server, u, poll_interval_s=0.1) for u in range(1, 5)]
+        poller = ModbusPoller(devices, LIB, Collect())
+        stop = asyncio.Event()
+        task = asyncio.create_task(poller.run(stop))
+        try:
+            await async_wait_until(lambda: bool(poller.overloaded_links()), 20, "overload noticed")
+            [(link, interval)] = poller.overloaded_links().items()
+            assert interval > 0.12, interval  # the interval in force, for /metrics
+            assert sum("overloaded" in r.getMessage() for r in caplog.records) == 1
+            for u in range(1, 5):
+                server.set_fault(u, None)
+            await async_wait_until(lambda: not poller.overloaded_links(), 20, "keeps up again")
+            assert any(f"modbus link {link} keeps up again" in r.getMessage() for r in caplog.records)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            poller.close()

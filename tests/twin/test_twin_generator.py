@@ -16,7 +16,7 @@ from contract.telemetry import CANONICAL_UNITS
 from contract.yamlio import ConfigError
 from device_profiles.loader import load_library
 from edge_agent.config import Subscription
-from edge_agent.southbound.formats import decode
+from edge_agent.sources.mqtt.formats import decode
 from simulators import mqtt_formats
 from twin.generator import SENSOR_PSET, build_campus_model, generate_campus
 from twin.sensor_kinds import MQTT_POINTS

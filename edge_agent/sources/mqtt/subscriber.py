@@ -8,7 +8,6 @@ record) are on disk, so a crash before that makes the broker redeliver it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,7 +15,9 @@ from dataclasses import dataclass
 import aiomqtt
 
 from contract.clock import Clock
+from edge_agent.backoff import Backoff
 from edge_agent.config import AgentConfig, Subscription
+from edge_agent.mqtt_connect import describe_mqtt_error
 from ops.mqtt_client import build_async_client as make_client
 
 log = logging.getLogger("edge_agent.mqtt_south")
@@ -29,6 +30,8 @@ class SouthStats:
     connected: bool = False
     messages_total: int = 0
     unmatched_total: int = 0
+    connects_total: int = 0
+    last_error: str | None = None
 
 
 def match(subs: list[Subscription], topic: str) -> Subscription | None:
@@ -47,15 +50,18 @@ class MqttSouth:
 
     async def run(self, stop: asyncio.Event) -> None:
         broker = self.south.broker
-        delay = broker.reconnect_min_s
+        backoff = Backoff(broker.reconnect_min_s, broker.reconnect_max_s)  # as the uplink's
         while not stop.is_set():
+            delay = broker.reconnect_min_s
             try:
                 client = make_client(broker, self.cfg.client_id("south"), clean_session=False)
                 # aiomqtt has no manual-ack option; paho's (pinned 2.x) is set before connecting.
                 client._client.manual_ack_set(True)
                 async with client:
                     self.stats.connected = True
-                    delay = broker.reconnect_min_s
+                    self.stats.connects_total += 1
+                    self.stats.last_error = None
+                    backoff.reset()
                     for sub in self.south.subscriptions:
                         await client.subscribe(sub.topic_filter, qos=sub.qos)
                     log.info(
@@ -74,12 +80,24 @@ class MqttSouth:
                             t.cancel()
                         await asyncio.gather(reader, stopper, return_exceptions=True)
             except aiomqtt.MqttError as exc:
-                log.warning("sensor broker %s: %s; retry in %.1fs", broker.describe(), exc, delay)
+                reason = describe_mqtt_error(exc)
+                delay = backoff.next()
+                log.warning(
+                    "sensor broker %s %s: %s; retry in %.1fs",
+                    broker.describe(),
+                    "lost" if self.stats.connected else "unreachable",
+                    reason,
+                    delay,
+                )
+                self.stats.last_error = reason
             finally:
                 self.stats.connected = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, broker.reconnect_max_s)
+            if not stop.is_set():
+                waiter = asyncio.ensure_future(stop.wait())  # not wait_for: see the Modbus poller _Bus.run
+                try:
+                    await asyncio.wait({waiter}, timeout=delay)
+                finally:
+                    waiter.cancel()
 
     async def _read(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from contract.clock import Clock
 from device_profiles.schema import DeviceProfile
 from edge_agent.device_health import DeviceHealth
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.samples import SampleSink
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller
 
 
 class ModbusSource:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract.telemetry import Ident
 from device_profiles.schema import PlanLimits
@@ -19,7 +19,7 @@ class TcpTransport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["tcp"] = "tcp"
+    type: Literal["tcp"] = "tcp"
     host: str = Field(min_length=1)
     port: int = Field(default=502, ge=1, le=65535)
     max_connections: int = Field(
@@ -36,7 +36,7 @@ class RtuTransport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["rtu"] = "rtu"
+    type: Literal["rtu"] = "rtu"
     port: str = Field(min_length=1, description="serial device, e.g. /dev/ttyUSB0 or COM3")
     baudrate: int = Field(default=9600, gt=0)
     parity: Literal["N", "E", "O"] = "N"
@@ -51,13 +51,13 @@ class RtuOverTcpTransport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["rtu-over-tcp"] = "rtu-over-tcp"
+    type: Literal["rtu-over-tcp"] = "rtu-over-tcp"
     host: str = Field(min_length=1)
     port: int = Field(ge=1, le=65535)
     inter_request_delay_s: float = Field(default=0.0, ge=0, le=10, description="pause between requests")
 
 
-Transport = Annotated[TcpTransport | RtuTransport | RtuOverTcpTransport, Field(discriminator="kind")]
+Transport = Annotated[TcpTransport | RtuTransport | RtuOverTcpTransport, Field(discriminator="type")]
 
 
 class PlannerOverride(PlanLimits):
@@ -76,6 +76,15 @@ class ModbusDevice(BaseModel):
     retries: int = Field(default=1, ge=0, le=5, description="extra attempts after a timeout or garbled reply")
     planner: PlannerOverride | None = None
     enabled: bool = True
+
+    @field_validator("transport", mode="before")
+    @classmethod
+    def _renamed_kind(cls, v: object) -> object:
+        """`kind:` was the transport key before the Modbus source moved under sources/: refused
+        (not guessed), so an old config fails `agent check` with the line and the fix."""
+        if isinstance(v, dict) and "kind" in v and "type" not in v:
+            raise ValueError(f"the transport key 'kind' is now 'type': write 'type: {v['kind']}'")
+        return v
 
     def link_key(self) -> str:
         """The physical link: devices with the same key share its connection(s) and scheduler.

@@ -37,15 +37,17 @@ from device_profiles.codec import BlockDecoder, Decoded
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits, Point, RawType, Table
 from edge_agent.device_health import DeviceHealth
-from edge_agent.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
-from edge_agent.modbus.errors import exception_reason, hint, no_answer_reason
 from edge_agent.os_errors import os_error_reason
 from edge_agent.samples import Sample, SampleSink
+from edge_agent.sources.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
+from edge_agent.sources.modbus.errors import exception_reason, hint, no_answer_reason
 
 log = logging.getLogger(__name__)
 
 DeviceState = Literal["pending", "ok", "backoff", "disabled"]
-MAX_WAITING_SAMPLES = 20_000  # samples a line holds while the sink is busy, then it waits
+MAX_WAITING_SAMPLES = 2_000  # samples a line holds while the sink is busy, then it waits (bounds RSS)
+OVERLOAD_LATE_RATIO = 0.25  # polls late by this share of their interval on average: overloaded
+OVERLOAD_DWELL_S = 10.0  # an overloaded/keeps-up change holds at least this long
 SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
 
 
@@ -76,9 +78,11 @@ class _Device:
     stats: DeviceStats = field(default_factory=DeviceStats)
     next_due: float = 0.0  # monotonic seconds
     health: DeviceHealth = field(init=False)
+    meta: dict[str, _PointMeta | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.health = DeviceHealth(self.config.id, "modbus")
+        self.meta = {name: _point_meta(p) for name, p in self.points.items()}
 
 
 class _Failure(Exception):
@@ -122,6 +126,8 @@ class _Bus:
         self._gap_s = transport.inter_request_delay_s
         self.overloaded = False
         self.effective_interval_s = 0.0
+        self._late_ratio = 0.0  # moving average of (poll start - due) / interval
+        self._overload_since = -OVERLOAD_DWELL_S  # monotonic time of the last overload change
         self._last_request = 0.0
 
     # ------------------------------------------------------------ connection
@@ -252,10 +258,11 @@ class _Bus:
                 continue
             ts = self.clock.now_ns()  # stamped when the answer arrived, not when sent upstream
             answered += 1
+            meta = device.meta
             for name, decoded in decoder.decode(block).items():
-                sample = _sample(device, device.points[name], decoded, ts)
-                if sample is not None:
-                    samples.append(sample)
+                m = meta[name]
+                if m is not None:
+                    samples.append(_sample(device.config.id, m, decoded, ts))
         alive = answered > 0 or any(f.alive for f in failures)
         self._account(device, failures, alive)
         self._note_health(device, samples, failures, alive)
@@ -326,14 +333,19 @@ class _Bus:
                 inflight = asyncio.ensure_future(sink(waiting))
                 waiting, ids = [], []
 
+        stopper = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
                 device = min(self.devices, key=lambda d: d.next_due)
                 delay = device.next_due - time.monotonic()
                 if delay > 0:
                     hand_over()
-                    wake: set[asyncio.Future[Any]] = {inflight} if inflight is not None else set()
-                    await _sleep_or_stop(stop, delay, wake)
+                    wake: set[asyncio.Future[Any]] = {stopper}
+                    if inflight is not None:
+                        wake.add(inflight)
+                    # not asyncio.wait_for: on Python 3.11 it can swallow a cancellation, which
+                    # once hung the agent's stop; one stop waiter per line, not one per sleep
+                    await asyncio.wait(wake, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 self._note_lateness(device, -delay)
                 samples = await self.poll(device)
@@ -345,6 +357,7 @@ class _Bus:
                         await asyncio.wait({inflight})  # back-pressure: the disk is the limit
                     hand_over()
         finally:
+            stopper.cancel()
             if inflight is not None:
                 await asyncio.wait({inflight}, timeout=SINK_DRAIN_S)
                 settle()
@@ -354,34 +367,38 @@ class _Bus:
             self.close()
 
     def _note_lateness(self, device: _Device, late_s: float) -> None:
-        """Overload: polls start a whole interval late. The schedule never bursts to catch up
-        (`next_due` moves on from now), so the effective rate drops; say so once per change."""
+        """Overload: polls start late, on average by more than a quarter of their interval (the
+        link delivers under ~80 % of its demand), or one starts a whole interval late. The
+        schedule never bursts to catch up (`next_due` moves on from now), so the effective rate
+        drops; say so once per change, and show the interval in force in /metrics."""
         interval = device.config.poll_interval_s
-        if late_s > interval and not self.overloaded:
+        ratio = min(late_s / interval, 10.0)
+        self._late_ratio = 0.9 * self._late_ratio + 0.1 * ratio
+        effective = interval * (1 + max(self._late_ratio, ratio if ratio > 1 else 0.0))
+        now = time.monotonic()
+        if now - self._overload_since < OVERLOAD_DWELL_S:
+            if self.overloaded:
+                self.effective_interval_s = interval * (1 + self._late_ratio)
+            return  # one change per dwell: a link at its limit must not flap in the log
+        if not self.overloaded and (self._late_ratio > OVERLOAD_LATE_RATIO or ratio > 1):
+            self._overload_since = now
             self.overloaded = True
-            self.effective_interval_s = interval + late_s
+            self.effective_interval_s = effective
             log.warning(
-                "modbus link %s overloaded: polls run %.2fs late (interval %gs); effective rate lowered "
-                "— poll less often, use fewer points or another link",
+                "modbus link %s overloaded: polls start %.0f%% of their interval late (interval %gs, "
+                "effective ≈ %.3gs); effective rate lowered — poll less often, use fewer points or "
+                "another link",
                 self.key,
-                late_s,
+                100 * max(self._late_ratio, ratio),
                 interval,
+                effective,
             )
         elif self.overloaded:
-            self.effective_interval_s = 0.9 * self.effective_interval_s + 0.1 * (interval + late_s)
-            if late_s < interval * 0.1 and self.effective_interval_s < interval * 1.2:
+            self.effective_interval_s = interval * (1 + self._late_ratio)
+            if self._late_ratio < OVERLOAD_LATE_RATIO / 5:
+                self._overload_since = now
                 self.overloaded = False
                 log.info("modbus link %s keeps up again (interval %gs)", self.key, interval)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, delay: float, also: set[asyncio.Future[Any]]) -> None:
-    """Sleep `delay`, cut short by `stop` or by any of `also` finishing. (Not asyncio.wait_for:
-    on Python 3.11 it can swallow a cancellation, which once hung the agent's stop.)"""
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({stopper, *also}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
 
 
 async def _call(
@@ -396,46 +413,49 @@ async def _call(
     return await fn(request.start, count=request.count, device_id=unit)
 
 
-def _numeric(point: Point) -> bool:
-    return point.type is not RawType.STRING and point.quantity is not None
+@dataclass(frozen=True, slots=True)
+class _PointMeta:
+    """What every sample of a numeric point repeats, looked up once per device (not per poll)."""
+
+    name: str
+    quantity: str
+    unit: str
+    valid_min: float | None
+    valid_max: float | None
+    step: float | None
+
+
+def _point_meta(point: Point) -> _PointMeta | None:
+    """None for points that give no sample (strings, points without a quantity)."""
+    if point.type is RawType.STRING or point.quantity is None:
+        return None
+    return _PointMeta(point.name, point.quantity, point.unit, point.valid_min, point.valid_max, point.step)
 
 
 def _bad(device: _Device, request: ReadRequest, ts: int, reason: str) -> list[Sample]:
     out = []
     for name in request.points:
-        p = device.points[name]
-        if _numeric(p):
-            out.append(_make(device, p, None, ts, Quality.BAD, reason))
+        m = device.meta[name]
+        if m is not None:
+            out.append(_make(device.config.id, m, None, ts, Quality.BAD, reason))
     return out
 
 
-def _sample(device: _Device, point: Point, decoded: Decoded, ts: int) -> Sample | None:
-    if not _numeric(point):
-        return None
+def _sample(device_id: str, m: _PointMeta, decoded: Decoded, ts: int) -> Sample:
     value = decoded.value if isinstance(decoded.value, float) else None
     if value is None:
-        return _make(device, point, None, ts, Quality.BAD, decoded.reason or "no value")
+        return _make(device_id, m, None, ts, Quality.BAD, decoded.reason or "no value")
     if decoded.reason:
-        return _make(device, point, value, ts, Quality.UNCERTAIN, decoded.reason)
+        return _make(device_id, m, value, ts, Quality.UNCERTAIN, decoded.reason)
     # the valid range travels with the sample; the normaliser is the one place that checks it
-    return _make(device, point, value, ts, Quality.GOOD, None)
+    return _make(device_id, m, value, ts, Quality.GOOD, None)
 
 
 def _make(
-    device: _Device, point: Point, value: float | None, ts: int, quality: Quality, reason: str | None
+    device_id: str, m: _PointMeta, value: float | None, ts: int, quality: Quality, reason: str | None
 ) -> Sample:
     return Sample(
-        device=device.config.id,
-        point=point.name,
-        quantity=point.quantity or "status",
-        value=value,
-        unit=point.unit,
-        ts=ts,
-        quality=quality,
-        reason=reason,
-        valid_min=point.valid_min,
-        valid_max=point.valid_max,
-        resolution=point.step,
+        device_id, m.name, m.quantity, value, m.unit, ts, quality, reason, m.valid_min, m.valid_max, m.step
     )
 
 

@@ -9,9 +9,9 @@ from contract.clock import Clock, WallClock
 from device_profiles.planner import plan_profile
 from device_profiles.schema import DeviceProfile
 from edge_agent.device_health import DeviceHealth
-from edge_agent.modbus.config import ModbusDevice
-from edge_agent.modbus.poller import ModbusPoller
 from edge_agent.samples import Sample
+from edge_agent.sources.modbus.config import ModbusDevice
+from edge_agent.sources.modbus.poller import ModbusPoller
 
 
 def plan_report(
