@@ -219,7 +219,7 @@ class Consumer:
             except queue.Empty:
                 break
         if rest:
-            decoded = Decoded(max_skew_s=self.max_skew_s)
+            decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table)
             for m in rest:
                 decoded.add(m, self.bindings.tags)
             self._ready.put((seq, rest, decoded))
@@ -246,7 +246,7 @@ class Consumer:
                 self.metrics.bindings_loads_total = self.bindings.loads_total
         with self.metrics.lock:
             self.metrics.bindings_errors_total = self.bindings.errors_total
-        decoded = Decoded(max_skew_s=self.max_skew_s)
+        decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table)
         msgs = [first]
         points = decoded.add(first, self.bindings.tags)
         deadline = time.monotonic() + self.batch.max_delay_s

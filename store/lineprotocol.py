@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
+from operator import is_, itemgetter
 
 from contract.telemetry import Quality, Row, SeriesKey
 from store.base import StoredPoint
@@ -109,6 +111,8 @@ class LineEncoder:
             tuple[str, str, str, str, str, str, Quality], tuple[Mapping[str, str], str | None]
         ] = {}
         self._max = max_cached
+        # (tag snapshot, {(site, agent): {(device, point, quantity, unit): prefix at quality good}})
+        self._good: tuple[object, dict[tuple[str, str], dict[tuple[str, str, str, str], str]]] = (None, {})
 
     def prefix(
         self, quantity: str, key: SeriesKey, unit: str, agent: str, quality: str, tags: Mapping[str, str]
@@ -133,6 +137,46 @@ class LineEncoder:
             self._prefix[ck] = prefix
         return prefix
 
+    def _plain(
+        self,
+        site: str,
+        agent: str,
+        rows: Sequence[Row],
+        tags: Mapping[tuple[str, str, str], Mapping[str, str]],
+    ) -> list[str] | None:
+        """The lines when every row is plain and every series' prefix encodes; else None."""
+        if not _all_plain(rows):
+            return None
+        gen = self._good
+        if gen[0] is not tags:  # another tag snapshot: what was derived from the last one is void
+            gen = self._good = (tags, {})
+        groups = gen[1]
+        cache = groups.get((site, agent))
+        if cache is None:
+            cache = groups[(site, agent)] = {}
+        try:
+            prefixes = list(map(cache.__getitem__, map(_GOOD_KEY, rows)))
+        except KeyError:
+            if len(cache) >= self._max:
+                cache.clear()
+            for device, point, quantity, unit in set(map(_GOOD_KEY, rows)).difference(cache):
+                try:
+                    cache[(device, point, quantity, unit)] = self.prefix(
+                        quantity,
+                        SeriesKey(site, device, point),
+                        unit,
+                        agent,
+                        "good",
+                        tags[(site, device, point)],
+                    )
+                except LineProtocolError:
+                    return None  # the row path rejects it by name
+            prefixes = list(map(cache.__getitem__, map(_GOOD_KEY, rows)))
+        return [
+            f"{p} value={v!r} {t}"
+            for p, v, t in zip(prefixes, map(_VALUE, rows), map(_TS, rows), strict=True)
+        ]
+
     def encode_rows(
         self,
         site: str,
@@ -142,7 +186,15 @@ class LineEncoder:
         reject: Callable[[str, str], None],
     ) -> list[str]:
         """Lines of validated contract rows, exactly as `encode_point` writes them, without an
-        object per point. A row that cannot be encoded goes to `reject(text, reason)`."""
+        object per point. A row that cannot be encoded goes to `reject(text, reason)`.
+
+        `tags` is read as a snapshot: the same mapping object handed again must hold the same
+        tags for a series it held before (ingest hands one `RoomTagTable` per binding-table
+        generation), so a batch whose readings are all plain (good, no reason, a finite value)
+        costs one cached prefix per row, looked up at C speed."""
+        plain = self._plain(site, agent, rows, tags)
+        if plain is not None:
+            return plain
         # series prefixes persist across calls (a gateway's batch has a few hundred series, each
         # seen once per batch), keyed by what the prefix is made of; room tags compare by value
         cache = self._rows
@@ -191,6 +243,22 @@ class LineEncoder:
             else:
                 append(f"{prefix} value={value!r} {ts}")
         return out
+
+
+_GOOD_KEY = itemgetter(0, 1, 2, 4)  # (device, point, quantity, unit): the prefix of a good row
+_VALUE, _TS, _QUALITY, _REASON = itemgetter(3), itemgetter(5), itemgetter(6), itemgetter(7)
+
+
+def _all_plain(rows: Sequence[Row]) -> bool:
+    """Every row good, without a reason, with a finite value (checked at C speed)."""
+    try:
+        return (
+            all(map(is_, map(_QUALITY, rows), repeat(Quality.GOOD)))
+            and all(map(is_, map(_REASON, rows), repeat(None)))
+            and all(map(math.isfinite, map(_VALUE, rows)))
+        )
+    except TypeError:  # a null value
+        return False
 
 
 def _line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, float | str], ts: int) -> str:

@@ -22,9 +22,11 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import tzinfo
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 
-from contract.telemetry import Quality, SeriesKey
+from contract.telemetry import SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
 from store.windows import check_range, window_origin
 
@@ -69,7 +71,7 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
     reason = excluded.reason, agent = excluded.agent
 """
 
-_QUALITY_TEXT = {q: q.value for q in Quality}
+_DEVICE, _POINT, _QUANTITY, _VALUE, _UNIT, _TS, _QUALITY, _REASON = (itemgetter(i) for i in range(8))
 
 # A point takes part in aggregates when it has a value and is not bad (see Store.range).
 _VALID = "value IS NOT NULL AND quality != 'bad'"
@@ -95,6 +97,9 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         # (site, device, point) -> (id, quantity, unit, room tags) as last written by this store
         self._series: dict[tuple[str, str, str], tuple[int, str, str, Mapping[str, str]]] = {}
+        self._ids: dict[str, dict[tuple[str, str], int]] = {}  # site -> (device, point) -> series id
+        self._tags_seen: object = None  # the tag mapping `_verified` was checked against
+        self._verified: set[tuple[str, str, str, str, str]] = set()  # (site, device, point, quantity, unit)
         self._closed = False
         with self._write_lock:
             conn = self._conn()
@@ -134,19 +139,11 @@ class SQLiteStore:
         write_points(self, points)
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
-        """One transaction: new or changed series upserted, points in one executemany."""
-        known = self._series
-        fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}  # key -> quantity, unit, ts
-        for site, _agent, rows in groups:
-            for device, point, quantity, _v, unit, ts, _q, _r in rows:
-                k = (site, device, point)
-                if k in fresh:
-                    continue
-                have = known.get(k)
-                if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
-                    fresh[k] = (quantity, unit, ts)
+        """One transaction: new or changed series upserted, points in one executemany whose
+        parameters are made at C speed from the rows (a StrEnum quality binds as its text)."""
         if not any(rows for _s, _a, rows in groups):
             return
+        fresh = self._fresh_series(groups, tags)
         with self._write_lock, self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -156,21 +153,59 @@ class SQLiteStore:
                     tag_json = json.dumps(dict(sorted(room.items())), ensure_ascii=False)
                     row = conn.execute(UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
                     added[k] = (int(row[0]), quantity, unit, room)
-                ids = {**known, **added} if added else known
-                qtext = _QUALITY_TEXT
-                conn.executemany(
-                    UPSERT_POINT,
-                    [
-                        (ids[(site, r[0], r[1])][0], r[5], r[3], qtext[r[6]], r[7], agent or None)
-                        for site, agent, rows in groups
-                        for r in rows
-                    ],
-                )
+                ids = self._ids
+                params = []
+                for site, agent, rows in groups:
+                    by_site = ids.get(site, {})
+                    new = {(d, p): v[0] for (s, d, p), v in added.items() if s == site}
+                    sid = {**by_site, **new} if new else by_site
+                    params.append(
+                        zip(
+                            map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True)),
+                            map(_TS, rows),
+                            map(_VALUE, rows),
+                            map(_QUALITY, rows),
+                            map(_REASON, rows),
+                            repeat(agent or None),
+                        )
+                    )
+                conn.executemany(UPSERT_POINT, chain.from_iterable(params))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            known.update(added)  # only once committed: a rolled-back series id is not kept
+            # only once committed: a rolled-back series id is not kept
+            self._series.update(added)
+            for (site, device, point), v in added.items():
+                ids.setdefault(site, {})[(device, point)] = v[0]
+            self._verified.update((s, d, p, q, u) for (s, d, p), (_i, q, u, _t) in added.items())
+
+    def _fresh_series(
+        self, groups: Sequence[RowGroup], tags: RoomTagMap
+    ) -> dict[tuple[str, str, str], tuple[str, str, int]]:
+        """Series of these rows that are new here or whose quantity, unit or room tags changed:
+        key -> (quantity, unit, first ts). A series once checked against a tag mapping object
+        is not checked again while the same object is handed (one snapshot, see encode_rows)."""
+        if tags is not self._tags_seen or len(self._verified) > 1_000_000:
+            self._tags_seen, self._verified = tags, set()
+        verified, known = self._verified, self._series
+        fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+        for site, _agent, rows in groups:
+            seen = zip(
+                repeat(site), map(_DEVICE, rows), map(_POINT, rows), map(_QUANTITY, rows), map(_UNIT, rows)
+            )
+            for s, device, point, quantity, unit in set(seen).difference(verified):
+                k = (s, device, point)
+                have = known.get(k)
+                if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
+                    if k not in fresh:
+                        ts = next(
+                            r[5] for r in rows if (r[0], r[1], r[2], r[4]) == (device, point, quantity, unit)
+                        )
+                        fresh[k] = (quantity, unit, ts)
+                else:
+                    verified.add((s, device, point, quantity, unit))
+        return fresh
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:
         sql = (
