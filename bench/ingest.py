@@ -20,6 +20,7 @@ import argparse
 import gc
 import itertools
 import json
+import multiprocessing
 import sqlite3
 import tempfile
 import threading
@@ -246,17 +247,92 @@ def drain(cfg: IngestConfig, broker: Mosquitto, work: list[tuple[str, bytes, lis
     return total / elapsed
 
 
+def drain_processes(
+    cfgs: list[IngestConfig], broker: Mosquitto, work: list[tuple[str, bytes, list[Reading]]]
+) -> float:
+    """`drain` with one ingest process per config (members of one share group): the sessions
+    are made first, then every process is started and imported before the clock runs."""
+    total = sum(len(rs) for _, _, rs in work)
+    for cfg in cfgs:
+        svc = IngestService(cfg)
+        svc.start()
+        if not svc.consumer.wait_ready(15):
+            raise RuntimeError("ingest did not subscribe")
+        svc.stop()
+    publish_all(broker, work)
+    ctx = multiprocessing.get_context("spawn")
+    go, done = ctx.Event(), ctx.Event()
+    counts = [ctx.Value("q", 0) for _ in cfgs]
+    ready = [ctx.Event() for _ in cfgs]
+    procs = [
+        ctx.Process(target=_member, args=(cfg, go, done, r, c), daemon=False)
+        for cfg, r, c in zip(cfgs, ready, counts, strict=True)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        for r in ready:
+            if not r.wait(60):
+                raise RuntimeError("an ingest process did not start")
+        t0 = time.perf_counter()
+        go.set()
+        deadline = time.monotonic() + 600
+        while sum(int(c.value) for c in counts) < total:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {sum(int(c.value) for c in counts)}/{total} points in 600s")
+            time.sleep(0.01)
+        return total / (time.perf_counter() - t0)
+    finally:
+        go.set()
+        done.set()
+        for p in procs:
+            p.join(60)
+
+
+def _member(cfg: IngestConfig, go: Any, done: Any, ready: Any, count: Any) -> None:
+    """One ingest process of `drain_processes`: built and imported, started on `go`, reporting
+    its written points until `done`."""
+    svc = IngestService(cfg)
+    ready.set()
+    go.wait()
+    svc.start()
+    while not done.wait(0.01):
+        count.value = svc.metrics.points_written_total
+    svc.stop()
+
+
 def ingest_config(
-    broker: Mosquitto, store: Any, workdir: Path, max_points: int, writers: int
+    broker: Mosquitto,
+    store: Any,
+    workdir: Path,
+    max_points: int,
+    writers: int,
+    share_group: str | None = None,
 ) -> IngestConfig:
     return IngestConfig(
         broker=BrokerConfig(host=broker.host, port=broker.port, client_id=f"bench-{uuid.uuid4().hex[:6]}"),
-        share_group=f"bench{uuid.uuid4().hex[:6]}",
+        share_group=share_group or f"bench{uuid.uuid4().hex[:6]}",
         store=store,
         quarantine=QuarantineConfig(path=workdir / "quarantine.sqlite"),
         metrics=MetricsListen(listen=None),
         batch=BatchConfig(max_points=max_points, max_messages=100, max_delay_s=0.2, writers=writers),
     )
+
+
+def run_pipeline(
+    args: argparse.Namespace,
+    broker: Mosquitto,
+    store: Any,
+    d: Path,
+    work: list[tuple[str, bytes, list[Reading]]],
+) -> float:
+    if args.processes <= 1:
+        return drain(ingest_config(broker, store, d, args.max_points, args.writers), broker, work)
+    group = f"bench{uuid.uuid4().hex[:6]}"
+    cfgs = [
+        ingest_config(broker, store, d, args.max_points, args.writers, group) for _ in range(args.processes)
+    ]
+    return drain_processes(cfgs, broker, work)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-points", type=int, default=10_000, help="ingest batch: points per store write")
     ap.add_argument(
         "--writers", type=int, default=BatchConfig().writers, help="ingest: store writes in flight"
+    )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="ingest processes sharing the subscription (a share group, one ledger); 1: in this process",
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = ap.parse_args(argv)
@@ -294,9 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             influx_cfg = InfluxV1StoreConfig(
                 type="influxdb", url=influx.url, database="pipe", create_database=True
             )
-            pipe_influx = drain(
-                ingest_config(broker, influx_cfg, d, args.max_points, args.writers), broker, work
-            )
+            pipe_influx = run_pipeline(args, broker, influx_cfg, d, work)
             check = InfluxV1Store(influx.url, "pipe")
             stored_influx = check.count()
             check.query('DROP DATABASE "pipe"')
@@ -306,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite_setups = sqlite_ceiling(d, groups, no_tags)
             raw_sqlite, sqlite_best = max((v, k) for k, v in sqlite_setups.items())
             sq_cfg = SqliteStoreConfig(path=d / "pipe.db")
-            pipe_sqlite = drain(ingest_config(broker, sq_cfg, d, args.max_points, args.writers), broker, work)
+            pipe_sqlite = run_pipeline(args, broker, sq_cfg, d, work)
             check_sq = SQLiteStore(d / "pipe.db")
             stored_sqlite = check_sq.count()
             check_sq.close()
@@ -319,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "messages": len(work),
         "readings_per_message": args.per_batch,
         "writers": args.writers,
+        "processes": args.processes,
         "points_per_s": round(pipe_influx),
         "raw_ceiling_points_per_s": round(raw_influx),
         "raw_ceiling_setup": best_setup,
