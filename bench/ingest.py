@@ -325,13 +325,13 @@ def run_pipeline(
     store: Any,
     d: Path,
     work: list[tuple[str, bytes, list[Reading]]],
+    max_points: int | None = None,
 ) -> float:
+    points = max_points or args.max_points
     if args.processes <= 1:
-        return drain(ingest_config(broker, store, d, args.max_points, args.writers), broker, work)
+        return drain(ingest_config(broker, store, d, points, args.writers), broker, work)
     group = f"bench{uuid.uuid4().hex[:6]}"
-    cfgs = [
-        ingest_config(broker, store, d, args.max_points, args.writers, group) for _ in range(args.processes)
-    ]
+    cfgs = [ingest_config(broker, store, d, points, args.writers, group) for _ in range(args.processes)]
     return drain_processes(cfgs, broker, work)
 
 
@@ -343,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-points", type=int, default=10_000, help="ingest batch: points per store write")
     ap.add_argument(
         "--writers", type=int, default=BatchConfig().writers, help="ingest: store writes in flight"
+    )
+    ap.add_argument(
+        "--sqlite-max-points",
+        type=int,
+        default=50_000,
+        help="ingest batch into SQLite (one transaction each; the ceiling's best is 50,000-row transactions)",
     )
     ap.add_argument(
         "--processes",
@@ -386,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite_setups = sqlite_ceiling(d, groups, no_tags)
             raw_sqlite, sqlite_best = max((v, k) for k, v in sqlite_setups.items())
             sq_cfg = SqliteStoreConfig(path=d / "pipe.db")
-            pipe_sqlite = run_pipeline(args, broker, sq_cfg, d, work)
+            pipe_sqlite = run_pipeline(args, broker, sq_cfg, d, work, args.sqlite_max_points)
             check_sq = SQLiteStore(d / "pipe.db")
             stored_sqlite = check_sq.count()
             check_sq.close()
@@ -400,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
         "readings_per_message": args.per_batch,
         "writers": args.writers,
         "processes": args.processes,
+        "max_points": args.max_points,
+        "sqlite_max_points": args.sqlite_max_points,
         "points_per_s": round(pipe_influx),
         "raw_ceiling_points_per_s": round(raw_influx),
         "raw_ceiling_setup": best_setup,

@@ -194,15 +194,22 @@ class SQLiteStore:
             seen = zip(
                 repeat(site), map(_DEVICE, rows), map(_POINT, rows), map(_QUANTITY, rows), map(_UNIT, rows)
             )
+            first_ts: dict[tuple[str, str], int] | None = None
             for s, device, point, quantity, unit in set(seen).difference(verified):
                 k = (s, device, point)
                 have = known.get(k)
                 if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
                     if k not in fresh:
-                        ts = next(
-                            r[5] for r in rows if (r[0], r[1], r[2], r[4]) == (device, point, quantity, unit)
-                        )
-                        fresh[k] = (quantity, unit, ts)
+                        if first_ts is None:  # each series' first time in these rows (reversed: first wins)
+                            back = rows[::-1]
+                            first_ts = dict(
+                                zip(
+                                    zip(map(_DEVICE, back), map(_POINT, back), strict=True),
+                                    map(_TS, back),
+                                    strict=True,
+                                )
+                            )
+                        fresh[k] = (quantity, unit, first_ts[(device, point)])
                 else:
                     verified.add((s, device, point, quantity, unit))
         return fresh
