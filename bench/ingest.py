@@ -32,7 +32,7 @@ from typing import Any
 
 from campus_twin.servers import InfluxDB, Mosquitto
 from contract.broker import BrokerSettings
-from contract.telemetry import CANONICAL_UNITS, Reading, encode_batch, make_batch, topic
+from contract.telemetry import CANONICAL_UNITS, Reading, Row, encode_batch, make_batch, topic
 from ingest.config import BatchConfig, BrokerConfig, IngestConfig
 from ingest.service import IngestService
 from ops.metrics import MetricsListen
@@ -75,7 +75,7 @@ def workload(batches: int, per_batch: int, agents: int) -> list[tuple[str, bytes
     return out
 
 
-def row_groups(work: list[tuple[str, bytes, list[Reading]]]) -> list[RowGroup]:
+def row_groups(work: list[tuple[str, bytes, list[Reading]]]) -> list[tuple[str, str, list[Row]]]:
     return [
         (
             rs[0].site,
@@ -158,7 +158,7 @@ def bytes_per_point(
 
 
 def sqlite_ceiling(
-    d: Path, groups: list[RowGroup], no_tags: dict[tuple[str, str, str], dict[str, str]]
+    d: Path, groups: list[tuple[str, str, list[Row]]], no_tags: dict[tuple[str, str, str], dict[str, str]]
 ) -> dict[str, float]:
     """points/s of the same rows into fresh SQLite files: through `write_rows` at three batch
     sizes, and as the bare statement — one `executemany` of pre-built parameters per

@@ -12,6 +12,7 @@ from itertools import repeat
 from operator import itemgetter
 
 from contract.telemetry import (
+    GoodRows,
     Row,
     RowBatch,
     Status,
@@ -102,6 +103,6 @@ class Decoded:
         self.n_points += len(batch.rows)
         return len(batch.rows)
 
-    def row_groups(self) -> list[tuple[str, str, list[Row]]]:
+    def row_groups(self) -> list[tuple[str, str, list[Row] | GoodRows]]:
         """(site, agent, rows) per telemetry batch, in arrival order."""
         return [(b.site, b.agent, b.rows) for b, _ in self.batches]

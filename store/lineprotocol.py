@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, repeat
 from operator import is_, itemgetter
 
-from contract.telemetry import Quality, Row, SeriesKey
+from contract.telemetry import GoodRows, Quality, Row, SeriesKey, as_rows
 from store.base import StoredPoint
 
 KEY_TAGS = ("site", "device", "point")
@@ -157,14 +157,14 @@ class LineEncoder:
         self,
         site: str,
         agent: str,
-        rows: Sequence[Row],
+        rows: Sequence[Row] | GoodRows,
         tags: Mapping[tuple[str, str, str], Mapping[str, str]],
     ) -> bytes | None:
         """The request body (`prefix value=V T\\n` per row) when every row is plain (good, no
         reason, a finite value) and every series' prefix encodes, made at C speed: prefixes
         cached per tag snapshot (see `encode_rows`), values and times formatted in one call each,
         joined once. None: the row path decides (and rejects by name what cannot be encoded)."""
-        if not rows or not _all_plain(rows):
+        if not rows or not (isinstance(rows, GoodRows) or _all_plain(rows)):
             return None
         gen = self._good
         if gen[0] is not tags:  # another tag snapshot: what was derived from the last one is void
@@ -200,7 +200,7 @@ class LineEncoder:
         self,
         site: str,
         agent: str,
-        rows: Sequence[Row],
+        rows: Sequence[Row] | GoodRows,
         tags: Mapping[tuple[str, str, str], Mapping[str, str]],
         reject: Callable[[str, str], None],
     ) -> list[str]:
@@ -214,6 +214,7 @@ class LineEncoder:
         plain = self.plain_body(site, agent, rows, tags)
         if plain is not None:
             return plain.decode().split("\n")[:-1]
+        rows = as_rows(rows)
         # series prefixes persist across calls (a gateway's batch has a few hundred series, each
         # seen once per batch), keyed by what the prefix is made of; room tags compare by value
         cache = self._rows

@@ -26,7 +26,7 @@ from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 
-from contract.telemetry import SeriesKey
+from contract.telemetry import GoodRows, Quality, SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
 from store.windows import check_range, window_origin
 
@@ -164,8 +164,8 @@ class SQLiteStore:
                             map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True)),
                             map(_TS, rows),
                             map(_VALUE, rows),
-                            map(_QUALITY, rows),
-                            map(_REASON, rows),
+                            repeat(Quality.GOOD) if isinstance(rows, GoodRows) else map(_QUALITY, rows),
+                            repeat(None) if isinstance(rows, GoodRows) else map(_REASON, rows),
                             repeat(agent or None),
                         )
                     )

@@ -10,6 +10,7 @@ from contract.telemetry import (
     Reading,
     Row,
     SeriesKey,
+    as_rows,
     encode_batch,
     make_batch,
     topic,
@@ -74,7 +75,7 @@ def test_row_lines_equal_point_lines_and_rejects() -> None:
     point_lines: list[str] = []
     point_rejects: list[str] = []
     for site, agent, rows in decoded.row_groups():
-        for device, point, quantity, value, unit, ts, quality, reason in rows:
+        for device, point, quantity, value, unit, ts, quality, reason in as_rows(rows):
             key = SeriesKey(site, device, point)
             p = StoredPoint(
                 key,
