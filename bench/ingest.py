@@ -11,7 +11,10 @@ a fresh database); for SQLite the best of `write_rows` batch sizes and of the ba
 (`executemany` of pre-built parameters, one transaction per batch, same schema and pragmas). Bytes per point: the same
 readings in the previous schema (string fields quality/reason/agent) and in the current one,
 each in its own database, measured as TSM bytes on disk after InfluxDB snapshotted its cache.
-Target: pipeline ≥ 0.5 × ceiling (SQLite ≥ 0.8).
+Target: pipeline ≥ 0.5 × ceiling (SQLite ≥ 0.8). The SQLite pipeline writes 50,000-point
+batches (`--sqlite-max-points`: the transaction size at which the bare statement is fastest);
+`--processes N` drains with N ingest processes in one share group (one delivery ledger), each
+started and imported before the clock runs.
 """
 
 from __future__ import annotations
