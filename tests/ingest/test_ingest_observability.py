@@ -3,18 +3,27 @@ HTTP from the process's own prometheus_client registry) and MQTT disconnects in 
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from campus_twin.servers import Mosquitto
 from contract.delivery import Gone
+from ingest.config import BrokerConfig, IngestConfig
 from ingest.consumer import disconnect_text, reason_text
 from ingest.delivery import Confirmer, Ledger
 from ingest.metrics import IngestMetrics, ingest_registry
-from ops.metrics import serve_metrics
+from ingest.service import IngestService
+from ops.metrics import MetricsListen, serve_metrics
+from ops.quarantine import QuarantineConfig
+from store.config import SqliteStoreConfig
 from tests.support.metrics import key, scrape
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.integration
@@ -54,3 +63,31 @@ def test_disconnects_and_refusals_are_described() -> None:
     shutdown = ReasonCode(PacketTypes.DISCONNECT, "Server shutting down")
     assert disconnect_text(shutdown, True, None) == "the broker sent DISCONNECT: Server shutting down (139)"
     assert reason_text(ReasonCode(PacketTypes.CONNACK, "Not authorized")) == "Not authorized (135)"
+
+
+def test_a_killed_broker_reads_connection_lost_in_the_log(
+    make_mosquitto: Callable[..., Mosquitto], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGKILL the broker under a running ingest: the warning names the broker and says the
+    connection was lost (paho alone says "Unspecified error"); after the restart it reconnects."""
+    broker = make_mosquitto()
+    cfg = IngestConfig(
+        broker=BrokerConfig(host=broker.host, port=broker.port, client_id=f"ingest-{uuid.uuid4().hex[:8]}"),
+        store=SqliteStoreConfig(path=tmp_path / "ts.db"),
+        quarantine=QuarantineConfig(path=tmp_path / "quarantine.sqlite"),
+        metrics=MetricsListen(listen=None),
+    )
+    svc = IngestService(cfg)
+    svc.start()
+    try:
+        assert svc.consumer.wait_ready(10)
+        with caplog.at_level(logging.WARNING, logger="ingest.consumer"):
+            broker.stop(kill=True)
+            wait_until(lambda: "MQTT disconnected" in caplog.text, 15, "the disconnect warning")
+            line = next(r.getMessage() for r in caplog.records if "MQTT disconnected" in r.getMessage())
+            assert f"{broker.host}:{broker.port}: connection lost (" in line, line
+            assert "Unspecified error" not in line
+            broker.start()
+            assert svc.consumer.wait_ready(20)
+    finally:
+        svc.stop()
