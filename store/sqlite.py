@@ -72,6 +72,7 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
 """
 
 _DEVICE, _POINT, _QUANTITY, _VALUE, _UNIT, _TS, _QUALITY, _REASON = (itemgetter(i) for i in range(8))
+_SERIES = itemgetter(0, 1, 2, 4)  # (device, point, quantity, unit) of a row
 
 # A point takes part in aggregates when it has a value and is not bad (see Store.range).
 _VALID = "value IS NOT NULL AND quality != 'bad'"
@@ -99,7 +100,9 @@ class SQLiteStore:
         self._series: dict[tuple[str, str, str], tuple[int, str, str, Mapping[str, str]]] = {}
         self._ids: dict[str, dict[tuple[str, str], int]] = {}  # site -> (device, point) -> series id
         self._tags_seen: object = None  # the tag mapping `_verified` was checked against
-        self._verified: set[tuple[str, str, str, str, str]] = set()  # (site, device, point, quantity, unit)
+        self._verified: dict[
+            str, set[tuple[str, str, str, str]]
+        ] = {}  # site -> (device, point, quantity, unit)
         self._closed = False
         with self._write_lock:
             conn = self._conn()
@@ -154,10 +157,13 @@ class SQLiteStore:
                     row = conn.execute(UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
                     added[k] = (int(row[0]), quantity, unit, room)
                 ids = self._ids
+                new_ids: dict[str, dict[tuple[str, str], int]] = {}  # not in `ids` before the commit
+                for (s, d, p), v in added.items():
+                    new_ids.setdefault(s, {})[(d, p)] = v[0]
                 params = []
                 for site, agent, rows in groups:
                     by_site = ids.get(site, {})
-                    new = {(d, p): v[0] for (s, d, p), v in added.items() if s == site}
+                    new = new_ids.get(site)
                     sid = {**by_site, **new} if new else by_site
                     params.append(
                         zip(
@@ -176,9 +182,10 @@ class SQLiteStore:
                 raise
             # only once committed: a rolled-back series id is not kept
             self._series.update(added)
-            for (site, device, point), v in added.items():
-                ids.setdefault(site, {})[(device, point)] = v[0]
-            self._verified.update((s, d, p, q, u) for (s, d, p), (_i, q, u, _t) in added.items())
+            for site, new in new_ids.items():
+                ids.setdefault(site, {}).update(new)
+            for (s, d, p), (_i, q, u, _t) in added.items():
+                self._verified.setdefault(s, set()).add((d, p, q, u))
 
     def _fresh_series(
         self, groups: Sequence[RowGroup], tags: RoomTagMap
@@ -186,17 +193,15 @@ class SQLiteStore:
         """Series of these rows that are new here or whose quantity, unit or room tags changed:
         key -> (quantity, unit, first ts). A series once checked against a tag mapping object
         is not checked again while the same object is handed (one snapshot, see encode_rows)."""
-        if tags is not self._tags_seen or len(self._verified) > 1_000_000:
-            self._tags_seen, self._verified = tags, set()
-        verified, known = self._verified, self._series
+        if tags is not self._tags_seen or sum(map(len, self._verified.values())) > 1_000_000:
+            self._tags_seen, self._verified = tags, {}
+        known = self._series
         fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}
         for site, _agent, rows in groups:
-            seen = zip(
-                repeat(site), map(_DEVICE, rows), map(_POINT, rows), map(_QUANTITY, rows), map(_UNIT, rows)
-            )
+            verified = self._verified.setdefault(site, set())
             first_ts: dict[tuple[str, str], int] | None = None
-            for s, device, point, quantity, unit in set(seen).difference(verified):
-                k = (s, device, point)
+            for device, point, quantity, unit in set(map(_SERIES, rows)).difference(verified):
+                k = (site, device, point)
                 have = known.get(k)
                 if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
                     if k not in fresh:
@@ -211,7 +216,7 @@ class SQLiteStore:
                             )
                         fresh[k] = (quantity, unit, first_ts[(device, point)])
                 else:
-                    verified.add((s, device, point, quantity, unit))
+                    verified.add((device, point, quantity, unit))
         return fresh
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:
