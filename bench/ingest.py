@@ -8,7 +8,8 @@ enrich, encode, write, ack) without the publisher competing for the same CPU. Th
 the *best* of several writer set-ups writing exactly the lines the pipeline writes, pre-encoded,
 to the same InfluxDB (parallel writers 1/2/4 × batch 5,000/10,000 lines × gzip off/on, each into
 a fresh database); for SQLite the best of `write_rows` batch sizes and of the bare statement
-(`executemany` of pre-built parameters, one transaction per batch, same schema and pragmas). Bytes per point: the same
+(`executemany` of pre-built parameters, and the one-JSON-parameter statement `write_rows` uses,
+pre-encoded; one transaction per batch, same schema and pragmas). Bytes per point: the same
 readings in the previous schema (string fields quality/reason/agent) and in the current one,
 each in its own database, measured as TSM bytes on disk after InfluxDB snapshotted its cache.
 Target: pipeline ≥ 0.5 × ceiling (SQLite ≥ 0.8). The SQLite pipeline writes 50,000-point
@@ -33,6 +34,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from campus_twin.servers import InfluxDB, Mosquitto
 from contract.broker import BrokerSettings
 from contract.telemetry import CANONICAL_UNITS, Reading, Row, encode_batch, make_batch, topic
@@ -46,7 +49,7 @@ from store.config import InfluxV1StoreConfig, SqliteStoreConfig
 from store.influx_v1 import InfluxV1Store
 from store.lineprotocol import LineEncoder
 from store.sqlite import SCHEMA as SQLITE_SCHEMA
-from store.sqlite import UPSERT_POINT, UPSERT_SERIES, SQLiteStore
+from store.sqlite import UPSERT_POINT, UPSERT_POINTS_JSON, UPSERT_SERIES, SQLiteStore
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S
@@ -185,8 +188,8 @@ def sqlite_ceiling(
             store.write_rows(pending, no_tags)
         out[f"write_rows, {batch} rows"] = total / (time.perf_counter() - t0)
         store.close()
-    for batch in (10_000, 50_000):
-        conn = sqlite3.connect(d / f"bare{batch}.db", isolation_level=None)
+    for method, batch in (("executemany", 10_000), ("executemany", 50_000), ("json_each", 50_000)):
+        conn = sqlite3.connect(d / f"bare-{method}{batch}.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SQLITE_SCHEMA)
@@ -202,12 +205,18 @@ def sqlite_ceiling(
             for site, agent, rows in groups
             for r in rows
         ]
+        # the same rows as one JSON parameter per transaction (what `write_rows` sends), encoded
+        # before the clock like executemany's parameters
+        docs = [msgspec.json.encode(params[i : i + batch]) for i in range(0, len(params), batch)]
         t0 = time.perf_counter()
-        for i in range(0, len(params), batch):
+        for n, i in enumerate(range(0, len(params), batch)):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(UPSERT_POINT, params[i : i + batch])
+            if method == "executemany":
+                conn.executemany(UPSERT_POINT, params[i : i + batch])
+            else:
+                conn.execute(UPSERT_POINTS_JSON, (docs[n],))
             conn.execute("COMMIT")
-        out[f"bare executemany, {batch} rows"] = total / (time.perf_counter() - t0)
+        out[f"bare {method}, {batch} rows"] = total / (time.perf_counter() - t0)
         conn.close()
     return out
 
