@@ -7,8 +7,9 @@ Why these choices:
   batch store each point once (last write wins).
 - Series metadata (quantity, unit, room tags) lives once per series, not per point, and is
   upserted only when this store has not seen it yet or it changed (an in-memory cache of series
-  ids): a batch then costs one `executemany` of points, not one statement per series too (that
-  was ~45 % of a write). `latest` is `max(ts)` on the (series_id, ts) primary key, an index seek;
+  ids): a batch then costs one statement of points, not one statement per series too (that
+  was ~45 % of a write). The points go as one JSON parameter (`UPSERT_POINTS_JSON`) so the
+  statement holds the GIL once, not once per row. `latest` is `max(ts)` on the (series_id, ts) primary key, an index seek;
   the `last_ts` column is set on insert only, kept for files written by older versions.
 - Each thread gets its own connection (sqlite3 connections are not thread-safe); writes are
   serialised by a lock and `busy_timeout` covers a second process on the same file.
