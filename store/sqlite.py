@@ -9,7 +9,8 @@ Why these choices:
   upserted only when this store has not seen it yet or it changed (an in-memory cache of series
   ids): a batch then costs one statement of points, not one statement per series too (that
   was ~45 % of a write). The points go as one JSON parameter (`UPSERT_POINTS_JSON`) so the
-  statement holds the GIL once, not once per row. `latest` is `max(ts)` on the (series_id, ts) primary key, an index seek;
+  statement holds the GIL once, not once per row. `latest` is `max(ts)` on the (series_id, ts)
+  primary key, an index seek;
   the `last_ts` column is set on insert only, kept for files written by older versions.
 - Each thread gets its own connection (sqlite3 connections are not thread-safe); writes are
   serialised by a lock and `busy_timeout` covers a second process on the same file.
@@ -90,7 +91,7 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
     reason = excluded.reason, agent = excluded.agent
 """
 
-_DEVICE, _POINT, _QUANTITY, _VALUE, _UNIT, _TS, _QUALITY, _REASON = (itemgetter(i) for i in range(8))
+_DEVICE, _POINT, _VALUE, _TS, _QUALITY, _REASON = (itemgetter(i) for i in (0, 1, 3, 5, 6, 7))
 _SERIES = itemgetter(0, 1, 2, 4)  # (device, point, quantity, unit) of a row
 
 # A point takes part in aggregates when it has a value and is not bad (see Store.range).
@@ -161,8 +162,9 @@ class SQLiteStore:
         write_points(self, points)
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
-        """One transaction: new or changed series upserted, points in one executemany whose
-        parameters are made at C speed from the rows (a StrEnum quality binds as its text)."""
+        """One transaction: new or changed series upserted, then the points in one statement
+        (`UPSERT_POINTS_JSON`, parameters made at C speed from the rows; `executemany` where
+        SQLite or msgspec cannot)."""
         if not any(rows for _s, _a, rows in groups):
             return
         fresh = self._fresh_series(groups, tags)
