@@ -8,10 +8,14 @@ enrich, encode, write, ack) without the publisher competing for the same CPU. Th
 the *best* of several writer set-ups writing exactly the lines the pipeline writes, pre-encoded,
 to the same InfluxDB (parallel writers 1/2/4 × batch 5,000/10,000 lines × gzip off/on, each into
 a fresh database); for SQLite the best of `write_rows` batch sizes and of the bare statement
-(`executemany` of pre-built parameters, one transaction per batch, same schema and pragmas). Bytes per point: the same
+(`executemany` of pre-built parameters, and the one-JSON-parameter statement `write_rows` uses,
+pre-encoded; one transaction per batch, same schema and pragmas). Bytes per point: the same
 readings in the previous schema (string fields quality/reason/agent) and in the current one,
 each in its own database, measured as TSM bytes on disk after InfluxDB snapshotted its cache.
-Target: pipeline ≥ 0.5 × ceiling (SQLite ≥ 0.8).
+Target: pipeline ≥ 0.5 × ceiling (SQLite ≥ 0.8). The SQLite pipeline writes 50,000-point
+batches (`--sqlite-max-points`: the transaction size at which the bare statement is fastest);
+`--processes N` drains with N ingest processes in one share group (one delivery ledger), each
+started and imported before the clock runs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import gc
 import itertools
 import json
+import multiprocessing
 import sqlite3
 import tempfile
 import threading
@@ -29,9 +34,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from campus_twin.servers import InfluxDB, Mosquitto
 from contract.broker import BrokerSettings
-from contract.telemetry import CANONICAL_UNITS, Reading, encode_batch, make_batch, topic
+from contract.telemetry import CANONICAL_UNITS, Reading, Row, encode_batch, make_batch, topic
 from ingest.config import BatchConfig, BrokerConfig, IngestConfig
 from ingest.service import IngestService
 from ops.metrics import MetricsListen
@@ -42,7 +49,7 @@ from store.config import InfluxV1StoreConfig, SqliteStoreConfig
 from store.influx_v1 import InfluxV1Store
 from store.lineprotocol import LineEncoder
 from store.sqlite import SCHEMA as SQLITE_SCHEMA
-from store.sqlite import UPSERT_POINT, UPSERT_SERIES, SQLiteStore
+from store.sqlite import UPSERT_POINT, UPSERT_POINTS_JSON, UPSERT_SERIES, SQLiteStore
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S
@@ -74,7 +81,7 @@ def workload(batches: int, per_batch: int, agents: int) -> list[tuple[str, bytes
     return out
 
 
-def row_groups(work: list[tuple[str, bytes, list[Reading]]]) -> list[RowGroup]:
+def row_groups(work: list[tuple[str, bytes, list[Reading]]]) -> list[tuple[str, str, list[Row]]]:
     return [
         (
             rs[0].site,
@@ -157,7 +164,7 @@ def bytes_per_point(
 
 
 def sqlite_ceiling(
-    d: Path, groups: list[RowGroup], no_tags: dict[tuple[str, str, str], dict[str, str]]
+    d: Path, groups: list[tuple[str, str, list[Row]]], no_tags: dict[tuple[str, str, str], dict[str, str]]
 ) -> dict[str, float]:
     """points/s of the same rows into fresh SQLite files: through `write_rows` at three batch
     sizes, and as the bare statement — one `executemany` of pre-built parameters per
@@ -181,8 +188,8 @@ def sqlite_ceiling(
             store.write_rows(pending, no_tags)
         out[f"write_rows, {batch} rows"] = total / (time.perf_counter() - t0)
         store.close()
-    for batch in (10_000, 50_000):
-        conn = sqlite3.connect(d / f"bare{batch}.db", isolation_level=None)
+    for method, batch in (("executemany", 10_000), ("executemany", 50_000), ("json_each", 50_000)):
+        conn = sqlite3.connect(d / f"bare-{method}{batch}.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SQLITE_SCHEMA)
@@ -198,12 +205,18 @@ def sqlite_ceiling(
             for site, agent, rows in groups
             for r in rows
         ]
+        # the same rows as one JSON parameter per transaction (what `write_rows` sends), encoded
+        # before the clock like executemany's parameters
+        docs = [msgspec.json.encode(params[i : i + batch]) for i in range(0, len(params), batch)]
         t0 = time.perf_counter()
-        for i in range(0, len(params), batch):
+        for n, i in enumerate(range(0, len(params), batch)):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(UPSERT_POINT, params[i : i + batch])
+            if method == "executemany":
+                conn.executemany(UPSERT_POINT, params[i : i + batch])
+            else:
+                conn.execute(UPSERT_POINTS_JSON, (docs[n],))
             conn.execute("COMMIT")
-        out[f"bare executemany, {batch} rows"] = total / (time.perf_counter() - t0)
+        out[f"bare {method}, {batch} rows"] = total / (time.perf_counter() - t0)
         conn.close()
     return out
 
@@ -246,17 +259,92 @@ def drain(cfg: IngestConfig, broker: Mosquitto, work: list[tuple[str, bytes, lis
     return total / elapsed
 
 
+def drain_processes(
+    cfgs: list[IngestConfig], broker: Mosquitto, work: list[tuple[str, bytes, list[Reading]]]
+) -> float:
+    """`drain` with one ingest process per config (members of one share group): the sessions
+    are made first, then every process is started and imported before the clock runs."""
+    total = sum(len(rs) for _, _, rs in work)
+    for cfg in cfgs:
+        svc = IngestService(cfg)
+        svc.start()
+        if not svc.consumer.wait_ready(15):
+            raise RuntimeError("ingest did not subscribe")
+        svc.stop()
+    publish_all(broker, work)
+    ctx = multiprocessing.get_context("spawn")
+    go, done = ctx.Event(), ctx.Event()
+    counts = [ctx.Value("q", 0) for _ in cfgs]
+    ready = [ctx.Event() for _ in cfgs]
+    procs = [
+        ctx.Process(target=_member, args=(cfg, go, done, r, c), daemon=False)
+        for cfg, r, c in zip(cfgs, ready, counts, strict=True)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        for r in ready:
+            if not r.wait(60):
+                raise RuntimeError("an ingest process did not start")
+        t0 = time.perf_counter()
+        go.set()
+        deadline = time.monotonic() + 600
+        while sum(int(c.value) for c in counts) < total:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {sum(int(c.value) for c in counts)}/{total} points in 600s")
+            time.sleep(0.01)
+        return total / (time.perf_counter() - t0)
+    finally:
+        go.set()
+        done.set()
+        for p in procs:
+            p.join(60)
+
+
+def _member(cfg: IngestConfig, go: Any, done: Any, ready: Any, count: Any) -> None:
+    """One ingest process of `drain_processes`: built and imported, started on `go`, reporting
+    its written points until `done`."""
+    svc = IngestService(cfg)
+    ready.set()
+    go.wait()
+    svc.start()
+    while not done.wait(0.01):
+        count.value = svc.metrics.points_written_total
+    svc.stop()
+
+
 def ingest_config(
-    broker: Mosquitto, store: Any, workdir: Path, max_points: int, writers: int
+    broker: Mosquitto,
+    store: Any,
+    workdir: Path,
+    max_points: int,
+    writers: int,
+    share_group: str | None = None,
 ) -> IngestConfig:
     return IngestConfig(
         broker=BrokerConfig(host=broker.host, port=broker.port, client_id=f"bench-{uuid.uuid4().hex[:6]}"),
-        share_group=f"bench{uuid.uuid4().hex[:6]}",
+        share_group=share_group or f"bench{uuid.uuid4().hex[:6]}",
         store=store,
         quarantine=QuarantineConfig(path=workdir / "quarantine.sqlite"),
         metrics=MetricsListen(listen=None),
         batch=BatchConfig(max_points=max_points, max_messages=100, max_delay_s=0.2, writers=writers),
     )
+
+
+def run_pipeline(
+    args: argparse.Namespace,
+    broker: Mosquitto,
+    store: Any,
+    d: Path,
+    work: list[tuple[str, bytes, list[Reading]]],
+    max_points: int | None = None,
+) -> float:
+    points = max_points or args.max_points
+    if args.processes <= 1:
+        return drain(ingest_config(broker, store, d, points, args.writers), broker, work)
+    group = f"bench{uuid.uuid4().hex[:6]}"
+    cfgs = [ingest_config(broker, store, d, points, args.writers, group) for _ in range(args.processes)]
+    return drain_processes(cfgs, broker, work)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +355,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-points", type=int, default=10_000, help="ingest batch: points per store write")
     ap.add_argument(
         "--writers", type=int, default=BatchConfig().writers, help="ingest: store writes in flight"
+    )
+    ap.add_argument(
+        "--sqlite-max-points",
+        type=int,
+        default=50_000,
+        help="ingest batch into SQLite (one transaction each; the ceiling's best is 50,000-row transactions)",
+    )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="ingest processes sharing the subscription (a share group, one ledger); 1: in this process",
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = ap.parse_args(argv)
@@ -294,9 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             influx_cfg = InfluxV1StoreConfig(
                 type="influxdb", url=influx.url, database="pipe", create_database=True
             )
-            pipe_influx = drain(
-                ingest_config(broker, influx_cfg, d, args.max_points, args.writers), broker, work
-            )
+            pipe_influx = run_pipeline(args, broker, influx_cfg, d, work)
             check = InfluxV1Store(influx.url, "pipe")
             stored_influx = check.count()
             check.query('DROP DATABASE "pipe"')
@@ -306,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite_setups = sqlite_ceiling(d, groups, no_tags)
             raw_sqlite, sqlite_best = max((v, k) for k, v in sqlite_setups.items())
             sq_cfg = SqliteStoreConfig(path=d / "pipe.db")
-            pipe_sqlite = drain(ingest_config(broker, sq_cfg, d, args.max_points, args.writers), broker, work)
+            pipe_sqlite = run_pipeline(args, broker, sq_cfg, d, work, args.sqlite_max_points)
             check_sq = SQLiteStore(d / "pipe.db")
             stored_sqlite = check_sq.count()
             check_sq.close()
@@ -319,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         "messages": len(work),
         "readings_per_message": args.per_batch,
         "writers": args.writers,
+        "processes": args.processes,
+        "max_points": args.max_points,
+        "sqlite_max_points": args.sqlite_max_points,
         "points_per_s": round(pipe_influx),
         "raw_ceiling_points_per_s": round(raw_influx),
         "raw_ceiling_setup": best_setup,

@@ -4,9 +4,9 @@ Both the edge agent (producer) and ingest (consumer) import this module and noth
 of each other. See docs/wire-format.md for the prose version with examples.
 
 Wire encoding is JSON with positional reading rows (measured in bench/contract_codec.py):
-rows avoid repeating key names, which halves the payload against objects. Parsing now costs
-about twice the row checks (stdlib ≈ 1.1 µs/reading; orjson would save ≈ 0.5 µs, ~10 % of
-ingest's CPU per point, not taken: docs/performance.md "Hot-path pass").
+rows avoid repeating key names, which halves the payload against objects. Ingest decodes with
+`decode_rows`: msgspec's typed decoder first (batches whose readings are all good, ≈ 0.8 µs per
+reading against 1.95 for json.loads + row checks), the checked stdlib path for everything else.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -264,6 +265,26 @@ def make_batch(site: str, agent: str, seq: int, sent: int, readings: Sequence[Re
 Row = tuple[str, str, str, float | None, str, int, Quality, str | None]
 
 
+# The wire row of a good reading with a value and no reason: code "g" at [6], no [7].
+GoodRow = tuple[str, str, str, float, str, int, str]
+
+
+class GoodRows(list[GoodRow]):
+    """The rows of a batch whose readings are all good, with a value and no reason, kept as the
+    wire gave them (msgspec's tuples): turning each into a `Row` cost as much as decoding it.
+    Indexes 0-5 are a `Row`'s; `as_rows` gives `Row`s where a consumer needs the general shape."""
+
+    __slots__ = ()
+
+
+def as_rows(rows: Sequence[Row] | GoodRows) -> Sequence[Row]:
+    """`rows` as `Row`s (a `GoodRows` converted: quality good, no reason)."""
+    if isinstance(rows, GoodRows):
+        good = Quality.GOOD
+        return [(d, p, q, v, u, t, good, None) for d, p, q, v, u, t, _ in rows]
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class RowBatch:
     """A validated telemetry batch as plain rows: what `decode_batch` checks, without building a
@@ -273,7 +294,7 @@ class RowBatch:
     agent: str
     seq: int
     sent: int
-    rows: list[Row]
+    rows: list[Row] | GoodRows
 
 
 def decode_batch(
@@ -289,6 +310,9 @@ def decode_rows(
 ) -> RowBatch:
     """`decode_batch` as plain rows: accepts and rejects exactly what it does, with the same
     messages, the same values (tests/contract/test_fast_decode.py), ~3× faster."""
+    fast = _msgspec_rows(payload, max_skew_s)
+    if fast is not None:
+        return fast
     where, doc = _parse_envelope(payload, topic_name, max_skew_s, restamp=False)
     sent = doc.get("sent")
     if type(sent) is int and _TS_MIN < sent < _TS_MAX:
@@ -457,6 +481,65 @@ def _fast_rows(doc: dict[str, Any], ts_lo: int = _TS_MIN + 1, ts_hi: int = _TS_M
     except TypeError:
         return None
     return None if out is None else RowBatch(site, agent, seq, sent, out)
+
+
+# The C-speed first try (msgspec, optional: without it `decode_rows` behaves the same, slower).
+# Its types accept only a subset of what the checks above accept: every row good, with a finite
+# value within ±2**53 (so a JSON int converts to the same float as `float(int)`), a time inside
+# the contract's range, no unknown envelope field (msgspec skips those unread, so bytes json.loads
+# refuses could hide there). Anything else — a reason, a null, a restamp, a coercion, an error —
+# fails it and takes the path above, which decides and words the error. Ids and series are then
+# checked with the same remembered sets as `_checked_rows`, at C speed.
+try:
+    import msgspec
+except ImportError:  # pragma: no cover - exercised by the agent-only install
+    msgspec = None  # type: ignore[assignment]
+
+if msgspec is not None:
+    _Value = Annotated[float, msgspec.Meta(ge=-float(_EXACT_INT_FLOAT), le=float(_EXACT_INT_FLOAT))]
+    _Time = Annotated[int, msgspec.Meta(gt=_TS_MIN, lt=_TS_MAX)]
+    _GoodRow = tuple[str, str, str, _Value, str, _Time, Literal["g"]]
+
+    class _GoodBatch(msgspec.Struct, forbid_unknown_fields=True):
+        v: Literal[1]
+        site: str
+        agent: str
+        seq: Annotated[int, msgspec.Meta(ge=0)]
+        sent: Annotated[int, msgspec.Meta(gt=0)]
+        r: Annotated[list[_GoodRow], msgspec.Meta(max_length=MAX_BATCH_READINGS)]
+
+    _GOOD_DECODER: msgspec.json.Decoder[_GoodBatch] | None = msgspec.json.Decoder(_GoodBatch)
+    _MSGSPEC_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError,)
+else:  # pragma: no cover
+    _GOOD_DECODER = None
+    _MSGSPEC_ERRORS = ()
+
+_SERIES_OF = itemgetter(0, 1, 2, 4)  # (device, point, quantity, unit) of a wire row
+_TS_OF = itemgetter(5)
+
+
+def _msgspec_rows(payload: bytes, max_skew_s: float) -> RowBatch | None:
+    """The batch when every row is good and plainly valid (decoded by msgspec); else None."""
+    if _GOOD_DECODER is None or len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        b = _GOOD_DECODER.decode(payload)
+    except _MSGSPEC_ERRORS:  # ValidationError is a DecodeError
+        return None
+    if not _valid_id(b.site) or not _valid_id(b.agent):
+        return None
+    rows = b.r
+    if rows:
+        if _TS_MIN < b.sent < _TS_MAX:  # the device-clock rule: restamping is the slow path's job
+            lo, hi = _plausible_window(b.sent, time.time_ns(), max_skew_s)
+            if min(map(_TS_OF, rows)) < lo or max(map(_TS_OF, rows)) > hi:
+                return None
+        known = _KNOWN_SERIES
+        if not known.issuperset(map(_SERIES_OF, rows)):
+            for device, point, quantity, unit in set(map(_SERIES_OF, rows)).difference(known):
+                if not _known_series(device, point, quantity, unit):
+                    return None
+    return RowBatch(b.site, b.agent, b.seq, b.sent, GoodRows(rows))
 
 
 def _checked_rows(rows: list[Any], ts_lo: int, ts_hi: int) -> list[Row] | None:

@@ -66,6 +66,22 @@ def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], N
     return client
 
 
+def reason_text(reason: Any) -> str:
+    """A paho reason code as its name and number ("Not authorized (135)"), or as given."""
+    value = getattr(reason, "value", None)
+    return f"{reason} ({value})" if isinstance(value, int) else str(reason)
+
+
+def disconnect_text(reason: Any, from_server: bool, socket_error: str | None) -> str:
+    """Why a connection ended, in words: paho names a lost connection only "Unspecified error",
+    so say whether the broker sent DISCONNECT and what the socket reported."""
+    if from_server:
+        return f"the broker sent DISCONNECT: {reason_text(reason)}"
+    if getattr(reason, "value", None) in (128, None):  # paho's code for MQTT_ERR_CONN_LOST
+        return f"connection lost ({socket_error or 'the broker closed the socket without a DISCONNECT'})"
+    return reason_text(reason) + (f" ({socket_error})" if socket_error else "")
+
+
 class Consumer:
     """Gathers messages, writes them through the store, then acks them in arrival order."""
 
@@ -114,10 +130,14 @@ class Consumer:
         self._next_ack = 0
         self._written: dict[int, tuple[list[Incoming], Decoded, float]] = {}
         self._failed = threading.Event()
+        self._last_mqtt_error: str | None = None  # paho's last socket error (see _on_log)
+        self._connect_failures = 0
         self.client = make_client(broker, self._on_message)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_log = self._on_log
+        self.client.on_connect_fail = self._on_connect_fail
 
     # ------------------------------------------------------------ MQTT callbacks (network thread)
 
@@ -143,10 +163,33 @@ class Consumer:
         if msg.qos > 0:
             self.client.ack(msg.mid, msg.qos)
 
+    def _on_log(self, _c: mqtt.Client, _u: Any, level: int, text: str) -> None:
+        """Keeps paho's last socket-level complaint for the disconnect line (paho reports a lost
+        connection only as the reason code "Unspecified error")."""
+        if level in (mqtt.MQTT_LOG_ERR, mqtt.MQTT_LOG_WARNING):
+            self._last_mqtt_error = text
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        self._connect_failures += 1
+        if self._connect_failures == 1:
+            log.warning(
+                "MQTT connect to %s:%s failed (%s); paho retries every 1-5 s",
+                self.broker.host,
+                self.broker.port,
+                self._last_mqtt_error or "broker unreachable: refused or no route",
+            )
+
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.error("MQTT connect to %s:%s refused: %s", self.broker.host, self.broker.port, reason)
+            log.error(
+                "MQTT connect to %s:%s refused: %s",
+                self.broker.host,
+                self.broker.port,
+                reason_text(reason),
+            )
             return
+        self._connect_failures = 0
+        self._last_mqtt_error = None
         log.info(
             "MQTT connected to %s:%s as %s (session present: %s)",
             self.broker.host,
@@ -158,9 +201,13 @@ class Consumer:
         client.subscribe(self.topics)
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
-        failed = [r for r in reasons if getattr(r, "is_failure", False)]
+        failed = [
+            f"{t}: {reason_text(r)}"
+            for (t, _q), r in zip(self.topics, reasons, strict=False)
+            if getattr(r, "is_failure", False)
+        ]
         if failed:
-            log.error("MQTT subscription refused: %s (topics %s)", failed, [t for t, _ in self.topics])
+            log.error("MQTT subscription refused: %s", "; ".join(failed))
             return
         self._subscribed.set()
         with self.metrics.lock:
@@ -168,13 +215,20 @@ class Consumer:
         if self.delivery is not None:
             self.delivery.republish()  # the broker may have lost its retained copies
 
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
         self._subscribed.clear()
         with self.metrics.lock:
             self.metrics.subscribed = 0
         if not self._stop.is_set():
-            log.warning("MQTT disconnected (%s); paho reconnects, un-acked messages are redelivered", reason)
+            from_server = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+            log.warning(
+                "MQTT disconnected from %s:%s: %s; paho reconnects, un-acked messages are redelivered",
+                self.broker.host,
+                self.broker.port,
+                disconnect_text(reason, from_server, self._last_mqtt_error),
+            )
+        self._last_mqtt_error = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -219,7 +273,7 @@ class Consumer:
             except queue.Empty:
                 break
         if rest:
-            decoded = Decoded(max_skew_s=self.max_skew_s)
+            decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table)
             for m in rest:
                 decoded.add(m, self.bindings.tags)
             self._ready.put((seq, rest, decoded))
@@ -246,7 +300,7 @@ class Consumer:
                 self.metrics.bindings_loads_total = self.bindings.loads_total
         with self.metrics.lock:
             self.metrics.bindings_errors_total = self.bindings.errors_total
-        decoded = Decoded(max_skew_s=self.max_skew_s)
+        decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table)
         msgs = [first]
         points = decoded.add(first, self.bindings.tags)
         deadline = time.monotonic() + self.batch.max_delay_s

@@ -242,6 +242,7 @@ class Confirmer:
         self._first_seen: dict[tuple[str, str, int], float] = {}
         self._asked: dict[tuple[str, str, int], float] = {}
         self.resend_requests_total = 0
+        self.resend_requests: dict[AgentKey, int] = {}  # per agent, sent by this process
         self.gone_readings_total = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ingest-delivery", daemon=True)
@@ -274,6 +275,10 @@ class Confirmer:
         for (site, agent), seq in advanced.items():
             self.publish(control_topic(site, agent, "durable"), encode_control(Durable(seq=seq)), True)
 
+    def states(self) -> list[DeliveryState]:
+        """Per agent, the share group's delivery state from the ledger (read at scrape time)."""
+        return read_delivery(self.ledger.path)
+
     def republish(self) -> None:
         """Every agent's durable again (after a (re)connect: the broker may have lost retained)."""
         self._confirm(self.ledger.durable())
@@ -291,6 +296,7 @@ class Confirmer:
                 continue
             self._asked[k] = now
             self.resend_requests_total += 1
+            self.resend_requests[(g.site, g.agent)] = self.resend_requests.get((g.site, g.agent), 0) + 1
             msg = Resend.model_validate({"from": g.first, "to": g.last})
             self.publish(control_topic(g.site, g.agent, "resend"), encode_control(msg), False)
             log.warning(

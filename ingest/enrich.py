@@ -36,6 +36,23 @@ def room_tags(tags: RoomTags | None) -> dict[str, str]:
     return out
 
 
+class RoomTagTable(dict[tuple[str, str, str], dict[str, str]]):
+    """Room tags per (site, device, point) of one binding-table generation, filled on first use.
+
+    A reload makes a new table and never changes an entry of an old one, so a store may keep
+    what it derived from a table (line-protocol prefixes) for as long as it is handed the same
+    object, and ingest's hot path looks each series up once per process, not once per batch."""
+
+    def __init__(self, index: BindingIndex) -> None:
+        super().__init__()
+        self._index = index
+
+    def __missing__(self, key: tuple[str, str, str]) -> dict[str, str]:
+        tags = room_tags(self._index.lookup(*key))
+        self[key] = tags
+        return tags
+
+
 class BindingWatcher:
     """Current `BindingIndex`; checks the file's mtime at most every `check_s` seconds."""
 
@@ -43,6 +60,7 @@ class BindingWatcher:
         self.path = path
         self.check_s = check_s
         self.index = BindingIndex()
+        self.table = RoomTagTable(self.index)
         self.loads_total = 0
         self.errors_total = 0
         self._stamp: tuple[int, int] | None = None
@@ -81,9 +99,10 @@ class BindingWatcher:
             log.error("binding table %s not reloaded (keeping the previous one): %s", self.path, exc)
             return False
         self.index = BindingIndex(table)
+        self.table = RoomTagTable(self.index)
         self.loads_total += 1
         log.info("binding table %s loaded: %d bindings", self.path, len(self.index))
         return True
 
     def tags(self, site: str, device: str, point: str) -> dict[str, str]:
-        return room_tags(self.index.lookup(site, device, point))
+        return self.table[(site, device, point)]

@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from prometheus_client.registry import Collector
 
 from contract.sequence import SequenceTracker
+from ingest.delivery import Confirmer
 
 
 @dataclass
@@ -48,8 +49,9 @@ class IngestCollector(Collector):
     classes, `site`/`agent`: one series per gateway, i.e. hundreds, never per device/point).
     """
 
-    def __init__(self, metrics: IngestMetrics) -> None:
+    def __init__(self, metrics: IngestMetrics, delivery: Confirmer | None = None) -> None:
         self.metrics = metrics
+        self.delivery = delivery
 
     def collect(self) -> Iterator[Metric]:
         m = self.metrics
@@ -121,14 +123,58 @@ class IngestCollector(Collector):
         yield open_gaps
         yield highest
         yield dups
+        if self.delivery is not None:
+            yield from delivery_metrics(self.delivery)
+
+
+def delivery_metrics(delivery: Confirmer) -> Iterator[Metric]:
+    """The end-to-end acknowledgement per agent: the share group's ledger (durable seq, missing
+    batches, ranges and readings the agent reported gone) and this process's resend requests."""
+    labels = ["site", "agent"]
+    durable = GaugeMetricFamily(
+        "campus_ingest_delivery_durable_seq",
+        "highest contiguous batch seq stored (published as durable to the agent)",
+        labels=labels,
+    )
+    missing = GaugeMetricFamily(
+        "campus_ingest_delivery_missing_batches",
+        "batch seqs between durable and the highest stored that are not stored yet",
+        labels=labels,
+    )
+    resends = CounterMetricFamily(
+        "campus_ingest_delivery_resend_requests",
+        "resend requests this process sent for gaps that stayed open",
+        labels=labels,
+    )
+    gone = CounterMetricFamily(
+        "campus_ingest_delivery_gone_ranges", "gaps the agent reported gone (no longer held)", labels=labels
+    )
+    gone_readings = CounterMetricFamily(
+        "campus_ingest_delivery_gone_readings", "readings in the gaps the agent reported gone", labels=labels
+    )
+    asked = dict(delivery.resend_requests)
+    try:
+        states = delivery.states()
+    except Exception:  # the ledger is busy or unreadable: scrape the rest, never fail the endpoint
+        states = []
+    for st in states:
+        key = [st.site, st.agent]
+        durable.add_metric(key, st.durable)
+        missing.add_metric(key, st.missing)
+        resends.add_metric(key, asked.pop((st.site, st.agent), 0))
+        gone.add_metric(key, st.gone_ranges)
+        gone_readings.add_metric(key, st.lost_readings)
+    for (site, agent), n in sorted(asked.items()):
+        resends.add_metric([site, agent], n)
+    yield from (durable, missing, resends, gone, gone_readings)
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, doc, value=value)
 
 
-def ingest_registry(metrics: IngestMetrics) -> CollectorRegistry:
+def ingest_registry(metrics: IngestMetrics, delivery: Confirmer | None = None) -> CollectorRegistry:
     """The process's own registry (never the global one): several services can share a test run."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(IngestCollector(metrics))
+    registry.register(IngestCollector(metrics, delivery))
     return registry

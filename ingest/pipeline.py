@@ -12,6 +12,7 @@ from itertools import repeat
 from operator import itemgetter
 
 from contract.telemetry import (
+    GoodRows,
     Row,
     RowBatch,
     Status,
@@ -21,6 +22,7 @@ from contract.telemetry import (
     parse_topic,
 )
 from contract.timestamps import DEFAULT_MAX_SKEW_S
+from ingest.enrich import RoomTagTable
 from store.base import Store
 
 _device, _point = itemgetter(0), itemgetter(1)
@@ -62,7 +64,9 @@ class Decoded:
     batches: list[tuple[RowBatch, int]] = field(default_factory=list)  # with received_ns
     statuses: list[Status] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
-    tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)  # (site, device, point)
+    # room tags per (site, device, point): the binding watcher's `RoomTagTable` (the consumer's
+    # choice: looked up by the store on first use), or a plain dict filled from `tags_for` here
+    tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     n_points: int = 0
     max_skew_s: float = DEFAULT_MAX_SKEW_S  # the device-clock rule's allowance (ingest config)
 
@@ -92,12 +96,13 @@ class Decoded:
             return 0
         self.batches.append((batch, msg.received_ns))
         site, tags, rows = batch.site, self.tags, batch.rows
-        # series keys at C speed (a batch repeats each series; tags are looked up once per series)
-        for k in set(zip(repeat(site), map(_device, rows), map(_point, rows))).difference(tags):
-            tags[k] = tags_for(*k)
+        if not isinstance(tags, RoomTagTable):  # a table fills itself when the store asks
+            # series keys at C speed (a batch repeats each series; tags are looked up once per series)
+            for k in set(zip(repeat(site), map(_device, rows), map(_point, rows))).difference(tags):
+                tags[k] = tags_for(*k)
         self.n_points += len(batch.rows)
         return len(batch.rows)
 
-    def row_groups(self) -> list[tuple[str, str, list[Row]]]:
+    def row_groups(self) -> list[tuple[str, str, list[Row] | GoodRows]]:
         """(site, agent, rows) per telemetry batch, in arrival order."""
         return [(b.site, b.agent, b.rows) for b, _ in self.batches]

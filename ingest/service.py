@@ -48,7 +48,7 @@ class IngestService:
             cfg.max_clock_skew_s,
             self.delivery,
         )
-        self.registry = ingest_registry(self.metrics)
+        self.registry = ingest_registry(self.metrics, self.delivery)
         self.metrics_endpoint: MetricsEndpoint | None = None
         self.stopped = threading.Event()
 

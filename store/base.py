@@ -16,7 +16,7 @@ from datetime import tzinfo
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from contract.telemetry import Quality, Row, SeriesKey
+from contract.telemetry import GoodRows, Quality, Row, SeriesKey
 
 
 class Agg(StrEnum):
@@ -55,7 +55,7 @@ class SeriesInfo:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-RowGroup = tuple[str, str, Sequence[Row]]  # (site, agent, rows)
+RowGroup = tuple[str, str, Sequence[Row] | GoodRows]  # (site, agent, rows)
 RoomTagMap = Mapping[tuple[str, str, str], Mapping[str, str]]  # (site, device, point) -> room tags
 
 

@@ -166,6 +166,15 @@ class HttpClient:
         self._drop()
 
 
+def _refused(resp: HttpResponse) -> StoreError:
+    """A write the server refused for good (credentials, database, other 4xx)."""
+    what = {401: "authentication failed", 403: "not authorised", 404: "database not found"}
+    return StoreError(
+        f"InfluxDB write {what.get(resp.status, 'rejected')}: HTTP {resp.status}: {resp.text()}",
+        retryable=False,
+    )
+
+
 def auth_headers(username: str | None, password: str | None, token: str | None) -> dict[str, str]:
     """Token (2.x/3.x compatibility API) or Basic auth (1.x users); never put in the URL."""
     if token:
@@ -217,10 +226,38 @@ class InfluxV1Store:
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
         """Validated contract rows `(site, agent, rows)` with room tags per (site, device, point)
-        → line protocol in `batch_lines` requests; an unencodable row goes to `on_reject`."""
-        lines = self.encode_rows(groups, tags)
-        for i in range(0, len(lines), self.batch_lines):
-            self.write_lines(lines[i : i + self.batch_lines])
+        → line protocol in requests of about `batch_lines` (a group is not split); an
+        unencodable row goes to `on_reject`. Groups of plain rows are encoded straight into the
+        request body (`LineEncoder.plain_body`); a body the server refuses (400/413) is written
+        again line by line, which splits and bisects as `write_lines` does."""
+        pending: list[RowGroup] = []
+        parts: list[bytes] = []
+        n = 0
+        for group in groups:
+            site, agent, rows = group
+            body = self._encoder.plain_body(site, agent, rows, tags)
+            if body is None:
+                lines = self._encoder.encode_rows(site, agent, rows, tags, self._reject)
+                for i in range(0, len(lines), self.batch_lines):
+                    self.write_lines(lines[i : i + self.batch_lines])
+                continue
+            pending.append(group)
+            parts.append(body)
+            n += len(rows)
+            if n >= self.batch_lines:
+                self._write_body(pending, parts, tags)
+                pending, parts, n = [], [], 0
+        if pending:
+            self._write_body(pending, parts, tags)
+
+    def _write_body(self, groups: list[RowGroup], parts: list[bytes], tags: RoomTagMap) -> None:
+        resp = self._post_with_retry(b"".join(parts))
+        if resp.status in (200, 204):
+            return
+        if resp.status in SPLIT_STATUSES or resp.status in REJECT_STATUSES:
+            self._split(self.encode_rows(groups, tags), resp)  # the same lines, halved
+            return
+        raise _refused(resp)
 
     def encode_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> list[str]:
         """The lines `write_rows` sends (pure CPU: ingest encodes while earlier writes are in flight)."""
@@ -233,25 +270,24 @@ class InfluxV1Store:
         """Write raw lines with the error classification above (also used by the bench)."""
         if not lines:
             return
-        resp = self._post_with_retry(lines)
+        resp = self._post_with_retry(("\n".join(lines) + "\n").encode())
         if resp.status in (200, 204):
             return
         if resp.status in SPLIT_STATUSES or resp.status in REJECT_STATUSES:
-            if len(lines) == 1:
-                self._reject(lines[0], f"HTTP {resp.status}: {resp.text()}")
-                return
-            mid = len(lines) // 2
-            self.write_lines(lines[:mid])
-            self.write_lines(lines[mid:])
+            self._split(lines, resp)
             return
-        what = {401: "authentication failed", 403: "not authorised", 404: "database not found"}
-        raise StoreError(
-            f"InfluxDB write {what.get(resp.status, 'rejected')}: HTTP {resp.status}: {resp.text()}",
-            retryable=False,
-        )
+        raise _refused(resp)
 
-    def _post_with_retry(self, lines: Sequence[str]) -> HttpResponse:
-        body = ("\n".join(lines) + "\n").encode()
+    def _split(self, lines: Sequence[str], resp: HttpResponse) -> None:
+        """After a 413/400 for `lines`: write each half (down to the one line that fails)."""
+        if len(lines) == 1:
+            self._reject(lines[0], f"HTTP {resp.status}: {resp.text()}")
+            return
+        mid = len(lines) // 2
+        self.write_lines(lines[:mid])
+        self.write_lines(lines[mid:])
+
+    def _post_with_retry(self, body: bytes) -> HttpResponse:
         headers = {"Content-Type": "text/plain; charset=utf-8"}
         if self.gzip_body:
             body = gzip.compress(body, compresslevel=1)

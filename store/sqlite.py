@@ -7,8 +7,10 @@ Why these choices:
   batch store each point once (last write wins).
 - Series metadata (quantity, unit, room tags) lives once per series, not per point, and is
   upserted only when this store has not seen it yet or it changed (an in-memory cache of series
-  ids): a batch then costs one `executemany` of points, not one statement per series too (that
-  was ~45 % of a write). `latest` is `max(ts)` on the (series_id, ts) primary key, an index seek;
+  ids): a batch then costs one statement of points, not one statement per series too (that
+  was ~45 % of a write). The points go as one JSON parameter (`UPSERT_POINTS_JSON`) so the
+  statement holds the GIL once, not once per row. `latest` is `max(ts)` on the (series_id, ts)
+  primary key, an index seek;
   the `last_ts` column is set on insert only, kept for files written by older versions.
 - Each thread gets its own connection (sqlite3 connections are not thread-safe); writes are
   serialised by a lock and `busy_timeout` covers a second process on the same file.
@@ -22,9 +24,11 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import tzinfo
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 
-from contract.telemetry import Quality, SeriesKey
+from contract.telemetry import GoodRows, Quality, SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
 from store.windows import check_range, window_origin
 
@@ -62,6 +66,24 @@ ON CONFLICT (site, device, point) DO UPDATE SET
 RETURNING id
 """
 
+# The same upsert with the batch as one JSON parameter: SQLite reads the rows itself, so the
+# statement holds the GIL once, not once per row as `executemany` does (Python's sqlite3 releases
+# and re-takes it around every step, so a write could not run beside ingest's decoding). Floats
+# travel as msgspec's shortest round-trip text, which SQLite parses back to the same double
+# (tests/store: random doubles round-trip exactly). `->>` needs SQLite 3.38; older: executemany.
+UPSERT_POINTS_JSON = """
+INSERT INTO points (series_id, ts, value, quality, reason, agent)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?) WHERE true
+ON CONFLICT (series_id, ts) DO UPDATE SET
+    value = excluded.value, quality = excluded.quality,
+    reason = excluded.reason, agent = excluded.agent
+"""
+try:
+    from msgspec.json import encode as _json_encode
+except ImportError:  # pragma: no cover - an install without msgspec: executemany
+    _json_encode = None  # type: ignore[assignment]
+_JSON_ROWS = _json_encode is not None and sqlite3.sqlite_version_info >= (3, 38)
+
 UPSERT_POINT = """
 INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (series_id, ts) DO UPDATE SET
@@ -69,7 +91,8 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
     reason = excluded.reason, agent = excluded.agent
 """
 
-_QUALITY_TEXT = {q: q.value for q in Quality}
+_DEVICE, _POINT, _VALUE, _TS, _QUALITY, _REASON = (itemgetter(i) for i in (0, 1, 3, 5, 6, 7))
+_SERIES = itemgetter(0, 1, 2, 4)  # (device, point, quantity, unit) of a row
 
 # A point takes part in aggregates when it has a value and is not bad (see Store.range).
 _VALID = "value IS NOT NULL AND quality != 'bad'"
@@ -95,6 +118,11 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         # (site, device, point) -> (id, quantity, unit, room tags) as last written by this store
         self._series: dict[tuple[str, str, str], tuple[int, str, str, Mapping[str, str]]] = {}
+        self._ids: dict[str, dict[tuple[str, str], int]] = {}  # site -> (device, point) -> series id
+        self._tags_seen: object = None  # the tag mapping `_verified` was checked against
+        self._verified: dict[
+            str, set[tuple[str, str, str, str]]
+        ] = {}  # site -> (device, point, quantity, unit)
         self._closed = False
         with self._write_lock:
             conn = self._conn()
@@ -134,19 +162,12 @@ class SQLiteStore:
         write_points(self, points)
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
-        """One transaction: new or changed series upserted, points in one executemany."""
-        known = self._series
-        fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}  # key -> quantity, unit, ts
-        for site, _agent, rows in groups:
-            for device, point, quantity, _v, unit, ts, _q, _r in rows:
-                k = (site, device, point)
-                if k in fresh:
-                    continue
-                have = known.get(k)
-                if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
-                    fresh[k] = (quantity, unit, ts)
+        """One transaction: new or changed series upserted, then the points in one statement
+        (`UPSERT_POINTS_JSON`, parameters made at C speed from the rows; `executemany` where
+        SQLite or msgspec cannot)."""
         if not any(rows for _s, _a, rows in groups):
             return
+        fresh = self._fresh_series(groups, tags)
         with self._write_lock, self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -156,21 +177,71 @@ class SQLiteStore:
                     tag_json = json.dumps(dict(sorted(room.items())), ensure_ascii=False)
                     row = conn.execute(UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
                     added[k] = (int(row[0]), quantity, unit, room)
-                ids = {**known, **added} if added else known
-                qtext = _QUALITY_TEXT
-                conn.executemany(
-                    UPSERT_POINT,
-                    [
-                        (ids[(site, r[0], r[1])][0], r[5], r[3], qtext[r[6]], r[7], agent or None)
-                        for site, agent, rows in groups
-                        for r in rows
-                    ],
-                )
+                ids = self._ids
+                new_ids: dict[str, dict[tuple[str, str], int]] = {}  # not in `ids` before the commit
+                for (s, d, p), v in added.items():
+                    new_ids.setdefault(s, {})[(d, p)] = v[0]
+                params = []
+                for site, agent, rows in groups:
+                    by_site = ids.get(site, {})
+                    new = new_ids.get(site)
+                    sid = {**by_site, **new} if new else by_site
+                    params.append(
+                        zip(
+                            map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True)),
+                            map(_TS, rows),
+                            map(_VALUE, rows),
+                            repeat(Quality.GOOD.value) if isinstance(rows, GoodRows) else map(_QUALITY, rows),
+                            repeat(None) if isinstance(rows, GoodRows) else map(_REASON, rows),
+                            repeat(agent or None),
+                        )
+                    )
+                if _JSON_ROWS:
+                    conn.execute(UPSERT_POINTS_JSON, (_json_encode(list(chain.from_iterable(params))),))
+                else:  # pragma: no cover
+                    conn.executemany(UPSERT_POINT, chain.from_iterable(params))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            known.update(added)  # only once committed: a rolled-back series id is not kept
+            # only once committed: a rolled-back series id is not kept
+            self._series.update(added)
+            for site, new in new_ids.items():
+                ids.setdefault(site, {}).update(new)
+            for (s, d, p), (_i, q, u, _t) in added.items():
+                self._verified.setdefault(s, set()).add((d, p, q, u))
+
+    def _fresh_series(
+        self, groups: Sequence[RowGroup], tags: RoomTagMap
+    ) -> dict[tuple[str, str, str], tuple[str, str, int]]:
+        """Series of these rows that are new here or whose quantity, unit or room tags changed:
+        key -> (quantity, unit, first ts). A series once checked against a tag mapping object
+        is not checked again while the same object is handed (one snapshot, see encode_rows)."""
+        if tags is not self._tags_seen or sum(map(len, self._verified.values())) > 1_000_000:
+            self._tags_seen, self._verified = tags, {}
+        known = self._series
+        fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+        for site, _agent, rows in groups:
+            verified = self._verified.setdefault(site, set())
+            first_ts: dict[tuple[str, str], int] | None = None
+            for device, point, quantity, unit in set(map(_SERIES, rows)).difference(verified):
+                k = (site, device, point)
+                have = known.get(k)
+                if have is None or have[1] != quantity or have[2] != unit or have[3] != tags[k]:
+                    if k not in fresh:
+                        if first_ts is None:  # each series' first time in these rows (reversed: first wins)
+                            back = rows[::-1]
+                            first_ts = dict(
+                                zip(
+                                    zip(map(_DEVICE, back), map(_POINT, back), strict=True),
+                                    map(_TS, back),
+                                    strict=True,
+                                )
+                            )
+                        fresh[k] = (quantity, unit, first_ts[(device, point)])
+                else:
+                    verified.add((device, point, quantity, unit))
+        return fresh
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:
         sql = (

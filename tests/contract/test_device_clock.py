@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from contract.telemetry import Quality, decode_batch, decode_rows
+from contract.telemetry import Quality, as_rows, decode_batch, decode_rows
 from contract.timestamps import check_device_time
 
 RX = 1_795_395_600_000_000_000  # 2026-11-23T01:00:00Z
@@ -37,7 +37,7 @@ def test_decoding_restamps_rows_of_any_agent_against_the_batch_sent_time() -> No
         ),
         "campus/s/gw/telemetry",
     )
-    (a, b, c) = batch.rows
+    (a, b, c) = as_rows(batch.rows)
     assert (a[5], a[6]) == (RX, Quality.UNCERTAIN) and a[7] and a[7].startswith("device clock skewed")
     assert (
         (b[5], b[6]) == (RX, Quality.UNCERTAIN)
@@ -49,7 +49,7 @@ def test_decoding_restamps_rows_of_any_agent_against_the_batch_sent_time() -> No
 
 def test_both_decoders_agree_on_restamped_rows() -> None:
     payload = _payload(["A-1", "t", "temperature", 23.4, "°C", 192 * S, "g"])
-    (row,) = decode_rows(payload).rows
+    (row,) = as_rows(decode_rows(payload).rows)
     (reading,) = decode_batch(payload).readings
     assert (
         (reading.ts, reading.quality, reading.reason)

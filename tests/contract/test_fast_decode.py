@@ -18,12 +18,15 @@ from contract.telemetry import (
     RowBatch,
     TelemetryError,
     _fast_rows,
+    _msgspec_rows,
     _parse_envelope,
+    as_rows,
     decode_batch,
     decode_rows,
     encode_batch,
     make_batch,
 )
+from contract.timestamps import DEFAULT_MAX_SKEW_S
 
 TS_MIN, TS_MAX = 946_684_800_000_000_000, 4_102_444_800_000_000_000
 IDS = ["A-201-co2", "co2", "gw-A", "a", "x" * 128, "a_b.c:d-e", "9"]
@@ -121,7 +124,7 @@ def rows_of_fast(payload: bytes) -> tuple[str, Any]:
     kind, b = outcome(decode_rows, payload)
     if kind == "error":
         return kind, b
-    return kind, (b.site, b.agent, b.seq, b.sent, b.rows)
+    return kind, (b.site, b.agent, b.seq, b.sent, list(as_rows(b.rows)))
 
 
 def fast_only(payload: bytes) -> RowBatch | None:
@@ -131,6 +134,11 @@ def fast_only(payload: bytes) -> RowBatch | None:
     except TelemetryError:
         return None
     return _fast_rows(doc)
+
+
+def msgspec_only(payload: bytes) -> RowBatch | None:
+    """The C-speed first stage alone (msgspec types + remembered series), without any fallback."""
+    return _msgspec_rows(payload, DEFAULT_MAX_SKEW_S)
 
 
 def typed(result: tuple[str, Any]) -> Any:
@@ -156,7 +164,9 @@ def test_fast_path_accepts_only_what_pydantic_accepts_unchanged(payload: bytes) 
     if fast is not None:
         kind, v = rows_of_batch(payload)
         assert kind == "ok", v
-        assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, fast.rows))) == typed((kind, v))
+        assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, list(as_rows(fast.rows))))) == typed(
+            (kind, v)
+        )
 
 
 @settings(max_examples=100, deadline=None)
@@ -181,7 +191,7 @@ def test_fast_path_takes_valid_agent_batches(rows: list[list[Any]]) -> None:
     payload = encode_batch(make_batch("s", "gw-A", 3, 1, readings))
     fast = fast_only(payload)
     assert fast is not None
-    assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, fast.rows))) == typed(
+    assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, list(as_rows(fast.rows))))) == typed(
         rows_of_batch(payload)
     )
 
@@ -210,10 +220,14 @@ def test_every_odd_field_value_alone() -> None:
         payload = json.dumps(doc, ensure_ascii=False).encode()
         expected = typed(rows_of_batch(payload))
         assert typed(rows_of_fast(payload)) == expected, doc
-        fast = fast_only(payload)
-        if fast is not None:
-            accepted += 1
-            assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, fast.rows))) == expected, doc
+        for stage in (fast_only, msgspec_only):
+            fast = stage(payload)
+            if fast is not None:
+                accepted += 1
+                assert (
+                    typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, list(as_rows(fast.rows)))))
+                    == expected
+                ), doc
     assert accepted > len(rows)  # the fast path is really exercised, not always bypassed
 
 
@@ -238,6 +252,72 @@ def test_known_divergences_fall_back_to_the_same_answer() -> None:
     for doc in cases:
         payload = json.dumps(doc).encode()
         assert fast_only(payload) is None
+        assert msgspec_only(payload) is None
         assert typed(rows_of_fast(payload)) == typed(rows_of_batch(payload))
         kinds.append(rows_of_fast(payload)[0])
     assert "ok" in kinds and "error" in kinds  # both coercions and rejections are covered
+
+
+@settings(max_examples=400, deadline=None)
+@given(payloads())
+def test_msgspec_stage_accepts_only_what_pydantic_accepts_unchanged(payload: bytes) -> None:
+    """The msgspec stage alone: whatever it accepts, pydantic accepts with equal values and types."""
+    fast = msgspec_only(payload)
+    if fast is not None:
+        kind, v = rows_of_batch(payload)
+        assert kind == "ok", v
+        assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, list(as_rows(fast.rows))))) == typed(
+            (kind, v)
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(valid_rows(), min_size=1, max_size=20))
+def test_msgspec_stage_takes_good_agent_batches(rows: list[list[Any]]) -> None:
+    """An agent batch whose readings are all good (almost every batch) is decoded by msgspec;
+    a reason, a null value or a quality other than good leaves it to the checked path."""
+    readings = [
+        Reading(
+            site="s",
+            agent="gw-A",
+            device=r[0],
+            point=r[1],
+            quantity=r[2],
+            value=r[3],
+            unit=r[4],
+            ts=r[5],
+            quality={"g": Quality.GOOD, "u": Quality.UNCERTAIN, "b": Quality.BAD}[r[6]],
+            reason=r[7] if len(r) == 8 else None,
+        )
+        for r in rows
+    ]
+    payload = encode_batch(make_batch("s", "gw-A", 3, 1, readings))
+    fast = msgspec_only(payload)
+    plain = all(r.quality is Quality.GOOD and not r.reason and abs(r.value or 0) <= 2**53 for r in readings)
+    assert (fast is not None) == plain
+    if fast is not None:
+        assert typed(("ok", (fast.site, fast.agent, fast.seq, fast.sent, list(as_rows(fast.rows))))) == typed(
+            rows_of_batch(payload)
+        )
+
+
+def test_msgspec_stage_leaves_what_json_loads_refuses_to_the_slow_path() -> None:
+    """Bytes json.loads refuses (invalid UTF-8 in an unknown field msgspec would skip, a BOM,
+    a lone surrogate) and duplicate keys (last wins in both) get the same answer."""
+    row = ["d", "p", "co2", 1.0, "ppm", 1_763_884_800_000_000_000, "g"]
+    head = b'{"v":1,"site":"s","agent":"a","seq":0,"sent":1,'
+    cases = [
+        head + b'"x":"\xff","r":' + json.dumps([row]).encode() + b"}",
+        head.replace(b'"v":1', b'"v":1,"junk":"\xff"') + b'"r":[]}',
+        b"\xef\xbb\xbf" + head + b'"r":[]}',
+        head.replace(b'"site":"s"', b'"site":"\\ud800"') + b'"r":[]}',
+        head.replace(b'"seq":0', b'"seq":0,"seq":5') + b'"r":' + json.dumps([row]).encode() + b"}",
+    ]
+    for payload in cases:
+        got = msgspec_only(payload)
+        expected = typed(rows_of_batch(payload))
+        if got is not None:
+            assert (
+                typed(("ok", (got.site, got.agent, got.seq, got.sent, list(as_rows(got.rows))))) == expected
+            ), payload
+        assert typed(rows_of_fast(payload)) == expected, payload

@@ -77,6 +77,24 @@ def test_round_trip_and_idempotent_overwrite(store: InfluxV1Store) -> None:
     )
 
 
+def test_plain_rows_values_round_trip_exactly(store: InfluxV1Store) -> None:
+    """Plain batches are formatted by msgspec ("1e16", "0.00001"): InfluxDB reads back each float."""
+    values = [
+        0.0,
+        -0.0,
+        1e16,
+        1e-7,
+        1e-5,
+        1.5e300,
+        5e-324,
+        1.2345678901234568e17,
+        400.3333333333333,
+        -2.5e-300,
+    ]
+    store.write([pt(T0 + i * S, v) for i, v in enumerate(values)])
+    assert [w.value for w in store.range(KEY, T0, T0 + len(values) * S)] == values
+
+
 def test_windows_match_the_sqlite_semantics(store: InfluxV1Store) -> None:
     store.write(
         [

@@ -26,7 +26,7 @@ def test_line_protocol_escapes() -> None:
             escape_key(bad)
     with pytest.raises(LineProtocolError):
         format_float(float("nan"))
-    assert format_float(1) == "1.0" and format_float(1e20) == "1e+20"
+    assert format_float(1) == "1.0" and format_float(1e20) == "1e20" and format_float(1e-5) == "0.00001"
 
 
 def test_encode_point_schema() -> None:

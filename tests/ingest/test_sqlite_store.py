@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import random
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from contract.telemetry import SeriesKey
+from contract.telemetry import Quality, Row, SeriesKey
 from store.base import Agg, Store, StoredPoint, StoreError, Window
 from store.sqlite import SQLiteStore
 from tests.support.protocols import assert_implements
@@ -181,3 +184,29 @@ def test_series_cache_follows_rebinding_and_late_points(tmp_path: Path) -> None:
         assert other.latest([KEY])[KEY].value == 3.0 and other.count() == 3
     finally:
         other.close()
+
+
+def test_values_round_trip_exactly_through_the_json_batch(store: SQLiteStore) -> None:
+    """Rows reach SQLite as one JSON parameter: every double (random bit patterns within ±2**53,
+    subnormals, sensor-like values) and text (quality, a unicode reason) reads back unchanged."""
+    rng = random.Random(15)
+    values: list[float] = [5e-324, 1e-310, 2.0**53, -(2.0**53), 0.1, 400.0 + 1 / 3]
+    while len(values) < 20_000:
+        v = struct.unpack("d", rng.randbytes(8))[0]
+        if math.isfinite(v) and abs(v) <= 2.0**53:
+            values.append(v)
+    values += [rng.uniform(-50, 5000) for _ in range(5000)]
+    rows: list[Row] = [
+        ("A-201-air", "co2", "co2", v, "ppm", T0 + i, Quality.GOOD, None) for i, v in enumerate(values)
+    ]
+    rows.append(("A-201-air", "co2", "co2", None, "ppm", T0 - 1, Quality.BAD, '超时 timeout "x" \\ y'))
+    store.write_rows([("sz-01", "gw-A", rows)], {("sz-01", "A-201-air", "co2"): TAGS})
+    got = store.range(KEY, T0, T0 + len(values))
+    assert [w.value for w in got] == values
+    first = store.latest([KEY])[KEY]
+    assert first.ts == T0 + len(values) - 1 and first.agent == "gw-A" and first.quality == "good"
+    with store._reading() as conn:
+        assert conn.execute("SELECT quality, reason FROM points WHERE ts = ?", (T0 - 1,)).fetchone() == (
+            "bad",
+            '超时 timeout "x" \\ y',
+        )
