@@ -8,6 +8,12 @@ its own task; different links run concurrently. `inter_request_delay_s` spaces r
 connection for slow converters. A dead slave therefore delays nobody on another link, and on
 its own line costs one timeout (× attempts) per try, less and less often (backoff).
 
+Cycles. The devices of one line with the same interval share a due time, so the line wakes
+once per cycle and polls them back to back (what a serial master does anyway); lines start
+their cycles spread over the first second. A cycle's samples go to the sink in one hand-over
+at its end (or after `HOLD_MAX_S` on a slow line): per request the poller pays the socket and
+pymodbus, not a timer, a task and a disk transaction as well. Each request's PDU is built once.
+
 Failure handling. A timeout, garbled or short answer, CRC error or lost connection turns
 every point of the failed request into a `bad` sample with the precise reason; a Modbus
 exception does too, but proves the device alive. A device that did not answer at all goes
