@@ -234,6 +234,35 @@ def encode_row_values(
     return _ROW_ENCODER.encode(row)
 
 
+_QUALITY_JSON = {q: _ROW_ENCODER.encode(code) for q, code in _QUALITY_TO_CODE.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RowTemplate:
+    """One point's wire row with its fixed fields (device, point, quantity, unit) encoded once:
+    `row(...)` is the same text as `encode_row_values` with those fields, without running the
+    JSON encoder per reading (the agent's hot path: one template per point, many readings)."""
+
+    head: str  # '["device","point","quantity",'
+    unit: str  # ',"unit",'
+
+    @classmethod
+    def of(cls, device: str, point: str, quantity: str, unit: str) -> RowTemplate:
+        return cls(
+            _ROW_ENCODER.encode([device, point, quantity])[:-1] + ",", f",{_ROW_ENCODER.encode(unit)},"
+        )
+
+    def row(self, value: float | None, ts: int, quality: Quality, reason: str | None) -> str:
+        if type(value) is float and math.isfinite(value):
+            v = float.__repr__(value)  # what json writes for a float
+        else:
+            v = _ROW_ENCODER.encode(value)  # null; non-finite raises as in encode_row_values
+        q = _QUALITY_JSON[quality]
+        if reason:
+            return f"{self.head}{v}{self.unit}{ts:d},{q},{_ROW_ENCODER.encode(reason)}]"
+        return f"{self.head}{v}{self.unit}{ts:d},{q}]"
+
+
 def encode_row(r: Reading) -> str:
     """One reading as its wire row (JSON text). The agent's buffer stores exactly this and
     `encode_rows_batch` splices stored rows into a batch, so a reading is encoded once."""

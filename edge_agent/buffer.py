@@ -134,6 +134,12 @@ class DiskQueue:
         return self._pending
 
     @property
+    def unacked_readings(self) -> int:
+        """Readings not yet acknowledged upstream, `stats().depth` without its SQL (plain
+        counters: the uplink's loop asks on every wake-up, from the event-loop thread)."""
+        return self._pending + self._batch_readings
+
+    @property
     def next_seq(self) -> int:
         """The seq the next sealed batch gets (a plain counter: safe to read from any thread)."""
         return self._next_seq

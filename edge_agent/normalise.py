@@ -16,7 +16,7 @@ from functools import lru_cache
 from pydantic import ValidationError
 
 from contract.quantities import catalogue, decimals_for
-from contract.telemetry import TS_MAX_NS, TS_MIN_NS, Quality, Reading, encode_row_values
+from contract.telemetry import TS_MAX_NS, TS_MIN_NS, Quality, Reading, RowTemplate, encode_row_values
 from edge_agent.samples import Sample
 from edge_agent.units import Linear, UnitConverter, UnitError, default_converter
 
@@ -74,13 +74,19 @@ def convert(s: Sample, units: UnitConverter) -> tuple[float | None, str, Quality
         rule = _rule(units, s.quantity, s.unit, s.resolution, s.valid_min, s.valid_max)
     except UnitError as exc:
         return str(exc)
-    value = s.value
-    quality, reason = s.quality, s.reason
+    return _apply(rule, s.value, s.quality, s.reason)
+
+
+def _apply(
+    rule: _Rule, value: float | None, quality: Quality, reason: str | None
+) -> tuple[float | None, str, Quality, str | None]:
+    """`convert` with the rule already looked up (the hot path looks it up once per point)."""
     if value is not None and not math.isfinite(value):
         value, quality, reason = None, Quality.BAD, f"non-finite value {value!r} from device"
     if value is not None:
-        # contract.quantities.round_to with the decimals looked up once; no "-0.0" on the wire
-        value = float(f"{rule.f(value):.{rule.decimals}f}") or 0.0
+        # contract.quantities.round_to with the decimals looked up once (round() rounds the
+        # exact binary value like the formatted string did); no "-0.0" on the wire
+        value = round(rule.f(value), rule.decimals) or 0.0
         if not math.isfinite(value):
             value, quality, reason = None, Quality.BAD, "value out of float range after unit conversion"
         lo, hi = rule.lo, rule.hi
@@ -165,24 +171,30 @@ class Normaliser:
     changes: ChangeFilter | None = None
     units: UnitConverter = field(default_factory=default_converter)
 
-    _checked: set[tuple[str, str, str]] = field(default_factory=set)
+    # per (device, point, quantity, unit, resolution, valid range): the conversion rule and the
+    # row template, filled when that point's first sample validated as a full Reading
+    _known: dict[tuple[object, ...], tuple[_Rule, RowTemplate]] = field(default_factory=dict)
 
     def rows(self, samples: Iterable[Sample]) -> tuple[list[str], list[Reject]]:
         """`normalise` as wire rows (`contract.telemetry.encode_row`), the agent's hot path: the
-        first sample of each (device, point, quantity) is validated as a full `Reading`; after
-        that only what can change per sample (time) is checked, since `convert` already makes
-        value, unit, quality and reason consistent. Same rows as encoding `normalise`'s output."""
+        first sample of each point is validated as a full `Reading`; after that only what can
+        change per sample (time) is checked, since `_apply` already makes value, unit, quality
+        and reason consistent, and the row comes from the point's `RowTemplate`. Same rows as
+        encoding `normalise`'s output."""
         rows: list[str] = []
         rejects: list[Reject] = []
-        checked, changes, site, agent = self._checked, self.changes, self.site, self.agent
+        known, changes, site, agent = self._known, self.changes, self.site, self.agent
         for s in samples:
-            key = (s.device, s.point, s.quantity)
-            if key not in checked or not TS_MIN_NS < s.ts < TS_MAX_NS:
+            key = (s.device, s.point, s.quantity, s.unit, s.resolution, s.valid_min, s.valid_max)
+            hit = known.get(key)
+            if hit is None or not TS_MIN_NS < s.ts < TS_MAX_NS:
                 r = to_reading(site, agent, s, self.units)
                 if isinstance(r, Reject):
                     rejects.append(r)
                     continue
-                checked.add(key)
+                if hit is None:
+                    rule = _rule(self.units, s.quantity, s.unit, s.resolution, s.valid_min, s.valid_max)
+                    known[key] = (rule, RowTemplate.of(s.device, s.point, s.quantity, rule.unit))
                 if changes is None or changes.keep(r.device, r.point, r.quantity, r.value, r.quality, r.ts):
                     rows.append(
                         encode_row_values(
@@ -190,15 +202,10 @@ class Normaliser:
                         )
                     )
                 continue
-            out = convert(s, self.units)
-            if isinstance(out, str):
-                rejects.append(Reject(s, out))
-                continue
-            value, unit, quality, reason = out
+            rule, template = hit
+            value, _, quality, reason = _apply(rule, s.value, s.quality, s.reason)
             if changes is None or changes.keep(s.device, s.point, s.quantity, value, quality, s.ts):
-                rows.append(
-                    encode_row_values(s.device, s.point, s.quantity, value, unit, s.ts, quality, reason)
-                )
+                rows.append(template.row(value, s.ts, quality, reason))
         return rows, rejects
 
     def normalise(self, samples: Iterable[Sample]) -> tuple[list[Reading], list[Reject]]:

@@ -375,7 +375,7 @@ class Agent:
             for t in running:
                 if t.done() and not t.cancelled() and t.exception() is not None:
                     log.error("a source stopped with an error: %r", t.exception())
-            if self.queue.stats().depth:
+            if self.queue.unacked_readings:
                 log.info("sources stopped; flushing upstream (at most %.1fs)", deadline - time.monotonic())
             self.uplink.flush_until(deadline)
             flush.set()

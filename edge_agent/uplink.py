@@ -95,7 +95,7 @@ class Uplink:
         return stop.is_set() and time.monotonic() >= self._deadline()
 
     def _has_work(self) -> bool:
-        return bool(self.queue.stats().depth)
+        return bool(self.queue.unacked_readings)
 
     async def run(self, stop: asyncio.Event, flush_timeout_s: float = 10.0) -> None:
         """Deliver until `stop`; then flush what the broker accepts within `flush_timeout_s`.
@@ -150,7 +150,7 @@ class Uplink:
                     broker.describe(),
                     "lost" if lost else "unreachable",
                     reason,
-                    self.queue.stats().depth,
+                    self.queue.unacked_readings,
                     delay,
                 )
                 await self._pause(stop, delay)
@@ -233,9 +233,9 @@ class Uplink:
             batches = await self.db.run(self.queue.unacked, last_seq, room)
             if batches:
                 return batches, True
-        st = self.queue.stats()
+        pending = self.queue.pending_readings
         due = time.monotonic() - self._last_seal >= self.up.batch_interval_s
-        if st.pending_readings and (st.pending_readings >= self.up.batch_size or due or stopping):
+        if pending and (pending >= self.up.batch_size or due or stopping):
             b = await self.db.run(self.queue.seal, self.up.batch_size)
             self._last_seal = time.monotonic()
             return ([b] if b else []), False
@@ -258,7 +258,7 @@ class Uplink:
                         inflight[asyncio.ensure_future(self._publish(client, b))] = b.seq
                         last_seq = b.seq
                         self.stats.batches_sent_total += 1
-                if stop.is_set() and not inflight and not self.queue.stats().depth:
+                if stop.is_set() and not inflight and not self.queue.unacked_readings:
                     return
                 waiters: set[asyncio.Future[Any]] = set(inflight)
                 wakers: list[asyncio.Future[Any]] = []

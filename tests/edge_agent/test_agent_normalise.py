@@ -108,6 +108,9 @@ def test_rows_fast_path_equals_encoded_readings() -> None:
         s("co2", 1.0, "ppm", point="bad point"),
         s("co2", 1.0, "ppm", ts=10),
         s("pm25", -0.0, "mg/m³"),
+        s("energy", 1.5e22, "Wh"),  # exponent notation, as json writes it
+        s("co2", None, "ppm", quality=Quality.BAD, reason='say "hi", 你好 \\ \n'),  # escapes, CJK
+        s("temperature", 21.35, "°C", resolution=0.01),
     ]
     for _ in range(3):  # the first pass validates, later passes take the fast path
         rows, rejects = Normaliser("s1", "gw-A").rows(batch)

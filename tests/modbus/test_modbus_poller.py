@@ -358,6 +358,35 @@ async def test_dead_device_does_not_delay_devices_on_other_buses() -> None:
             await asyncio.wait_for(task, 6)
 
 
+async def test_devices_of_a_line_are_polled_in_one_cycle_and_handed_over_together() -> None:
+    """Devices of one line with one interval share a due time: the line wakes once per cycle,
+    polls them back to back and hands the cycle's samples over in one call (the CPU pass of
+    issue 22: one timer, task and disk transaction per cycle, not per device)."""
+    ws = LIB["renke-rs-ws-n01"]
+    calls: list[set[str]] = []
+
+    async def sink(samples: Sequence[Sample]) -> None:
+        calls.append({s.device for s in samples})
+
+    async with ModbusSimServer([SimDevice(u, ws) for u in range(1, 11)]) as server:
+        devices = [_dev(f"d{u}", ws.name, server, u, poll_interval_s=0.3) for u in range(1, 11)]
+        poller = ModbusPoller(devices, LIB, sink)
+        assert len(poller.buses) == 1
+        stop = asyncio.Event()
+        task = asyncio.create_task(poller.run(stop))
+        try:
+            await async_wait_until(
+                lambda: min(s.polls_ok for s in poller.stats().values()) >= 3, 15, "3 cycles"
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 6)
+    polls = sum(s.polls_ok for s in poller.stats().values())
+    assert len(calls[0]) > 1, f"the first cycle was handed over device by device: {calls[:3]}"
+    # 10 polls per cycle; a slow machine may split a cycle after HOLD_MAX_S, never per device
+    assert len(calls) * 3 <= polls, f"{len(calls)} hand-overs for {polls} polls: {calls}"
+
+
 async def test_sink_errors_do_not_stop_polling() -> None:
     ws = LIB["renke-rs-ws-n01"]
     calls = 0

@@ -8,6 +8,12 @@ its own task; different links run concurrently. `inter_request_delay_s` spaces r
 connection for slow converters. A dead slave therefore delays nobody on another link, and on
 its own line costs one timeout (× attempts) per try, less and less often (backoff).
 
+Cycles. The devices of one line with the same interval share a due time, so the line wakes
+once per cycle and polls them back to back (what a serial master does anyway); lines start
+their cycles spread over the first second. A cycle's samples go to the sink in one hand-over
+at its end (or after `HOLD_MAX_S` on a slow line): per request the poller pays the socket and
+pymodbus, not a timer, a task and a disk transaction as well. Each request's PDU is built once.
+
 Failure handling. A timeout, garbled or short answer, CRC error or lost connection turns
 every point of the failed request into a `bad` sample with the precise reason; a Modbus
 exception does too, but proves the device alive. A device that did not answer at all goes
@@ -30,6 +36,9 @@ from typing import Any, Literal
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.pdu import ModbusPDU
+from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
+from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInputRegistersRequest
 
 from contract.clock import Clock, WallClock
 from contract.telemetry import Quality
@@ -49,6 +58,7 @@ MAX_WAITING_SAMPLES = 2_000  # samples a line holds while the sink is busy, then
 OVERLOAD_LATE_RATIO = 0.25  # polls late by this share of their interval on average: overloaded
 OVERLOAD_DWELL_S = 10.0  # an overloaded/keeps-up change holds at least this long
 SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
+HOLD_MAX_S = 0.05  # a line hands its samples over at the end of a cycle, or after this at most
 
 
 @dataclass
@@ -79,10 +89,13 @@ class _Device:
     next_due: float = 0.0  # monotonic seconds
     health: DeviceHealth = field(init=False)
     meta: dict[str, _PointMeta | None] = field(init=False)
+    pdus: list[ModbusPDU] = field(init=False)
 
     def __post_init__(self) -> None:
         self.health = DeviceHealth(self.config.id, "modbus")
         self.meta = {name: _point_meta(p) for name, p in self.points.items()}
+        # built once and sent again every poll (pymodbus renumbers the transaction id per send)
+        self.pdus = [_pdu(r, self.config.unit_id) for r in self.plan]
 
 
 class _Failure(Exception):
@@ -129,6 +142,7 @@ class _Bus:
         self._late_ratio = 0.0  # moving average of (poll start - due) / interval
         self._overload_since = -OVERLOAD_DWELL_S  # monotonic time of the last overload change
         self._last_request = 0.0
+        self.phase = 0.0  # share of the first interval before this line's first cycle
 
     # ------------------------------------------------------------ connection
 
@@ -199,7 +213,7 @@ class _Bus:
 
     # ------------------------------------------------------------ reading
 
-    async def read(self, device: _Device, request: ReadRequest) -> list[int] | list[bool]:
+    async def read(self, device: _Device, request: ReadRequest, pdu: ModbusPDU) -> list[int] | list[bool]:
         """One request with the device's retries; raises _Failure with the reason."""
         cfg = device.config
         reason = ""
@@ -213,7 +227,7 @@ class _Bus:
             self._rx.clear()
             device.stats.requests += 1
             try:
-                response = await _call(client, request, cfg.unit_id)
+                response = await client.execute(False, pdu)
             except ConnectionException:
                 self.close()
                 reason = f"connection to {self._where()} lost"
@@ -244,13 +258,13 @@ class _Bus:
         failures: list[_Failure] = []
         answered = 0
         dead = False
-        for request, decoder in zip(device.plan, device.decoders, strict=True):
+        for request, decoder, pdu in zip(device.plan, device.decoders, device.pdus, strict=True):
             if dead:
                 ts = self.clock.now_ns()
                 samples += _bad(device, request, ts, f"skipped: {failures[-1].reason} on an earlier request")
                 continue
             try:
-                block = await self.read(device, request)
+                block = await self.read(device, request, pdu)
             except _Failure as failure:
                 failures.append(failure)
                 samples += _bad(device, request, self.clock.now_ns(), failure.reason)
@@ -312,11 +326,13 @@ class _Bus:
         in flight per line, samples that arrive meanwhile join the next call (so the disk's fsync
         never paces the line, and the agent's group commit merges lines)."""
         start = time.monotonic()
-        for i, d in enumerate(self.devices):  # spread first polls a little so a line is not hammered
-            d.next_due = start + min(d.config.poll_interval_s, 1.0) * i / max(len(self.devices), 1)
+        for d in self.devices:  # devices of one interval share a due time: one wake-up per cycle
+            d.next_due = start + min(d.config.poll_interval_s, 1.0) * self.phase
         waiting: list[Sample] = []
+        waiting_since = 0.0
         inflight: asyncio.Future[None] | None = None
         ids: list[str] = []
+        group_due, group_late = -1.0, 0.0
 
         def settle() -> None:
             nonlocal inflight
@@ -347,15 +363,24 @@ class _Bus:
                     # once hung the agent's stop; one stop waiter per line, not one per sleep
                     await asyncio.wait(wake, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                self._note_lateness(device, -delay)
+                # devices due together are one cycle: each is as late as the cycle's start
+                # (the last of 20 is not "late" for waiting for the 19 before it on its line)
+                if device.next_due != group_due:
+                    group_due, group_late = device.next_due, -delay
+                self._note_lateness(device, group_late)
                 samples = await self.poll(device)
-                device.stats.next_poll_in_s = round(max(device.next_due - time.monotonic(), 0.0), 3)
+                now = time.monotonic()
+                device.stats.next_poll_in_s = round(max(device.next_due - now, 0.0), 3)
                 if samples:
+                    if not waiting:
+                        waiting_since = now
                     waiting += samples
                     ids.append(device.config.id)
                     if len(waiting) >= MAX_WAITING_SAMPLES and inflight is not None:
                         await asyncio.wait({inflight})  # back-pressure: the disk is the limit
-                    hand_over()
+                    # one hand-over per cycle (before sleeping, above), unless the cycle is long
+                    if len(waiting) >= MAX_WAITING_SAMPLES or now - waiting_since >= HOLD_MAX_S:
+                        hand_over()
         finally:
             stopper.cancel()
             if inflight is not None:
@@ -401,16 +426,18 @@ class _Bus:
                 log.info("modbus link %s keeps up again (interval %gs)", self.key, interval)
 
 
-async def _call(
-    client: AsyncModbusTcpClient | AsyncModbusSerialClient, request: ReadRequest, unit: int
-) -> Any:
-    fn = {
-        Table.COIL: client.read_coils,
-        Table.DISCRETE_INPUT: client.read_discrete_inputs,
-        Table.HOLDING_REGISTER: client.read_holding_registers,
-        Table.INPUT_REGISTER: client.read_input_registers,
-    }[request.table]
-    return await fn(request.start, count=request.count, device_id=unit)
+_REQUESTS: dict[Table, type[ModbusPDU]] = {
+    Table.COIL: ReadCoilsRequest,
+    Table.DISCRETE_INPUT: ReadDiscreteInputsRequest,
+    Table.HOLDING_REGISTER: ReadHoldingRegistersRequest,
+    Table.INPUT_REGISTER: ReadInputRegistersRequest,
+}
+
+
+def _pdu(request: ReadRequest, unit: int) -> ModbusPDU:
+    """The pymodbus request of one planned read (what `client.read_holding_registers` & co.
+    build per call; the poller builds it once per device and sends it with `client.execute`)."""
+    return _REQUESTS[request.table](address=request.start, count=request.count, dev_id=unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +524,8 @@ class ModbusPoller:
                 dev.stats.state = "disabled"
                 dev.health.state = "disabled"
         self._buses = [_Bus(key, devs, self.clock, max_backoff_s) for key, devs in groups.items()]
+        for i, bus in enumerate(self._buses):  # lines start their cycles spread over the first second
+            bus.phase = i / len(self._buses)
         quiet = logging.getLogger("pymodbus")
         if quiet.level == logging.NOTSET:  # the poller reports every failure itself, with a reason
             quiet.setLevel(logging.CRITICAL)
