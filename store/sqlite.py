@@ -27,7 +27,6 @@ from datetime import tzinfo
 from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
 
 from contract.telemetry import GoodRows, Quality, SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
@@ -180,10 +179,6 @@ class SQLiteStore:
         if not any(rows for _s, _a, rows in groups):
             return
         fresh = self._fresh_series(groups, tags)
-        # Without new series every id is known: the parameter is built before taking the write
-        # lock, so one writer thread builds (holding the GIL) while another's statement runs
-        # (without it) — built inside the lock, SQLite waited for Python on every write.
-        statement = None if fresh else self._points_statement(groups, {})
         with self._write_lock, self._reading() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -193,64 +188,52 @@ class SQLiteStore:
                     tag_json = json.dumps(dict(sorted(room.items())), ensure_ascii=False)
                     row = conn.execute(UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
                     added[k] = (int(row[0]), quantity, unit, room)
-                new_ids: dict[str, dict[tuple[str, str], int]] = {}  # not in `_ids` before the commit
+                ids = self._ids
+                new_ids: dict[str, dict[tuple[str, str], int]] = {}  # not in `ids` before the commit
                 for (s, d, p), v in added.items():
                     new_ids.setdefault(s, {})[(d, p)] = v[0]
-                sql, args = statement or self._points_statement(groups, new_ids)
-                if sql is UPSERT_POINT:  # pragma: no cover - SQLite < 3.38 or no msgspec
-                    conn.executemany(sql, args)
-                else:
-                    conn.execute(sql, args)
+                all_good = _JSON_ROWS and all(isinstance(rows, GoodRows) for _s, _a, rows in groups)
+                agents: dict[str | None, int] = {}
+                params = []
+                for site, agent, rows in groups:
+                    by_site = ids.get(site, {})
+                    new = new_ids.get(site)
+                    sid = {**by_site, **new} if new else by_site
+                    series_ids = map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True))
+                    if all_good:
+                        index = agents.setdefault(agent or None, len(agents))
+                        params.append(zip(series_ids, map(_TS, rows), map(_VALUE, rows), repeat(index)))
+                        continue
+                    params.append(
+                        zip(
+                            series_ids,
+                            map(_TS, rows),
+                            map(_VALUE, rows),
+                            repeat(Quality.GOOD.value) if isinstance(rows, GoodRows) else map(_QUALITY, rows),
+                            repeat(None) if isinstance(rows, GoodRows) else map(_REASON, rows),
+                            repeat(agent or None),
+                        )
+                    )
+                # text, not bytes: SQLite ≥ 3.45 reads a BLOB argument of json_each as JSONB
+                if all_good:
+                    doc = _json_encode(list(chain.from_iterable(params))).decode()
+                    conn.execute(UPSERT_GOOD_POINTS_JSON, (doc, _json_encode(list(agents)).decode()))
+                elif _JSON_ROWS:
+                    conn.execute(
+                        UPSERT_POINTS_JSON, (_json_encode(list(chain.from_iterable(params))).decode(),)
+                    )
+                else:  # pragma: no cover
+                    conn.executemany(UPSERT_POINT, chain.from_iterable(params))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            # only once committed: a rolled-back series id is not kept. Ids before `_series`:
-            # a writer that finds a series in `_series` (not fresh) reads its id unlocked
-            for site, new in new_ids.items():
-                self._ids.setdefault(site, {}).update(new)
+            # only once committed: a rolled-back series id is not kept
             self._series.update(added)
+            for site, new in new_ids.items():
+                ids.setdefault(site, {}).update(new)
             for (s, d, p), (_i, q, u, _t) in added.items():
                 self._verified.setdefault(s, set()).add((d, p, q, u))
-
-    def _points_statement(
-        self, groups: Sequence[RowGroup], new_ids: dict[str, dict[tuple[str, str], int]]
-    ) -> tuple[str, Any]:
-        """The points upsert and its parameters: `UPSERT_GOOD_POINTS_JSON` when every group is
-        `GoodRows`, else `UPSERT_POINTS_JSON` (JSON made at C speed from the rows); `UPSERT_POINT`
-        with an iterator of rows where SQLite or msgspec cannot. `new_ids`: series ids upserted
-        in this transaction, beside the committed ones."""
-        ids = self._ids
-        all_good = _JSON_ROWS and all(isinstance(rows, GoodRows) for _s, _a, rows in groups)
-        agents: dict[str | None, int] = {}
-        params = []
-        for site, agent, rows in groups:
-            by_site = ids.get(site, {})
-            new = new_ids.get(site)
-            sid = {**by_site, **new} if new else by_site
-            series_ids = map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True))
-            if all_good:
-                index = agents.setdefault(agent or None, len(agents))
-                params.append(zip(series_ids, map(_TS, rows), map(_VALUE, rows), repeat(index)))
-                continue
-            good = isinstance(rows, GoodRows)
-            params.append(
-                zip(
-                    series_ids,
-                    map(_TS, rows),
-                    map(_VALUE, rows),
-                    repeat(Quality.GOOD.value) if good else map(_QUALITY, rows),
-                    repeat(None) if good else map(_REASON, rows),
-                    repeat(agent or None),
-                )
-            )
-        # text, not bytes: SQLite >= 3.45 reads a BLOB argument of json_each as JSONB
-        if all_good:
-            doc = _json_encode(list(chain.from_iterable(params))).decode()
-            return UPSERT_GOOD_POINTS_JSON, (doc, _json_encode(list(agents)).decode())
-        if _JSON_ROWS:
-            return UPSERT_POINTS_JSON, (_json_encode(list(chain.from_iterable(params))).decode(),)
-        return UPSERT_POINT, chain.from_iterable(params)  # pragma: no cover
 
     def _fresh_series(
         self, groups: Sequence[RowGroup], tags: RoomTagMap
