@@ -81,7 +81,7 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
 # A write whose groups are all `GoodRows` (quality good, no reason: nearly every ingest write)
 # sends only what varies per row — [series id, ts, value, agent index], the agents as a second
 # JSON array — so SQLite extracts 4 fields per row instead of 6 (the bare statement on 1M rows:
-# ≈ 131k against 123k points/s, docs/performance.md "SQLite steady state").
+# ≈ 136k against 123k points/s, docs/performance.md "SQLite steady state").
 UPSERT_GOOD_POINTS_JSON = """
 INSERT INTO points (series_id, ts, value, quality, reason, agent)
 SELECT value->>0, value->>1, value->>2, 'good', NULL, ?2 ->> (value->>3) FROM json_each(?1) WHERE true
