@@ -78,6 +78,17 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
     value = excluded.value, quality = excluded.quality,
     reason = excluded.reason, agent = excluded.agent
 """
+# A write whose groups are all `GoodRows` (quality good, no reason: nearly every ingest write)
+# sends only what varies per row — [series id, ts, value, agent index], the agents as a second
+# JSON array — so SQLite extracts 4 fields per row instead of 6 (the bare statement on 1M rows:
+# ≈ 136k against 123k points/s, docs/performance.md "SQLite steady state").
+UPSERT_GOOD_POINTS_JSON = """
+INSERT INTO points (series_id, ts, value, quality, reason, agent)
+SELECT value->>0, value->>1, value->>2, 'good', NULL, ?2 ->> (value->>3) FROM json_each(?1) WHERE true
+ON CONFLICT (series_id, ts) DO UPDATE SET
+    value = excluded.value, quality = excluded.quality,
+    reason = excluded.reason, agent = excluded.agent
+"""
 try:
     from msgspec.json import encode as _json_encode
 except ImportError:  # pragma: no cover - an install without msgspec: executemany
@@ -163,8 +174,8 @@ class SQLiteStore:
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
         """One transaction: new or changed series upserted, then the points in one statement
-        (`UPSERT_POINTS_JSON`, parameters made at C speed from the rows; `executemany` where
-        SQLite or msgspec cannot)."""
+        (`UPSERT_GOOD_POINTS_JSON` when every group is `GoodRows`, else `UPSERT_POINTS_JSON`;
+        parameters made at C speed from the rows; `executemany` where SQLite or msgspec cannot)."""
         if not any(rows for _s, _a, rows in groups):
             return
         fresh = self._fresh_series(groups, tags)
@@ -181,14 +192,21 @@ class SQLiteStore:
                 new_ids: dict[str, dict[tuple[str, str], int]] = {}  # not in `ids` before the commit
                 for (s, d, p), v in added.items():
                     new_ids.setdefault(s, {})[(d, p)] = v[0]
+                all_good = _JSON_ROWS and all(isinstance(rows, GoodRows) for _s, _a, rows in groups)
+                agents: dict[str | None, int] = {}
                 params = []
                 for site, agent, rows in groups:
                     by_site = ids.get(site, {})
                     new = new_ids.get(site)
                     sid = {**by_site, **new} if new else by_site
+                    series_ids = map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True))
+                    if all_good:
+                        index = agents.setdefault(agent or None, len(agents))
+                        params.append(zip(series_ids, map(_TS, rows), map(_VALUE, rows), repeat(index)))
+                        continue
                     params.append(
                         zip(
-                            map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True)),
+                            series_ids,
                             map(_TS, rows),
                             map(_VALUE, rows),
                             repeat(Quality.GOOD.value) if isinstance(rows, GoodRows) else map(_QUALITY, rows),
@@ -196,8 +214,14 @@ class SQLiteStore:
                             repeat(agent or None),
                         )
                     )
-                if _JSON_ROWS:
-                    conn.execute(UPSERT_POINTS_JSON, (_json_encode(list(chain.from_iterable(params))),))
+                # text, not bytes: SQLite ≥ 3.45 reads a BLOB argument of json_each as JSONB
+                if all_good:
+                    doc = _json_encode(list(chain.from_iterable(params))).decode()
+                    conn.execute(UPSERT_GOOD_POINTS_JSON, (doc, _json_encode(list(agents)).decode()))
+                elif _JSON_ROWS:
+                    conn.execute(
+                        UPSERT_POINTS_JSON, (_json_encode(list(chain.from_iterable(params))).decode(),)
+                    )
                 else:  # pragma: no cover
                     conn.executemany(UPSERT_POINT, chain.from_iterable(params))
                 conn.execute("COMMIT")

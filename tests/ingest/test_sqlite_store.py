@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.telemetry import Quality, Row, SeriesKey
+from contract.telemetry import GoodRows, Quality, Row, SeriesKey
 from store.base import Agg, Store, StoredPoint, StoreError, Window
 from store.sqlite import SQLiteStore
 from tests.support.protocols import assert_implements
@@ -210,3 +210,35 @@ def test_values_round_trip_exactly_through_the_json_batch(store: SQLiteStore) ->
             "bad",
             '超时 timeout "x" \\ y',
         )
+
+
+def test_all_good_write_keeps_values_and_agents_exactly(store: SQLiteStore) -> None:
+    """A write of `GoodRows` only takes the compact statement (series id, ts, value, agent
+    index): every double reads back unchanged, each row keeps its group's agent (an empty agent
+    is stored as NULL), and writing it again changes nothing (idempotent upsert)."""
+    rng = random.Random(16)
+    keys = [SeriesKey("sz-01", f"A-{i}-air", "co2") for i in range(3)]
+    groups = []
+    expected: dict[tuple[SeriesKey, int], tuple[float, str | None]] = {}
+    for g, agent in enumerate(("gw-A", "gw-B", "", "gw-A")):
+        rows = GoodRows()
+        for i in range(2000):
+            v = struct.unpack("d", rng.randbytes(8))[0]
+            if not (math.isfinite(v) and abs(v) <= 2.0**53):
+                v = rng.uniform(-50, 5000)
+            key, ts = keys[i % 3], T0 + g * 10_000 + i
+            rows.append((key.device, key.point, "co2", v, "ppm", ts, "g"))
+            expected[(key, ts)] = (v, agent or None)
+        groups.append(("sz-01", agent, rows))
+    tags = {(k.site, k.device, k.point): TAGS for k in keys}
+    for _ in range(2):
+        store.write_rows(groups, tags)
+        assert store.count() == len(expected)
+    with store._reading() as conn:
+        got = conn.execute(
+            "SELECT s.device, p.ts, p.value, p.quality, p.reason, p.agent FROM points p"
+            " JOIN series s ON s.id = p.series_id"
+        ).fetchall()
+    by_device = {k.device: k for k in keys}
+    assert {(by_device[d], ts): (v, agent) for d, ts, v, _q, _r, agent in got} == expected
+    assert {(q, r) for _d, _t, _v, q, r, _a in got} == {("good", None)}
