@@ -53,11 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         getattr(args, "_parser", parser).print_help()
         return 2
     from contract.yamlio import ConfigError
+    from ops.metrics import MetricsListenError
 
     try:
         return int(func(args) or 0)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except MetricsListenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ collector reading it at scrape time, so there is no second copy to keep in sync.
 
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Final, Literal
@@ -69,10 +70,28 @@ class MetricsEndpoint:
             close()
 
 
+class MetricsListenError(OSError):
+    """`/metrics` cannot listen where the config says (port taken, address not on this host).
+
+    The agent logs it and goes on collecting (a gateway's readings come first); ingest and the
+    simulators refuse to start with it, and the CLI prints it without a traceback."""
+
+
 def serve_metrics(listen: str, registry: CollectorRegistry) -> MetricsEndpoint:
     """Serve `registry` on `listen` in a daemon thread (prometheus_client's own server)."""
     host, port = parse_listen(listen)
-    server, thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0, "OSError")
+        hint = (
+            "another process listens there: set metrics.listen to a free port, or null to turn /metrics off"
+            if exc.errno == errno.EADDRINUSE
+            else "is the address one of this host's?"
+        )
+        raise MetricsListenError(
+            f"metrics.listen {listen}: cannot listen: {name} ({exc.strerror}); {hint}"
+        ) from None
     bound = server.server_address
     endpoint = MetricsEndpoint(address=(str(bound[0]), int(bound[1])), _server=server, _thread=thread)
     log.info("metrics on http://%s:%d/metrics", *endpoint.address)

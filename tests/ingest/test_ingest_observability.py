@@ -91,3 +91,29 @@ def test_a_killed_broker_reads_connection_lost_in_the_log(
             assert svc.consumer.wait_ready(20)
     finally:
         svc.stop()
+
+
+@pytest.mark.integration
+def test_metrics_port_taken_is_refused_in_words(tmp_path: Path) -> None:
+    """A second ingest on the same `metrics.listen` (a copied config) says which setting to
+    change and exits 2, without a traceback (it was an OSError traceback)."""
+    import socket
+    import subprocess
+    from types import SimpleNamespace
+
+    from tests.ingest.ingest_helpers import CLI, write_config
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        broker = SimpleNamespace(host="127.0.0.1", port=1)  # never reached: metrics come first
+        store = {"type": "sqlite", "path": str(tmp_path / "points.sqlite")}
+        cfg = write_config(tmp_path / "cfg.yaml", broker, store, metrics_port=port)  # type: ignore[arg-type]
+        done = subprocess.run(
+            [str(CLI), "ingest", "run", str(cfg)], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"metrics.listen 127.0.0.1:{port}: cannot listen: EADDRINUSE" in done.stderr
+    assert "set metrics.listen to a free port" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
