@@ -246,14 +246,20 @@ def publish_all(broker: Mosquitto, work: Work) -> None:
     client.loop_stop()
 
 
+def make_sessions(cfgs: list[IngestConfig]) -> None:
+    """Each config's persistent session on the broker, so what is published next waits for it."""
+    for cfg in cfgs:
+        svc = IngestService(cfg)
+        svc.start()
+        if not svc.consumer.wait_ready(15):
+            raise RuntimeError("ingest did not subscribe")
+        svc.stop()
+
+
 def drain(cfg: IngestConfig, broker: Mosquitto, work: Work) -> float:
     """Create the session, publish while offline, then time ingest until every point is written."""
     total = sum(len(w[4]) for w in work)
-    svc = IngestService(cfg)
-    svc.start()
-    if not svc.consumer.wait_ready(15):
-        raise RuntimeError("ingest did not subscribe")
-    svc.stop()
+    make_sessions([cfg])
     publish_all(broker, work)
     svc = IngestService(cfg)
     t0 = time.perf_counter()
@@ -272,12 +278,7 @@ def drain_processes(cfgs: list[IngestConfig], broker: Mosquitto, work: Work) -> 
     """`drain` with one ingest process per config (members of one share group): the sessions
     are made first, then every process is started and imported before the clock runs."""
     total = sum(len(w[4]) for w in work)
-    for cfg in cfgs:
-        svc = IngestService(cfg)
-        svc.start()
-        if not svc.consumer.wait_ready(15):
-            raise RuntimeError("ingest did not subscribe")
-        svc.stop()
+    make_sessions(cfgs)
     publish_all(broker, work)
     ctx = multiprocessing.get_context("spawn")
     go, done = ctx.Event(), ctx.Event()

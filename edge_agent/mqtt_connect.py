@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from edge_agent.os_errors import os_error_reason
+from ops.mqtt_client import is_connection_lost
 
 CONNECTION_LOST = "connection lost: the broker closed the socket or the network dropped"
 
@@ -46,6 +47,6 @@ def describe_mqtt_error(exc: BaseException) -> str:
     label = _reason_label(rc)
     value = getattr(rc, "value", rc)
     text = f"{text} [{label}, code {value}]" if label and label not in text else f"{text} [code {value}]"
-    if label in ("Unspecified error", "The connection was lost.") or value in (7, 128):
+    if is_connection_lost(rc) or (label is not None and is_connection_lost(label)):
         text = f"{text}; {CONNECTION_LOST}"
     return text

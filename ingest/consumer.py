@@ -39,7 +39,7 @@ from ingest.delivery import Confirmer
 from ingest.enrich import BindingWatcher
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Decoded, Incoming, write_decoded
-from ops.mqtt_client import ClientOptions, build_client, connect_async
+from ops.mqtt_client import ClientOptions, build_client, connect_async, is_connection_lost, reason_text
 from ops.quarantine import Quarantine
 from store.base import Store, StoreError
 
@@ -66,18 +66,12 @@ def make_client(broker: BrokerConfig, on_message: Callable[[mqtt.MQTTMessage], N
     return client
 
 
-def reason_text(reason: Any) -> str:
-    """A paho reason code as its name and number ("Not authorized (135)"), or as given."""
-    value = getattr(reason, "value", None)
-    return f"{reason} ({value})" if isinstance(value, int) else str(reason)
-
-
 def disconnect_text(reason: Any, from_server: bool, socket_error: str | None) -> str:
     """Why a connection ended, in words: paho names a lost connection only "Unspecified error",
     so say whether the broker sent DISCONNECT and what the socket reported."""
     if from_server:
         return f"the broker sent DISCONNECT: {reason_text(reason)}"
-    if getattr(reason, "value", None) in (128, None):  # paho's code for MQTT_ERR_CONN_LOST
+    if reason is None or is_connection_lost(reason):
         return f"connection lost ({socket_error or 'the broker closed the socket without a DISCONNECT'})"
     return reason_text(reason) + (f" ({socket_error})" if socket_error else "")
 

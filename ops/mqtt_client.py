@@ -103,3 +103,16 @@ def build_async_client(broker: BrokerSettings, identifier: str, **kwargs: Any) -
         keepalive=broker.keepalive_s,
         **kwargs,
     )
+
+
+def reason_text(reason: Any) -> str:
+    """A paho reason code as its name and number ("Not authorized (135)"), or as given."""
+    value = getattr(reason, "value", None)
+    return f"{reason} ({value})" if isinstance(value, int) else str(reason)
+
+
+def is_connection_lost(reason: Any) -> bool:
+    """paho's code for a socket that simply closed: MQTT_ERR_CONN_LOST (7) surfaces as reason
+    code 128, "Unspecified error", which says nothing to a reader unless explained."""
+    value = getattr(reason, "value", reason)
+    return value in (7, 128) or str(reason) in ("Unspecified error", "The connection was lost.")

@@ -169,11 +169,10 @@ def test_fast_path_accepts_only_what_pydantic_accepts_unchanged(payload: bytes) 
         )
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(valid_rows(), min_size=1, max_size=20))
-def test_fast_path_takes_valid_agent_batches(rows: list[list[Any]]) -> None:
-    """What an agent encodes never falls back to the slow path (else the speed-up is void)."""
-    readings = [
+def agent_readings(rows: list[list[Any]]) -> list[Reading]:
+    """Wire rows as the `Reading`s an agent would have encoded them from."""
+    quality = {"g": Quality.GOOD, "u": Quality.UNCERTAIN, "b": Quality.BAD}
+    return [
         Reading(
             site="s",
             agent="gw-A",
@@ -183,11 +182,18 @@ def test_fast_path_takes_valid_agent_batches(rows: list[list[Any]]) -> None:
             value=r[3],
             unit=r[4],
             ts=r[5],
-            quality={"g": Quality.GOOD, "u": Quality.UNCERTAIN, "b": Quality.BAD}[r[6]],
+            quality=quality[r[6]],
             reason=r[7] if len(r) == 8 else None,
         )
         for r in rows
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(valid_rows(), min_size=1, max_size=20))
+def test_fast_path_takes_valid_agent_batches(rows: list[list[Any]]) -> None:
+    """What an agent encodes never falls back to the slow path (else the speed-up is void)."""
+    readings = agent_readings(rows)
     payload = encode_batch(make_batch("s", "gw-A", 3, 1, readings))
     fast = fast_only(payload)
     assert fast is not None
@@ -276,21 +282,7 @@ def test_msgspec_stage_accepts_only_what_pydantic_accepts_unchanged(payload: byt
 def test_msgspec_stage_takes_good_agent_batches(rows: list[list[Any]]) -> None:
     """An agent batch whose readings are all good (almost every batch) is decoded by msgspec;
     a reason, a null value or a quality other than good leaves it to the checked path."""
-    readings = [
-        Reading(
-            site="s",
-            agent="gw-A",
-            device=r[0],
-            point=r[1],
-            quantity=r[2],
-            value=r[3],
-            unit=r[4],
-            ts=r[5],
-            quality={"g": Quality.GOOD, "u": Quality.UNCERTAIN, "b": Quality.BAD}[r[6]],
-            reason=r[7] if len(r) == 8 else None,
-        )
-        for r in rows
-    ]
+    readings = agent_readings(rows)
     payload = encode_batch(make_batch("s", "gw-A", 3, 1, readings))
     fast = msgspec_only(payload)
     plain = all(r.quality is Quality.GOOD and not r.reason and abs(r.value or 0) <= 2**53 for r in readings)
