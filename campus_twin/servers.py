@@ -151,6 +151,8 @@ class Mosquitto(_Managed):
 
     username: str | None = None
     password: str | None = None
+    # QoS 1 messages the broker sends a client before it must ack (Mosquitto's default is 20)
+    max_inflight: int = 100
 
     def _cmd(self) -> list[str]:
         binary = find_binary("mosquitto", ("/usr/sbin/mosquitto",))
@@ -161,7 +163,7 @@ class Mosquitto(_Managed):
             f"persistence_location {self.workdir}/",
             "autosave_interval 1",
             "max_queued_messages 0",
-            "max_inflight_messages 100",
+            f"max_inflight_messages {self.max_inflight}",
             "log_dest stdout",
             "log_type error",
             "log_type warning",
