@@ -398,25 +398,29 @@ def ingest_config(
 
 
 def run_pipeline(
-    args: argparse.Namespace,
-    broker: Mosquitto,
-    store: Any,
-    d: Path,
-    work: Work,
-    max_points: int | None = None,
+    args: argparse.Namespace, store: Any, d: Path, work: Work, max_points: int | None = None
 ) -> float:
+    """Drain `work` through ingest into `store` via a broker of its own, whose in-flight window
+    lets every writer's batch and the one being gathered be un-acked at once (ingest/README.md:
+    max_inflight_messages ≥ (writers + 1) × messages per batch)."""
     points = max_points or args.max_points
-    if args.processes <= 1:
-        return drain(ingest_config(broker, store, d, points, args.writers, args.per_batch), broker, work)
-    group = f"bench{uuid.uuid4().hex[:6]}"
-    cfgs = [
-        ingest_config(broker, store, d, points, args.writers, args.per_batch, group)
-        for _ in range(args.processes)
-    ]
-    return drain_processes(cfgs, broker, work)
+    window = (args.writers + 1) * messages_per_batch(points, args.per_batch)
+    broker = Mosquitto(d / f"mosquitto-{uuid.uuid4().hex[:6]}", max_inflight=window)
+    broker.start()
+    try:
+        if args.processes <= 1:
+            return drain(ingest_config(broker, store, d, points, args.writers, args.per_batch), broker, work)
+        group = f"bench{uuid.uuid4().hex[:6]}"
+        cfgs = [
+            ingest_config(broker, store, d, points, args.writers, args.per_batch, group)
+            for _ in range(args.processes)
+        ]
+        return drain_processes(cfgs, broker, work)
+    finally:
+        broker.stop()
 
 
-def influx_part(args: argparse.Namespace, d: Path, broker: Mosquitto) -> dict[str, Any]:
+def influx_part(args: argparse.Namespace, d: Path) -> dict[str, Any]:
     """Ceiling, pipeline and bytes/point for InfluxDB on `--batches` messages."""
     work = workload(args.batches, args.per_batch, args.agents)
     lines = [
@@ -431,7 +435,7 @@ def influx_part(args: argparse.Namespace, d: Path, broker: Mosquitto) -> dict[st
     try:
         raw, best, setups = influx_ceiling(influx, lines)
         cfg = InfluxV1StoreConfig(type="influxdb", url=influx.url, database="pipe", create_database=True)
-        pipe = run_pipeline(args, broker, cfg, d, work)
+        pipe = run_pipeline(args, cfg, d, work)
         check = InfluxV1Store(influx.url, "pipe")
         stored = check.count()
         check.query('DROP DATABASE "pipe"')
@@ -462,7 +466,7 @@ def influx_part(args: argparse.Namespace, d: Path, broker: Mosquitto) -> dict[st
     }
 
 
-def sqlite_part(args: argparse.Namespace, d: Path, broker: Mosquitto) -> dict[str, Any]:
+def sqlite_part(args: argparse.Namespace, d: Path) -> dict[str, Any]:
     """Ceiling and pipeline for SQLite on `--sqlite-batches` messages."""
     work = workload(args.sqlite_batches, args.per_batch, args.agents)
     groups = row_groups(work)
@@ -473,7 +477,7 @@ def sqlite_part(args: argparse.Namespace, d: Path, broker: Mosquitto) -> dict[st
     setups = sqlite_ceiling(d, good_groups(groups), defaultdict(dict), args.sqlite_max_points)
     raw, best = max((v, k) for k, v in setups.items())
     same = max(v for k, v in setups.items() if k.endswith(f", {args.sqlite_max_points} rows"))
-    pipe = run_pipeline(args, broker, SqliteStoreConfig(path=d / "pipe.db"), d, work, args.sqlite_max_points)
+    pipe = run_pipeline(args, SqliteStoreConfig(path=d / "pipe.db"), d, work, args.sqlite_max_points)
     check = SQLiteStore(d / "pipe.db")
     stored = check.count()
     check.close()
@@ -544,20 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     print("ingest bench")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         d = Path(tmp)
-        # the broker lets every writer's batch and the one being gathered be un-acked at once
-        # (ingest/README.md "Throughput": max_inflight_messages ≥ (writers + 1) × messages per batch)
-        window = (args.writers + 1) * messages_per_batch(
-            max(args.max_points, args.sqlite_max_points), args.per_batch
-        )
-        broker = Mosquitto(d / "mosquitto", max_inflight=window)
-        broker.start()
-        try:
-            if args.stores in ("both", "influxdb"):
-                result.update(influx_part(args, d, broker))
-            if args.stores in ("both", "sqlite"):
-                result.update(sqlite_part(args, d, broker))
-        finally:
-            broker.stop()
+        if args.stores in ("both", "influxdb"):
+            result.update(influx_part(args, d))
+        if args.stores in ("both", "sqlite"):
+            result.update(sqlite_part(args, d))
     ok = result.pop("ok_influx", True) and result.pop("ok_sqlite", True)
     if args.json:
         print(json.dumps(result))
