@@ -70,7 +70,10 @@ def _tail(log: Path, n: int = 20) -> str:
 
 
 @dataclass
-class _Managed:
+class ManagedServer:
+    """A server run as a child process on a free loopback port: subclasses give the command
+    (`_cmd`) and how to tell it is ready (`_ready`); start/stop/restart and the log are here."""
+
     workdir: Path
     host: str = "127.0.0.1"
     port: int = 0
@@ -137,7 +140,7 @@ class _Managed:
         self.stop()
         self.start()
 
-    def __enter__(self) -> _Managed:
+    def __enter__(self) -> ManagedServer:
         self.start()
         return self
 
@@ -146,11 +149,13 @@ class _Managed:
 
 
 @dataclass
-class Mosquitto(_Managed):
+class Mosquitto(ManagedServer):
     """Mosquitto 2.x with persistence (so persistent sessions survive a broker restart)."""
 
     username: str | None = None
     password: str | None = None
+    # QoS 1 messages the broker sends a client before it must ack (Mosquitto's default is 20)
+    max_inflight: int = 100
 
     def _cmd(self) -> list[str]:
         binary = find_binary("mosquitto", ("/usr/sbin/mosquitto",))
@@ -161,7 +166,7 @@ class Mosquitto(_Managed):
             f"persistence_location {self.workdir}/",
             "autosave_interval 1",
             "max_queued_messages 0",
-            "max_inflight_messages 100",
+            f"max_inflight_messages {self.max_inflight}",
             "log_dest stdout",
             "log_type error",
             "log_type warning",
@@ -186,7 +191,7 @@ class Mosquitto(_Managed):
 
 
 @dataclass
-class InfluxDB(_Managed):
+class InfluxDB(ManagedServer):
     """InfluxDB 1.x (Debian's `influxdb`): `/write` line protocol and InfluxQL `/query`.
     `data_settings`: extra `[data]` lines (the bench snapshots the cache to TSM quickly)."""
 
@@ -234,7 +239,7 @@ bind-address = "{self.host}:{rpc_port}"
 
 
 @dataclass
-class VictoriaMetrics(_Managed):
+class VictoriaMetrics(ManagedServer):
     """VictoriaMetrics single-node: accepts InfluxDB line protocol on `/write` and `/api/v2/write`
     (the 2.x write API), so the influxdb2 store's writes are tested against a real server; reads
     go through its Prometheus export API (it has no InfluxQL)."""

@@ -8,12 +8,11 @@ Why these choices:
 - Series metadata (quantity, unit, room tags) lives once per series, not per point, and is
   upserted only when this store has not seen it yet or it changed (an in-memory cache of series
   ids): a batch then costs one statement of points, not one statement per series too (that
-  was ~45 % of a write). The points go as one JSON parameter (`UPSERT_POINTS_JSON`) so the
-  statement holds the GIL once, not once per row. `latest` is `max(ts)` on the (series_id, ts)
-  primary key, an index seek;
-  the `last_ts` column is set on insert only, kept for files written by older versions.
-- Each thread gets its own connection (sqlite3 connections are not thread-safe); writes are
-  serialised by a lock and `busy_timeout` covers a second process on the same file.
+  was ~45 % of a write). The points go in primary-key order as multi-row `VALUES` upserts
+  (`PointParams`, below). `latest` is `max(ts)` on the (series_id, ts) primary key, an index
+  seek; the `last_ts` column is set on insert only, kept for files written by older versions.
+- Writes go through one connection under a lock (its page cache stays warm); each reading
+  thread has its own connection; `busy_timeout` covers a second process on the same file.
 """
 
 from __future__ import annotations
@@ -23,10 +22,14 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import tzinfo
+from functools import lru_cache
 from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
+
+import numpy as np
 
 from contract.telemetry import GoodRows, Quality, SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
@@ -55,52 +58,137 @@ CREATE TABLE IF NOT EXISTS points (
 ) WITHOUT ROWID;
 """
 
-UPSERT_SERIES = """
-INSERT INTO series (site, device, point, quantity, unit, tags, last_ts)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+# Series rows, many per statement (a fresh ingest process meets thousands of series in its first
+# write; one statement each made that write last ~0.3 s per 4,000 series under the write lock).
+_UPSERT_SERIES_TAIL = """
 ON CONFLICT (site, device, point) DO UPDATE SET
     quantity = excluded.quantity,
     unit = excluded.unit,
     tags = excluded.tags,
     last_ts = coalesce(series.last_ts, excluded.last_ts)
-RETURNING id
-"""
+RETURNING site, device, point, id"""
 
-# The same upsert with the batch as one JSON parameter: SQLite reads the rows itself, so the
-# statement holds the GIL once, not once per row as `executemany` does (Python's sqlite3 releases
-# and re-takes it around every step, so a write could not run beside ingest's decoding). Floats
-# travel as msgspec's shortest round-trip text, which SQLite parses back to the same double
-# (tests/store: random doubles round-trip exactly). `->>` needs SQLite 3.38; older: executemany.
-UPSERT_POINTS_JSON = """
-INSERT INTO points (series_id, ts, value, quality, reason, agent)
-SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?) WHERE true
-ON CONFLICT (series_id, ts) DO UPDATE SET
-    value = excluded.value, quality = excluded.quality,
-    reason = excluded.reason, agent = excluded.agent
-"""
-# A write whose groups are all `GoodRows` (quality good, no reason: nearly every ingest write)
-# sends only what varies per row — [series id, ts, value, agent index], the agents as a second
-# JSON array — so SQLite extracts 4 fields per row instead of 6 (the bare statement on 1M rows:
-# ≈ 136k against 123k points/s, docs/performance.md "SQLite steady state").
-UPSERT_GOOD_POINTS_JSON = """
-INSERT INTO points (series_id, ts, value, quality, reason, agent)
-SELECT value->>0, value->>1, value->>2, 'good', NULL, ?2 ->> (value->>3) FROM json_each(?1) WHERE true
-ON CONFLICT (series_id, ts) DO UPDATE SET
-    value = excluded.value, quality = excluded.quality,
-    reason = excluded.reason, agent = excluded.agent
-"""
-try:
-    from msgspec.json import encode as _json_encode
-except ImportError:  # pragma: no cover - an install without msgspec: executemany
-    _json_encode = None  # type: ignore[assignment]
-_JSON_ROWS = _json_encode is not None and sqlite3.sqlite_version_info >= (3, 38)
 
-UPSERT_POINT = """
-INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES (?, ?, ?, ?, ?, ?)
+def upsert_series(
+    conn: sqlite3.Connection, rows: Sequence[tuple[str, str, str, str, str, str, int]]
+) -> dict[tuple[str, str, str], int]:
+    """Upsert (site, device, point, quantity, unit, tags JSON, first ts) rows; their ids by key."""
+    per = max(1, min(500, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 7))
+    ids: dict[tuple[str, str, str], int] = {}
+    for i in range(0, len(rows), per):
+        part = rows[i : i + per]
+        sql = f"INSERT INTO series (site, device, point, quantity, unit, tags, last_ts) VALUES {','.join(['(?,?,?,?,?,?,?)'] * len(part))}{_UPSERT_SERIES_TAIL}"
+        for site, device, point, sid in conn.execute(sql, list(chain.from_iterable(part))):
+            ids[(site, device, point)] = int(sid)
+    return ids
+
+
+# Points go as multi-row `VALUES` upserts in the primary key's order (series id, ts): a write's
+# rows then reach each B-tree leaf once, in order, instead of one random leaf per row — at 1M rows
+# 1.8-2.5× faster than the same rows in arrival order (docs/performance.md "Sorted writes"). One
+# statement binds thousands of rows and runs them in one `sqlite3_step` with the GIL released, so a
+# write overlaps ingest's decoding (`executemany` re-takes the GIL around every row). A write whose
+# rows are all `GoodRows` binds 4 values per row instead of 6.
+_UPSERT_TAIL = """
 ON CONFLICT (series_id, ts) DO UPDATE SET
     value = excluded.value, quality = excluded.quality,
-    reason = excluded.reason, agent = excluded.agent
-"""
+    reason = excluded.reason, agent = excluded.agent"""
+_ROW_ALL = "(?,?,?,?,?,?)"  # series id, ts, value, quality, reason, agent
+_ROW_GOOD = "(?,?,?,'good',NULL,?)"  # series id, ts, value, agent
+UPSERT_POINT = (
+    f"INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES {_ROW_ALL}{_UPSERT_TAIL}"
+)
+MAX_ROWS_PER_STATEMENT = 4096  # a power of two; larger statements measured no faster, cost more memory
+
+
+@lru_cache(maxsize=2 * 16)
+def upsert_values(rows: int, all_good: bool) -> str:
+    """The upsert of `rows` rows (sizes are powers of two, so few statements are compiled and
+    sqlite3's statement cache keeps them)."""
+    one = _ROW_GOOD if all_good else _ROW_ALL
+    return f"INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES {','.join([one] * rows)}{_UPSERT_TAIL}"
+
+
+def statement_sizes(n: int, largest: int) -> Iterator[int]:
+    """`n` rows as statements of `largest` rows, the rest in falling powers of two."""
+    size = largest
+    while n:
+        while size > n:
+            size //= 2
+        yield size
+        n -= size
+
+
+def configure(conn: sqlite3.Connection, busy_ms: int = 30_000) -> None:
+    """Every connection's settings (the bench's ceiling uses them too): WAL, so readers run
+    beside the writer; synchronous=FULL, so a returned write survives power loss."""
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+
+
+def rows_per_statement(conn: sqlite3.Connection) -> int:
+    """The largest power of two of rows (≤ MAX_ROWS_PER_STATEMENT) whose 6 parameters each fit
+    this SQLite build's variable limit (999 before 3.32, 32,766 after, often more)."""
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 6
+    rows = MAX_ROWS_PER_STATEMENT
+    while rows > limit:
+        rows //= 2
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PointParams:
+    """A write's points as one flat parameter list in primary-key order, built outside the write
+    lock (the statements run while the next write's parameters are built)."""
+
+    flat: list[object]
+    rows: int
+    all_good: bool
+
+    @classmethod
+    def of(
+        cls, groups: Sequence[RowGroup], series_ids: Sequence[Sequence[int]], ordered: bool = True
+    ) -> PointParams:
+        """`series_ids`: each group's rows' series ids. `ordered=False` keeps arrival order (the
+        bench's comparison only)."""
+        all_good = all(isinstance(rows, GoodRows) for _s, _a, rows in groups)
+        sids: list[int] = []
+        tss: list[int] = []
+        vals: list[float | None] = []
+        agents: list[str | None] = []
+        quals: list[str] = []
+        reasons: list[str | None] = []
+        for (_site, agent, rows), group_ids in zip(groups, series_ids, strict=True):
+            sids += group_ids
+            tss += map(_TS, rows)
+            vals += map(_VALUE, rows)
+            agents += repeat(agent or None, len(rows))
+            if all_good:
+                continue
+            if isinstance(rows, GoodRows):
+                quals += repeat(Quality.GOOD.value, len(rows))
+                reasons += repeat(None, len(rows))
+            else:
+                quals += map(_QUALITY, rows)
+                reasons += map(_REASON, rows)
+        cols: list[Sequence[object]] = (
+            [sids, tss, vals, agents] if all_good else [sids, tss, vals, quals, reasons, agents]
+        )
+        if ordered and len(sids) > 1:
+            # stable: two rows of one series and ts keep their order, so the later one wins
+            order = np.lexsort((np.array(tss, dtype=np.int64), np.array(sids, dtype=np.int64))).tolist()
+            pick = itemgetter(*order)
+            cols = [pick(c) for c in cols]
+        return cls(list(chain.from_iterable(zip(*cols, strict=True))), len(sids), all_good)
+
+    def put(self, conn: sqlite3.Connection, largest: int) -> None:
+        width = 4 if self.all_good else 6
+        start = 0
+        for size in statement_sizes(self.rows, largest):
+            conn.execute(upsert_values(size, self.all_good), self.flat[start : start + size * width])
+            start += size * width
+
 
 _DEVICE, _POINT, _VALUE, _TS, _QUALITY, _REASON = (itemgetter(i) for i in (0, 1, 3, 5, 6, 7))
 _SERIES = itemgetter(0, 1, 2, 4)  # (device, point, quantity, unit) of a row
@@ -129,16 +217,14 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         # (site, device, point) -> (id, quantity, unit, room tags) as last written by this store
         self._series: dict[tuple[str, str, str], tuple[int, str, str, Mapping[str, str]]] = {}
-        self._ids: dict[str, dict[tuple[str, str], int]] = {}  # site -> (device, point) -> series id
         self._tags_seen: object = None  # the tag mapping `_verified` was checked against
-        self._verified: dict[
-            str, set[tuple[str, str, str, str]]
-        ] = {}  # site -> (device, point, quantity, unit)
+        # site -> (device, point, quantity, unit) -> series id, for series checked against the
+        # tag mapping `_tags_seen`: the write fast path is one lookup per row here
+        self._verified: dict[str, dict[tuple[str, str, str, str], int]] = {}
         self._closed = False
+        self._writer: sqlite3.Connection | None = None
         with self._write_lock:
-            conn = self._conn()
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
+            self._conn().executescript(SCHEMA)
 
     # ------------------------------------------------------------ connections
 
@@ -147,21 +233,39 @@ class SQLiteStore:
             raise StoreError(f"store {self.path} is closed", retryable=False)
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
-                conn.execute("PRAGMA synchronous=FULL")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open {self.path}: {exc}", retryable=False) from exc
-            self._local.conn = conn
-            with self._conns_lock:
-                self._conns.append(conn)
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed", retryable=False)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            configure(conn, self._busy_ms)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}", retryable=False) from exc
+        with self._conns_lock:
+            self._conns.append(conn)
         return conn
 
     @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """The one write connection (used under `_write_lock`): its page cache stays warm from
+        one write to the next, where a connection per writer thread starts each write cold."""
+        if self._writer is None:
+            self._writer = self._open()
+        with self._errors():
+            yield self._writer
+
+    @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        try:
+        with self._errors():
             yield self._conn()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
         except sqlite3.OperationalError as exc:  # e.g. locked beyond busy_timeout
             raise StoreError(f"{self.path}: {exc}", retryable=True) from exc
         except sqlite3.Error as exc:
@@ -173,67 +277,65 @@ class SQLiteStore:
         write_points(self, points)
 
     def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
-        """One transaction: new or changed series upserted, then the points in one statement
-        (`UPSERT_GOOD_POINTS_JSON` when every group is `GoodRows`, else `UPSERT_POINTS_JSON`;
-        parameters made at C speed from the rows; `executemany` where SQLite or msgspec cannot)."""
+        """One transaction: new or changed series upserted, then the points (`PointParams`). When
+        every series is known — nearly every write — the parameters are built before taking the
+        write lock, so they overlap the previous write's statements."""
         if not any(rows for _s, _a, rows in groups):
             return
-        fresh = self._fresh_series(groups, tags)
-        with self._write_lock, self._reading() as conn:
+        known = self._known_ids(groups, tags)
+        params = None if known is None else PointParams.of(groups, known)
+        with self._write_lock, self._writing() as conn:
+            fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+            if params is None:
+                # decided under the lock: writers that started together on a fresh store would
+                # otherwise each upsert the same thousands of series
+                known = self._known_ids(groups, tags)
+                fresh = {} if known is not None else self._fresh_series(groups, tags)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                added: dict[tuple[str, str, str], tuple[int, str, str, dict[str, str]]] = {}
-                for k, (quantity, unit, ts) in fresh.items():
-                    room = dict(tags[k])
-                    tag_json = json.dumps(dict(sorted(room.items())), ensure_ascii=False)
-                    row = conn.execute(UPSERT_SERIES, (*k, quantity, unit, tag_json, ts)).fetchone()
-                    added[k] = (int(row[0]), quantity, unit, room)
-                ids = self._ids
-                new_ids: dict[str, dict[tuple[str, str], int]] = {}  # not in `ids` before the commit
-                for (s, d, p), v in added.items():
-                    new_ids.setdefault(s, {})[(d, p)] = v[0]
-                all_good = _JSON_ROWS and all(isinstance(rows, GoodRows) for _s, _a, rows in groups)
-                agents: dict[str | None, int] = {}
-                params = []
-                for site, agent, rows in groups:
-                    by_site = ids.get(site, {})
-                    new = new_ids.get(site)
-                    sid = {**by_site, **new} if new else by_site
-                    series_ids = map(sid.__getitem__, zip(map(_DEVICE, rows), map(_POINT, rows), strict=True))
-                    if all_good:
-                        index = agents.setdefault(agent or None, len(agents))
-                        params.append(zip(series_ids, map(_TS, rows), map(_VALUE, rows), repeat(index)))
-                        continue
-                    params.append(
-                        zip(
-                            series_ids,
-                            map(_TS, rows),
-                            map(_VALUE, rows),
-                            repeat(Quality.GOOD.value) if isinstance(rows, GoodRows) else map(_QUALITY, rows),
-                            repeat(None) if isinstance(rows, GoodRows) else map(_REASON, rows),
-                            repeat(agent or None),
-                        )
+                rooms = {k: dict(tags[k]) for k in fresh}
+                new_ids = upsert_series(
+                    conn,
+                    [
+                        (*k, q, u, json.dumps(dict(sorted(rooms[k].items())), ensure_ascii=False), ts)
+                        for k, (q, u, ts) in fresh.items()
+                    ],
+                )
+                added = {k: (new_ids[k], q, u, rooms[k]) for k, (q, u, _ts) in fresh.items()}
+                if params is None:
+                    params = PointParams.of(
+                        groups, self._series_ids(groups, added) if known is None else known
                     )
-                # text, not bytes: SQLite ≥ 3.45 reads a BLOB argument of json_each as JSONB
-                if all_good:
-                    doc = _json_encode(list(chain.from_iterable(params))).decode()
-                    conn.execute(UPSERT_GOOD_POINTS_JSON, (doc, _json_encode(list(agents)).decode()))
-                elif _JSON_ROWS:
-                    conn.execute(
-                        UPSERT_POINTS_JSON, (_json_encode(list(chain.from_iterable(params))).decode(),)
-                    )
-                else:  # pragma: no cover
-                    conn.executemany(UPSERT_POINT, chain.from_iterable(params))
+                params.put(conn, rows_per_statement(conn))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             # only once committed: a rolled-back series id is not kept
             self._series.update(added)
-            for site, new in new_ids.items():
-                ids.setdefault(site, {}).update(new)
-            for (s, d, p), (_i, q, u, _t) in added.items():
-                self._verified.setdefault(s, set()).add((d, p, q, u))
+            for (s, d, p), (i, q, u, _t) in added.items():
+                self._verified.setdefault(s, {})[(d, p, q, u)] = i
+
+    def _known_ids(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> list[list[int]] | None:
+        """Each group's series ids, when every row's series (with its quantity and unit) was
+        verified against this tag mapping; else None (the slow path decides). One dict lookup
+        per row."""
+        if tags is not self._tags_seen:
+            return None
+        verified = self._verified
+        try:
+            return [list(map(verified[site].__getitem__, map(_SERIES, rows))) for site, _a, rows in groups]
+        except KeyError:
+            return None
+
+    def _series_ids(
+        self, groups: Sequence[RowGroup], added: Mapping[tuple[str, str, str], tuple[int, str, str, object]]
+    ) -> list[list[int]]:
+        """Each group's series ids on the slow path: verified series and the ones just upserted."""
+        ids = {site: dict(by_site) for site, by_site in self._verified.items()}
+        for (site, device, point), (i, quantity, unit, _tags) in added.items():
+            ids.setdefault(site, {})[(device, point, quantity, unit)] = i
+        return [list(map(ids[site].__getitem__, map(_SERIES, rows))) for site, _a, rows in groups]
 
     def _fresh_series(
         self, groups: Sequence[RowGroup], tags: RoomTagMap
@@ -246,7 +348,7 @@ class SQLiteStore:
         known = self._series
         fresh: dict[tuple[str, str, str], tuple[str, str, int]] = {}
         for site, _agent, rows in groups:
-            verified = self._verified.setdefault(site, set())
+            verified = self._verified.setdefault(site, {})
             first_ts: dict[tuple[str, str], int] | None = None
             for device, point, quantity, unit in set(map(_SERIES, rows)).difference(verified):
                 k = (site, device, point)
@@ -264,7 +366,7 @@ class SQLiteStore:
                             )
                         fresh[k] = (quantity, unit, first_ts[(device, point)])
                 else:
-                    verified.add((device, point, quantity, unit))
+                    verified[(device, point, quantity, unit)] = have[0]
         return fresh
 
     def latest(self, keys: Sequence[SeriesKey] | None = None) -> dict[SeriesKey, StoredPoint]:

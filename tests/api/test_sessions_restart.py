@@ -17,13 +17,13 @@ import pytest
 from api.auth import Role, hash_token
 from api.sessions import COOKIE, SessionBook
 from api.token_cli import add, end_sessions, revoke
-from campus_twin.servers import _Managed
+from campus_twin.servers import ManagedServer
 from store.sqlite import SQLiteStore
 
 V1 = "/api/v1"
 
 
-class ApiProcess(_Managed):
+class ApiProcess(ManagedServer):
     config: Path = Path()
 
     def _cmd(self) -> list[str]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
 import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contract.telemetry import GoodRows, Quality, Row, SeriesKey
 from store.base import Agg, Store, StoredPoint, StoreError, Window
-from store.sqlite import SQLiteStore
+from store.sqlite import SQLiteStore, rows_per_statement, statement_sizes
 from tests.support.protocols import assert_implements
 
 S = 1_000_000_000
@@ -186,9 +189,10 @@ def test_series_cache_follows_rebinding_and_late_points(tmp_path: Path) -> None:
         other.close()
 
 
-def test_values_round_trip_exactly_through_the_json_batch(store: SQLiteStore) -> None:
-    """Rows reach SQLite as one JSON parameter: every double (random bit patterns within ±2**53,
-    subnormals, sensor-like values) and text (quality, a unicode reason) reads back unchanged."""
+def test_values_round_trip_exactly_through_the_batch(store: SQLiteStore) -> None:
+    """Rows reach SQLite as multi-row upserts in key order (the rows here arrive out of order):
+    every double (random bit patterns within ±2**53, subnormals, sensor-like values) and text
+    (quality, a unicode reason) reads back unchanged."""
     rng = random.Random(15)
     values: list[float] = [5e-324, 1e-310, 2.0**53, -(2.0**53), 0.1, 400.0 + 1 / 3]
     while len(values) < 20_000:
@@ -213,9 +217,10 @@ def test_values_round_trip_exactly_through_the_json_batch(store: SQLiteStore) ->
 
 
 def test_all_good_write_keeps_values_and_agents_exactly(store: SQLiteStore) -> None:
-    """A write of `GoodRows` only takes the compact statement (series id, ts, value, agent
-    index): every double reads back unchanged, each row keeps its group's agent (an empty agent
-    is stored as NULL), and writing it again changes nothing (idempotent upsert)."""
+    """A write of `GoodRows` only takes the compact statement (series id, ts, value, agent bound;
+    quality and reason constant): every double reads back unchanged, each row keeps its group's
+    agent (an empty agent is stored as NULL), and writing it again changes nothing (idempotent
+    upsert)."""
     rng = random.Random(16)
     keys = [SeriesKey("sz-01", f"A-{i}-air", "co2") for i in range(3)]
     groups = []
@@ -242,3 +247,78 @@ def test_all_good_write_keeps_values_and_agents_exactly(store: SQLiteStore) -> N
     by_device = {k.device: k for k in keys}
     assert {(by_device[d], ts): (v, agent) for d, ts, v, _q, _r, agent in got} == expected
     assert {(q, r) for _d, _t, _v, q, r, _a in got} == {("good", None)}
+
+
+@given(n=st.integers(0, 20_000), largest=st.sampled_from([1, 2, 128, 4096]))
+def test_statement_sizes_cover_the_rows_with_few_shapes(n: int, largest: int) -> None:
+    """A write's rows split into statements of `largest` rows and falling powers of two: every
+    row once, and at most log2(largest) + 1 statement shapes (sqlite3 caches compiled ones)."""
+    sizes = list(statement_sizes(n, largest))
+    assert sum(sizes) == n
+    assert all(s <= largest and s & (s - 1) == 0 for s in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    assert len(set(sizes)) <= largest.bit_length()
+
+
+@pytest.mark.parametrize(("limit", "rows"), [(999, 128), (32_766, 4096), (250_000, 4096)])
+def test_statement_rows_follow_the_variable_limit(store: SQLiteStore, limit: int, rows: int) -> None:
+    """SQLite before 3.32 binds at most 999 variables: statements shrink to fit, and the write
+    stays correct."""
+    with store._writing() as conn:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        assert rows_per_statement(conn) == rows
+    good = GoodRows((KEY.device, KEY.point, "co2", float(i), "ppm", T0 + i, "g") for i in range(1000))
+    store.write_rows([(KEY.site, "gw-A", good)], {(KEY.site, KEY.device, KEY.point): TAGS})
+    assert [w.value for w in store.range(KEY, T0, T0 + 1000)] == [float(i) for i in range(1000)]
+
+
+def test_one_write_with_a_repeated_point_keeps_the_later_row(store: SQLiteStore) -> None:
+    """Rows are sorted by (series, ts) before the upsert; a point repeated within one write (a
+    redelivered message gathered with its original) keeps the row that came later, as separate
+    writes would."""
+    other = SeriesKey(KEY.site, "A-202-air", "co2")
+    tags = {(k.site, k.device, k.point): TAGS for k in (KEY, other)}
+
+    def rows(values: list[tuple[SeriesKey, int, float]]) -> list[Row]:
+        return [(k.device, k.point, "co2", v, "ppm", T0 + t, Quality.GOOD, None) for k, t, v in values]
+
+    first = rows([(other, 2, 1.0), (KEY, 5, 1.0), (KEY, 1, 1.0), (other, 1, 1.0)])
+    later = rows([(KEY, 5, 2.0), (other, 1, 2.0), (KEY, 3, 2.0)])
+    store.write_rows([(KEY.site, "gw-A", first), (KEY.site, "gw-B", later)], tags)
+    assert [(w.start - T0, w.value) for w in store.range(KEY, T0, T0 + 10)] == [(1, 1.0), (3, 2.0), (5, 2.0)]
+    assert [(w.start - T0, w.value) for w in store.range(other, T0, T0 + 10)] == [(1, 2.0), (2, 1.0)]
+    assert store.latest([KEY])[KEY].agent == "gw-B"
+
+
+def test_writers_starting_together_upsert_each_series_once(tmp_path: Path) -> None:
+    """Four writer threads on a fresh store with the same new series: the series are created once
+    (decided under the write lock), ids stay consistent, and every point is stored."""
+    store = SQLiteStore(tmp_path / "fresh.db")
+    keys = [SeriesKey("sz-01", f"A-{i}-air", "co2") for i in range(300)]
+    tags = {(k.site, k.device, k.point): TAGS for k in keys}
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            good = GoodRows((k.device, k.point, "co2", float(n), "ppm", T0 + n, "g") for k in keys)
+            barrier.wait(10)
+            store.write_rows([("sz-01", f"gw-{n}", good)], tags)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert not errors
+        assert store.count() == 4 * len(keys)
+        with store._reading() as conn:
+            assert conn.execute("SELECT count(*), max(id) FROM series").fetchone() == (len(keys), len(keys))
+        with store._writing() as conn:  # rows changed: each series once, then the points
+            assert conn.total_changes == len(keys) + 4 * len(keys)
+        assert {w.value for k in keys for w in store.range(k, T0, T0 + 4)} == {0.0, 1.0, 2.0, 3.0}
+    finally:
+        store.close()
