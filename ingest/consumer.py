@@ -124,6 +124,8 @@ class Consumer:
         self._next_ack = 0
         self._written: dict[int, tuple[list[Incoming], Decoded, float]] = {}
         self._failed = threading.Event()
+        # message ids received and not yet acked (under metrics.lock): the broker's window to us
+        self._unacked: set[int] = set()
         self._last_mqtt_error: str | None = None  # paho's last socket error (see _on_log)
         self._connect_failures = 0
         self.client = make_client(broker, self._on_message)
@@ -139,6 +141,10 @@ class Consumer:
         if self.delivery is not None and control_kind(msg.topic) == "gone":
             self._on_gone(msg)
             return
+        if msg.qos > 0:
+            with self.metrics.lock:
+                self._unacked.add(msg.mid)
+                self.metrics.pending_messages = len(self._unacked)
         self._inbox.put(Incoming(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time_ns()))
 
     def _on_gone(self, msg: mqtt.MQTTMessage) -> None:
@@ -214,6 +220,9 @@ class Consumer:
         self._subscribed.clear()
         with self.metrics.lock:
             self.metrics.subscribed = 0
+            # the broker redelivers what was un-acked when the session resumes, under new ids
+            self._unacked.clear()
+            self.metrics.pending_messages = 0
         if not self._stop.is_set():
             from_server = bool(getattr(flags, "is_disconnect_packet_from_server", False))
             log.warning(
@@ -227,6 +236,15 @@ class Consumer:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        window = (self.batch.writers + 1) * self.batch.max_messages
+        log.info(
+            "batches of up to %d messages, %d writers: the broker should let %d QoS 1 messages to this"
+            " client be un-acked at once (Mosquitto max_inflight_messages, default 20), else batches"
+            " stay small and writes stop overlapping; campus_ingest_pending_messages shows the window",
+            self.batch.max_messages,
+            self.batch.writers,
+            window,
+        )
         connect_async(self.client, self.broker, client_options(self.broker))
         self.client.loop_start()
         self._worker.start()
@@ -313,8 +331,6 @@ class Consumer:
     def _write(self, msgs: list[Incoming], decoded: Decoded) -> float | None:
         """Write and make rejects durable, retrying (un-acked) until it works; the seconds it
         took, or None when stopping after a failure (nothing from here on is acked)."""
-        with self.metrics.lock:
-            self.metrics.pending_messages = len(msgs) + self._inbox.qsize()
         for r in decoded.rejects:
             self.quarantine.add("payload", r.topic, r.reason, r.payload)
         delay = 0.2
@@ -350,6 +366,9 @@ class Consumer:
                 for m in done_msgs:
                     if m.qos > 0:
                         self.client.ack(m.mid, m.qos)
+                with self.metrics.lock:
+                    self._unacked.difference_update(m.mid for m in done_msgs)
+                    self.metrics.pending_messages = len(self._unacked)
                 self._next_ack += 1
 
     def _confirm(self, decoded: Decoded) -> None:
@@ -371,7 +390,6 @@ class Consumer:
             m.points_written_total += decoded.n_points
             m.flushes_total += 1
             m.flush_seconds_sum += elapsed
-            m.pending_messages = self._inbox.qsize()
             for batch, _ in decoded.batches:
                 if seq.observe(batch.site, batch.agent, batch.seq) is SeqVerdict.DUPLICATE:
                     k = (batch.site, batch.agent)

@@ -87,7 +87,8 @@ class IngestCollector(Collector):
             )
             yield GaugeMetricFamily(
                 "campus_ingest_pending_messages",
-                "messages received but not yet acked",
+                "QoS 1 messages received and not yet acked (stays at the broker's in-flight limit"
+                " when that limit, not ingest, bounds the batches)",
                 value=m.pending_messages,
             )
             yield GaugeMetricFamily(

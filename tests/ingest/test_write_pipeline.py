@@ -7,16 +7,21 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
+from campus_twin.servers import Mosquitto
 from contract.telemetry import topic
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.consumer import Consumer
 from ingest.enrich import BindingWatcher
-from ingest.metrics import IngestMetrics
+from ingest.metrics import IngestMetrics, ingest_registry
 from ingest.pipeline import Decoded, Incoming
+from ops.metrics import exposition
 from ops.quarantine import Quarantine
 from store.base import RoomTagMap, RowGroup
 from store.sqlite import SQLiteStore
 from tests.ingest.ingest_helpers import payload
+from tests.support.mqtt import Publisher
 from tests.support.waiting import wait_until
 
 
@@ -76,3 +81,52 @@ def test_out_of_order_writes_ack_in_arrival_order(tmp_path: Path) -> None:
         for w in consumer._writers:
             w.join(10)
         store.close()
+
+
+class HeldWrites(SQLiteStore):
+    """Holds every write until `release` is set."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = threading.Event()
+
+    def write_rows(self, groups: Sequence[RowGroup], tags: RoomTagMap) -> None:
+        assert self.release.wait(30)
+        super().write_rows(groups, tags)
+
+
+@pytest.mark.integration
+def test_pending_messages_show_a_broker_window_smaller_than_the_batches(tmp_path: Path) -> None:
+    """Mosquitto's default window (20 un-acked QoS 1 messages per client) is below what ingest's
+    batches need ((writers + 1) × max_messages): while writes are held, the pending gauge stops
+    at exactly the broker's window; once written, every message is acked and it returns to 0."""
+    broker = Mosquitto(tmp_path / "mosquitto", max_inflight=20)
+    broker.start()
+    store = HeldWrites(tmp_path / "ts.db")
+    consumer = Consumer(
+        BrokerConfig(host=broker.host, port=broker.port, client_id="window-test"),
+        "g-window",
+        store,
+        Quarantine(tmp_path / "q.db"),
+        BindingWatcher(None),
+        IngestMetrics(),
+        batch=BatchConfig(max_messages=100, max_points=100_000, max_delay_s=0.1, writers=2),
+    )
+    publisher = Publisher(broker, "window-agent")
+    try:
+        consumer.start()
+        assert consumer.wait_ready(15)
+        for seq in range(50):
+            publisher.publish(topic("s1", "gw-0", "telemetry"), payload("s1", "gw-0", seq, 10))
+        wait_until(lambda: consumer.metrics.pending_messages == 20, 30, "the broker's 20 un-acked messages")
+        text = exposition(ingest_registry(consumer.metrics)).decode()
+        assert "campus_ingest_pending_messages 20.0" in text
+        store.release.set()
+        wait_until(lambda: store.count() == 500, 30, "all 50 messages written")
+        wait_until(lambda: consumer.metrics.pending_messages == 0, 30, "every message acked")
+    finally:
+        store.release.set()
+        publisher.close()
+        consumer.stop()
+        store.close()
+        broker.stop()
