@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from operator import itemgetter
 from typing import Annotated, Any, Literal, TypeGuard
 
@@ -216,32 +217,15 @@ ROW_FIELDS = ("device", "point", "quantity", "value", "unit", "ts", "quality", "
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def encode_row_values(
-    device: str,
-    point: str,
-    quantity: str,
-    value: float | None,
-    unit: str,
-    ts: int,
-    quality: Quality,
-    reason: str | None,
-) -> str:
-    """`encode_row` from already valid fields (the agent's normaliser checks them once per point):
-    no `Reading` is built on the hot path, the bytes are the same."""
-    row: list[Any] = [device, point, quantity, value, unit, ts, _QUALITY_TO_CODE[quality]]
-    if reason:
-        row.append(reason)
-    return _ROW_ENCODER.encode(row)
-
-
 _QUALITY_JSON = {q: _ROW_ENCODER.encode(code) for q, code in _QUALITY_TO_CODE.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class RowTemplate:
-    """One point's wire row with its fixed fields (device, point, quantity, unit) encoded once:
-    `row(...)` is the same text as `encode_row_values` with those fields, without running the
-    JSON encoder per reading (the agent's hot path: one template per point, many readings)."""
+    """The wire row's one writer: a point's fixed fields (device, point, quantity, unit) encoded
+    once, so `row(...)` writes a reading without running the JSON encoder on the whole row (the
+    agent's hot path: one template per point, many readings). The text is what a JSON encoder
+    writes for the row as a list (compact, UTF-8, no NaN; tests/contract pins it)."""
 
     head: str  # '["device","point","quantity",'
     unit: str  # ',"unit",'
@@ -256,11 +240,30 @@ class RowTemplate:
         if type(value) is float and math.isfinite(value):
             v = float.__repr__(value)  # what json writes for a float
         else:
-            v = _ROW_ENCODER.encode(value)  # null; non-finite raises as in encode_row_values
+            v = _ROW_ENCODER.encode(value)  # null; a non-finite float raises ValueError
         q = _QUALITY_JSON[quality]
         if reason:
             return f"{self.head}{v}{self.unit}{ts:d},{q},{_ROW_ENCODER.encode(reason)}]"
         return f"{self.head}{v}{self.unit}{ts:d},{q}]"
+
+
+def encode_row_values(
+    device: str,
+    point: str,
+    quantity: str,
+    value: float | None,
+    unit: str,
+    ts: int,
+    quality: Quality,
+    reason: str | None,
+) -> str:
+    """`encode_row` from already valid fields (the agent's normaliser checks them once per point):
+    no `Reading` is built. The row's layout is `RowTemplate`'s alone; templates of recent series
+    are kept (a batch repeats its series)."""
+    return _template(device, point, quantity, unit).row(value, ts, quality, reason)
+
+
+_template = lru_cache(maxsize=4096)(RowTemplate.of)
 
 
 def encode_row(r: Reading) -> str:

@@ -10,10 +10,12 @@ from contract.telemetry import (
     CANONICAL_UNITS,
     Quality,
     Reading,
+    RowTemplate,
     TelemetryError,
     decode_batch,
     decode_status,
     encode_batch,
+    encode_row_values,
     encode_status,
     make_batch,
     parse_topic,
@@ -142,3 +144,40 @@ def test_status_round_trip() -> None:
     assert decode_status(encode_status(s)) == s
     with pytest.raises(TelemetryError, match="state"):
         decode_status(b'{"v":1,"site":"sz-01","agent":"gw-A","state":"zombie","ts":1}')
+
+
+_QUALITY_CODE = {Quality.GOOD: "g", Quality.UNCERTAIN: "u", Quality.BAD: "b"}
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@given(
+    fixed=st.tuples(_text, _text, _text, _text),
+    value=st.none() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False),
+    ts=st.integers(0, 2**63 - 1),
+    quality=st.sampled_from(list(Quality)),
+    reason=st.none() | _text,
+)
+def test_the_row_writer_writes_what_a_json_encoder_writes(
+    fixed: tuple[str, str, str, str],
+    value: float | None,
+    ts: int,
+    quality: Quality,
+    reason: str | None,
+) -> None:
+    """`RowTemplate` is the wire row's only writer (the agent's hot path and `encode_row` both
+    use it): its text is the compact UTF-8 JSON of the row as a list — escapes, CJK, exponents,
+    -0.0, integers, null and a reason only when there is one — so any JSON reader gets the row."""
+    device, point, quantity, unit = fixed
+    row = RowTemplate.of(device, point, quantity, unit).row(value, ts, quality, reason)
+    fields: list[object] = [device, point, quantity, value, unit, ts, _QUALITY_CODE[quality]]
+    if reason:
+        fields.append(reason)
+    assert row == json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    assert row == encode_row_values(device, point, quantity, value, unit, ts, quality, reason)
+    assert json.loads(row) == fields
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_the_row_writer_refuses_non_finite_values(bad: float) -> None:
+    with pytest.raises(ValueError):
+        RowTemplate.of("d", "p", "co2", "ppm").row(bad, TS, Quality.GOOD, None)
