@@ -201,7 +201,7 @@ def sqlite_ceiling(
     d: Path, groups: list[RowGroup], no_tags: dict[tuple[str, str, str], dict[str, str]], size: int
 ) -> dict[str, float]:
     """points/s of the same rows into fresh SQLite files (same schema, pragmas and one commit per
-    batch as the store): through `write_rows` at three batch sizes, and bare — parameters built
+    batch as the store): through `write_rows` at two batch sizes, and bare — parameters built
     before the clock, series rows in place — as `executemany` (rows in arrival order or sorted
     by primary key) and as the store's multi-row `VALUES` upserts (rows in arrival order or in
     key order, as the store writes them)."""
