@@ -70,7 +70,7 @@ from store.config import InfluxV1StoreConfig, SqliteStoreConfig
 from store.influx_v1 import InfluxV1Store
 from store.lineprotocol import LineEncoder
 from store.sqlite import SCHEMA as SQLITE_SCHEMA
-from store.sqlite import UPSERT_POINT, PointParams, SQLiteStore, configure, rows_per_statement
+from store.sqlite import PointParams, SQLiteStore, configure, rows_per_statement, upsert_values
 
 S = 1_000_000_000
 T0 = 1_763_884_800 * S
@@ -254,7 +254,7 @@ def sqlite_ceiling(
         for i in range(len(chunks)):
             conn.execute("BEGIN IMMEDIATE")
             if method.startswith("executemany"):
-                conn.executemany(UPSERT_POINT, params[i])
+                conn.executemany(upsert_values(1, all_good=False), params[i])
             else:
                 values[i].put(conn, largest)
             conn.execute("COMMIT")

@@ -95,9 +95,6 @@ ON CONFLICT (series_id, ts) DO UPDATE SET
     reason = excluded.reason, agent = excluded.agent"""
 _ROW_ALL = "(?,?,?,?,?,?)"  # series id, ts, value, quality, reason, agent
 _ROW_GOOD = "(?,?,?,'good',NULL,?)"  # series id, ts, value, agent
-UPSERT_POINT = (
-    f"INSERT INTO points (series_id, ts, value, quality, reason, agent) VALUES {_ROW_ALL}{_UPSERT_TAIL}"
-)
 MAX_ROWS_PER_STATEMENT = 4096  # a power of two; larger statements measured no faster, cost more memory
 
 
