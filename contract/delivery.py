@@ -10,7 +10,8 @@ the loop (all QoS 1, JSON, per agent under `campus/<site>/<agent>/`):
 - `resend`   ingest → agent: `{"v":1,"from":A,"to":B}` — a gap A..B did not close in time; the
   agent republishes the batches it still retains (same seq, same payload: idempotent).
 - `gone`     agent → ingest: `{"v":1,"from":A,"to":B,"readings":R}` — seqs A..B are no longer on
-  the agent; R readings of them were evicted from retention unconfirmed (counted, never silent).
+  the agent; R readings of them were given up unconfirmed — evicted from retention, or removed
+  from the agent's buffer by its size or age bound after they were sent (counted, never silent).
 
 Why the agent, not the broker, is the second copy: it is the only party that had the data on
 disk before the broker saw it; everything after it (broker memory, broker disk) can vanish.
@@ -56,7 +57,7 @@ class Resend(SeqRange):
 
 
 class Gone(SeqRange):
-    readings: int = Field(ge=0, description="readings of these seqs evicted unconfirmed (lost)")
+    readings: int = Field(ge=0, description="readings of these seqs given up unconfirmed (lost)")
 
 
 ControlMsg = Durable | Resend | Gone

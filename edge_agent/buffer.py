@@ -17,6 +17,13 @@ Bounds: `max_bytes` counts stored reading bytes (the file itself is larger by SQ
 overhead); `max_age_s` expires by enqueue time. Every drop is counted per reason in `meta`
 (persisted) and returned to the caller to log — never silent.
 
+A sealed batch has been handed to the uplink, so the broker may already have it: when a bound
+removes one, we do not know whether it is lost. It leaves a *tombstone* (seq, readings, reason)
+instead of a count; the readings are counted as dropped only if ingest later asks for that seq
+(`settle_given_up`, from the retention window's `resend`), and the tombstone is forgotten when
+ingest confirms the seq stored (`forget_given_up`). So the drop counters say what was lost,
+not what might have been. The retention window (retention.py) gives up its batches the same way.
+
 Not thread-safe: the agent calls it from a single worker thread.
 """
 
@@ -25,7 +32,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +40,7 @@ from contract.telemetry import Reading, encode_row, encode_rows_batch
 
 Overflow = Literal["drop_oldest", "refuse_newest"]
 DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired", "retention_gone")  # last: retention.py
+MAX_TOMBSTONES = 1_000_000  # given-up batches remembered; beyond it the oldest are forgotten
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending(
@@ -48,6 +56,11 @@ CREATE TABLE IF NOT EXISTS batches(
     payload BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS evicted(  -- tombstones: sent batches given up before ingest confirmed them
+    seq INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT 'retention_gone'
+);
 """
 
 
@@ -67,9 +80,21 @@ class SealedBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Drops:
+    """What one call removed: `dropped` is lost (counted now), `given_up` are readings of sent
+    batches removed unconfirmed (counted only if ingest asks for them), both reason → readings."""
+
+    dropped: dict[str, int] = field(default_factory=dict)
+    given_up: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.dropped or self.given_up)
+
+
+@dataclass(frozen=True, slots=True)
 class PutResult:
     accepted: int
-    dropped: dict[str, int]  # reason → readings dropped by this call
+    drops: Drops
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +106,7 @@ class QueueStats:
     oldest_enq_ns: int | None
     next_seq: int
     dropped: dict[str, int]
+    given_up_batches: int = 0  # tombstones: sent batches removed unconfirmed, lost only if asked for
 
     @property
     def depth(self) -> int:
@@ -112,11 +138,14 @@ class DiskQueue:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        self._load_counters()
+        if "reason" not in {c[1] for c in self._db.execute("PRAGMA table_info(evicted)")}:
+            # a file from before the queue gave up batches: its tombstones were all retention's
+            self._db.execute("ALTER TABLE evicted ADD COLUMN reason TEXT NOT NULL DEFAULT 'retention_gone'")
+        self.reload_counters()
 
     # ------------------------------------------------------------ state
 
-    def _load_counters(self) -> None:
+    def reload_counters(self) -> None:
         q = self._db.execute
         self._pending, pbytes = q("SELECT COUNT(*), COALESCE(SUM(LENGTH(row)),0) FROM pending").fetchone()
         self._batches, self._batch_readings, bbytes = q(
@@ -127,6 +156,7 @@ class DiskQueue:
         last_seq = q("SELECT MAX(seq) FROM batches").fetchone()[0]
         self._next_seq = max(int(meta.get("next_seq", 0)), (last_seq + 1) if last_seq is not None else 0)
         self._dropped = {r: int(meta.get(f"dropped_{r}", 0)) for r in DROP_REASONS}
+        self._tombstones = int(q("SELECT COUNT(*) FROM evicted").fetchone()[0])
 
     @property
     def pending_readings(self) -> int:
@@ -138,6 +168,11 @@ class DiskQueue:
         """Readings not yet acknowledged upstream, `stats().depth` without its SQL (plain
         counters: the uplink's loop asks on every wake-up, from the event-loop thread)."""
         return self._pending + self._batch_readings
+
+    @property
+    def given_up_batches(self) -> int:
+        """Tombstones held (a plain counter)."""
+        return self._tombstones
 
     @property
     def next_seq(self) -> int:
@@ -159,6 +194,7 @@ class DiskQueue:
             oldest_enq_ns=self._oldest_enq(),
             next_seq=self._next_seq,
             dropped=dict(self._dropped),
+            given_up_batches=self._tombstones,
         )
 
     def _count_drops(self, drops: dict[str, int]) -> None:
@@ -171,6 +207,44 @@ class DiskQueue:
                     (f"dropped_{reason}", n),
                 )
 
+    # ------------------------------------------------------------ given-up batches (tombstones)
+
+    def give_up(self, seq: int, n: int, reason: str) -> None:
+        """Batch `seq` (n readings), already handed to the broker, leaves the buffer before ingest
+        confirmed it: remember it, lost only if ingest asks for it. Inside a transaction."""
+        self._db.execute("INSERT OR REPLACE INTO evicted(seq, n, reason) VALUES (?, ?, ?)", (seq, n, reason))
+        self._tombstones += 1
+        if self._tombstones > MAX_TOMBSTONES:
+            extra = self._tombstones - MAX_TOMBSTONES
+            self._db.execute(
+                "DELETE FROM evicted WHERE seq IN (SELECT seq FROM evicted ORDER BY seq LIMIT ?)", (extra,)
+            )
+            self._tombstones = MAX_TOMBSTONES
+
+    def settle_given_up(self, first: int, last: int) -> dict[int, int]:
+        """Ingest asked for seqs first..last, so the given-up batches among them are lost: count
+        their readings as dropped (once, by the reason each was given up for) and forget them.
+        Returns seq → readings. Inside a transaction."""
+        rows = self._db.execute(
+            "SELECT seq, n, reason FROM evicted WHERE seq BETWEEN ? AND ?", (first, last)
+        ).fetchall()
+        if not rows:
+            return {}
+        self._db.execute("DELETE FROM evicted WHERE seq BETWEEN ? AND ?", (first, last))
+        self._tombstones -= len(rows)
+        drops: dict[str, int] = {}
+        for _, n, reason in rows:
+            drops[reason] = drops.get(reason, 0) + int(n)
+        self._count_drops(drops)
+        return {int(seq): int(n) for seq, n, _ in rows}
+
+    def forget_given_up(self, upto_seq: int) -> int:
+        """Ingest confirmed every seq up to `upto_seq` stored: the given-up batches among them
+        reached it after all. Inside a transaction; returns tombstones forgotten."""
+        n = max(0, self._db.execute("DELETE FROM evicted WHERE seq <= ?", (upto_seq,)).rowcount)
+        self._tombstones -= n
+        return n
+
     # ------------------------------------------------------------ writing
 
     def put(self, readings: Sequence[Reading]) -> PutResult:
@@ -181,10 +255,11 @@ class DiskQueue:
         """`put` of readings already encoded by `contract.telemetry.encode_row` (the agent's
         normaliser emits rows): stored as they are and spliced into batches by `seal`."""
         if not rows:
-            return PutResult(0, {})
+            return PutResult(0, Drops())
         now = self._wall()
         sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
-        drops = {"overflow_oldest": 0, "overflow_refused": 0}
+        dropped = {"overflow_oldest": 0, "overflow_refused": 0}
+        given_up = 0
         self._db.execute("BEGIN IMMEDIATE")
         try:
             need = self._bytes + sum(sizes) - self.max_bytes
@@ -193,35 +268,40 @@ class DiskQueue:
                 while keep and need > 0:
                     keep -= 1
                     need -= sizes[keep]
-                drops["overflow_refused"] = len(rows) - keep
+                dropped["overflow_refused"] = len(rows) - keep
                 rows, sizes = rows[:keep], sizes[:keep]
             elif need > 0:
                 if sum(sizes) > self.max_bytes:  # the call alone is bigger than the buffer: keep its newest
                     cut = 0
                     while sum(sizes[cut:]) > self.max_bytes:
                         cut += 1
-                    drops["overflow_oldest"] += cut
+                    dropped["overflow_oldest"] += cut
                     rows, sizes = rows[cut:], sizes[cut:]
                     need = self._bytes + sum(sizes) - self.max_bytes
                 if need > 0:
-                    drops["overflow_oldest"] += self._drop_oldest(need)
+                    lost, given_up = self._drop_oldest(need)
+                    dropped["overflow_oldest"] += lost
             self._db.executemany(
                 "INSERT INTO pending(enq_ns, row) VALUES (?, ?)", [(now, row) for row in rows]
             )
-            self._count_drops(drops)
+            self._count_drops(dropped)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
-            self._load_counters()
+            self.reload_counters()
             raise
         self._pending += len(rows)
         self._bytes += sum(sizes)
-        return PutResult(len(rows), {k: v for k, v in drops.items() if v})
+        return PutResult(
+            len(rows),
+            Drops({k: v for k, v in dropped.items() if v}, {"overflow_oldest": given_up} if given_up else {}),
+        )
 
-    def _drop_oldest(self, need: int) -> int:
-        """Free at least `need` bytes: oldest pending readings first, then oldest sealed batches
-        (their seq then shows as a gap at ingest — which is the truth). Inside a transaction."""
-        dropped = 0
+    def _drop_oldest(self, need: int) -> tuple[int, int]:
+        """Free at least `need` bytes: oldest pending readings first (lost), then oldest sealed
+        batches (given up: the broker may have them). Inside a transaction; returns
+        (readings dropped, readings given up)."""
+        dropped = given_up = 0
         while need > 0:
             rows = self._db.execute("SELECT id, LENGTH(row) FROM pending ORDER BY id LIMIT 500").fetchall()
             if not rows:
@@ -245,40 +325,42 @@ class DiskQueue:
             if b is None:
                 break
             self._db.execute("DELETE FROM batches WHERE seq = ?", (b[0],))
+            self.give_up(int(b[0]), int(b[1]), "overflow_oldest")
             self._batches -= 1
             self._batch_readings -= b[1]
             self._bytes -= b[2]
-            dropped += b[1]
+            given_up += b[1]
             need -= b[2]
-        return dropped
+        return dropped, given_up
 
-    def expire(self) -> int:
-        """Drop everything enqueued longer ago than max_age; returns readings dropped."""
+    def expire(self) -> Drops:
+        """Remove everything enqueued longer ago than max_age: pending readings are dropped,
+        sealed batches given up (see the module docstring)."""
         cutoff = self._wall() - self.max_age_ns
         self._db.execute("BEGIN IMMEDIATE")
         try:
             p = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(row)),0) FROM pending WHERE enq_ns < ?", (cutoff,)
             ).fetchone()
-            b = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(n),0), COALESCE(SUM(LENGTH(payload)),0) FROM batches "
-                "WHERE enq_ns < ?",
-                (cutoff,),
-            ).fetchone()
+            sealed = self._db.execute(
+                "SELECT seq, n, LENGTH(payload) FROM batches WHERE enq_ns < ?", (cutoff,)
+            ).fetchall()
             self._db.execute("DELETE FROM pending WHERE enq_ns < ?", (cutoff,))
             self._db.execute("DELETE FROM batches WHERE enq_ns < ?", (cutoff,))
-            n = int(p[0]) + int(b[1])
-            self._count_drops({"expired": n})
+            for seq, n, _ in sealed:
+                self.give_up(int(seq), int(n), "expired")
+            self._count_drops({"expired": int(p[0])})
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
-            self._load_counters()
+            self.reload_counters()
             raise
+        given_up = sum(int(n) for _, n, _ in sealed)
         self._pending -= int(p[0])
-        self._batches -= int(b[0])
-        self._batch_readings -= int(b[1])
-        self._bytes -= int(p[1]) + int(b[2])
-        return n
+        self._batches -= len(sealed)
+        self._batch_readings -= given_up
+        self._bytes -= int(p[1]) + sum(int(size) for *_, size in sealed)
+        return Drops({"expired": int(p[0])} if p[0] else {}, {"expired": given_up} if given_up else {})
 
     def seal(self, max_readings: int) -> SealedBatch | None:
         """Move up to `max_readings` oldest pending readings into a new batch with the next seq,
@@ -307,7 +389,7 @@ class DiskQueue:
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
-            self._load_counters()
+            self.reload_counters()
             raise
         self._next_seq = seq + 1
         self._pending -= len(rows)

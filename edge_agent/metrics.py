@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from edge_agent.buffer import DROP_REASONS
 from edge_agent.device_health import DeviceHealth
 from edge_agent.retention import RetentionStats
 
@@ -38,6 +39,7 @@ class AgentSnapshot:
     queue_bytes: int = 0
     oldest_unsent_age_s: float = 0.0
     dropped: dict[str, int] = field(default_factory=dict)
+    given_up_batches: int = 0  # sent batches removed unconfirmed (buffer.py tombstones)
     quarantined_total: int = 0
     readings_in_total: int = 0
     batches_acked_total: int = 0
@@ -49,9 +51,6 @@ class AgentSnapshot:
     backpressure_waits_total: int = 0
     retention: RetentionStats | None = None  # delivery state (None before the uplink opened it)
     next_seq: int = 0
-
-
-DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired")
 
 
 class AgentCollector(Collector):
@@ -105,10 +104,10 @@ class AgentCollector(Collector):
             over.add_metric([link], interval)
         yield over
         yield from _devices(s.devices)
-        yield from _delivery(s.retention, s.next_seq)
+        yield from _delivery(s.retention, s.next_seq, s.given_up_batches)
 
 
-def _delivery(r: RetentionStats | None, next_seq: int) -> Iterator[Metric]:
+def _delivery(r: RetentionStats | None, next_seq: int, given_up: int) -> Iterator[Metric]:
     """The delivery mechanism (docs/wire-format.md): what is kept for ingest's `resend`, how far
     ingest confirmed, and what it asked for."""
     r = r or RetentionStats()
@@ -121,9 +120,10 @@ def _delivery(r: RetentionStats | None, next_seq: int) -> Iterator[Metric]:
     yield _gauge("campus_agent_retention_batches", "Sent batches kept until ingest confirms them", r.batches)
     yield _gauge("campus_agent_retention_bytes", "Bytes of sent batches kept for resend", r.bytes)
     yield _gauge(
-        "campus_agent_retention_evicted_unconfirmed_batches",
-        "Batches evicted from the window before ingest confirmed them (lost only if asked for)",
-        r.evicted_unconfirmed_batches,
+        "campus_agent_given_up_unconfirmed_batches",
+        "Sent batches removed by a buffer or retention bound before ingest confirmed them "
+        "(their readings count as dropped only if ingest asks for them)",
+        given_up,
     )
     yield _counter(
         "campus_agent_resend_requests", "Resend requests from ingest answered", r.resend_requests_total

@@ -10,10 +10,11 @@ same seq: idempotent) and answer `gone` for the rest.
 Bounds: the window is part of the disk buffer's budget — it holds at most
 `min(retention.max_bytes, buffer.max_bytes − bytes still queued)` and `retention.max_age_s`;
 retained copies are the first thing given up when the queue needs the room (they already
-reached the broker once). A batch evicted before it was confirmed leaves a tombstone (seq,
-readings); if ingest later asks for it, the readings are counted as dropped with reason
-`retention_gone` and reported in the `gone` answer — a loss is never silent, and batches
-that were stored after all cost nothing.
+reached the broker once). A batch evicted before it was confirmed is given up to the queue's
+tombstones (buffer.py, reason `retention_gone`), like a sealed batch the queue itself had to
+remove; if ingest later asks for one, its readings are counted as dropped with the reason it was
+given up for and reported in the `gone` answer — a loss is never silent, and batches that were
+stored after all cost nothing.
 
 Runs on the agent's DB thread (like DiskQueue, not thread-safe).
 """
@@ -47,7 +48,6 @@ from edge_agent.dbthread import DbThread
 log = logging.getLogger("edge_agent.retention")
 
 RETENTION_DROP = "retention_gone"
-MAX_TOMBSTONES = 1_000_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS retained(
@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS retained(
     n INTEGER NOT NULL,
     payload BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS evicted(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 """
 
 
@@ -83,7 +82,6 @@ class RetentionStats:
     batches: int = 0
     bytes: int = 0
     confirmed_seq: int = -1
-    evicted_unconfirmed_batches: int = 0  # tombstones: not (yet) known to be lost
     resent_batches_total: int = 0
     gone_readings_total: int = 0
     resend_requests_total: int = 0  # `resend` control messages answered
@@ -106,7 +104,6 @@ class Retention:
         self.stats.batches, self.stats.bytes = int(n), int(b)
         row = q("SELECT value FROM meta WHERE key = 'confirmed_seq'").fetchone()
         self.stats.confirmed_seq = int(row[0]) if row else -1
-        self.stats.evicted_unconfirmed_batches = int(q("SELECT COUNT(*) FROM evicted").fetchone()[0])
 
     # ------------------------------------------------------------ PUBACK → retained
 
@@ -133,7 +130,7 @@ class Retention:
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
-            self.queue._load_counters()
+            self.queue.reload_counters()
             self._reload()
             raise
         return acked
@@ -146,6 +143,8 @@ class Retention:
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
+            self.queue.reload_counters()
+            self._reload()
             raise
         return n
 
@@ -162,19 +161,12 @@ class Retention:
             ).fetchall()
             for seq, n, size in rows:
                 self._db.execute("DELETE FROM retained WHERE seq = ?", (seq,))
-                self._db.execute("INSERT OR REPLACE INTO evicted(seq, n) VALUES (?, ?)", (seq, n))
+                self.queue.give_up(int(seq), int(n), RETENTION_DROP)
                 self.stats.batches -= 1
                 self.stats.bytes -= int(size)
-                self.stats.evicted_unconfirmed_batches += 1
                 evicted += 1
                 if self.stats.bytes <= budget:
                     break
-        if self.stats.evicted_unconfirmed_batches > MAX_TOMBSTONES:
-            self._db.execute(
-                "DELETE FROM evicted WHERE seq IN (SELECT seq FROM evicted ORDER BY seq LIMIT ?)",
-                (self.stats.evicted_unconfirmed_batches - MAX_TOMBSTONES,),
-            )
-            self.stats.evicted_unconfirmed_batches = MAX_TOMBSTONES
         return evicted
 
     # ------------------------------------------------------------ ingest → agent
@@ -189,7 +181,7 @@ class Retention:
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)),0) FROM retained WHERE seq <= ?", (seq,)
             ).fetchone()
             self._db.execute("DELETE FROM retained WHERE seq <= ?", (seq,))
-            tomb = self._db.execute("DELETE FROM evicted WHERE seq <= ?", (seq,)).rowcount
+            self.queue.forget_given_up(seq)
             self._db.execute(
                 "INSERT INTO meta(key, value) VALUES ('confirmed_seq', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -198,18 +190,18 @@ class Retention:
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
+            self.queue.reload_counters()
             raise
         self.stats.confirmed_seq = seq
         self.stats.batches -= int(n)
         self.stats.bytes -= int(b)
-        self.stats.evicted_unconfirmed_batches -= max(0, tomb)
         return int(n)
 
     def resend(self, first: int, last: int) -> ResendAnswer:
         """What to republish for seqs first..last, and which sub-ranges are gone (with the
-        readings lost, counted once as dropped `retention_gone`). Seqs still in the queue are
-        neither: the uplink sends them anyway."""
-        last = min(last, self.queue.stats().next_seq - 1)
+        readings lost: the given-up batches among them, counted once as dropped by the queue).
+        Seqs still in the queue are neither: the uplink sends them anyway."""
+        last = min(last, self.queue.next_seq - 1)
         if last < first:
             return ResendAnswer([])
         q = self._db.execute
@@ -221,7 +213,14 @@ class Retention:
             )
         ]
         queued = {int(s) for (s,) in q("SELECT seq FROM batches WHERE seq BETWEEN ? AND ?", (first, last))}
-        tombs = dict(q("SELECT seq, n FROM evicted WHERE seq BETWEEN ? AND ?", (first, last)).fetchall())
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            tombs = self.queue.settle_given_up(first, last)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self.queue.reload_counters()
+            raise
         have = {b.seq for b in retained} | queued
         gone: list[tuple[int, int, int]] = []
         run_start, run_n = -1, 0
@@ -230,21 +229,11 @@ class Retention:
             if missing:
                 if run_start < 0:
                     run_start, run_n = s, 0
-                run_n += int(tombs.get(s, 0))
+                run_n += tombs.get(s, 0)
             elif run_start >= 0:
                 gone.append((run_start, s - 1, run_n))
                 run_start = -1
         lost = sum(n for *_, n in gone)
-        if tombs or lost:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("DELETE FROM evicted WHERE seq BETWEEN ? AND ?", (first, last))
-                self.queue._count_drops({RETENTION_DROP: lost})
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self.stats.evicted_unconfirmed_batches -= len(tombs)
         self.stats.resend_requests_total += 1
         self.stats.resent_batches_total += len(retained)
         self.stats.gone_batches_total += sum(z - a + 1 for a, z, _ in gone)

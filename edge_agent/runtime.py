@@ -20,7 +20,7 @@ from typing import Any
 from contract.clock import Clock
 from contract.telemetry import HealthReport, Quality
 from contract.timestamps import DEFAULT_MAX_SKEW_S
-from edge_agent.buffer import DiskQueue, PutResult, QueueStats
+from edge_agent.buffer import DiskQueue, Drops, QueueStats
 from edge_agent.config import AgentConfig, Subscription
 from edge_agent.dbthread import DbThread
 from edge_agent.device_health import DeviceHealth
@@ -77,7 +77,8 @@ class Agent:
         self._commit_waiting: list[tuple[list[str], asyncio.Future[None]]] = []
         self._committer: asyncio.Future[None] | None = None
         self._last_commit = 0.0
-        self._pending_drops: dict[str, int] = {}
+        self._pending_drops: dict[str, int] = {}  # reason → readings lost since the last log line
+        self._pending_given_up: dict[str, int] = {}  # reason → readings of sent batches given up
         self._last_drop_log = 0.0
 
     # ------------------------------------------------------------ the sink
@@ -146,7 +147,7 @@ class Agent:
                 continue
             self.counters.readings_queued_total += result.accepted
             self.counters.commits_total += 1
-            self._note_drops(result)
+            self._note_drops(result.drops)
             self.uplink.data_ready.set()
             for _, fut in group:
                 if not fut.done():
@@ -160,28 +161,37 @@ class Agent:
         await self.db.run(self.quarantine.add, "normalise", f"{s.device}/{s.point}", rej.reason, payload)
         log.warning("sample %s/%s quarantined: %s", s.device, s.point, rej.reason)
 
-    def _note_drops(self, result: PutResult) -> None:
-        for reason, n in result.dropped.items():
-            self._pending_drops[reason] = self._pending_drops.get(reason, 0) + n
+    def _note_drops(self, drops: Drops) -> None:
+        for mine, theirs in ((self._pending_drops, drops.dropped), (self._pending_given_up, drops.given_up)):
+            for reason, n in theirs.items():
+                mine[reason] = mine.get(reason, 0) + n
         self._log_drops()
 
     def _log_drops(self, force: bool = False) -> None:
-        if not self._pending_drops:
+        if not (self._pending_drops or self._pending_given_up):
             return
         now = time.monotonic()
         if not force and now - self._last_drop_log < DROP_LOG_INTERVAL_S:
             return
         self._last_drop_log = now
-        what = ", ".join(f"{n} ({reason})" for reason, n in sorted(self._pending_drops.items()))
-        log.warning(
-            "buffer %s: dropped readings %s — buffer limit %d bytes / %.0fs, policy %s",
-            self.cfg.buffer.path,
-            what,
-            self.cfg.buffer.max_bytes,
-            self.cfg.buffer.max_age_s,
-            self.cfg.buffer.overflow,
+        limits = (
+            f"buffer limit {self.cfg.buffer.max_bytes} bytes / {self.cfg.buffer.max_age_s:.0f}s, "
+            f"policy {self.cfg.buffer.overflow}"
         )
+        if self._pending_drops:
+            what = ", ".join(f"{n} ({reason})" for reason, n in sorted(self._pending_drops.items()))
+            log.warning("buffer %s: dropped readings %s — %s", self.cfg.buffer.path, what, limits)
+        if self._pending_given_up:
+            what = ", ".join(f"{n} ({reason})" for reason, n in sorted(self._pending_given_up.items()))
+            log.warning(
+                "buffer %s: gave up sent batches not yet confirmed, readings %s — counted as dropped "
+                "only if ingest asks for them (the broker may have them) — %s",
+                self.cfg.buffer.path,
+                what,
+                limits,
+            )
         self._pending_drops.clear()
+        self._pending_given_up.clear()
 
     # ------------------------------------------------------------ MQTT sensors
 
@@ -266,6 +276,7 @@ class Agent:
             quarantined_total=self.quarantine.total if self.quarantine else 0,
             devices=devices,
             dropped=dict(st.dropped) if st else {},
+            given_up_batches=st.given_up_batches if st else 0,
             uplink_connected=bool(self.uplink and self.uplink.stats.connected),
             mqtt_decoding=self.mqtt_decoder.stats.summary(),  # skips by rule, unknown keys, names
             brokers={
@@ -290,6 +301,7 @@ class Agent:
             queue_bytes=st.bytes if st else 0,
             oldest_unsent_age_s=age,
             dropped=dict(st.dropped) if st else {},
+            given_up_batches=st.given_up_batches if st else 0,
             quarantined_total=self.quarantine.total if self.quarantine else 0,
             readings_in_total=self.counters.readings_in_total,
             batches_acked_total=up.batches_acked_total if up else 0,
@@ -311,9 +323,7 @@ class Agent:
         last_expire = 0.0
         while not stop.is_set():
             if time.monotonic() - last_expire >= expire_every:
-                n = await self.db.run(self.queue.expire)
-                if n:
-                    self._pending_drops["expired"] = self._pending_drops.get("expired", 0) + n
+                self._note_drops(await self.db.run(self.queue.expire))
                 last_expire = time.monotonic()
             self._snapshot = await self.db.run(self.queue.stats)
             self._log_drops()

@@ -60,7 +60,7 @@ def test_window_survives_a_restart(tmp_path: Path) -> None:
 
 def test_eviction_is_counted_only_when_ingest_asks(tmp_path: Path) -> None:
     q, r = sent_batches(tmp_path, 6, RetentionConfig(max_bytes=1))  # keeps nothing
-    assert r.stats.batches == 0 and r.stats.evicted_unconfirmed_batches == 6
+    assert r.stats.batches == 0 and q.given_up_batches == 6
     r.confirm(1)  # 0 and 1 were stored after all: no loss
     ans = r.resend(2, 3)
     assert ans.batches == [] and ans.gone == [(2, 3, 20)]
@@ -93,3 +93,23 @@ def test_resend_skips_batches_still_queued(tmp_path: Path) -> None:
     assert q.seal(10) is not None  # seq 2: sealed, not yet PUBACKed
     ans = r.resend(0, 2)
     assert [b.seq for b in ans.batches] == [0, 1] and ans.gone == []
+
+
+def test_a_batch_the_queue_gave_up_is_gone_with_its_readings_and_its_reason(tmp_path: Path) -> None:
+    """The queue removed a sealed, not yet PUBACKed batch for room (overflow): ingest's `resend`
+    for it is answered `gone` with its readings, counted as `overflow_oldest` — not as a
+    retention loss, and only now that ingest says it never arrived."""
+    wall = Wall()
+    q = DiskQueue(tmp_path / "q.sqlite", "s1", "gw-A", max_bytes=64 * 1024, max_age_s=86400, wall_ns=wall)
+    r = Retention(q, RetentionConfig(), wall_ns=wall)
+    q.put([reading(k) for k in range(10)])
+    assert q.seal(10) is not None  # seq 0, in flight
+    res = q.put([reading(100 + k) for k in range(2000)])  # more than the room left: seq 0 goes
+    assert res.drops.given_up == {"overflow_oldest": 10}
+    assert q.stats().dropped["overflow_oldest"] == res.drops.dropped.get("overflow_oldest", 0)
+    before = q.stats().dropped["overflow_oldest"]
+    ans = r.resend(0, 0)
+    assert ans.batches == [] and ans.gone == [(0, 0, 10)]
+    st = q.stats()
+    assert st.dropped["overflow_oldest"] == before + 10 and st.dropped[RETENTION_DROP] == 0
+    assert r.resend(0, 0).gone == [(0, 0, 0)]  # counted once

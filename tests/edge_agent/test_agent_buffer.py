@@ -84,9 +84,9 @@ def test_drop_oldest_counts_and_keeps_newest(tmp_path: Path) -> None:
     q.put(readings(100))
     res = q.put(readings(30, start=100))
     assert res.accepted == 30
-    assert res.dropped["overflow_oldest"] > 0
+    assert res.drops.dropped["overflow_oldest"] > 0
     st = q.stats()
-    assert st.dropped["overflow_oldest"] == res.dropped["overflow_oldest"]
+    assert st.dropped["overflow_oldest"] == res.drops.dropped["overflow_oldest"]
     assert st.bytes <= q.max_bytes
     b = q.seal(1000)
     assert b is not None
@@ -101,8 +101,8 @@ def test_refuse_newest_counts(tmp_path: Path) -> None:
     q = queue(path, max_bytes=50 * row_bytes, overflow="refuse_newest")
     q.put(readings(40))
     res = q.put(readings(40, start=40))
-    assert res.accepted + res.dropped["overflow_refused"] == 40
-    assert res.dropped["overflow_refused"] > 0
+    assert res.accepted + res.drops.dropped["overflow_refused"] == 40
+    assert res.drops.dropped["overflow_refused"] > 0
     b = q.seal(1000)
     assert b is not None
     values = [r.value for r in decode_batch(b.payload).readings]
@@ -110,7 +110,7 @@ def test_refuse_newest_counts(tmp_path: Path) -> None:
     q.close()
     assert (
         queue(path, overflow="refuse_newest").stats().dropped["overflow_refused"]
-        == res.dropped["overflow_refused"]
+        == res.drops.dropped["overflow_refused"]
     )
 
 
@@ -124,9 +124,65 @@ def test_expire_by_age_counts(tmp_path: Path) -> None:
     now[0] += 30 * 10**9
     q.put(readings(3, start=5))
     now[0] += 40 * 10**9  # the first 5 are 70 s old, the last 3 are 40 s old
-    assert q.expire() == 5
+    drops = q.expire()
+    # the 3 pending are lost; the sealed 2 went to the broker, so they are given up, not counted
+    assert drops.dropped == {"expired": 3} and drops.given_up == {"expired": 2}
     st = q.stats()
-    assert st.dropped["expired"] == 5 and st.depth == 3 and st.sealed_batches == 0
+    assert st.dropped["expired"] == 3 and st.depth == 3 and st.sealed_batches == 0
+    assert st.given_up_batches == 1
+    assert q.next_seq == 1
+    q._db.execute("BEGIN")
+    assert q.settle_given_up(0, 0) == {0: 2}  # ingest asked for seq 0: now they are lost
+    q._db.execute("COMMIT")
+    assert q.stats().dropped["expired"] == 5 and q.given_up_batches == 0
+
+
+def test_a_sent_batch_the_buffer_gives_up_is_counted_only_when_ingest_asks(tmp_path: Path) -> None:
+    """A real trial: the broker came back, the backlog went out as sealed batches, and new polls
+    overflowed the buffer before the PUBACKs arrived. The batches removed then had reached ingest,
+    yet were counted as dropped: the counter claimed losses that never happened."""
+    row_bytes = len(json.dumps(["A-201-air", "co2", "co2", 0.0, "ppm", TS, "g"]))
+    path = tmp_path / "q.sqlite"
+    q = queue(path, max_bytes=40 * row_bytes)
+    q.put(readings(30))
+    sent = [q.seal(10), q.seal(10), q.seal(10)]  # handed to the uplink, no PUBACK yet
+    assert all(sent) and q.pending_readings == 0
+    res = q.put(readings(20, start=30))  # needs the room of (at least) one sealed batch
+    assert res.accepted == 20 and res.drops.dropped == {}
+    given_up = res.drops.given_up["overflow_oldest"]
+    assert given_up in (10, 20, 30) and q.stats().dropped_total == 0
+    assert q.stats().bytes <= q.max_bytes
+    gone_seqs = given_up // 10
+    assert q.given_up_batches == gone_seqs
+    assert [b.seq for b in q.unacked()] == list(range(gone_seqs, 3))
+    q.close()
+    q = queue(path, max_bytes=40 * row_bytes)  # tombstones survive a restart
+    assert q.given_up_batches == gone_seqs
+    q._db.execute("BEGIN")
+    assert q.forget_given_up(0) == 1  # ingest confirmed seq 0: it was stored after all
+    assert q.settle_given_up(0, 5) == {s: 10 for s in range(1, gone_seqs)}  # asked for: lost
+    q._db.execute("COMMIT")
+    assert q.stats().dropped == {**q.stats().dropped, "overflow_oldest": 10 * (gone_seqs - 1)}
+    assert q.given_up_batches == 0
+
+
+def test_a_buffer_file_from_before_tombstones_had_reasons_opens(tmp_path: Path) -> None:
+    """Agents upgraded in place keep their buffer file (never recreated): its tombstones were
+    all the retention window's."""
+    import sqlite3
+
+    path = tmp_path / "q.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE evicted(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+    db.execute("INSERT INTO evicted VALUES (7, 12)")
+    db.commit()
+    db.close()
+    q = queue(path)
+    assert q.given_up_batches == 1
+    q._db.execute("BEGIN")
+    assert q.settle_given_up(0, 10) == {7: 12}
+    q._db.execute("COMMIT")
+    assert q.stats().dropped["retention_gone"] == 12
 
 
 def test_sealed_payload_is_the_contract_encoding_of_the_stored_rows(tmp_path: Path) -> None:
