@@ -1,5 +1,6 @@
 """A loopback TCP proxy that counts connections and, with `flap_s`, cuts them all every `flap_s`
-(a flapping link)."""
+(a flapping link); `hold_replies()` holds back what the server sends (a broker whose PUBACKs are
+slow to come back) until `release_replies()`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class TcpProxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._replies_flow = threading.Event()
+        self._replies_flow.set()
         self._threads = [threading.Thread(target=self._accept, daemon=True)]
         if flap_s is not None:
             self._threads.append(threading.Thread(target=self._flap, args=(flap_s,), daemon=True))
@@ -37,13 +40,21 @@ class TcpProxy:
             with self._lock:
                 self.accepted += 1
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, gated in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, gated), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def hold_replies(self) -> None:
+        self._replies_flow.clear()
+
+    def release_replies(self) -> None:
+        self._replies_flow.set()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, gated: bool) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
+                while gated and not self._replies_flow.wait(0.1):  # order kept: this thread holds it
+                    if self._stop.is_set():
+                        return
                 dst.sendall(data)
         for s in (src, dst):
             with contextlib.suppress(OSError):
@@ -60,6 +71,7 @@ class TcpProxy:
 
     def close(self) -> None:
         self._stop.set()
+        self._replies_flow.set()
         self._listener.close()
         with self._lock:
             for s in self._conns:
