@@ -87,9 +87,6 @@ class Drops:
     dropped: dict[str, int] = field(default_factory=dict)
     given_up: dict[str, int] = field(default_factory=dict)
 
-    def __bool__(self) -> bool:
-        return bool(self.dropped or self.given_up)
-
 
 @dataclass(frozen=True, slots=True)
 class PutResult:
