@@ -147,22 +147,20 @@ def test_a_sent_batch_the_buffer_gives_up_is_counted_only_when_ingest_asks(tmp_p
     q.put(readings(30))
     sent = [q.seal(10), q.seal(10), q.seal(10)]  # handed to the uplink, no PUBACK yet
     assert all(sent) and q.pending_readings == 0
-    res = q.put(readings(20, start=30))  # needs the room of (at least) one sealed batch
-    assert res.accepted == 20 and res.drops.dropped == {}
-    given_up = res.drops.given_up["overflow_oldest"]
-    assert given_up in (10, 20, 30) and q.stats().dropped_total == 0
+    res = q.put(readings(25, start=30))  # needs the room of two sealed batches
+    assert res.accepted == 25 and res.drops.dropped == {}
+    assert res.drops.given_up == {"overflow_oldest": 20} and q.stats().dropped_total == 0
     assert q.stats().bytes <= q.max_bytes
-    gone_seqs = given_up // 10
-    assert q.given_up_batches == gone_seqs
-    assert [b.seq for b in q.unacked()] == list(range(gone_seqs, 3))
+    assert q.given_up_batches == 2
+    assert [b.seq for b in q.unacked()] == [2]
     q.close()
     q = queue(path, max_bytes=40 * row_bytes)  # tombstones survive a restart
-    assert q.given_up_batches == gone_seqs
+    assert q.given_up_batches == 2
     q._db.execute("BEGIN")
     assert q.forget_given_up(0) == 1  # ingest confirmed seq 0: it was stored after all
-    assert q.settle_given_up(0, 5) == {s: 10 for s in range(1, gone_seqs)}  # asked for: lost
+    assert q.settle_given_up(0, 5) == {1: 10}  # ingest asked for seq 1: lost
     q._db.execute("COMMIT")
-    assert q.stats().dropped == {**q.stats().dropped, "overflow_oldest": 10 * (gone_seqs - 1)}
+    assert q.stats().dropped["overflow_oldest"] == 10 and q.stats().dropped_total == 10
     assert q.given_up_batches == 0
 
 
