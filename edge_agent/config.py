@@ -6,11 +6,13 @@ nothing here opens a socket or a database: `load_agent_config` is safe to run in
 
 from __future__ import annotations
 
+import copy
+import functools
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from contract.clock import ClockSettings
 from contract.quantities import check_quantity
@@ -19,6 +21,7 @@ from contract.telemetry import Ident
 from contract.yamlio import ConfigError, load_yaml, validate_doc
 from edge_agent.broker_config import BrokerConfig
 from edge_agent.retention import RetentionConfig
+from edge_agent.sources import plugins
 from edge_agent.sources.modbus.config import ModbusDevice, link_conflicts
 from edge_agent.sources.mqtt.config import (
     MqttFormat,
@@ -74,6 +77,10 @@ class NormaliseConfig(_Strict):
 
 
 class AgentConfig(_Strict):
+    """The core sections, plus one section per source plugin (edge_agent/sources/): `modbus:` and
+    `mqtt:` are typed here for the commands that read them (check, plan, probe); every other
+    plugin's section is added by `agent_config_model()` from the registry."""
+
     site: Ident
     agent: Ident
     profile_dirs: list[Path] = Field(default_factory=list, description="extra profile folders")
@@ -121,6 +128,19 @@ class AgentConfig(_Strict):
         return f"campus-twin-{self.site}-{self.agent}" + ("-south" if role == "south" else "")
 
 
+@functools.cache
+def agent_config_model() -> type[AgentConfig]:
+    """`AgentConfig` with a section for every registered source plugin (each owns its model)."""
+    extra: dict[str, Any] = {
+        p.key: (p.section, Field(default_factory=functools.partial(copy.copy, p.default)))
+        for p in plugins()
+        if p.key not in AgentConfig.model_fields
+    }
+    if not extra:
+        return AgentConfig
+    return create_model("AgentConfig", __base__=AgentConfig, __module__=__name__, **extra)
+
+
 def _resolve_paths(cfg: AgentConfig, base: Path) -> AgentConfig:
     """Relative paths in the file are relative to the file, so a service can run from anywhere."""
 
@@ -132,6 +152,10 @@ def _resolve_paths(cfg: AgentConfig, base: Path) -> AgentConfig:
     }
     if cfg.mqtt is not None:
         update["mqtt"] = cfg.mqtt.model_copy(update={"broker": cfg.mqtt.broker.rebased(base)})
+    for plugin in plugins():
+        section = getattr(cfg, plugin.key, None)
+        if plugin.rebase is not None and section:
+            update[plugin.key] = plugin.rebase(section, base)
     return cfg.model_copy(update=update)
 
 
@@ -141,7 +165,7 @@ def load_agent_config(path: str | Path) -> AgentConfig:
     doc = load_yaml(p)
     if doc is None:
         raise ConfigError(str(p), [f"{p}: file is empty"])
-    cfg = validate_doc(AgentConfig, doc, str(p))
+    cfg = validate_doc(agent_config_model(), doc, str(p))
     return _resolve_paths(cfg, p.resolve().parent)
 
 
@@ -153,5 +177,6 @@ __all__ = [  # the MQTT source's models are re-exported: `edge_agent.config` sta
     "PointMapping",
     "Subscription",
     "TimestampMapping",
+    "agent_config_model",
     "load_agent_config",
 ]

@@ -1,4 +1,11 @@
-"""The agent process: sources (Modbus poller, MQTT sensors) → normaliser → disk queue → uplink.
+"""The agent process: sources (edge_agent/sources/: Modbus, MQTT, lines …) → normaliser → disk
+queue → uplink.
+
+The runtime knows no protocol: it builds the configured sources from the registry
+(`build_sources`), gives them the sink and the quarantine, and runs each, the uplink and the
+housekeeping under a `Supervisor` (a failing task is logged with its traceback and restarted;
+one failing source never stops the others; an essential task that cannot be kept running stops
+the agent with a failure, so `agent run` exits non-zero).
 
 Shutdown order matters for "nothing lost": sources stop first, then the uplink flushes what the
 broker accepts within a bound, then the databases close. Whatever is not acknowledged stays
@@ -9,26 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 import zoneinfo
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from contract.clock import Clock
-from contract.telemetry import HealthReport, Quality
-from contract.timestamps import DEFAULT_MAX_SKEW_S
+from contract.telemetry import HealthReport
 from edge_agent.buffer import DiskQueue, Drops, QueueStats
-from edge_agent.config import AgentConfig, Subscription
+from edge_agent.config import AgentConfig
 from edge_agent.dbthread import DbThread
 from edge_agent.device_health import DeviceHealth
 from edge_agent.metrics import AgentSnapshot, LinkState, agent_registry
 from edge_agent.normalise import ChangeFilter, Normaliser, Reject
 from edge_agent.samples import Sample
-from edge_agent.sources import Source
-from edge_agent.sources.mqtt.formats import MqttDecoder, PayloadError
+from edge_agent.sources import Source, SourceContext, build_sources
+from edge_agent.supervise import Supervisor
 from edge_agent.uplink import Uplink
 from ops.metrics import serve_metrics
 from ops.quarantine import Quarantine
@@ -48,7 +55,6 @@ class Counters:
     rejects_total: int = 0
     commits_total: int = 0  # disk transactions for readings (group commit: fewer than sink calls)
     backpressure_waits_total: int = 0  # sink calls that waited for a connected uplink to catch up
-    mqtt_devices: dict[str, DeviceHealth] = field(default_factory=dict)
 
 
 def agent_clock(cfg: AgentConfig) -> Clock:
@@ -60,8 +66,6 @@ class Agent:
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
-        skew = cfg.mqtt.max_clock_skew_s if cfg.mqtt is not None else DEFAULT_MAX_SKEW_S
-        self.mqtt_decoder = MqttDecoder(self.tz, skew)  # remembers Zigbee2MQTT discovery; counts skips
         self.profiles = profiles
         changes = None
         if cfg.normalise.deadband:
@@ -72,7 +76,19 @@ class Agent:
         self.queue: DiskQueue | None = None
         self.quarantine: Quarantine | None = None
         self.uplink: Uplink | None = None
-        self.sources: list[Source] = []
+        self.supervisor = Supervisor()
+        self.failure: str | None = None  # why the agent stopped on an error (exit code 1)
+        context = SourceContext(
+            site=cfg.site,
+            agent=cfg.agent,
+            timezone=cfg.timezone,
+            clock=self.clock,
+            sink=self.sink,
+            quarantine=self._quarantine_source,
+            profile_dirs=cfg.profile_dirs,
+            profiles=profiles,
+        )
+        self.sources: list[Source] = build_sources(cfg, context)
         self._snapshot: QueueStats | None = None
         self._commit_waiting: list[tuple[list[str], asyncio.Future[None]]] = []
         self._committer: asyncio.Future[None] | None = None
@@ -193,41 +209,10 @@ class Agent:
         self._pending_drops.clear()
         self._pending_given_up.clear()
 
-    # ------------------------------------------------------------ MQTT sensors
-
-    async def handle_mqtt(self, sub: Subscription, topic: str, payload: bytes, received_ns: int) -> None:
-        """Decode one sensor message; anything unusable is quarantined with its reason."""
+    async def _quarantine_source(self, source: str, topic: str, reason: str, payload: bytes) -> None:
+        """The `QuarantineSink` of every source: what it cannot decode, stored with the reason."""
         assert self.quarantine is not None
-        try:
-            decoded = self.mqtt_decoder.decode(sub, topic, payload, received_ns)
-        except PayloadError as exc:
-            await self._quarantine_mqtt(topic, str(exc), payload)
-            return
-        except Exception as exc:  # a decoder bug must not stop the agent: keep the evidence
-            log.exception("decoder failure on topic %s", topic)
-            await self._quarantine_mqtt(topic, f"internal decoder error: {exc!r}", payload)
-            return
-        if decoded.ignored:
-            return
-        if decoded.problems:
-            await self._quarantine_mqtt(topic, "; ".join(decoded.problems), payload)
-        if decoded.samples:
-            name = decoded.samples[0].device
-            dev = self.counters.mqtt_devices.get(name)
-            if dev is None:
-                dev = self.counters.mqtt_devices[name] = DeviceHealth(name, "mqtt")
-                dev.expected_every_s, dev.silent_after_s = sub.expected_every_s, sub.silent_after_s
-            bad = [s.point for s in decoded.samples if s.quality is Quality.BAD]
-            reason = next((s.reason for s in decoded.samples if s.reason), None)
-            line = dev.record(received_ns, True, bad, len(decoded.samples), reason)
-            if line is not None:
-                log.info(line)
-            await self.sink(decoded.samples)
-
-    async def _quarantine_mqtt(self, topic: str, reason: str, payload: bytes) -> None:
-        assert self.quarantine is not None
-        await self.db.run(self.quarantine.add, "mqtt", topic, reason, payload)
-        log.warning("payload on %s quarantined: %s", topic, reason)
+        await self.db.run(self.quarantine.add, source, topic, reason, payload)
 
     # ------------------------------------------------------------ health
 
@@ -246,24 +231,15 @@ class Agent:
                 up.last_error if up else None,
             )
         ]
-        if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
-            south = self.south.stats if self.south is not None else None
-            out.append(
-                LinkState(
-                    "sensors",
-                    self.cfg.mqtt.broker.describe(),
-                    bool(south and south.connected),
-                    south.connects_total if south else 0,
-                    south.last_error if south else None,
-                )
-            )
-        return out
+        return out + [link for src in self.sources for link in src.links()]
 
     def health(self) -> HealthReport:
         st = self._snapshot or (self.queue.stats() if self.queue else None)
         devices: dict[str, dict[str, Any]] = {}
-        if self.poller is not None:
-            devices.update(_poller_devices(self.poller.stats()))
+        extra: dict[str, Any] = {}
+        for src in self.sources:
+            devices.update(src.device_details())
+            extra.update(src.report())
         for d in self.device_health():
             devices[d.device] = {**devices.get(d.device, {}), **d.as_dict()}
         age = None
@@ -278,7 +254,12 @@ class Agent:
             dropped=dict(st.dropped) if st else {},
             given_up_batches=st.given_up_batches if st else 0,
             uplink_connected=bool(self.uplink and self.uplink.stats.connected),
-            mqtt_decoding=self.mqtt_decoder.stats.summary(),  # skips by rule, unknown keys, names
+            **extra,  # each source's own fields (MQTT: `mqtt_decoding`)
+            tasks={
+                name: {"failures": t.failures_total, "last_error": t.last_error}
+                for name, t in self.supervisor.tasks.items()
+                if t.failures_total
+            },
             brokers={
                 link.role: {
                     "address": link.address,
@@ -308,7 +289,7 @@ class Agent:
             readings_acked_total=up.readings_acked_total if up else 0,
             devices=self.device_health(),
             links=self.links(),
-            overloaded=self.poller.overloaded_links() if self.poller is not None else {},
+            overloaded={k: v for src in self.sources for k, v in src.overloaded().items()},
             commits_total=self.counters.commits_total,
             backpressure_waits_total=self.counters.backpressure_waits_total,
             retention=replace(ret.stats) if (ret := self.uplink and self.uplink.retention) else None,
@@ -352,16 +333,17 @@ class Agent:
             await self.db.run(self.quarantine.close)
         self.db.close()
 
-    async def run(self, stop: asyncio.Event, flush_timeout_s: float = 10.0) -> None:
+    async def run(self, stop: asyncio.Event, flush_timeout_s: float = 10.0) -> int:
+        """Run until `stop` (or until every source's input ended, or an essential task cannot be
+        kept running). Returns 0, or 1 when the agent stopped on an error (`failure` says why)."""
         await self.open()
         assert self.uplink is not None and self.queue is not None
         st = self._snapshot
         log.info(
-            "agent %s/%s starting: %d modbus devices, %d mqtt subscriptions, buffer %s (%d readings, next seq %d)",
+            "agent %s/%s starting: %s, buffer %s (%d readings, next seq %d)",
             self.cfg.site,
             self.cfg.agent,
-            len(self.cfg.modbus),
-            len(self.cfg.mqtt.subscriptions) if self.cfg.mqtt else 0,
+            ", ".join(f"source {src.name}" for src in self.sources) or "no sources",
             self.cfg.buffer.path,
             st.depth if st else 0,
             st.next_seq if st else 0,
@@ -372,49 +354,47 @@ class Agent:
                 server = serve_metrics(self.cfg.metrics.listen, agent_registry(self.snapshot))
             except OSError as exc:
                 log.error("metrics endpoint %s not started: %s", self.cfg.metrics.listen, exc)
-        self.sources = self._build_sources()
+        sup = self.supervisor
         flush = asyncio.Event()
-        uplink = asyncio.ensure_future(self.uplink.run(flush, flush_timeout_s))
-        house = asyncio.ensure_future(self._housekeeping(flush))
-        running = [asyncio.ensure_future(src.run(stop)) for src in self.sources]
+        uplink = self.uplink
+        up_task = sup.start("uplink", lambda: uplink.run(flush, flush_timeout_s), flush, essential=True)
+        house = sup.start("housekeeping", lambda: self._housekeeping(flush), flush, essential=True)
+        running = [
+            sup.start(f"source {src.name}", functools.partial(src.run, stop), stop) for src in self.sources
+        ]
         try:
-            await _until_stopped_or_done(stop, running)
+            await _until_stopped_or_done(stop, running, sup.fatal_event)
+            if sup.fatal is not None:
+                self.failure = sup.fatal
+                stop.set()
             # the whole stop fits in flush_timeout_s: sources get part of it, the flush the rest
             deadline = time.monotonic() + flush_timeout_s
             await _bounded(running, min(SOURCE_STOP_S, flush_timeout_s / 4), "sources")
-            for t in running:
-                if t.done() and not t.cancelled() and t.exception() is not None:
-                    log.error("a source stopped with an error: %r", t.exception())
             if self.queue.unacked_readings:
                 log.info("sources stopped; flushing upstream (at most %.1fs)", deadline - time.monotonic())
             self.uplink.flush_until(deadline)
             flush.set()
-            await _bounded([uplink], max(0.0, deadline - time.monotonic()) + 0.2, "upstream flush")
+            await _bounded([up_task], max(0.0, deadline - time.monotonic()) + 0.2, "upstream flush")
         finally:
             flush.set()
-            await _bounded([*running, uplink, house], CLEANUP_S, "clean-up")
+            await _bounded([*running, up_task, house], CLEANUP_S, "clean-up")
             self._log_drops(force=True)
             for src in self.sources:
                 src.close()
             if server is not None:
                 server.stop()
             await self.close()
-            log.info("agent stopped")
+            if self.failure is None and sup.fatal is not None:
+                self.failure = sup.fatal
+            if self.failure:
+                log.error("agent stopped on an error: %s", self.failure)
+            else:
+                log.info("agent stopped")
+        return 1 if self.failure else 0
 
-    def _build_sources(self) -> list[Source]:
-        """The configured sources; each protocol is a plugin in edge_agent/sources/."""
-        out: list[Source] = []
-        if self.cfg.modbus:
-            from edge_agent.profiles import load_profiles, search_dirs
-            from edge_agent.sources.modbus.source import ModbusSource
-
-            profiles = self.profiles or load_profiles(search_dirs(self.cfg.profile_dirs)).profiles
-            out.append(ModbusSource(self.cfg.modbus, profiles, self.sink, self.clock))
-        if self.cfg.mqtt and self.cfg.mqtt.subscriptions:
-            from edge_agent.sources.mqtt.source import MqttSource
-
-            out.append(MqttSource(self.cfg, self.handle_mqtt, self.clock, self.counters.mqtt_devices))
-        return out
+    def source(self, name: str) -> Source | None:
+        """A configured source by name (reports and tests look at its protocol-specific state)."""
+        return next((src for src in self.sources if src.name == name), None)
 
     @property
     def poller(self) -> Any:
@@ -426,20 +406,20 @@ class Agent:
         return _attr_of(self.sources, "mqtt", "south")
 
 
-def _poller_devices(stats: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The poller's per-device `DeviceStats` as plain dicts for the health report."""
-    return {str(dev_id): {**s.as_dict(), "protocol": "modbus"} for dev_id, s in stats.items()}
-
-
-async def _until_stopped_or_done(stop: asyncio.Event, tasks: Sequence[asyncio.Future[None]]) -> None:
-    """Wait for `stop`, or for every source to end on its own (then there is nothing to wait for)."""
+async def _until_stopped_or_done(
+    stop: asyncio.Event, tasks: Sequence[asyncio.Future[None]], fatal: asyncio.Event
+) -> None:
+    """Wait for `stop`, for every source to end on its own (then there is nothing to wait for),
+    or for an essential task that cannot be kept running (`fatal`)."""
     stopper = asyncio.ensure_future(stop.wait())
+    failed = asyncio.ensure_future(fatal.wait())
     try:
-        pending: set[asyncio.Future[Any]] = {*tasks, stopper}
-        while not stop.is_set() and (pending - {stopper} or not tasks):
+        pending: set[asyncio.Future[Any]] = {*tasks, stopper, failed}
+        while not stop.is_set() and not fatal.is_set() and (pending - {stopper, failed} or not tasks):
             _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
+        failed.cancel()
 
 
 async def _bounded(tasks: Sequence[asyncio.Future[Any]], timeout_s: float, what: str) -> None:

@@ -66,6 +66,7 @@ def test_the_allowed_skew_is_configurable_in_the_agent_and_ingest(tmp_path: obje
 
     from edge_agent.config import load_agent_config
     from edge_agent.runtime import Agent
+    from edge_agent.sources.mqtt.source import MqttSource
     from ingest.config import load_config
     from ingest.pipeline import Decoded, Incoming
 
@@ -110,4 +111,5 @@ def test_the_allowed_skew_is_configurable_in_the_agent_and_ingest(tmp_path: obje
     )
     agent_cfg = load_agent_config(agent_yaml)
     assert agent_cfg.mqtt is not None and agent_cfg.mqtt.max_clock_skew_s == 3600
-    assert Agent(agent_cfg).mqtt_decoder.max_skew_s == 3600
+    mqtt = Agent(agent_cfg).source("mqtt")
+    assert isinstance(mqtt, MqttSource) and mqtt.decoder.max_skew_s == 3600

@@ -72,6 +72,12 @@ def _rtu_expected_length(frame: bytes) -> int | None:
 def hint(reason: str, rtu: bool) -> str | None:
     """The classic mistake behind a failure reason, as advice; None when there is no good guess."""
     r = reason
+    if "refused the settings" in r:
+        return (
+            "the port or its adapter does not support these settings: check parity, stop bits and "
+            "baud rate against the devices' labels and the adapter (a pty or some USB adapters "
+            "support no parity)"
+        )
     if "EACCES" in r or "EPERM" in r:
         return "is the user in the dialout group? (sudo usermod -aG dialout campus-twin)"
     if "ENOENT" in r:

@@ -45,8 +45,9 @@ from contract.telemetry import Quality
 from device_profiles.codec import BlockDecoder, Decoded
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits, Point, RawType, Table
+from edge_agent.backoff import Backoff
 from edge_agent.device_health import DeviceHealth
-from edge_agent.os_errors import os_error_reason
+from edge_agent.os_errors import os_error_reason, serial_error_reason, serial_settings
 from edge_agent.samples import Sample, SampleSink
 from edge_agent.sources.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
 from edge_agent.sources.modbus.errors import exception_reason, hint, no_answer_reason
@@ -59,6 +60,7 @@ OVERLOAD_LATE_RATIO = 0.25  # polls late by this share of their interval on aver
 OVERLOAD_DWELL_S = 10.0  # an overloaded/keeps-up change holds at least this long
 SINK_DRAIN_S = 2.0  # at stop: longest wait for the last hand-over to the sink
 HOLD_MAX_S = 0.05  # a line hands its samples over at the end of a cycle, or after this at most
+LINE_RESTART_MIN_S, LINE_RESTART_MAX_S = 1.0, 60.0  # backoff of a line whose task failed
 
 
 @dataclass
@@ -183,12 +185,36 @@ class _Bus:
         client = self._make_client(timeout_s)
         # one dead slave must not make pymodbus drop a line the healthy slaves share
         client.set_max_no_responses(1_000_000)
-        if not await client.connect():
+        try:
+            connected = await client.connect()
+        except Exception as exc:  # termios.error (EINVAL: settings refused), SerialException, OSError
+            client.close()
+            raise _Failure(self._open_error(exc), alive=False) from None
+        if not connected:
             client.close()
             cause = await self._connect_cause(timeout_s)
             raise _Failure(f"cannot connect to {self._where()}: {cause}", alive=False)
         self.client = client
         return client
+
+    def _open_error(self, exc: BaseException) -> str:
+        """A connect that raised instead of returning False: a serial port whose driver refuses
+        the settings raises `termios.error` (errno 22) from pyserial, which is no OSError."""
+        t = self.transport
+        if isinstance(t, RtuTransport):
+            settings = serial_settings(t.baudrate, t.bytesize, t.parity, t.stopbits)
+            return serial_error_reason(exc, t.port, settings)
+        if isinstance(exc, OSError):
+            return f"cannot connect to {self._where()}: {os_error_reason(exc)}"
+        return f"cannot connect to {self._where()}: {type(exc).__name__}: {exc}"
+
+    def mark_down(self, reason: str) -> None:
+        """Every device of a line whose task failed: DOWN with the cause (one line per device)."""
+        for d in self.devices:
+            if d.config.enabled:
+                line = d.health.record(self.clock.now_ns(), False, (), 0, reason, None)
+                if line is not None:
+                    log.warning(line)
 
     async def _connect_cause(self, timeout_s: float) -> str:
         """pymodbus only says "not connected"; try once more ourselves to learn the OS error."""
@@ -548,16 +574,41 @@ class ModbusPoller:
         return {b.key: round(b.effective_interval_s, 3) for b in self._buses if b.overloaded}
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [
-            asyncio.create_task(b.run(stop, self.sink, self._sink_error), name=f"modbus {b.key}")
-            for b in self._buses
-        ]
+        tasks = [asyncio.create_task(self._keep_line(b, stop), name=f"modbus {b.key}") for b in self._buses]
         try:
             await asyncio.gather(*tasks)
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _keep_line(self, bus: _Bus, stop: asyncio.Event) -> None:
+        """One line's task, restarted after an unexpected failure: the other lines never stop
+        for it (they are separate tasks), and its devices are DOWN with the cause meanwhile."""
+        backoff = Backoff(LINE_RESTART_MIN_S, LINE_RESTART_MAX_S)
+        while not stop.is_set():
+            try:
+                await bus.run(stop, self.sink, self._sink_error)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = backoff.next()
+                log.error(
+                    "modbus link %s failed: %s: %s; its devices are DOWN, restarting the link in %.1fs",
+                    bus.key,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                    exc_info=exc,
+                )
+                bus.close()
+                bus.mark_down(f"link {bus.key} failed: {type(exc).__name__}: {exc}")
+                waiter = asyncio.ensure_future(stop.wait())
+                try:
+                    await asyncio.wait({waiter}, timeout=delay)
+                finally:
+                    waiter.cancel()
 
     async def poll_once(self, device_ids: Sequence[str] | None = None) -> list[Sample]:
         """Poll the given (default: all enabled) devices once: buses concurrently, each line
@@ -568,7 +619,13 @@ class ModbusPoller:
             out: list[Sample] = []
             for d in bus.devices:
                 if wanted is None or d.config.id in wanted:
-                    out += await bus.poll(d)
+                    try:
+                        out += await bus.poll(d)
+                    except Exception as exc:  # an unforeseen error is this device's row, not a traceback
+                        bus.close()
+                        reason = f"{type(exc).__name__}: {exc}"
+                        d.health.record(self.clock.now_ns(), False, (), 0, reason, None)
+                        log.debug("modbus %s: poll failed", d.config.id, exc_info=exc)
             return out
 
         results = await asyncio.gather(*(one_bus(b) for b in self._buses))

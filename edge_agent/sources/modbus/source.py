@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from contract.clock import Clock
 from device_profiles.schema import DeviceProfile
 from edge_agent.device_health import DeviceHealth
 from edge_agent.samples import SampleSink
+from edge_agent.sources import SourceBase
 from edge_agent.sources.modbus.config import ModbusDevice
 from edge_agent.sources.modbus.poller import ModbusPoller
 
 
-class ModbusSource:
+class ModbusSource(SourceBase):
     name = "modbus"
 
     def __init__(
@@ -31,6 +33,13 @@ class ModbusSource:
 
     def health(self) -> list[DeviceHealth]:
         return list(self.poller.health().values())
+
+    def device_details(self) -> dict[str, dict[str, Any]]:
+        """The poller's scheduling state per device (state, next poll, requests)."""
+        return {str(i): {**s.as_dict(), "protocol": "modbus"} for i, s in self.poller.stats().items()}
+
+    def overloaded(self) -> dict[str, float]:
+        return self.poller.overloaded_links()
 
     def stats(self) -> dict[str, float]:
         return {"sink_errors": float(self.poller.sink_errors)}

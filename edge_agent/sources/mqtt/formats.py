@@ -29,8 +29,8 @@ from contract.quantities import catalogue
 from contract.telemetry import ID_PATTERN, Quality
 from contract.timestamps import DEFAULT_MAX_SKEW_S, check_device_time
 from device_profiles.mqtt_format import KeyPoint, MqttFormatSpec, formats_for
-from edge_agent.config import PointMapping, Subscription, TimestampMapping
 from edge_agent.samples import Sample
+from edge_agent.sources.mqtt.config import PointMapping, Subscription, TimestampMapping
 from edge_agent.sources.mqtt.discovery import DeviceExposes, parse_bridge_devices
 from edge_agent.units import UnitError, default_converter
 

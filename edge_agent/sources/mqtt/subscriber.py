@@ -16,8 +16,8 @@ import aiomqtt
 
 from contract.clock import Clock
 from edge_agent.backoff import Backoff
-from edge_agent.config import AgentConfig, Subscription
 from edge_agent.mqtt_connect import describe_mqtt_error
+from edge_agent.sources.mqtt.config import MqttSouthConfig, Subscription
 from ops.mqtt_client import build_async_client as make_client
 
 log = logging.getLogger("edge_agent.mqtt_south")
@@ -43,9 +43,9 @@ def match(subs: list[Subscription], topic: str) -> Subscription | None:
 
 
 class MqttSouth:
-    def __init__(self, cfg: AgentConfig, handle: Handler, clock: Clock) -> None:
-        assert cfg.mqtt is not None
-        self.cfg, self.south, self.handle, self.clock = cfg, cfg.mqtt, handle, clock
+    def __init__(self, south: MqttSouthConfig, client_id: str, handle: Handler, clock: Clock) -> None:
+        self.south, self.handle, self.clock = south, handle, clock
+        self.client_id = south.broker.client_id or client_id
         self.stats = SouthStats()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -54,7 +54,7 @@ class MqttSouth:
         while not stop.is_set():
             delay = broker.reconnect_min_s
             try:
-                client = make_client(broker, self.cfg.client_id("south"), clean_session=False)
+                client = make_client(broker, self.client_id, clean_session=False)
                 # aiomqtt has no manual-ack option; paho's (pinned 2.x) is set before connecting.
                 client._client.manual_ack_set(True)
                 async with client:
