@@ -1,7 +1,9 @@
 """`agent run`: the process around `Agent` — config, signals, exit codes.
 
 SIGTERM (systemd stop) and SIGINT (Ctrl-C) set the stop event: sources stop, the uplink flushes
-within `flush_timeout_s`, the buffer closes. A second signal does not interrupt the flush; the
+within `flush_timeout_s`, the buffer closes, exit 0. An agent that stops on an error (an
+essential task that cannot be kept running, `edge_agent/supervise.py`) exits 1: the unit
+(`Restart=always`) starts it again and the journal shows the failure; a config error exits 2. A second signal does not interrupt the flush; the
 flush bound does. SIGKILL loses nothing either: the queue file is the state.
 """
 
@@ -46,11 +48,10 @@ async def _main(config: str, flush_timeout_s: float, extra_profiles: Sequence[st
     loop.set_exception_handler(_one_line)
     agent = Agent(cfg, profiles=profiles)
     try:
-        await agent.run(stop, flush_timeout_s)
+        return await agent.run(stop, flush_timeout_s)  # 1: stopped on an error (systemd restarts it)
     except SecretError as exc:
         log.error("credentials: %s", exc)
         return 2
-    return 0
 
 
 def _one_line(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ class LinesSource(SourceBase):
 
     async def _run_input(self, inp: LineInput, stop: asyncio.Event) -> None:
         """Open, read, reopen with backoff: an input's failure is its devices' state, not an exception."""
-        backoff = Backoff(REOPEN_MIN_S, inp.reopen_max_s)
+        backoff = Backoff(min(REOPEN_MIN_S, inp.reopen_max_s), inp.reopen_max_s)
         last_reason: str | None = None
         while not stop.is_set():
             reader = LineInputReader(inp)
