@@ -24,6 +24,7 @@ LAYERS = (
     "api.cli",
     "simulators.cli",
     "campus_twin.quarantine_cli",
+    "campus_twin.config_migrate",
     "campus_twin.demo_cli",
     "bench.cli",
 )

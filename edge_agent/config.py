@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from contract.clock import ClockSettings
+from contract.config_renames import apply_renames
 from contract.quantities import check_quantity
 from contract.secrets import rebase
 from contract.telemetry import Ident
@@ -32,6 +34,8 @@ from edge_agent.sources.mqtt.config import (
 )
 from ops.metrics import MetricsListen
 from ops.quarantine import QuarantineConfig  # default path: <buffer path>.quarantine.sqlite
+
+log = logging.getLogger("edge_agent.config")
 
 
 class _Strict(BaseModel):
@@ -160,11 +164,16 @@ def _resolve_paths(cfg: AgentConfig, base: Path) -> AgentConfig:
 
 
 def load_agent_config(path: str | Path) -> AgentConfig:
-    """Load and validate; raises `ConfigError` listing every problem as file:line:col: field …"""
+    """Load and validate; raises `ConfigError` listing every problem as file:line:col: field …
+
+    Keys renamed in a release (contract/config_renames.yaml) are accepted with a deprecation
+    warning naming the new key; `campus-twin config migrate FILE` rewrites the file."""
     p = Path(path)
     doc = load_yaml(p)
     if doc is None:
         raise ConfigError(str(p), [f"{p}: file is empty"])
+    for old in apply_renames("agent", doc, str(p)):
+        log.warning("%s", old.message())
     cfg = validate_doc(agent_config_model(), doc, str(p))
     return _resolve_paths(cfg, p.resolve().parent)
 

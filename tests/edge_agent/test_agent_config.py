@@ -91,9 +91,9 @@ def test_secret_from_file_relative_to_config(tmp_path: Path) -> None:
         ),
         ("site: s\nagent: a\nmetrics: {listen: 'nohost'}\n", ":3:11: field metrics.listen"),
         ("site: s\nagent: [a\n", ":3:1: YAML syntax"),
-        (  # the old transport key is refused with the fix, not guessed
-            "site: s\nagent: a\nmodbus:\n  - {id: A-1, profile: p,\n     transport: {kind: rtu, port: /dev/ttyUSB0}}\n",
-            ":5:6: field modbus[0].transport: Value error, the transport key 'kind' is now 'type': write 'type: rtu'",
+        (  # the old transport key is accepted (a warning); a wrong value still fails at its line
+            "site: s\nagent: a\nmodbus:\n  - {id: A-1, profile: p,\n     transport: {kind: serial, port: /dev/ttyUSB0}}\n",
+            ":5:6: field modbus[0].transport: Input tag 'serial' found using 'type' does not match",
         ),
     ],
 )

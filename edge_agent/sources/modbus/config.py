@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from contract.telemetry import Ident
 from device_profiles.schema import PlanLimits
@@ -76,15 +76,6 @@ class ModbusDevice(BaseModel):
     retries: int = Field(default=1, ge=0, le=5, description="extra attempts after a timeout or garbled reply")
     planner: PlannerOverride | None = None
     enabled: bool = True
-
-    @field_validator("transport", mode="before")
-    @classmethod
-    def _renamed_kind(cls, v: object) -> object:
-        """`kind:` was the transport key before the Modbus source moved under sources/: refused
-        (not guessed), so an old config fails `agent check` with the line and the fix."""
-        if isinstance(v, dict) and "kind" in v and "type" not in v:
-            raise ValueError(f"the transport key 'kind' is now 'type': write 'type: {v['kind']}'")
-        return v
 
     def link_key(self) -> str:
         """The physical link: devices with the same key share its connection(s) and scheduler.
