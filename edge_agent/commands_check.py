@@ -19,6 +19,7 @@ from device_profiles.schema import DeviceProfile, profile_warnings
 from edge_agent.config import AgentConfig, BrokerConfig
 from edge_agent.profiles import ProfileSet
 from edge_agent.samples import Sample
+from edge_agent.sources import plugins
 
 EXIT_OK, EXIT_BAD_POINTS, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -39,6 +40,10 @@ def check_report(cfg: AgentConfig, profiles: ProfileSet | Mapping[str, DevicePro
         for s in cfg.mqtt.subscriptions:
             lines.append(f"  subscribe {s.topic_filter} (format {s.format}, QoS {s.qos})")
             lines.extend(f"    {line}" for line in format_summary(s.format))
+    for plugin in plugins():  # sources other than Modbus/MQTT describe their own section
+        section = getattr(cfg, plugin.key, None)
+        if plugin.describe is not None and section:
+            lines.extend(plugin.describe(section))
     good = [d for d in cfg.modbus if d.profile in profiles.profiles]
     for name in sorted({d.profile for d in good}):
         lines.extend(f"WARNING: {w}" for w in profile_warnings(profiles.profiles[name]))

@@ -126,6 +126,7 @@ class SourcePlugin:
     default: Any  # the section when absent ([] or None)
     build: Callable[[Any, SourceContext], Source | None]
     rebase: Callable[[Any, Path], Any] | None = None  # relative paths → relative to the config file
+    describe: Callable[[Any], list[str]] | None = None  # `agent check` lines for a configured section
 
 
 def plugins() -> list[SourcePlugin]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from contract.secrets import SecretError
 from contract.yamlio import ConfigError
 from edge_agent.config import load_agent_config
+from edge_agent.sources import PLUGINS
 
 GOOD = """site: sz-demo-school
 agent: gw-A
@@ -105,11 +107,15 @@ def test_errors_name_file_line_col_and_field(tmp_path: Path, text: str, expected
     assert f"{p}{expected}" in str(err.value), str(err.value)
 
 
-@pytest.mark.parametrize("source", ["modbus", "mqtt"])
-def test_each_source_sample_config_loads(tmp_path: Path, source: str) -> None:
-    """Each source plugin ships a sample of its config section (edge_agent/sources/<name>/sample.yaml)."""
-    sample = Path(__file__).resolve().parents[2] / "edge_agent" / "sources" / source / "sample.yaml"
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_each_source_sample_config_loads(tmp_path: Path, plugin: str) -> None:
+    """Each registered source plugin ships a sample of its config section
+    (edge_agent/sources/<name>/sample.yaml) that loads and configures it."""
+    folder = plugin.split(".")[-2]
+    key = importlib.import_module(plugin).PLUGIN.key
+    sample = Path(__file__).resolve().parents[2] / "edge_agent" / "sources" / folder / "sample.yaml"
     p = tmp_path / "agent.yaml"
     p.write_text("site: s\nagent: a\n" + sample.read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_agent_config(p)
-    assert cfg.modbus if source == "modbus" else cfg.mqtt and cfg.mqtt.subscriptions
+    section = getattr(cfg, key)
+    assert section if key != "mqtt" else section.subscriptions

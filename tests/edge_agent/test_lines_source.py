@@ -20,6 +20,7 @@ from contract.clock import WallClock
 from contract.device_names import device_id
 from contract.telemetry import Quality
 from contract.yamlio import ConfigError
+from edge_agent.commands_check import check_report
 from edge_agent.config import load_agent_config
 from edge_agent.samples import Sample
 from edge_agent.sources import PLUGINS, SourceContext, build_sources
@@ -116,6 +117,8 @@ def test_the_source_is_registered_and_its_section_is_part_of_the_agent_config(tm
     assert [i.path for i in inputs] == [str(tmp_path / "logs/b104.csv")]  # relative to the config
     sources = build_sources(cfg, Collected().context())
     assert [s.name for s in sources] == ["lines"]
+    report, ok = check_report(cfg, {})
+    assert ok and f"lines: B-104-logger ← {tmp_path / 'logs/b104.csv'} (points co2)" in report.splitlines()
     (tmp_path / "agent.yaml").write_text(
         "site: s\nagent: gw\nlines:\n  - id: x\n    path: a.csv\n    baud: 9600\n"
         "    points: {co2: {quantity: co2, unit: ppm}}\n",

@@ -14,4 +14,15 @@ def build(inputs: list[LineInput], ctx: SourceContext) -> Source | None:
     return LinesSource(inputs, ctx)
 
 
-PLUGIN = SourcePlugin(key="lines", section=list[LineInput], default=[], build=build, rebase=rebase_inputs)
+def describe(inputs: list[LineInput]) -> list[str]:
+    out = []
+    for i in inputs:
+        s = i.serial
+        where = f"serial {i.path} {s.baudrate} {s.bytesize}{s.parity}{s.stopbits}" if s else i.path
+        out.append(f"lines: {i.id} ← {where} (points {', '.join(sorted(i.points))})")
+    return out
+
+
+PLUGIN = SourcePlugin(
+    key="lines", section=list[LineInput], default=[], build=build, rebase=rebase_inputs, describe=describe
+)
