@@ -114,35 +114,41 @@ def register(sub: Any) -> None:
     p = cmds.add_parser("count", help="counts per source (survive trimming) and the commonest reasons")
     _target(p)
     p.set_defaults(func=_count)
-    _agent_alias(sub)
+    _aliases(sub)
 
 
-def _agent_alias(sub: Any) -> None:
-    """`agent quarantine CONFIG` (removed in 825c0d6) still works and says the new command."""
-    agent = sub.choices.get("agent")
-    if agent is None:
-        return
-    cmds = next(a for a in agent._actions if isinstance(a, argparse._SubParsersAction))
-    p = cmds.add_parser(
-        "quarantine",
-        help="deprecated (已弃用): now `campus-twin quarantine show --agent CONFIG`",
-        description="Deprecated alias of `campus-twin quarantine show --agent CONFIG`.",
-    )
-    p.add_argument("config", help="agent YAML config")
-    p.add_argument("--limit", type=int, default=50, help="newest N records (default 50)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=_agent_quarantine)
+# commands removed in 825c0d6 (one quarantine reader): (group, what it did → the command now)
+ALIASES = {"agent": "show", "ingest": "count"}
 
 
-def _agent_quarantine(args: argparse.Namespace) -> int:
+def _aliases(sub: Any) -> None:
+    """`agent quarantine CONFIG` and `ingest quarantine CONFIG` still work and say the new command."""
+    for group, command in ALIASES.items():
+        parser = sub.choices.get(group)
+        if parser is None:
+            continue
+        cmds = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        new = f"campus-twin quarantine {command} --{group} CONFIG"
+        p = cmds.add_parser(
+            "quarantine",
+            help=f"deprecated (已弃用): now `{new}`",
+            description=f"Deprecated alias of `{new}`.",
+        )
+        p.add_argument("config", help=f"{group} YAML config")
+        p.add_argument("--limit", type=int, default=50, help="newest N records (default 50)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(func=_alias, _alias=(group, command))
+
+
+def _alias(args: argparse.Namespace) -> int:
     import sys
 
-    new = f"campus-twin quarantine show --agent {args.config}" + (" --json" if args.json else "")
+    group, command = args._alias
+    new = f"campus-twin quarantine {command} --{group} {args.config}" + (" --json" if args.json else "")
     print(
-        f"warning: `campus-twin agent quarantine` 已弃用 is deprecated; use `{new}` (same records)",
+        f"warning: `campus-twin {group} quarantine` 已弃用 is deprecated; use `{new}` (same records)",
         file=sys.stderr,
     )
-    shown = argparse.Namespace(
-        agent=args.config, ingest=None, file=None, source=None, limit=args.limit, json=args.json
-    )
-    return _show(shown)
+    target = {"agent": None, "ingest": None, group: args.config}
+    shown = argparse.Namespace(**target, file=None, source=None, limit=args.limit, json=args.json)
+    return _show(shown) if command == "show" else _count(shown)

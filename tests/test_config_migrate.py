@@ -107,3 +107,15 @@ def test_agent_quarantine_is_an_alias_naming_the_new_command(
     assert f"use `campus-twin quarantine show --agent {cfg} --json`" in got.err and "deprecated" in got.err
     assert main(["quarantine", "show", "--agent", str(cfg), "--json"]) == 0
     assert json.loads(got.out) == json.loads(capsys.readouterr().out)
+
+
+def test_ingest_quarantine_is_an_alias_of_quarantine_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "ingest.yaml"
+    cfg.write_text("store: {type: sqlite, path: ts.db}\nquarantine: {path: q.sqlite}\n", encoding="utf-8")
+    assert main(["ingest", "quarantine", str(cfg), "--json"]) == 0
+    got = capsys.readouterr()
+    assert f"use `campus-twin quarantine count --ingest {cfg} --json`" in got.err
+    assert main(["quarantine", "count", "--ingest", str(cfg), "--json"]) == 0
+    assert json.loads(got.out) == json.loads(capsys.readouterr().out)
