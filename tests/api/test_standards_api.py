@@ -61,7 +61,8 @@ def test_alerts_are_episodes_without_duplicates(client: TestClient, viewer: dict
 
 def test_live_state_is_kept_in_memory_with_the_engines_verdicts(client: TestClient) -> None:
     """Every room's live state is refreshed in the background, so a status request only formats;
-    the kept states are the engine's own (`twin.live.room_states` over the whole campus)."""
+    the kept states (`twin.live_engine`) are the engine's own (`twin.live.room_states` over the
+    whole campus)."""
     from api.state import AppState
     from twin.live import room_states
 
@@ -71,9 +72,7 @@ def test_live_state_is_kept_in_memory_with_the_engines_verdicts(client: TestClie
     while live.sweeps < 1 and time.monotonic() < deadline:  # wait on the condition, not a sleep
         time.sleep(0.05)
     assert live.sweeps >= 1, "the live-state refresher never completed a pass"
-    kept = live.states(
-        list(state.twin.spaces.values()), state.series_index().by_room, state.binding_index, state.now_ns()
-    )
+    kept = live.rooms(state.live_inputs(), list(state.twin.spaces.values()))
     assert set(kept) == set(state.twin.spaces)
     campus = state.loaded.campuses[0]
     direct = room_states(campus, state.binding_index, state.store, state.now_ns(), engine=live.engine)
