@@ -30,8 +30,15 @@ def test_storey_plan_says_status_and_why_for_every_room(client: TestClient, view
         assert r["status"] in STATUSES
         if r["status"] != "compliant":  # every grey or red room says why
             assert r["reason"] and r["reason"]["zh"] and r["reason"]["en"], r
+    assert live["limit"] is None  # coloured by compliance: no ramp, no limit
     co2 = client.get(f"{V1}/storeys/{storey}/live", headers=viewer, params={"quantity": "co2"}).json()
-    assert co2["unit"] == "ppm"
+    assert co2["unit"] == "ppm" and co2["limit"] == 1000  # the UI's only source of the ramp's mark
+    by_q = {
+        q: client.get(f"{V1}/storeys/{storey}/live", headers=viewer, params={"quantity": q}).json()["limit"]
+        for q in ("illuminance", "temperature", "humidity")
+    }
+    # the desk plane's 300 lx; November is summer in the default 夏热冬暖 zone
+    assert by_q == {"illuminance": 300, "temperature": [22, 28], "humidity": [40, 80]}
     hot = next(r for r in co2["rooms"] if r["id"] == rooms[HOT_ROOM]["id"])
     assert hot["value"] > 1000 and hot["status"] == "non_compliant"
 
