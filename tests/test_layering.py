@@ -299,3 +299,15 @@ def test_circle_detector_sees_lazy_and_type_only_imports(tmp_path: Path) -> None
     graph = _import_graph(tmp_path, ["pkg"])
     assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.c"}
     assert _circles(graph) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
+
+
+def test_only_the_app_imports_route_modules() -> None:
+    """A route handler is an HTTP answer, not a function to compute with: what two routes share
+    lives in a module below them (the roll-up asks the twin, not `get_storey_live`)."""
+    bad = [
+        f"{mod} imports {dep}"
+        for mod, deps in _import_graph(REPO, ["api"]).items()
+        for dep in deps
+        if dep.startswith("api.routes.") and mod != "api.app" and not mod.startswith("api.routes.")
+    ]
+    assert not bad, "\n".join(bad)
