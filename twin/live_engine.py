@@ -104,7 +104,6 @@ class LiveEngine:
         self.standards: StandardsFile = load_standards(standards_file)
         self.timetable: SchoolTime = load_school_time(timetable_file)
         self.engine = Engine(self.standards, self.timetable)
-        self.tz = self.engine.tz
         self.intervals = IntervalCache()
         self._cache: dict[str, tuple[float, RoomState]] = {}
         self._lock = threading.Lock()
