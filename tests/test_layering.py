@@ -37,9 +37,15 @@ SERVER_ONLY = {
 }
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """Each file parsed once per test process (every rule below walks the whole tree)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
 def _modules(path: Path) -> set[str]:
     """Dotted names of the project-absolute modules `path` imports."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _tree(path)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -161,7 +167,7 @@ def test_one_implementation_of(concept: str) -> None:
             rel = path.relative_to(REPO).as_posix()
             if rel == owner or rel in PENDING:
                 continue
-            tree = ast.parse(path.read_text(encoding="utf-8"), rel)
+            tree = _tree(path)
             bad += [f"{rel}:{line}" for line in detect(tree)]
     assert not bad, f"a second {concept} (use {owner}): " + ", ".join(bad)
 
@@ -194,7 +200,7 @@ def _import_graph(root: Path, packages: Iterable[str]) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in files}
     for mod, path in files.items():
         package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
