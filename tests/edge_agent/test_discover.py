@@ -165,7 +165,9 @@ def test_discover_names_known_models_explains_unknown_and_proposes_a_config_that
     }
     assert took_b <= _bound(said_b, 2)
     assert [s.writes for s in two_lines.servers] == [0, 0], "discovery never writes"
-    assert two_lines.lines[0].lost > 0 and two_lines.lines[1].lost > 0, "the other rate was tried and not heard"
+    assert two_lines.lines[0].lost > 0 and two_lines.lines[1].lost > 0, (
+        "the other rate was tried and not heard"
+    )
 
     # the proposed config, as written, passes check --connect …
     out = cli("agent", "check", cfg, "--connect", "--timeout", "3")
