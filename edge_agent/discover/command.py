@@ -14,7 +14,11 @@ EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 2, 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("line", metavar="LINE", help="/dev/ttyUSB0, rtu-over-tcp://HOST:PORT or tcp://HOST:PORT")
+    p.add_argument(
+        "line",
+        metavar="LINE",
+        help="/dev/ttyUSB0, rtu-over-tcp://HOST:PORT, tcp://HOST:PORT, or mqtt://HOST:PORT (sensor broker)",
+    )
     p.add_argument(
         "--units", default="1-247", help="unit ids to probe, e.g. 1-247 or 1-20,100 (default 1-247)"
     )
@@ -39,9 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--write", metavar="CONFIG", type=Path, help="add the proposed devices to this agent config"
     )
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--listen", type=float, default=3.0, help="mqtt: seconds to gather retained announcements")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.line.startswith("mqtt://"):
+        return run_mqtt(args)
     from device_profiles.loader import LIBRARY_DIR
     from edge_agent.discover.fingerprint import reads_for_all, verdict
     from edge_agent.discover.lines import (
@@ -148,3 +155,63 @@ def _json(
             for r in reports
         ],
     }
+
+
+def run_mqtt(args: argparse.Namespace) -> int:
+    """Zigbee2MQTT and Home Assistant announcements on a sensor broker → proposed subscriptions."""
+    from urllib.parse import urlsplit
+
+    from edge_agent.discover.mqtt import (
+        collect,
+        home_assistant_devices,
+        proposed_subscriptions,
+        zigbee2mqtt_devices,
+    )
+    from edge_agent.discover.report import write_mqtt_config
+
+    url = urlsplit(args.line)
+    if not url.hostname:
+        raise ValueError(f"LINE {args.line!r}: no host")
+    port = url.port or 1883
+    if not 0.2 <= args.listen <= 600:
+        raise ValueError(f"--listen {args.listen}: use 0.2–600 s")
+    say = (lambda s: print(s, file=sys.stderr)) if args.json else print
+    say(
+        f"发现 discover mqtt://{url.hostname}:{port}: retained zigbee2mqtt/bridge/devices and homeassistant/…/config"
+    )
+    say(f"估计 estimate: ≤ {args.listen + 5:.0f} s (connect ≤ 5 s, listen {args.listen:g} s)")
+    try:
+        got = collect(url.hostname, port, args.listen)
+    except (ConnectionError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    devices = []
+    if "zigbee2mqtt/bridge/devices" in got:
+        devices += zigbee2mqtt_devices(got["zigbee2mqtt/bridge/devices"])
+    devices += home_assistant_devices({t: p for t, p in got.items() if t.startswith("homeassistant/")})
+    subs = proposed_subscriptions(devices)
+    if args.json:
+        doc = {
+            "devices": [
+                {"source": d.source, "name": d.name, "model": d.model, "topics": d.topics,
+                 "points": [{"key": p.key, "quantity": p.quantity, "unit": p.unit} for p in d.points]}
+                for d in devices
+            ],
+            "subscriptions": subs,
+        }  # fmt: skip
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        for d in devices:
+            print(f"{d.source:14s} {d.name} ({d.model or 'model ?'})")
+            for p in d.points:
+                what = f"{p.quantity} {p.label}" if p.quantity else "not a catalogue quantity: not proposed"
+                print(f"      {p.key:24s} {p.unit or '-':8s} → {what}")
+        print(f"found {len(devices)} device(s); proposed {len(subs)} subscription(s)")
+    if args.print_config:
+        print(json.dumps({"subscriptions": subs}, ensure_ascii=False))
+    if args.write:
+        added = write_mqtt_config(args.write, url.hostname, port, subs)
+        say(
+            f"wrote {added} subscription(s) to {args.write}; next: campus-twin agent check {args.write} --connect"
+        )
+    return EXIT_OK

@@ -147,3 +147,30 @@ def write_config(path: Path, units: Sequence[UnitReport], timeout_s: float = 1.0
     with path.open("w", encoding="utf-8") as fh:
         yaml.dump(data, fh)
     return added
+
+
+def write_mqtt_config(path: Path, host: str, port: int, subscriptions: Sequence[Mapping[str, Any]]) -> int:
+    """Add the proposed subscriptions (and the sensor broker, when the config has none) to `path`;
+    a subscription of a format already subscribed is not added twice. Returns how many were added."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = YAML()
+    data = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
+    if data is None:
+        data = CommentedMap(site="CHANGE-ME-site", agent="CHANGE-ME-gateway")
+    mqtt = data.get("mqtt")
+    if mqtt is None:
+        mqtt = CommentedMap(broker=CommentedMap(host=host, port=port), subscriptions=[])
+        data["mqtt"] = mqtt
+    subs = mqtt.setdefault("subscriptions", [])
+    have = {(s.get("format"), s.get("topic")) for s in subs if isinstance(s, Mapping)}
+    added = 0
+    for s in subscriptions:
+        if (s.get("format"), s.get("topic")) in have:
+            continue
+        subs.append(CommentedMap(s))
+        added += 1
+    with path.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
+    return added
