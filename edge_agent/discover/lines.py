@@ -133,7 +133,7 @@ class Estimate:
 
     def text(self) -> str:
         return (
-            f"估计 estimate: scan ≤ {self.scan_s:.0f} s ({self.settings} line setting(s) × {self.units} unit ids"
+            f"估计 estimate: scan ≤ {self.scan_s:.1f} s ({self.settings} line setting(s) × {self.units} unit ids"
             f" × {self.timeout_s:g} s), then ≤ {self.per_unit_s:.1f} s per answering unit"
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import termios
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInput
 from device_profiles.schema import Table
 from edge_agent.discover.fingerprint import Answer, Key, Observation
 from edge_agent.discover.lines import Line, Setting
+from edge_agent.os_errors import os_error_reason
 
 ABSENT_EXCEPTIONS = (10, 11)  # a TCP gateway's "no such unit behind me"
 Progress = Callable[[str], None]
@@ -85,8 +87,23 @@ class _Link:
             raise SettingRefused(f"{self.line} refuses {self.setting}: {exc.args[-1]}") from None
         if not ok:
             client.close()
-            raise ConnectionError(f"cannot open {self.line} at {self.setting}")
+            where = f"{self.line} at {self.setting}" if self.line.type == "rtu" else str(self.line)
+            raise ConnectionError(f"cannot open {where}: {await self._cause()}")
         self.client = client
+
+    async def _cause(self) -> str:
+        """pymodbus only says "not connected"; try once ourselves to learn the OS error."""
+        try:
+            if self.line.type == "rtu":
+                os.close(os.open(self.line.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK))
+                return "the port opens but refused the serial settings"
+            _, writer = await asyncio.wait_for(asyncio.open_connection(self.line.host, self.line.tcp_port), 2)
+            writer.close()
+            return "connected on a second try (flaky link?)"
+        except TimeoutError:
+            return "connect timed out"
+        except OSError as exc:
+            return os_error_reason(exc)
 
     def close(self) -> None:
         if self.client is not None:
@@ -176,8 +193,7 @@ async def scan(
             progress(f"{setting}: skipped, {exc}")
             result.skipped.append(str(exc))
             continue
-        except (ConnectionError, OSError, TimeoutError) as exc:
-            progress(f"{setting}: {exc}")
+        except (ConnectionError, OSError, TimeoutError):
             raise
         try:
             todo = [u for u in units if u not in taken]

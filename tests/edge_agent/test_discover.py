@@ -118,9 +118,9 @@ def two_lines(tmp_path: Path) -> Iterator[Lines]:
 
 
 def _bound(stderr_or_stdout: str, found: int) -> float:
-    m = re.search(r"scan ≤ (\d+) s .* then ≤ ([\d.]+) s per answering unit", stderr_or_stdout)
+    m = re.search(r"scan ≤ ([\d.]+) s .* then ≤ ([\d.]+) s per answering unit", stderr_or_stdout)
     assert m, stderr_or_stdout
-    return float(m.group(1)) + 1 + found * float(m.group(2))  # the printed figures are rounded
+    return float(m.group(1)) + 0.1 + found * (float(m.group(2)) + 0.05)  # the printed figures are rounded
 
 
 def _discover(line: Path, tmp_path: Path, cfg: Path) -> tuple[dict[str, object], float, str]:
@@ -185,3 +185,10 @@ def test_discover_names_known_models_explains_unknown_and_proposes_a_config_that
         got = json.loads(out.stdout)
         for name, want in sim.values.items():
             assert got[name]["value"] == pytest.approx(want, rel=1e-6), (dev["id"], name, got[name], want)
+
+
+@pytest.mark.integration
+def test_a_port_that_is_not_there_is_exit_3_with_the_os_cause(tmp_path: Path) -> None:
+    out = cli("agent", "discover", tmp_path / "ttyUSB9", "--units", "1-2", "--timeout", "0.1")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert f"error: cannot open {tmp_path / 'ttyUSB9'} at 9600 8N1: ENOENT" in out.stderr
