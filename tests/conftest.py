@@ -50,6 +50,28 @@ def is_integration(item: pytest.Item) -> bool:
     return bool(set(rel.parts[:-1]) & INTEGRATION_DIRS) or rel.as_posix() in INTEGRATION_FILES
 
 
+def _require_programs() -> None:
+    from tests.support.system_programs import missing, report
+
+    absent = missing()
+    if absent:
+        pytest.exit(report(absent), returncode=3)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`-m integration` checks the programs the tests start before collecting anything: a machine
+    without one (socat, chromium…) fails in the first second, naming it and its package."""
+    expr = (config.option.markexpr or "").replace(" ", "")
+    if "integration" in expr and "notintegration" not in expr:
+        _require_programs()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Any other run that selected an integration test checks the same, before the first test."""
+    if any(item.get_closest_marker("integration") for item in session.items):
+        _require_programs()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if is_integration(item):
