@@ -298,8 +298,9 @@ class Identify(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     notes: str | None = Field(default=None, description="what the manual offers and what it lacks")
-    device_id: dict[Literal["vendor", "product", "revision", "model"], str] | None = Field(
-        default=None, description="FC 43/14 object → regular expression"
+    device_id: dict[Literal["vendor", "product", "revision"], str] | None = Field(
+        default=None,
+        description="FC 43/14 basic object (VendorName, ProductCode, MajorMinorRevision) → regular expression",
     )
     server_id: str | None = Field(
         default=None, description="FC 17 answer (latin-1 text) → regular expression"

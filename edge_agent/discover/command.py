@@ -167,7 +167,7 @@ def run_mqtt(args: argparse.Namespace) -> int:
         proposed_subscriptions,
         zigbee2mqtt_devices,
     )
-    from edge_agent.discover.report import write_mqtt_config
+    from edge_agent.discover.report import subscriptions_yaml, write_mqtt_config
 
     url = urlsplit(args.line)
     if not url.hostname:
@@ -208,7 +208,7 @@ def run_mqtt(args: argparse.Namespace) -> int:
                 print(f"      {p.key:24s} {p.unit or '-':8s} → {what}")
         print(f"found {len(devices)} device(s); proposed {len(subs)} subscription(s)")
     if args.print_config:
-        print(json.dumps({"subscriptions": subs}, ensure_ascii=False))
+        print(subscriptions_yaml(subs), end="")
     if args.write:
         added = write_mqtt_config(args.write, url.hostname, port, subs)
         say(

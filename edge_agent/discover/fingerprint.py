@@ -30,7 +30,7 @@ Key = tuple[Table, int, int]  # table, first protocol address, count
 MARGIN = 2.0  # a named profile beats every other consistent one by more than this
 MIN_SCORE = 2.0
 MIN_CONFIDENCE = 0.5
-DEVICE_ID_OBJECTS = {0: "vendor", 1: "product", 2: "revision", 3: "url", 4: "product_name", 5: "model"}
+DEVICE_ID_OBJECTS = {0: "vendor", 1: "product", 2: "revision"}  # FC 43/14 basic objects
 _W_DEVICE_ID, _W_SERVER_ID, _W_CODE, _W_UNIT, _W_BAUD, _W_SET, _W_RANGE, _W_POINT = 10, 6, 5, 3, 2, 2, 1, 1
 
 

@@ -29,7 +29,7 @@ class UnitReport:
 
 def unit_text(u: UnitReport, evidence: int = 6) -> list[str]:
     v = u.verdict
-    head = f"unit {u.unit_id:>3} @ {u.setting}: "
+    head = f"unit {u.unit_id:>3}" + (f" @ {u.setting}: " if u.setting.baudrate else ": ")
     if v.status == "identified":
         top = v.candidates[0]
         lines = [head + f"识别 identified {v.profile} (confidence {top.confidence:.2f}, score {top.score:g})"]
@@ -90,15 +90,16 @@ def proposed_devices(units: Sequence[UnitReport], timeout_s: float = 1.0) -> lis
     return out
 
 
-def _flow(d: Mapping[str, Any]) -> str:
-    def val(v: Any) -> str:
-        if isinstance(v, dict):
-            return _flow(v)
-        if isinstance(v, str):
-            return v if v.replace("-", "").replace("_", "").replace(".", "").isalnum() else f'"{v}"'
-        return str(v)
+def _scalar(v: Any) -> str:
+    if isinstance(v, dict):
+        return _flow(v)
+    if isinstance(v, str):
+        return v if v.replace("-", "").replace("_", "").replace(".", "").isalnum() else f'"{v}"'
+    return str(v)
 
-    return "{" + ", ".join(f"{k}: {val(v)}" for k, v in d.items()) + "}"
+
+def _flow(d: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in d.items()) + "}"
 
 
 def devices_yaml(units: Sequence[UnitReport], timeout_s: float = 1.0) -> str:
@@ -109,7 +110,8 @@ def devices_yaml(units: Sequence[UnitReport], timeout_s: float = 1.0) -> str:
     for u in units:
         if u.verdict.status != "identified":
             what = "ambiguous" if u.verdict.status == "ambiguous" else "unknown model"
-            lines.append(f"  # unit {u.unit_id} @ {u.line} {u.setting}: {what}, not proposed")
+            at = f"{u.line} {u.setting}" if u.setting.baudrate else str(u.line)
+            lines.append(f"  # unit {u.unit_id} @ {at}: {what}, not proposed")
     if len(lines) == 1:
         lines[0] = "modbus: []"
     return "\n".join(lines) + "\n"
@@ -174,3 +176,18 @@ def write_mqtt_config(path: Path, host: str, port: int, subscriptions: Sequence[
     with path.open("w", encoding="utf-8") as fh:
         yaml.dump(data, fh)
     return added
+
+
+def subscriptions_yaml(subscriptions: Sequence[Mapping[str, Any]]) -> str:
+    """The proposed `mqtt.subscriptions` as YAML text (what `--write` would add)."""
+    if not subscriptions:
+        return "mqtt:\n  subscriptions: []\n"
+    lines = ["mqtt:", "  subscriptions:"]
+    for s in subscriptions:
+        head = [f"{k}: {_scalar(v)}" for k, v in s.items() if k != "points"]
+        lines.append(f"    - {head[0]}")
+        lines += [f"      {h}" for h in head[1:]]
+        if "points" in s:
+            lines.append("      points:")
+            lines += [f"        - {_flow(p)}" for p in s["points"]]
+    return "\n".join(lines) + "\n"

@@ -186,11 +186,12 @@ async def scan(
     taken: set[int] = set()
     for setting in settings:
         started = time.monotonic()
+        tag = str(setting) if setting.baudrate else str(line)
         link = _Link(line, setting, timeout_s)
         try:
             await link.connect()
         except SettingRefused as exc:
-            progress(f"{setting}: skipped, {exc}")
+            progress(f"{tag}: skipped, {exc}")
             result.skipped.append(str(exc))
             continue
         except (ConnectionError, OSError, TimeoutError):
@@ -202,9 +203,9 @@ async def scan(
                 result.probes += 1
                 if await probe(link, unit):
                     hits.append(unit)
-                    progress(f"{setting}: unit {unit} answers")
+                    progress(f"{tag}: unit {unit} answers")
                 if i % 25 == 0 or i == len(todo):
-                    progress(f"{setting}: {i}/{len(todo)} unit ids probed, {len(hits)} answering")
+                    progress(f"{tag}: {i}/{len(todo)} unit ids probed, {len(hits)} answering")
             for unit in hits:
                 obs = await identify(link, unit, setting, reads)
                 result.found.append(Found(setting, obs))

@@ -192,3 +192,21 @@ def test_a_port_that_is_not_there_is_exit_3_with_the_os_cause(tmp_path: Path) ->
     out = cli("agent", "discover", tmp_path / "ttyUSB9", "--units", "1-2", "--timeout", "0.1")
     assert out.returncode == 3, out.stdout + out.stderr
     assert f"error: cannot open {tmp_path / 'ttyUSB9'} at 9600 8N1: ENOENT" in out.stderr
+
+
+@pytest.mark.integration
+def test_a_tcp_gateway_absent_units_answer_exception_11_and_are_not_found() -> None:
+    """A Modbus TCP gateway answers "gateway target failed to respond" (0x0B) for a unit id with
+    nothing behind it: that is absence, not a device (simulators/modbus_static.py does this)."""
+    from bench.modbus_sims import StaticSims
+
+    with StaticSims("chint-dtsu666", units=3, processes=1) as sims:
+        out = cli(
+            "agent", "discover", f"tcp://127.0.0.1:{sims.ports[0]}", "--units", "1-6", "--timeout", "0.2", "--json"
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    units = {u["unit_id"]: u for u in json.loads(out.stdout)["units"]}
+    assert sorted(units) == [1, 2, 3]
+    assert {(u["status"], u["profile"], u["transport"]["type"]) for u in units.values()} == {
+        ("identified", "chint-dtsu666", "tcp")
+    }

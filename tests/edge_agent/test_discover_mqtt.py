@@ -9,9 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from campus_twin.servers import Mosquitto
 from edge_agent.discover.mqtt import home_assistant_devices, proposed_subscriptions, zigbee2mqtt_devices
+from edge_agent.discover.report import subscriptions_yaml
+from edge_agent.sources.mqtt.config import Subscription
 from tests.edge_agent.agent_helpers import write_config
 from tests.edge_agent.test_discover import cli
 from tests.support.mqtt import Publisher
@@ -64,6 +67,11 @@ def test_announcements_map_to_catalogue_quantities() -> None:
         "the topic level that names the device"
     )
     assert sorted(p["point"] for p in env_sub["points"]) == ["co2", "temperature"], "rssi is not proposed"
+    # what --print shows is the agent's own config shape
+    printed = YAML(typ="safe").load(subscriptions_yaml(subs))["mqtt"]["subscriptions"]
+    assert [Subscription.model_validate(s).model_dump(exclude_defaults=True) for s in printed] == [
+        Subscription.model_validate(s).model_dump(exclude_defaults=True) for s in subs
+    ]
 
 
 @pytest.mark.integration
