@@ -247,19 +247,38 @@ def fingerprint(profile: DeviceProfile, obs: Observation) -> Candidate | None:
     return c
 
 
-def _tell_apart(a: DeviceProfile, b: DeviceProfile) -> list[str]:
-    """What one of two close candidates declares and the other does not."""
+def _addresses(p: DeviceProfile) -> dict[tuple[Table, int], str]:
+    """Every register a profile declares (points and identifying registers) → its name."""
+    out: dict[tuple[Table, int], str] = {}
+    for pt in p.points:
+        a = p.protocol_address(pt)
+        out.update({(pt.table, a + i): pt.name for i in range(pt.words)})
+    for r in p.identify.registers if p.identify else []:
+        out.update({(r.table, r.protocol_address + i): r.name for i in range(TYPE_WORDS[r.type])})
+    return out
+
+
+def _word_at(obs: Observation, table: Table, address: int) -> str:
+    for (t, start, count), a in obs.reads.items():
+        if t is table and start <= address < start + count and a.words is not None:
+            return f"{a.words[address - start]:#06x}"
+    return "not read"
+
+
+def _tell_apart(a: DeviceProfile, b: DeviceProfile, obs: Observation) -> list[str]:
+    """The registers one of two close candidates declares and the other does not."""
     out: list[str] = []
     for x, y in ((a, b), (b, a)):
-        theirs = set(reads_for(y))
-        for r in x.identify.registers if x.identify else []:
-            if register_key(r) not in theirs:
-                out.append(
-                    f"{x.name} has {r.name} at {where(r.table, r.protocol_address)} ({y.name} does not)"
-                )
-        for q in plan_profile(x):
-            if (q.table, q.start, q.count) not in theirs:
-                out.append(f"{x.name} reads {', '.join(q.points)} at {where(q.table, q.start, q.count)}")
+        theirs = _addresses(y)
+        first: dict[str, tuple[Table, int]] = {}
+        for key, name in _addresses(x).items():
+            if key not in theirs:
+                first.setdefault(name, key)
+        for name, (table, address) in first.items():
+            out.append(
+                f"{where(table, address)}: {name} on {x.name}, not a register of {y.name} "
+                f"(here {_word_at(obs, table, address)})"
+            )
     out.append("or read the model on the device's label")
     return out
 
@@ -305,19 +324,21 @@ def verdict(profiles: Mapping[str, DeviceProfile], obs: Observation) -> Verdict:
     if top.score >= MIN_SCORE and top.confidence >= MIN_CONFIDENCE and not rivals:
         return Verdict("identified", top.profile, ranked)
     if not rivals:  # consistent but too little evidence to name it
-        return Verdict("ambiguous", None, ranked, tell_apart=_tell_apart_all(profiles, [top]))
-    return Verdict("ambiguous", None, ranked, tell_apart=_tell_apart_all(profiles, [top, *rivals]))
+        return Verdict("ambiguous", None, ranked, tell_apart=_tell_apart_all(profiles, [top], obs))
+    return Verdict("ambiguous", None, ranked, tell_apart=_tell_apart_all(profiles, [top, *rivals], obs))
 
 
 def _positive(c: Candidate) -> set[str]:
     return {e.text for e in c.evidence if e.weight > 0}
 
 
-def _tell_apart_all(profiles: Mapping[str, DeviceProfile], close: Sequence[Candidate]) -> list[str]:
+def _tell_apart_all(
+    profiles: Mapping[str, DeviceProfile], close: Sequence[Candidate], obs: Observation
+) -> list[str]:
     if len(close) == 1:
         return [f"only weak evidence for {close[0].profile}: check the label or add an identifying register"]
     out: list[str] = []
     first = profiles[close[0].profile]
     for other in close[1:]:
-        out += [line for line in _tell_apart(first, profiles[other.profile]) if line not in out]
+        out += [line for line in _tell_apart(first, profiles[other.profile], obs) if line not in out]
     return out
