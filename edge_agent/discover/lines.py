@@ -139,12 +139,23 @@ class Estimate:
 
 
 def estimate(settings: int, units: int, timeout_s: float, reads_per_unit: int) -> Estimate:
-    """Bounds: a probe or read never waits longer than `timeout_s` (plus 10 % for the event loop)."""
-    per = timeout_s * 1.1
+    """Bounds: a probe or read never waits longer than `probe_bound_s`, a connect `connect_bound_s`,
+    and identification stops reading when its unit's share is spent (scan.identify)."""
+    per = probe_bound_s(timeout_s)
     return Estimate(
         settings=settings,
         units=units,
         timeout_s=timeout_s,
-        scan_s=settings * (units * per + per),
+        scan_s=settings * (units * per + connect_bound_s(timeout_s)),
         per_unit_s=(reads_per_unit + 2) * per,
     )
+
+
+def probe_bound_s(timeout_s: float) -> float:
+    """The longest one request may take: pymodbus's timeout plus 10 % for the event loop."""
+    return timeout_s * 1.1
+
+
+def connect_bound_s(timeout_s: float) -> float:
+    """The longest opening the port (or the TCP connection) may take at one setting."""
+    return max(probe_bound_s(timeout_s), 1.0)

@@ -29,7 +29,7 @@ from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInput
 
 from device_profiles.schema import Table
 from edge_agent.discover.fingerprint import Answer, Key, Observation
-from edge_agent.discover.lines import Line, Setting
+from edge_agent.discover.lines import Line, Setting, connect_bound_s, probe_bound_s
 from edge_agent.os_errors import os_error_reason
 
 ABSENT_EXCEPTIONS = (10, 11)  # a TCP gateway's "no such unit behind me"
@@ -81,7 +81,7 @@ class _Link:
         client = self._make()
         client.set_max_no_responses(1_000_000)  # silent unit ids are the norm during a scan
         try:
-            ok = await asyncio.wait_for(client.connect(), self.timeout_s * 1.1 + 1)
+            ok = await asyncio.wait_for(client.connect(), connect_bound_s(self.timeout_s))
         except termios.error as exc:  # e.g. a pty refuses parity: the port cannot do this setting
             client.close()
             raise SettingRefused(f"{self.line} refuses {self.setting}: {exc.args[-1]}") from None
@@ -116,7 +116,7 @@ class _Link:
             await self.connect()
         assert self.client is not None
         try:
-            return await asyncio.wait_for(self.client.execute(False, pdu), self.timeout_s * 1.1)
+            return await asyncio.wait_for(self.client.execute(False, pdu), probe_bound_s(self.timeout_s))
         except ConnectionException:
             self.close()
             return None
@@ -147,7 +147,12 @@ async def probe(link: _Link, unit: int) -> bool:
     return a.words is not None or (a.exception is not None and a.exception not in ABSENT_EXCEPTIONS)
 
 
-async def identify(link: _Link, unit: int, setting: Setting, reads: Sequence[Key]) -> Observation:
+async def identify(
+    link: _Link, unit: int, setting: Setting, reads: Sequence[Key], budget_s: float | None = None
+) -> Observation:
+    """FC 43/14, FC 17, then every fingerprint read; within `budget_s` (the share the printed
+    bound gives one unit): a read that would start past it is left out (no answer, no evidence)."""
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     obs = Observation(unit, setting.baudrate)
     response = await link.ask(ReadDeviceInformationRequest(read_code=1, object_id=0, dev_id=unit))
     if response is None:
@@ -169,6 +174,8 @@ async def identify(link: _Link, unit: int, setting: Setting, reads: Sequence[Key
         obs.server_id = bytes(getattr(response, "identifier", b""))
         obs.server_id_status = "answered"
     for key in reads:
+        if deadline is not None and time.monotonic() + probe_bound_s(link.timeout_s) > deadline:
+            break  # e.g. a reconnect ate the unit's share of the bound
         obs.reads[key] = _answer(await link.ask(_read_pdu(key, unit)), key[2])
     return obs
 
@@ -206,8 +213,9 @@ async def scan(
                     progress(f"{tag}: unit {unit} answers")
                 if i % 25 == 0 or i == len(todo):
                     progress(f"{tag}: {i}/{len(todo)} unit ids probed, {len(hits)} answering")
-            for unit in hits:
-                obs = await identify(link, unit, setting, reads)
+            for k, unit in enumerate(hits, 1):
+                progress(f"{tag}: identifying unit {unit} ({k}/{len(hits)})")
+                obs = await identify(link, unit, setting, reads, (len(reads) + 2) * probe_bound_s(timeout_s))
                 result.found.append(Found(setting, obs))
                 taken.add(unit)
         finally:
