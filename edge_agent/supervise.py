@@ -2,6 +2,10 @@
 restarted with backoff — never a "Task exception was never retrieved" at shutdown, and never a
 gateway that looks alive while its uplink is dead.
 
+The runtime supervises each source, the uplink and the housekeeping; a source supervises its own
+independent parts the same way (each Modbus line, each logger input), so one line's failure
+restarts that line only.
+
 Two kinds: a *source* (one protocol's input) is restarted for as long as the agent runs — one
 failing source never stops the others; an *essential* task (the uplink, housekeeping) that fails
 more than `budget` times within `window_s` cannot be kept alive by restarting: the supervisor
@@ -51,13 +55,19 @@ class Supervisor:
         factory: Callable[[], Awaitable[None]],
         until: asyncio.Event,
         essential: bool = False,
+        on_failure: Callable[[Exception], None] | None = None,
     ) -> asyncio.Task[None]:
-        """Run `factory()` as task `name`; after a failure, run it again unless `until` is set."""
+        """Run `factory()` as task `name`; after a failure (`on_failure` is told first, e.g. to put
+        the task's devices DOWN), run it again unless `until` is set."""
         record = self.tasks[name] = TaskRecord(name, essential)
-        return asyncio.create_task(self._keep(record, factory, until), name=name)
+        return asyncio.create_task(self._keep(record, factory, until, on_failure), name=name)
 
     async def _keep(
-        self, rec: TaskRecord, factory: Callable[[], Awaitable[None]], until: asyncio.Event
+        self,
+        rec: TaskRecord,
+        factory: Callable[[], Awaitable[None]],
+        until: asyncio.Event,
+        on_failure: Callable[[Exception], None] | None,
     ) -> None:
         backoff = Backoff(self.min_s, self.max_s)
         while True:
@@ -76,6 +86,8 @@ class Supervisor:
                     rec.recent.popleft()
                 if now - started > self.max_s:
                     backoff.reset()  # it ran a good while: a fresh failure, not a crash loop
+                if on_failure is not None:
+                    on_failure(exc)
                 if rec.essential and len(rec.recent) > self.budget:
                     self.fatal = f"{rec.name} failed {len(rec.recent)} times within {self.window_s:.0f}s: {rec.last_error}"
                     log.critical(

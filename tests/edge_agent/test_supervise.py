@@ -27,10 +27,12 @@ async def test_a_failing_task_is_logged_with_its_traceback_at_once_and_restarted
         done.set()
 
     with caplog.at_level(logging.ERROR, logger="edge_agent.supervise"):
-        task = sup.start("uplink", flaky, until, essential=True)
+        told: list[str] = []
+        task = sup.start("uplink", flaky, until, essential=True, on_failure=lambda exc: told.append(str(exc)))
         await asyncio.wait_for(done.wait(), 5)
         await asyncio.wait_for(task, 5)
     assert len(runs) == 3
+    assert told == ["disk I/O error #1", "disk I/O error #2"]  # e.g. to put the task's devices DOWN
     failures = [r for r in caplog.records if "task uplink failed" in r.getMessage()]
     assert [r.getMessage().split(";")[0] for r in failures] == [
         "task uplink failed: RuntimeError: disk I/O error #1",

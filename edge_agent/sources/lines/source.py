@@ -7,6 +7,7 @@ and every other source carry on."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from edge_agent.sources import SourceBase, SourceContext
 from edge_agent.sources.lines.config import LineInput
 from edge_agent.sources.lines.decode import LineError, decode_line
 from edge_agent.sources.lines.reader import InputEnded, InputError, LineInputReader
+from edge_agent.supervise import Supervisor
 
 log = logging.getLogger("edge_agent.sources.lines")
 REOPEN_MIN_S = 1.0
@@ -37,8 +39,15 @@ class LinesSource(SourceBase):
                 self._device(inp, inp.id)
 
     async def run(self, stop: asyncio.Event) -> None:
+        inputs = Supervisor(REOPEN_MIN_S, max(i.reopen_max_s for i in self.inputs))
         tasks = [
-            asyncio.create_task(self._run_input(inp, stop), name=f"lines {inp.id}") for inp in self.inputs
+            inputs.start(
+                f"lines input {inp.id}",
+                functools.partial(self._run_input, inp, stop),
+                stop,
+                on_failure=functools.partial(self._failed, inp),
+            )
+            for inp in self.inputs
         ]
         try:
             await asyncio.gather(*tasks)
@@ -105,6 +114,9 @@ class LinesSource(SourceBase):
             dev.silent_after_s = inp.expected_interval_s * inp.silence_factor
             self._by_input[inp.id].append(name)
         return dev
+
+    def _failed(self, inp: LineInput, exc: Exception) -> None:
+        self._down(inp, f"{type(exc).__name__}: {exc}")
 
     def _down(self, inp: LineInput, reason: str) -> None:
         hint = "check the port name, cable and the logger's serial settings" if inp.serial else None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -45,12 +46,12 @@ from contract.telemetry import Quality
 from device_profiles.codec import BlockDecoder, Decoded
 from device_profiles.planner import ReadRequest, plan_profile
 from device_profiles.schema import DeviceProfile, PlanLimits, Point, RawType, Table
-from edge_agent.backoff import Backoff
 from edge_agent.device_health import DeviceHealth
 from edge_agent.os_errors import os_error_reason, serial_error_reason, serial_settings
 from edge_agent.samples import Sample, SampleSink
 from edge_agent.sources.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
 from edge_agent.sources.modbus.errors import exception_reason, hint, no_answer_reason
+from edge_agent.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -460,6 +461,11 @@ _REQUESTS: dict[Table, type[ModbusPDU]] = {
 }
 
 
+def _line_failed(bus: _Bus, exc: Exception) -> None:
+    bus.close()
+    bus.mark_down(f"link {bus.key} failed: {type(exc).__name__}: {exc}")
+
+
 def _pdu(request: ReadRequest, unit: int) -> ModbusPDU:
     """The pymodbus request of one planned read (what `client.read_holding_registers` & co.
     build per call; the poller builds it once per device and sends it with `client.execute`)."""
@@ -574,41 +580,24 @@ class ModbusPoller:
         return {b.key: round(b.effective_interval_s, 3) for b in self._buses if b.overloaded}
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(self._keep_line(b, stop), name=f"modbus {b.key}") for b in self._buses]
+        # each line is its own supervised task: one that fails is logged with its traceback, its
+        # devices go DOWN with the cause and it alone is restarted with backoff
+        lines = Supervisor(LINE_RESTART_MIN_S, LINE_RESTART_MAX_S)
+        tasks = [
+            lines.start(
+                f"modbus link {b.key}",
+                functools.partial(b.run, stop, self.sink, self._sink_error),
+                stop,
+                on_failure=functools.partial(_line_failed, b),
+            )
+            for b in self._buses
+        ]
         try:
             await asyncio.gather(*tasks)
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _keep_line(self, bus: _Bus, stop: asyncio.Event) -> None:
-        """One line's task, restarted after an unexpected failure: the other lines never stop
-        for it (they are separate tasks), and its devices are DOWN with the cause meanwhile."""
-        backoff = Backoff(LINE_RESTART_MIN_S, LINE_RESTART_MAX_S)
-        while not stop.is_set():
-            try:
-                await bus.run(stop, self.sink, self._sink_error)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = backoff.next()
-                log.error(
-                    "modbus link %s failed: %s: %s; its devices are DOWN, restarting the link in %.1fs",
-                    bus.key,
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                    exc_info=exc,
-                )
-                bus.close()
-                bus.mark_down(f"link {bus.key} failed: {type(exc).__name__}: {exc}")
-                waiter = asyncio.ensure_future(stop.wait())
-                try:
-                    await asyncio.wait({waiter}, timeout=delay)
-                finally:
-                    waiter.cancel()
 
     async def poll_once(self, device_ids: Sequence[str] | None = None) -> list[Sample]:
         """Poll the given (default: all enabled) devices once: buses concurrently, each line
