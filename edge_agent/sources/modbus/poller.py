@@ -296,7 +296,7 @@ class _Bus:
             hint(reason, self.rtu) if reason else None,
         )
         if line is not None:
-            (log.info if alive else log.warning)(line)
+            (log.info if device.health.up else log.warning)(line)
 
     def _account(self, device: _Device, failures: list[_Failure], alive: bool) -> None:
         s = device.stats
