@@ -8,6 +8,7 @@ is a pure function of the shared wall clock: origin + (wall - origin) * speed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,3 +52,76 @@ class ClockSettings(BaseModel):
 
     def build(self) -> Clock:
         return clock_from(self.speed, self.origin_ns, self.offset_ns)
+
+
+STEP_TOLERANCE_S = 60.0  # NTP slews small errors; a jump bigger than this is a step (RTC reset, manual set)
+TRUST_AFTER_S = 3600.0  # a stepped clock that stays put this long is believed again
+
+
+@dataclass
+class ClockWatch:
+    """Notices the host's wall clock stepping, from the one clock nobody sets: monotonic time.
+
+    Wall and monotonic time advance together; their difference changes only when someone (an
+    RTC reset at boot, an NTP step, an operator) sets the wall clock. After a step the agent cannot
+    tell which of the two times was right, so readings stamped from then on are *doubtful*:
+    `doubt()` returns the reason to mark them uncertain (ingest compares the batch's `sent` with
+    its own clock and restamps what is ahead). The doubt ends when the clock steps back to the
+    trusted offset or after `trust_after_s` without a further step. Pure apart from its memory;
+    both time sources are injectable (tests step the clock without touching the system's)."""
+
+    wall_ns: Callable[[], int] = time.time_ns
+    mono_ns: Callable[[], int] = time.monotonic_ns
+    tolerance_s: float = STEP_TOLERANCE_S
+    trust_after_s: float = TRUST_AFTER_S
+    steps_total: int = 0
+    _trusted: int | None = None  # wall - mono believed right
+    _last: int | None = None  # wall - mono at the previous look
+    _stepped_mono: int | None = None  # monotonic time of the last step while doubtful
+    _reason: str | None = None
+
+    def doubt(self) -> tuple[str | None, str | None]:
+        """(reason readings stamped now are doubtful or None, a log line when news or None)."""
+        mono = self.mono_ns()
+        offset = self.wall_ns() - mono
+        if self._trusted is None or self._last is None:
+            self._trusted = self._last = offset
+            return None, None
+        tol = int(self.tolerance_s * 1e9)
+        news: str | None = None
+        if abs(offset - self._last) > tol:
+            self.steps_total += 1
+            jump = offset - self._last
+            if abs(offset - self._trusted) <= tol:
+                self._stepped_mono, self._reason = None, None
+                news = f"wall clock stepped {_signed(jump)} back to the trusted time: readings are good again"
+            else:
+                self._stepped_mono = mono
+                self._reason = (
+                    f"agent wall clock stepped {_signed(offset - self._trusted)} "
+                    f"(monotonic clock disagrees); time doubtful"
+                )
+                news = f"{self._reason}: readings marked uncertain until it is trusted again"
+        elif offset != self._last and self._stepped_mono is None:
+            self._trusted = offset  # slewing (NTP's small corrections) moves the trusted offset along
+        self._last = offset
+        if self._stepped_mono is not None and mono - self._stepped_mono >= int(self.trust_after_s * 1e9):
+            self._trusted, self._stepped_mono, self._reason = offset, None, None
+            news = f"wall clock steady for {self.trust_after_s:.0f} s after a step: trusted again"
+        return self._reason, news
+
+
+def _signed(ns: int) -> str:
+    """`+10 d`, `-1 d`, `+3 h`, `-90 s`: a step as a technician says it."""
+    s = ns / 1e9
+    sign = "+" if s >= 0 else "-"
+    a = abs(s)
+    if a >= 2 * 86400:
+        return f"{sign}{a / 86400:.0f} d"
+    if a >= 86400:
+        return f"{sign}{a / 86400:.1f} d".replace(".0 d", " d")
+    if a >= 7200:
+        return f"{sign}{a / 3600:.0f} h"
+    if a >= 120:
+        return f"{sign}{a / 60:.0f} min"
+    return f"{sign}{a:.0f} s"

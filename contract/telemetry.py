@@ -25,7 +25,14 @@ from typing import Annotated, Any, Literal, TypeGuard
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contract.quantities import KnownQuantity, catalogue
-from contract.timestamps import DEFAULT_MAX_SKEW_S, PLAUSIBLE_SINCE_NS, check_device_time
+from contract.timestamps import (
+    DEFAULT_MAX_SKEW_S,
+    PLAUSIBLE_SINCE_NS,
+    agent_clock_verdict,
+    check_device_time,
+    describe_offset,
+    iso,
+)
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "campus"
@@ -393,6 +400,44 @@ def restamp_rows(
         row[7:] = [text[:_REASON_MAX]]
         n += 1
     return n
+
+
+@dataclass(frozen=True, slots=True)
+class AgentClockCheck:
+    """What a receiver found about an agent's clock in one batch (`check_agent_clock`)."""
+
+    verdict: str  # contract.timestamps.agent_clock_verdict: ahead | late
+    offset_ns: int  # sent - the receiver's now
+    restamped: int  # rows moved back onto the receiver's clock (ahead only)
+
+
+def check_agent_clock(
+    batch: RowBatch, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S
+) -> tuple[RowBatch, AgentClockCheck | None]:
+    """The batch judged against the receiver's own clock (the device-clock rule compares with
+    `sent`, which a wrong agent clock makes wrong too). An agent clock ahead (RTC reset, an NTP
+    step): every row is moved back by the offset onto the receiver's clock, quality good →
+    uncertain, with the reason, so nothing is stored in the future. Late batches are returned as
+    they are with the verdict (a broker backlog looks the same as a clock behind)."""
+    verdict = agent_clock_verdict(batch.sent, now_ns, max_skew_s)
+    if verdict is None:
+        return batch, None
+    offset = batch.sent - now_ns
+    if verdict != "ahead":
+        return batch, AgentClockCheck(verdict, offset, 0)
+    reason = (
+        f"agent clock {describe_offset(offset)} ahead (batch sent {iso(batch.sent)}, "
+        f"received {iso(now_ns)}): restamped by ingest"
+    )
+    rows: list[Row] = []
+    for d, p, q, v, u, t, quality, old in as_rows(batch.rows):
+        text = f"{old}; {reason}" if old else reason
+        if quality is Quality.GOOD:
+            quality = Quality.UNCERTAIN
+        rows.append((d, p, q, v, u, t - offset, quality, text[:_REASON_MAX]))
+    return RowBatch(batch.site, batch.agent, batch.seq, batch.sent, rows), AgentClockCheck(
+        verdict, offset, len(rows)
+    )
 
 
 def _plausible_window(sent_ns: int, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> tuple[int, int]:

@@ -17,10 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from contract.clock import Clock
+from contract.clock import Clock, ClockWatch
 from contract.telemetry import HealthReport, Quality
 from contract.timestamps import DEFAULT_MAX_SKEW_S
 from edge_agent.buffer import DiskQueue, Drops, QueueStats
+from edge_agent.clock_doubt import mark_doubtful
 from edge_agent.config import AgentConfig, Subscription
 from edge_agent.dbthread import DbThread
 from edge_agent.device_health import DeviceHealth
@@ -59,6 +60,7 @@ class Agent:
     def __init__(self, cfg: AgentConfig, clock: Clock | None = None, profiles: dict[str, Any] | None = None):
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
+        self.clock_watch = ClockWatch()  # the host's wall clock vs monotonic: notices steps
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
         skew = cfg.mqtt.max_clock_skew_s if cfg.mqtt is not None else DEFAULT_MAX_SKEW_S
         self.mqtt_decoder = MqttDecoder(self.tz, skew)  # remembers Zigbee2MQTT discovery; counts skips
@@ -87,6 +89,10 @@ class Agent:
         """The `SampleSink` every source calls: returns once the readings are on disk."""
         assert self.queue is not None
         self.counters.readings_in_total += len(samples)
+        doubt, news = self.clock_watch.doubt()
+        if news is not None:
+            log.warning(news)
+        samples = mark_doubtful(samples, doubt)
         readings, rejects = self.normaliser.rows(samples)
         for rej in rejects:
             await self._quarantine_reject(rej)
