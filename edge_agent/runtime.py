@@ -201,11 +201,14 @@ class Agent:
 
     # ------------------------------------------------------------ MQTT sensors
 
-    async def handle_mqtt(self, sub: Subscription, topic: str, payload: bytes, received_ns: int) -> None:
-        """Decode one sensor message; anything unusable is quarantined with its reason."""
+    async def handle_mqtt(
+        self, sub: Subscription, topic: str, payload: bytes, received_ns: int, retained: bool = False
+    ) -> None:
+        """Decode one sensor message; anything unusable is quarantined with its reason. A
+        retained message of unknown age is stored uncertain and does not show its device UP."""
         assert self.quarantine is not None
         try:
-            decoded = self.mqtt_decoder.decode(sub, topic, payload, received_ns)
+            decoded = self.mqtt_decoder.decode(sub, topic, payload, received_ns, retained)
         except PayloadError as exc:
             await self._quarantine_mqtt(topic, str(exc), payload)
             return
@@ -217,7 +220,9 @@ class Agent:
             return
         if decoded.problems:
             await self._quarantine_mqtt(topic, "; ".join(decoded.problems), payload)
-        if decoded.samples:
+        if decoded.samples and not decoded.fresh:
+            await self.sink(decoded.samples)
+        elif decoded.samples:
             name = decoded.samples[0].device
             dev = self.counters.mqtt_devices.get(name)
             if dev is None:

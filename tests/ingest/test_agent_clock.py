@@ -83,7 +83,7 @@ def test_clock_stepped_ten_days_ahead_while_running() -> None:
     assert row[6] is Quality.UNCERTAIN
     assert row[7] and "agent wall clock stepped +10 d" in row[7] and "10 d ahead" in row[7]
     assert row[3] == 22.64, "the value is kept at the device's resolution"
-    (site, agent, check), = decoded.clock_checks
+    ((site, agent, check),) = decoded.clock_checks
     assert (site, agent, check.verdict, check.restamped) == ("school", "gw1", "ahead", 1)
 
     host.advance(5)
@@ -105,7 +105,7 @@ def test_clock_stepped_one_day_back_while_running() -> None:
     decoded = _ingest(payload, host)
     (row,) = as_rows(decoded.batches[0][0].rows)
     assert row[6] is Quality.UNCERTAIN and row[7] and "stepped -1 d" in row[7]
-    (_, _, check), = decoded.clock_checks
+    ((_, _, check),) = decoded.clock_checks
     assert check.verdict == "late" and check.restamped == 0  # a backlog looks the same: not moved
     # still doubtful an hour later? no: a clock that stays put for trust_after_s is believed
     host.advance(watch.trust_after_s + 1)
