@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contract.device_names import ID_PATTERN, DeviceIdent, is_device_id
 from contract.quantities import KnownQuantity, catalogue
 from contract.timestamps import (
     DEFAULT_MAX_SKEW_S,
@@ -41,7 +42,6 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 # An id is what appears in topics, series keys and tags: keep it to safe characters so no
 # escaping is ever needed in a topic, and a '+'/'#' wildcard can never be smuggled in.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 _ID_RE = re.compile(ID_PATTERN)
 Ident = Annotated[str, Field(pattern=ID_PATTERN)]
 
@@ -81,7 +81,7 @@ class Reading(BaseModel):
 
     site: Ident
     agent: Ident
-    device: Ident
+    device: DeviceIdent
     point: Ident
     quantity: KnownQuantity
     value: float | None
@@ -532,9 +532,25 @@ def _valid_id(v: object) -> TypeGuard[str]:
     return True
 
 
+_KNOWN_DEVICES: set[str] = set()  # device ids proven valid (kept apart: a device id may be Unicode)
+
+
+def _valid_device(v: object) -> TypeGuard[str]:
+    if type(v) is not str:
+        return False
+    if v in _KNOWN_DEVICES:
+        return True
+    if not is_device_id(v):
+        return False
+    if len(_KNOWN_DEVICES) >= _KNOWN_IDS_MAX:
+        _KNOWN_DEVICES.clear()
+    _KNOWN_DEVICES.add(v)
+    return True
+
+
 def _known_series(device: object, point: object, quantity: object, unit: object) -> bool:
     """Whether (device, point, quantity, unit) are valid ids and a canonical unit; remembered."""
-    if not _valid_id(device) or not _valid_id(point):
+    if not _valid_device(device) or not _valid_id(point):
         return False
     if type(quantity) is not str or type(unit) is not str or CANONICAL_UNITS.get(quantity) != unit:
         return False
