@@ -41,6 +41,28 @@ def clock_from(speed: float = 1.0, origin_ns: int | None = None, offset_ns: int 
     return ScaledClock(origin_ns if origin_ns is not None else time.time_ns(), speed, offset_ns)
 
 
+@dataclass(frozen=True, slots=True)
+class SteppedClock:
+    """`base` set forward or back by `by_ns` once `after_ns` of monotonic time have passed since
+    `start_mono_ns`, per step: an RTC reset or NTP step injected into one process (fault tests),
+    without touching the system clock."""
+
+    base: Clock
+    steps: tuple[tuple[int, int], ...]  # (after_ns, by_ns)
+    start_mono_ns: int
+
+    def now_ns(self) -> int:
+        elapsed = time.monotonic_ns() - self.start_mono_ns
+        return self.base.now_ns() + sum(by for after, by in self.steps if elapsed >= after)
+
+
+class ClockStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after_s: float = Field(ge=0, description="seconds after the process started")
+    by_s: float = Field(description="the wall clock is set forward (+) or back (-) by this")
+
+
 class ClockSettings(BaseModel):
     """The `clock:` section of agent and API configs. Demo/test only: production runs at speed 1."""
 
@@ -49,9 +71,14 @@ class ClockSettings(BaseModel):
     speed: float = Field(default=1.0, gt=0, le=100_000)
     origin_ns: int | None = None
     offset_ns: int = 0
+    steps: tuple[ClockStep, ...] = Field(default=(), description="fault tests: clock steps to inject")
 
     def build(self) -> Clock:
-        return clock_from(self.speed, self.origin_ns, self.offset_ns)
+        clock = clock_from(self.speed, self.origin_ns, self.offset_ns)
+        if not self.steps:
+            return clock
+        steps = tuple((int(s.after_s * 1e9), int(s.by_s * 1e9)) for s in self.steps)
+        return SteppedClock(clock, steps, time.monotonic_ns())
 
 
 STEP_TOLERANCE_S = 60.0  # NTP slews small errors; a jump bigger than this is a step (RTC reset, manual set)
@@ -72,6 +99,7 @@ class ClockWatch:
 
     wall_ns: Callable[[], int] = time.time_ns
     mono_ns: Callable[[], int] = time.monotonic_ns
+    rate: float = 1.0  # wall ns per monotonic ns: a demo clock running `speed` times faster
     tolerance_s: float = STEP_TOLERANCE_S
     trust_after_s: float = TRUST_AFTER_S
     steps_total: int = 0
@@ -83,7 +111,7 @@ class ClockWatch:
     def doubt(self) -> tuple[str | None, str | None]:
         """(reason readings stamped now are doubtful or None, a log line when news or None)."""
         mono = self.mono_ns()
-        offset = self.wall_ns() - mono
+        offset = self.wall_ns() - (mono if self.rate == 1.0 else int(mono * self.rate))
         if self._trusted is None or self._last is None:
             self._trusted = self._last = offset
             return None, None

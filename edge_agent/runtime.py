@@ -60,7 +60,8 @@ class Agent:
     def __init__(self, cfg: AgentConfig, clock: Clock | None = None, profiles: dict[str, Any] | None = None):
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
-        self.clock_watch = ClockWatch()  # the host's wall clock vs monotonic: notices steps
+        # the agent's wall clock vs monotonic time: notices steps (a demo clock runs `speed` × faster)
+        self.clock_watch = ClockWatch(wall_ns=self.clock.now_ns, rate=cfg.clock.speed)
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
         skew = cfg.mqtt.max_clock_skew_s if cfg.mqtt is not None else DEFAULT_MAX_SKEW_S
         self.mqtt_decoder = MqttDecoder(self.tz, skew)  # remembers Zigbee2MQTT discovery; counts skips
