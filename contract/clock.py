@@ -14,6 +14,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.timestamps import describe_offset
+
 
 class Clock(Protocol):
     def now_ns(self) -> int: ...
@@ -141,15 +143,4 @@ class ClockWatch:
 
 def _signed(ns: int) -> str:
     """`+10 d`, `-1 d`, `+3 h`, `-90 s`: a step as a technician says it."""
-    s = ns / 1e9
-    sign = "+" if s >= 0 else "-"
-    a = abs(s)
-    if a >= 2 * 86400:
-        return f"{sign}{a / 86400:.0f} d"
-    if a >= 86400:
-        return f"{sign}{a / 86400:.1f} d".replace(".0 d", " d")
-    if a >= 7200:
-        return f"{sign}{a / 3600:.0f} h"
-    if a >= 120:
-        return f"{sign}{a / 60:.0f} min"
-    return f"{sign}{a:.0f} s"
+    return ("+" if ns >= 0 else "-") + describe_offset(ns)

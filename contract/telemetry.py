@@ -412,31 +412,43 @@ class AgentClockCheck:
 
 
 def check_agent_clock(
-    batch: RowBatch, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S
+    batch: RowBatch, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S, remembered_ns: int | None = None
 ) -> tuple[RowBatch, AgentClockCheck | None]:
     """The batch judged against the receiver's own clock (the device-clock rule compares with
     `sent`, which a wrong agent clock makes wrong too). An agent clock ahead (RTC reset, an NTP
-    step): every row is moved back by the offset onto the receiver's clock, quality good →
-    uncertain, with the reason, so nothing is stored in the future. Late batches are returned as
-    they are with the verdict (a broker backlog looks the same as a clock behind)."""
+    step): every row stamped ahead of the receiver's clock is moved back by the offset onto it,
+    quality good → uncertain, with the reason, so nothing is stored in the future; rows stamped
+    before the step (a batch sent just after it) keep their times. Late batches are returned as
+    they are with the verdict (a broker backlog looks the same as a clock behind). `remembered_ns`:
+    the offset used for this agent before; kept while the new one is within the skew of it, so a
+    redelivered batch gets the same times again and the store collapses it."""
     verdict = agent_clock_verdict(batch.sent, now_ns, max_skew_s)
     if verdict is None:
         return batch, None
     offset = batch.sent - now_ns
     if verdict != "ahead":
         return batch, AgentClockCheck(verdict, offset, 0)
+    if remembered_ns is not None and abs(offset - remembered_ns) <= max_skew_s * 1e9:
+        offset = remembered_ns
     reason = (
         f"agent clock {describe_offset(offset)} ahead (batch sent {iso(batch.sent)}, "
         f"received {iso(now_ns)}): restamped by ingest"
     )
     rows: list[Row] = []
-    for d, p, q, v, u, t, quality, old in as_rows(batch.rows):
+    ahead = now_ns + int(max_skew_s * 1e9)
+    moved = 0
+    for row in as_rows(batch.rows):
+        d, p, q, v, u, t, quality, old = row
+        if t <= ahead:
+            rows.append(row)
+            continue
         text = f"{old}; {reason}" if old else reason
         if quality is Quality.GOOD:
             quality = Quality.UNCERTAIN
         rows.append((d, p, q, v, u, t - offset, quality, text[:_REASON_MAX]))
+        moved += 1
     return RowBatch(batch.site, batch.agent, batch.seq, batch.sent, rows), AgentClockCheck(
-        verdict, offset, len(rows)
+        verdict, offset, moved
     )
 
 

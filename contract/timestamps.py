@@ -60,7 +60,7 @@ def agent_clock_verdict(sent_ns: int, now_ns: int, max_skew_s: float = DEFAULT_M
 
 def describe_offset(offset_ns: int) -> str:
     """`10 d`, `3 h`, `25 min`, `40 s`: an offset's size as a technician says it."""
-    a = abs(offset_ns) / NS
+    a = round(abs(offset_ns) / NS)  # 86399.9998 s measured is the step of a day
     if a >= 86400:
         return f"{a / 86400:.1f} d".replace(".0 d", " d")
     if a >= 3600:

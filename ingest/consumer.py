@@ -98,6 +98,7 @@ class Consumer:
         self.max_skew_s = max_skew_s
         self.clock: Clock = clock or WallClock()  # ingest's own: judges each agent's `sent`
         self._clock_logged: set[tuple[str, str, str]] = set()  # (site, agent, verdict) told once
+        self._clock_offsets: dict[tuple[str, str], int] = {}  # per agent, ahead: see check_agent_clock
         self.store = store
         self.quarantine = quarantine
         self.bindings = bindings
@@ -289,7 +290,12 @@ class Consumer:
             except queue.Empty:
                 break
         if rest:
-            decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table, clock=self.clock)
+            decoded = Decoded(
+                max_skew_s=self.max_skew_s,
+                tags=self.bindings.table,
+                clock=self.clock,
+                clock_offsets=self._clock_offsets,
+            )
             for m in rest:
                 decoded.add(m, self.bindings.tags)
             self._ready.put((seq, rest, decoded))
@@ -316,7 +322,12 @@ class Consumer:
                 self.metrics.bindings_loads_total = self.bindings.loads_total
         with self.metrics.lock:
             self.metrics.bindings_errors_total = self.bindings.errors_total
-        decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table, clock=self.clock)
+        decoded = Decoded(
+            max_skew_s=self.max_skew_s,
+            tags=self.bindings.table,
+            clock=self.clock,
+            clock_offsets=self._clock_offsets,
+        )
         msgs = [first]
         points = decoded.add(first, self.bindings.tags)
         deadline = time.monotonic() + self.batch.max_delay_s

@@ -74,6 +74,8 @@ class Decoded:
     max_skew_s: float = DEFAULT_MAX_SKEW_S  # the device-clock rule's allowance (ingest config)
     clock: Clock = field(default_factory=WallClock)  # ingest's OWN clock: each batch's `sent` is judged by it
     clock_checks: list[tuple[str, str, AgentClockCheck]] = field(default_factory=list)  # (site, agent, found)
+    # per agent: the clock offset its readings were restamped by (the consumer keeps one dict)
+    clock_offsets: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, msg: Incoming, tags_for: TagsFor) -> int:
         """Decode one message into this set; returns how many points it added."""
@@ -99,9 +101,14 @@ class Decoded:
         if parts.kind != "telemetry":
             self.statuses.append(status)
             return 0
-        batch, check = check_agent_clock(batch, self.clock.now_ns(), self.max_skew_s)
+        origin = (batch.site, batch.agent)
+        batch, check = check_agent_clock(
+            batch, self.clock.now_ns(), self.max_skew_s, self.clock_offsets.get(origin)
+        )
         if check is not None:
             self.clock_checks.append((batch.site, batch.agent, check))
+            if check.verdict == "ahead":
+                self.clock_offsets[origin] = check.offset_ns
         self.batches.append((batch, msg.received_ns))
         site, tags, rows = batch.site, self.tags, batch.rows
         if not isinstance(tags, RoomTagTable):  # a table fills itself when the store asks

@@ -151,3 +151,37 @@ def test_ingest_counts_every_batch_and_logs_once_per_agent(caplog: pytest.LogCap
     assert metrics.agent_clock_restamped_total == 3
     lines = [r.getMessage() for r in caplog.records if "clock" in r.getMessage()]
     assert len(lines) == 1 and "school/gw1" in lines[0] and "10 d ahead" in lines[0]
+
+
+def test_a_redelivered_batch_of_an_agent_ahead_gets_the_same_times() -> None:
+    """The broker redelivers a batch ingest had not acked: restamped by the offset remembered for
+    the agent, its readings land on the same times and the store collapses them."""
+    host = HostClock(step=10 * DAY)
+    watch = ClockWatch(wall_ns=host.wall, mono_ns=lambda: host.mono)
+    payload, _ = _agent_batch(watch, host, 1)
+    offsets: dict[tuple[str, str], int] = {}
+
+    def ingest_once() -> int:
+        decoded = Decoded(clock=TrueClock(host), clock_offsets=offsets)
+        decoded.add(Incoming(topic("school", "gw1", "telemetry"), payload, 1, 1, host.true()), lambda *_: {})
+        return as_rows(decoded.batches[0][0].rows)[0][5]
+
+    first = ingest_once()
+    host.advance(40)  # redelivered 40 s later
+    assert ingest_once() == first
+
+
+def test_readings_stamped_before_the_step_keep_their_times() -> None:
+    """A batch sealed just after the step holds readings stamped before it: only those ahead of
+    ingest's clock are moved, the others are right as they are."""
+    host = HostClock()
+    ts_before = host.true()
+    before = Sample("KX-7", "co2", "co2", 812.0, "ppm", ts_before)
+    host.advance(1)
+    host.step = 10 * DAY
+    after = Sample("KX-7", "co2", "co2", 815.0, "ppm", host.wall())
+    rows, _ = Normaliser("school", "gw1").rows([before, after])
+    decoded = _ingest(encode_rows_batch("school", "gw1", 1, host.wall(), rows), host)
+    got = as_rows(decoded.batches[0][0].rows)
+    assert [(r[5], r[6]) for r in got] == [(ts_before, Quality.GOOD), (host.true(), Quality.UNCERTAIN)]
+    assert decoded.clock_checks[0][2].restamped == 1
