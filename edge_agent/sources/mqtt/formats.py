@@ -287,7 +287,11 @@ class MqttDecoder:
             raise PayloadError(f"topic {topic!r} has no level {need} ({spec.title}: {spec.topic})")
         dev, original = _device(levels[spec.topic_levels.device], f"topic {topic!r}")
         key = levels[spec.topic_levels.key]
-        text = payload.decode("utf-8", errors="replace").strip()
+        try:
+            text = payload.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            parse_json(payload)  # raises the binary payload's reason
+            raise
         try:
             value: Any = json.loads(text)
         except json.JSONDecodeError:
