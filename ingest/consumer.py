@@ -33,7 +33,7 @@ import paho.mqtt.client as mqtt
 from contract.clock import Clock, WallClock
 from contract.delivery import Gone, control_kind, control_subscription, decode_control, topic_agent
 from contract.sequence import SeqVerdict
-from contract.telemetry import TelemetryError, subscription
+from contract.telemetry import AgentClockMemory, TelemetryError, subscription
 from contract.timestamps import DEFAULT_MAX_SKEW_S, describe_offset
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.delivery import Confirmer
@@ -98,7 +98,7 @@ class Consumer:
         self.max_skew_s = max_skew_s
         self.clock: Clock = clock or WallClock()  # ingest's own: judges each agent's `sent`
         self._clock_logged: set[tuple[str, str, str]] = set()  # (site, agent, verdict) told once
-        self._clock_offsets: dict[tuple[str, str], int] = {}  # per agent, ahead: see check_agent_clock
+        self._clock_memory: dict[tuple[str, str], AgentClockMemory] = {}  # per agent: check_agent_clock
         self.store = store
         self.quarantine = quarantine
         self.bindings = bindings
@@ -294,7 +294,7 @@ class Consumer:
                 max_skew_s=self.max_skew_s,
                 tags=self.bindings.table,
                 clock=self.clock,
-                clock_offsets=self._clock_offsets,
+                clock_memory=self._clock_memory,
             )
             for m in rest:
                 decoded.add(m, self.bindings.tags)
@@ -326,7 +326,7 @@ class Consumer:
             max_skew_s=self.max_skew_s,
             tags=self.bindings.table,
             clock=self.clock,
-            clock_offsets=self._clock_offsets,
+            clock_memory=self._clock_memory,
         )
         msgs = [first]
         points = decoded.add(first, self.bindings.tags)
@@ -352,7 +352,15 @@ class Consumer:
             if key in self._clock_logged:
                 continue
             self._clock_logged.add(key)
-            if check.verdict == "ahead":
+            if check.verdict == "behind":
+                log.warning(
+                    "agent %s/%s: its clock is %s behind ingest's (its batches arrive in real time, each "
+                    "that late); its readings are stored with quality uncertain (check NTP / the RTC)",
+                    site,
+                    agent,
+                    describe_offset(check.offset_ns),
+                )
+            elif check.verdict == "ahead":
                 log.warning(
                     "agent %s/%s: its clock is %s ahead of ingest's; its readings are restamped onto "
                     "ingest's clock with quality uncertain (check NTP / the RTC on the gateway)",

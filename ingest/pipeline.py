@@ -14,6 +14,7 @@ from operator import itemgetter
 from contract.clock import Clock, WallClock
 from contract.telemetry import (
     AgentClockCheck,
+    AgentClockMemory,
     GoodRows,
     Row,
     RowBatch,
@@ -74,8 +75,8 @@ class Decoded:
     max_skew_s: float = DEFAULT_MAX_SKEW_S  # the device-clock rule's allowance (ingest config)
     clock: Clock = field(default_factory=WallClock)  # ingest's OWN clock: each batch's `sent` is judged by it
     clock_checks: list[tuple[str, str, AgentClockCheck]] = field(default_factory=list)  # (site, agent, found)
-    # per agent: the clock offset its readings were restamped by (the consumer keeps one dict)
-    clock_offsets: dict[tuple[str, str], int] = field(default_factory=dict)
+    # per agent: what ingest remembers of its clock (the consumer keeps one dict)
+    clock_memory: dict[tuple[str, str], AgentClockMemory] = field(default_factory=dict)
 
     def add(self, msg: Incoming, tags_for: TagsFor) -> int:
         """Decode one message into this set; returns how many points it added."""
@@ -102,13 +103,12 @@ class Decoded:
             self.statuses.append(status)
             return 0
         origin = (batch.site, batch.agent)
-        batch, check = check_agent_clock(
-            batch, self.clock.now_ns(), self.max_skew_s, self.clock_offsets.get(origin)
-        )
+        memory = self.clock_memory.get(origin)
+        if memory is None:
+            memory = self.clock_memory[origin] = AgentClockMemory()
+        batch, check = check_agent_clock(batch, self.clock.now_ns(), self.max_skew_s, memory)
         if check is not None:
             self.clock_checks.append((batch.site, batch.agent, check))
-            if check.verdict == "ahead":
-                self.clock_offsets[origin] = check.offset_ns
         self.batches.append((batch, msg.received_ns))
         site, tags, rows = batch.site, self.tags, batch.rows
         if not isinstance(tags, RoomTagTable):  # a table fills itself when the store asks

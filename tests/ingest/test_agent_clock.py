@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from contract.clock import ClockWatch
-from contract.telemetry import Quality, as_rows, encode_rows_batch, topic
+from contract.telemetry import AgentClockMemory, Quality, as_rows, encode_rows_batch, topic
 from edge_agent.clock_doubt import mark_doubtful
 from edge_agent.normalise import Normaliser
 from edge_agent.samples import Sample
@@ -159,10 +159,10 @@ def test_a_redelivered_batch_of_an_agent_ahead_gets_the_same_times() -> None:
     host = HostClock(step=10 * DAY)
     watch = ClockWatch(wall_ns=host.wall, mono_ns=lambda: host.mono)
     payload, _ = _agent_batch(watch, host, 1)
-    offsets: dict[tuple[str, str], int] = {}
+    memory: dict[tuple[str, str], AgentClockMemory] = {}
 
     def ingest_once() -> int:
-        decoded = Decoded(clock=TrueClock(host), clock_offsets=offsets)
+        decoded = Decoded(clock=TrueClock(host), clock_memory=memory)
         decoded.add(Incoming(topic("school", "gw1", "telemetry"), payload, 1, 1, host.true()), lambda *_: {})
         return as_rows(decoded.batches[0][0].rows)[0][5]
 
@@ -185,3 +185,37 @@ def test_readings_stamped_before_the_step_keep_their_times() -> None:
     got = as_rows(decoded.batches[0][0].rows)
     assert [(r[5], r[6]) for r in got] == [(ts_before, Quality.GOOD), (host.true(), Quality.UNCERTAIN)]
     assert decoded.clock_checks[0][2].restamped == 1
+
+
+def _late_batches(
+    host: HostClock, memory: dict[tuple[str, str], AgentClockMemory], sent: list[int]
+) -> list[str]:
+    """Verdicts for batches sent (agent clock) at `sent`, each received at the host's true time then."""
+    out = []
+    for i, t in enumerate(sent):
+        rows, _ = Normaliser("school", "gw1").rows([Sample("KX-7", "co2", "co2", 800.0 + i, "ppm", t)])
+        decoded = Decoded(clock=TrueClock(host), clock_memory=memory)
+        decoded.add(
+            Incoming(
+                topic("school", "gw1", "telemetry"), encode_rows_batch("school", "gw1", i, t, rows), 1, 1, 0
+            ),
+            lambda *_: {},
+        )
+        out.append(decoded.clock_checks[0][2].verdict if decoded.clock_checks else "ok")
+        q = as_rows(decoded.batches[0][0].rows)[0][6]
+        assert (q is Quality.UNCERTAIN) == (out[-1] == "behind")
+        host.advance(1)
+    return out
+
+
+def test_an_agent_clock_steadily_behind_is_told_from_a_broker_backlog() -> None:
+    """Started with its clock a day behind, the agent's batches arrive in real time, each a day
+    late: after 10 s of them ingest marks them uncertain. A backlog the broker held while ingest
+    was down arrives faster than it was sent: late, stored as stamped."""
+    host = HostClock()
+    behind = _late_batches(host, {}, [host.true() - DAY + i * S for i in range(14)])
+    assert behind[:10] == ["late"] * 10 and behind[10:] == ["behind"] * 4
+    host = HostClock()
+    backlog_start = host.true() - 2 * 3600 * S  # two hours held by the broker
+    backlog = [backlog_start + i * 30 * S for i in range(14)]  # 30 s apart, arriving 1 s apart
+    assert set(_late_batches(host, {}, backlog)) == {"late"}
