@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from contract.clock import Clock
+from contract.clock import Clock, ClockWatch
 from contract.telemetry import HealthReport
 from edge_agent.buffer import DiskQueue, Drops, QueueStats
+from edge_agent.clock_doubt import mark_doubtful
 from edge_agent.config import AgentConfig
 from edge_agent.dbthread import DbThread
 from edge_agent.device_health import DeviceHealth
@@ -65,6 +66,8 @@ class Agent:
     def __init__(self, cfg: AgentConfig, clock: Clock | None = None, profiles: dict[str, Any] | None = None):
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
+        # the agent's wall clock vs monotonic time: notices steps (a demo clock runs `speed` × faster)
+        self.clock_watch = ClockWatch(wall_ns=self.clock.now_ns, rate=cfg.clock.speed)
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
         self.profiles = profiles
         changes = None
@@ -103,6 +106,10 @@ class Agent:
         """The `SampleSink` every source calls: returns once the readings are on disk."""
         assert self.queue is not None
         self.counters.readings_in_total += len(samples)
+        doubt, news = self.clock_watch.doubt()
+        if news is not None:
+            log.warning(news)
+        samples = mark_doubtful(samples, doubt)
         readings, rejects = self.normaliser.rows(samples)
         for rej in rejects:
             await self._quarantine_reject(rej)

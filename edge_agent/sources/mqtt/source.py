@@ -44,11 +44,14 @@ class MqttSource(SourceBase):
             watchdog.cancel()
             await asyncio.wait({watchdog}, timeout=0.5)
 
-    async def handle(self, sub: Subscription, topic: str, payload: bytes, received_ns: int) -> None:
+    async def handle(
+        self, sub: Subscription, topic: str, payload: bytes, received_ns: int, retained: bool = False
+    ) -> None:
         """Decode one sensor message; anything unusable is quarantined with its reason. Returns
-        once its readings (or its quarantine record) are on disk: the subscriber acks after."""
+        once its readings (or its quarantine record) are on disk: the subscriber acks after. A
+        retained message of unknown age is stored uncertain and does not show its device UP."""
         try:
-            decoded = self.decoder.decode(sub, topic, payload, received_ns)
+            decoded = self.decoder.decode(sub, topic, payload, received_ns, retained)
         except PayloadError as exc:
             await self._quarantine(topic, str(exc), payload)
             return
@@ -60,7 +63,9 @@ class MqttSource(SourceBase):
             return
         if decoded.problems:
             await self._quarantine(topic, "; ".join(decoded.problems), payload)
-        if decoded.samples:
+        if decoded.samples and not decoded.fresh:
+            await self.ctx.sink(decoded.samples)
+        elif decoded.samples:
             name = decoded.samples[0].device
             dev = self._devices.get(name)
             if dev is None:
