@@ -52,6 +52,7 @@ def test_the_project_has_yaml_files_to_compare() -> None:
     assert len(FILES) > 50
 
 
+@pytest.mark.slow  # ruamel reads every file of the repo: the whole suite's check, not the loop's
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_every_project_file_reads_the_same_as_ruamel(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
