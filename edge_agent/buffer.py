@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from contract.sqlite_tx import immediate
 from contract.telemetry import Reading, encode_row, encode_rows_batch
 
 Overflow = Literal["drop_oldest", "refuse_newest"]
@@ -257,8 +258,7 @@ class DiskQueue:
         sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
         dropped = {"overflow_oldest": 0, "overflow_refused": 0}
         given_up = 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.reload_counters):
             need = self._bytes + sum(sizes) - self.max_bytes
             if need > 0 and self.overflow == "refuse_newest":
                 keep = len(rows)
@@ -282,11 +282,6 @@ class DiskQueue:
                 "INSERT INTO pending(enq_ns, row) VALUES (?, ?)", [(now, row) for row in rows]
             )
             self._count_drops(dropped)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.reload_counters()
-            raise
         self._pending += len(rows)
         self._bytes += sum(sizes)
         return PutResult(
@@ -334,8 +329,7 @@ class DiskQueue:
         """Remove everything enqueued longer ago than max_age: pending readings are dropped,
         sealed batches given up (see the module docstring)."""
         cutoff = self._wall() - self.max_age_ns
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.reload_counters):
             p = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(row)),0) FROM pending WHERE enq_ns < ?", (cutoff,)
             ).fetchone()
@@ -347,11 +341,6 @@ class DiskQueue:
             for seq, n, _ in sealed:
                 self.give_up(int(seq), int(n), "expired")
             self._count_drops({"expired": int(p[0])})
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.reload_counters()
-            raise
         given_up = sum(int(n) for _, n, _ in sealed)
         self._pending -= int(p[0])
         self._batches -= len(sealed)
@@ -371,8 +360,7 @@ class DiskQueue:
         payload = encode_rows_batch(self.site, self.agent, seq, now, [r[2] for r in rows])
         enq = min(r[1] for r in rows)
         freed = sum(len(r[2]) if r[2].isascii() else len(r[2].encode()) for r in rows)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.reload_counters):
             self._db.execute("DELETE FROM pending WHERE id <= ?", (rows[-1][0],))
             self._db.execute(
                 "INSERT INTO batches(seq, enq_ns, sent_ns, n, payload) VALUES (?, ?, ?, ?, ?)",
@@ -383,11 +371,6 @@ class DiskQueue:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (seq + 1,),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.reload_counters()
-            raise
         self._next_seq = seq + 1
         self._pending -= len(rows)
         self._batches += 1

@@ -41,6 +41,7 @@ from contract.delivery import (
     decode_control,
     encode_control,
 )
+from contract.sqlite_tx import immediate
 from contract.telemetry import TelemetryError, topic
 from edge_agent.buffer import DiskQueue, SealedBatch
 from edge_agent.dbthread import DbThread
@@ -98,6 +99,11 @@ class Retention:
         self.stats = RetentionStats()
         self._reload()
 
+    def _resync(self) -> None:
+        """After a rolled-back transaction: the queue's and the window's counters from the file."""
+        self.queue.reload_counters()
+        self._reload()
+
     def _reload(self) -> None:
         q = self._db.execute
         n, b = q("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)),0) FROM retained").fetchone()
@@ -112,8 +118,7 @@ class Retention:
         Same contract as `DiskQueue.ack`: False if it was already gone."""
         if not self.cfg.enabled:
             return self.queue.ack(seq)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self._resync):
             moved = self._db.execute(
                 "INSERT OR REPLACE INTO retained(seq, enq_ns, sent_ns, kept_ns, n, payload) "
                 "SELECT seq, enq_ns, sent_ns, ?, n, payload FROM batches WHERE seq = ? AND seq > ?",
@@ -127,25 +132,12 @@ class Retention:
                 self.stats.bytes += int(size)
             acked = self.queue.ack(seq)  # its DELETE joins this transaction
             self._trim()
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            self._reload()
-            raise
         return acked
 
     def trim(self) -> int:
         """Apply the size/age bounds now (the queue grew, or time passed); batches evicted."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self._resync):
             n = self._trim()
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            self._reload()
-            raise
         return n
 
     def _trim(self) -> int:
@@ -175,8 +167,7 @@ class Retention:
         """Ingest stored everything up to `seq`: free it. Returns batches freed."""
         if seq <= self.stats.confirmed_seq:
             return 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.queue.reload_counters):
             n, b = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)),0) FROM retained WHERE seq <= ?", (seq,)
             ).fetchone()
@@ -187,11 +178,6 @@ class Retention:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (seq,),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            raise
         self.stats.confirmed_seq = seq
         self.stats.batches -= int(n)
         self.stats.bytes -= int(b)
@@ -213,14 +199,8 @@ class Retention:
             )
         ]
         queued = {int(s) for (s,) in q("SELECT seq FROM batches WHERE seq BETWEEN ? AND ?", (first, last))}
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.queue.reload_counters):
             tombs = self.queue.settle_given_up(first, last)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            raise
         have = {b.seq for b in retained} | queued
         gone: list[tuple[int, int, int]] = []
         run_start, run_n = -1, 0
