@@ -60,6 +60,17 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guard(_probe))
 
+    buffer = group(cmds, "buffer", "The agent's disk buffer.")
+    p = buffer.add_parser(
+        "recover",
+        help="Salvage what a corrupt buffer file (moved aside by `agent run`) still holds into the live buffer.",
+        description="Read FILE row by row, skipping what no longer reads, and queue the readings in "
+        "the config's buffer for sending (the running agent picks them up).",
+    )
+    p.add_argument("config", help="agent YAML config (names the live buffer)")
+    p.add_argument("file", help="the corrupt buffer file, e.g. buffer.sqlite.corrupt-20260301T120000Z")
+    p.set_defaults(func=_guard(_recover))
+
 
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """No traceback for a user's mistake: unreadable files, bad secrets, bad values → one line, exit 2.
@@ -132,6 +143,12 @@ def _check(args: argparse.Namespace) -> int:
     print("\nconnect:")
     print(table)
     return code
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from edge_agent.buffer_recover import recover
+
+    return recover(args.config, args.file)
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from contract.delivery import (
 from contract.sqlite_tx import immediate
 from contract.telemetry import TelemetryError, topic
 from edge_agent.buffer import DiskQueue, SealedBatch
+from edge_agent.buffer_faults import is_disk_full, storage_error
 from edge_agent.dbthread import DbThread
 
 log = logging.getLogger("edge_agent.retention")
@@ -115,9 +117,19 @@ class Retention:
 
     def keep(self, seq: int) -> bool:
         """The broker has batch `seq`: move it from the queue to the window (one transaction).
-        Same contract as `DiskQueue.ack`: False if it was already gone."""
+        Same contract as `DiskQueue.ack`: False if it was already gone, or the disk is full (the
+        batch stays queued and goes again after the next connect: a duplicate, never a loss)."""
         if not self.cfg.enabled:
             return self.queue.ack(seq)
+        try:
+            return self._keep(seq)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise storage_error(self.queue.path, f"keeping acknowledged batch {seq}", exc) from exc
+            self.queue.disk.hit(exc, 0, f"keeping acknowledged batch {seq} (stays queued, sent again later)")
+            return False
+
+    def _keep(self, seq: int) -> bool:
         with immediate(self._db, self._resync):
             moved = self._db.execute(
                 "INSERT OR REPLACE INTO retained(seq, enq_ns, sent_ns, kept_ns, n, payload) "
@@ -130,15 +142,21 @@ class Retention:
                 ).fetchone()
                 self.stats.batches += 1
                 self.stats.bytes += int(size)
-            acked = self.queue.ack(seq)  # its DELETE joins this transaction
+            acked = self.queue._ack(seq)  # its DELETE joins this transaction
             self._trim()
         return acked
 
     def trim(self) -> int:
-        """Apply the size/age bounds now (the queue grew, or time passed); batches evicted."""
-        with immediate(self._db, self._resync):
-            n = self._trim()
-        return n
+        """Apply the size/age bounds now (the queue grew, or time passed); batches evicted.
+        0 when the disk is full (tried again at the next trim)."""
+        try:
+            with immediate(self._db, self._resync):
+                return self._trim()
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise storage_error(self.queue.path, "trimming the retention window", exc) from exc
+            self.queue.disk.hit(exc, 0, "trimming the retention window (tried again later)")
+            return 0
 
     def _trim(self) -> int:
         budget = max(0, min(self.cfg.max_bytes, self.queue.max_bytes - self.queue.stats().bytes))
@@ -167,6 +185,17 @@ class Retention:
         """Ingest stored everything up to `seq`: free it. Returns batches freed."""
         if seq <= self.stats.confirmed_seq:
             return 0
+        try:
+            return self._confirm(seq)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise storage_error(self.queue.path, f"freeing batches up to {seq}", exc) from exc
+            self.queue.disk.hit(
+                exc, 0, f"freeing batches ingest stored (up to {seq}; freed at its next message)"
+            )
+            return 0
+
+    def _confirm(self, seq: int) -> int:
         with immediate(self._db, self.queue.reload_counters):
             n, b = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)),0) FROM retained WHERE seq <= ?", (seq,)
@@ -199,8 +228,14 @@ class Retention:
             )
         ]
         queued = {int(s) for (s,) in q("SELECT seq FROM batches WHERE seq BETWEEN ? AND ?", (first, last))}
-        with immediate(self._db, self.queue.reload_counters):
-            tombs = self.queue.settle_given_up(first, last)
+        try:
+            with immediate(self._db, self.queue.reload_counters):
+                tombs = self.queue.settle_given_up(first, last)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise storage_error(self.queue.path, f"answering resend {first}..{last}", exc) from exc
+            self.queue.disk.hit(exc, 0, "counting batches ingest asked for (counted when it asks again)")
+            tombs = {}
         have = {b.seq for b in retained} | queued
         gone: list[tuple[int, int, int]] = []
         run_start, run_n = -1, 0
