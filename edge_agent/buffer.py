@@ -40,14 +40,14 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 from contract.sqlite_tx import immediate
 from contract.telemetry import Reading, encode_row, encode_rows_batch
 from edge_agent.buffer_faults import (
+    WAL_CHECKPOINT_PAGES,
     DiskFull,
     StorageError,
     free_space,
@@ -58,6 +58,8 @@ from edge_agent.buffer_faults import (
 )
 
 log = logging.getLogger("edge_agent.buffer")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 Overflow = Literal["drop_oldest", "refuse_newest"]
 DROP_REASONS = (
@@ -68,6 +70,7 @@ DROP_REASONS = (
     "disk_full",  # buffer_faults.py: could not be stored, the disk had no room
     "corrupt_buffer",  # unreadable in a buffer file moved aside as corrupt
 )
+IN_PLACE_SLACK_BYTES = 64 * 1024  # on a full disk, first free this much more than what comes in
 MAX_TOMBSTONES = 1_000_000  # given-up batches remembered; beyond it the oldest are forgotten
 
 _SCHEMA = """
@@ -161,10 +164,18 @@ class DiskQueue:
         self.disk = DiskFull(self.path, overflow)
         self._unsaved: dict[str, int] = {}  # drops counted while the disk was full, not yet in `meta`
         self._data_version = -1
+        self._last_checkpoint = -1.0
+        self._full_at_bytes: int | None = None  # what the buffer held when the disk filled
         self.moved_aside: Path | None = None  # where a corrupt file found at start went
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._open()
+            try:
+                self._open()
+            except sqlite3.Error as exc:
+                if not (is_disk_full(exc) and self.disk.release_reserve()):
+                    raise
+                self._db.close()
+                self._open()  # started on a full disk: the reserve is the room to open in
         except sqlite3.Error as exc:
             if hasattr(self, "_db"):
                 self._db.close()
@@ -175,12 +186,14 @@ class DiskQueue:
             if not is_corrupt(exc):
                 raise StorageError(f"buffer {self.path}: cannot open: {exc}") from None
             self._start_fresh(exc)
+        self.disk.keep_reserve()
 
     def _open(self) -> None:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")  # `agent buffer recover` may write meanwhile
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")  # the reserve covers it
         (check,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
         if check != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
@@ -333,64 +346,105 @@ class DiskQueue:
         """`put` of readings already encoded by `contract.telemetry.encode_row` (the agent's
         normaliser emits rows): stored as they are and spliced into batches by `seal`.
 
-        A full disk is not an error: see `_put_when_full`."""
+        A full disk is not an error: see `_put_while_full`."""
         if not rows:
             return PutResult(0, Drops())
-        try:
-            self._save_unsaved()
-            result = self._put_rows(rows)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc):
-                raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
-            return self._put_when_full(rows, exc)
-        self.disk.ok()
-        return result
-
-    def _put_when_full(self, rows: Sequence[str], exc: sqlite3.Error) -> PutResult:
-        """No room on the disk. drop_oldest: delete the oldest readings to make room for these in
-        the space they leave (counted `disk_full`); refuse_newest, or when even that does not
-        fit: these readings are not stored (counted `disk_full`)."""
-        if self.overflow == "drop_oldest":
-            sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
-            now = self._wall()
-            with suppress(sqlite3.Error):  # rewind the WAL so the next write reuses its room
-                self._db.execute("PRAGMA wal_checkpoint(RESTART)")
+        if self.disk.room_again():
+            self._full_at_bytes = None
             try:
-                with immediate(self._db, self.reload_counters):
-                    lost, given_up = self._drop_oldest(2 * sum(sizes), "disk_full")
-                    self._db.executemany(
-                        "INSERT INTO pending(enq_ns, row) VALUES (?, ?)", [(now, row) for row in rows]
-                    )
-                    self._count_drops({"disk_full": lost})
-            except sqlite3.Error as again:
-                if not is_disk_full(again):
-                    raise StorageError(
-                        f"buffer {self.path}: storing {len(rows)} readings failed: {again}"
-                    ) from again
+                self._save_unsaved()
+                return self._put_rows(rows)
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc):
+                    raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
+                self.disk.hit(exc, "storing readings")
+        return self._put_while_full(rows)
+
+    def _put_while_full(self, rows: Sequence[str]) -> PutResult:
+        """drop_oldest: every new reading takes the place of old ones (`_put_in_place`: the file
+        does not grow, so SQLite keeps reusing its pages); refuse_newest, or when even that finds
+        no room: the new readings are not stored. Counted as `disk_full` either way."""
+        if self.overflow == "drop_oldest":
+            try:
+                result = self.with_room(self._put_in_place, rows)
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc):
+                    raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
             else:
-                self._pending += len(rows)
-                self._bytes += sum(sizes)
-                self.disk.hit(exc, lost, f"storing {len(rows)} readings (the oldest made room)")
-                return PutResult(
-                    len(rows),
-                    Drops({"disk_full": lost} if lost else {}, {"disk_full": given_up} if given_up else {}),
-                )
+                self.disk.count(sum(result.drops.dropped.values()))
+                return result
         self._dropped["disk_full"] += len(rows)
         self._unsaved["disk_full"] = self._unsaved.get("disk_full", 0) + len(rows)
-        self.disk.hit(exc, len(rows), f"storing {len(rows)} readings")
+        self.disk.count(len(rows))
         return PutResult(0, Drops({"disk_full": len(rows)}))
+
+    def _put_in_place(self, rows: Sequence[str]) -> PutResult:
+        """A full disk's drop_oldest: the buffer holds at most what it held when the disk
+        filled, like a lower `max_bytes` — the oldest readings beyond it are deleted in the
+        same transaction, so the file does not grow. (While the uplink sends, nothing needs
+        to go: sent batches free their room.)"""
+        if self._full_at_bytes is None:  # less some slack: deleted rows free whole pages only
+            self._full_at_bytes = max(0, self._bytes - IN_PLACE_SLACK_BYTES)
+        sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
+        now = self._wall()
+        need = self._bytes + sum(sizes) - self._full_at_bytes
+        with immediate(self._db, self.reload_counters):
+            lost, given_up = self._drop_oldest(need, "disk_full") if need > 0 else (0, 0)
+            self._db.executemany(
+                "INSERT INTO pending(enq_ns, row) VALUES (?, ?)", [(now, row) for row in rows]
+            )
+            self._count_drops({"disk_full": lost})
+            self._write_unsaved()
+        self._unsaved.clear()
+        self._pending += len(rows)
+        self._bytes += sum(sizes)
+        return PutResult(
+            len(rows), Drops({"disk_full": lost} if lost else {}, {"disk_full": given_up} if given_up else {})
+        )
+
+    def with_room(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(...)`; on a full disk, once more after a checkpoint (`_checkpoint`) lets SQLite
+        reuse its write-ahead log and the pages it freed."""
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc) or not self._checkpoint():
+                raise
+        return fn(*args, **kwargs)
+
+    def _checkpoint(self) -> bool:
+        """Copy the WAL into the database and start it again from its beginning (it keeps its
+        room); if that needs room the disk does not have, release the reserve (buffer_faults.py)
+        and try once more. At most once a second (a full disk calls on every write)."""
+        now = time.monotonic()
+        if now - self._last_checkpoint < 1.0:
+            return False
+        self._last_checkpoint = now
+        for _ in range(2):
+            try:
+                busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                if not busy:
+                    return True
+            except sqlite3.Error:
+                pass
+            if not self.disk.release_reserve():
+                return False
+        return False
 
     def _save_unsaved(self) -> None:
         """Drops counted while the disk was full go into `meta` once a write succeeds again."""
-        if not self._unsaved:
-            return
-        with immediate(self._db):
-            self._db.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
-                [(f"dropped_{r}", n) for r, n in self._unsaved.items()],
-            )
-        self._unsaved.clear()
+        if self._unsaved:
+            with immediate(self._db):
+                self._write_unsaved()
+            self._unsaved.clear()
+
+    def _write_unsaved(self) -> None:
+        """Inside a transaction: the unsaved drops into `meta` (the caller clears them after COMMIT)."""
+        self._db.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+            [(f"dropped_{r}", n) for r, n in self._unsaved.items()],
+        )
 
     def _put_rows(self, rows: Sequence[str]) -> PutResult:
         now = self._wall()
@@ -469,11 +523,11 @@ class DiskQueue:
         sealed batches given up (see the module docstring)."""
         cutoff = self._wall() - self.max_age_ns
         try:
-            return self._expire(cutoff)
+            return self.with_room(self._expire, cutoff)
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.path, "expiring old readings", exc) from exc
-            self.disk.hit(exc, 0, "expiring old readings (tried again later)")
+            self.disk.hit(exc, "expiring old readings (tried again later)")
             return Drops()
 
     def _expire(self, cutoff: int) -> Drops:
@@ -501,11 +555,11 @@ class DiskQueue:
         durably, before anyone publishes it. None when nothing is pending, or when the disk is
         full (the readings stay pending; the uplink tries again)."""
         try:
-            return self._seal(max_readings)
+            return self.with_room(self._seal, max_readings)
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.path, "sealing a batch", exc) from exc
-            self.disk.hit(exc, 0, "sealing a batch to send (tried again later)")
+            self.disk.hit(exc, "sealing a batch to send (tried again later)")
             return None
 
     def _seal(self, max_readings: int) -> SealedBatch | None:
@@ -550,11 +604,11 @@ class DiskQueue:
         """The broker has the batch (PUBACK): forget it. False if it was already gone, or the disk
         is full (then it stays and is sent again after the next connect: a duplicate, not a loss)."""
         try:
-            return self._ack(seq)
+            return self.with_room(self._ack, seq)
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.path, f"removing acknowledged batch {seq}", exc) from exc
-            self.disk.hit(exc, 0, f"removing acknowledged batch {seq} (kept, sent again later)")
+            self.disk.hit(exc, f"removing acknowledged batch {seq} (kept, sent again later)")
             return False
 
     def _ack(self, seq: int) -> bool:

@@ -22,7 +22,6 @@ from edge_agent.profiles import ProfileSet
 from edge_agent.samples import Sample
 
 EXIT_OK, EXIT_BAD_POINTS, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3
-FULL_BELOW_BYTES = 1024 * 1024  # less free than this on the buffer's disk is "full" for `check`
 
 
 def check_report(cfg: AgentConfig, profiles: ProfileSet | Mapping[str, DeviceProfile]) -> tuple[str, bool]:
@@ -61,14 +60,14 @@ def check_report(cfg: AgentConfig, profiles: ProfileSet | Mapping[str, DevicePro
 def buffer_warnings(path: Path) -> list[str]:
     """What `agent run` would meet in the buffer file: a full disk, a corrupt file (both handled
     at run time, see edge_agent/buffer_faults.py, but a technician should know)."""
-    import shutil
     import sqlite3
 
-    from edge_agent.buffer_faults import free_space, is_corrupt
+    from edge_agent import buffer_faults
+    from edge_agent.buffer_faults import FULL_BELOW_BYTES, free_space, is_corrupt
 
     out = []
     try:
-        free = shutil.disk_usage(path if path.exists() else path.parent).free
+        free: int | None = buffer_faults._usage(path)[0]
     except OSError:
         free = None  # the folder does not exist yet: `agent run` creates it
     if free is not None and free < FULL_BELOW_BYTES:

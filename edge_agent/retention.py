@@ -122,11 +122,11 @@ class Retention:
         if not self.cfg.enabled:
             return self.queue.ack(seq)
         try:
-            return self._keep(seq)
+            return self.queue.with_room(self._keep, seq)
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.queue.path, f"keeping acknowledged batch {seq}", exc) from exc
-            self.queue.disk.hit(exc, 0, f"keeping acknowledged batch {seq} (stays queued, sent again later)")
+            self.queue.disk.hit(exc, f"keeping acknowledged batch {seq} (stays queued, sent again later)")
             return False
 
     def _keep(self, seq: int) -> bool:
@@ -150,13 +150,16 @@ class Retention:
         """Apply the size/age bounds now (the queue grew, or time passed); batches evicted.
         0 when the disk is full (tried again at the next trim)."""
         try:
-            with immediate(self._db, self._resync):
-                return self._trim()
+            return self.queue.with_room(self._trim_now)
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.queue.path, "trimming the retention window", exc) from exc
-            self.queue.disk.hit(exc, 0, "trimming the retention window (tried again later)")
+            self.queue.disk.hit(exc, "trimming the retention window (tried again later)")
             return 0
+
+    def _trim_now(self) -> int:
+        with immediate(self._db, self._resync):
+            return self._trim()
 
     def _trim(self) -> int:
         budget = max(0, min(self.cfg.max_bytes, self.queue.max_bytes - self.queue.stats().bytes))
@@ -186,12 +189,12 @@ class Retention:
         if seq <= self.stats.confirmed_seq:
             return 0
         try:
-            return self._confirm(seq)
+            return self.queue.with_room(self._confirm, seq)
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.queue.path, f"freeing batches up to {seq}", exc) from exc
             self.queue.disk.hit(
-                exc, 0, f"freeing batches ingest stored (up to {seq}; freed at its next message)"
+                exc, f"freeing batches ingest stored (up to {seq}; freed at its next message)"
             )
             return 0
 
@@ -234,7 +237,7 @@ class Retention:
         except sqlite3.Error as exc:
             if not is_disk_full(exc):
                 raise storage_error(self.queue.path, f"answering resend {first}..{last}", exc) from exc
-            self.queue.disk.hit(exc, 0, "counting batches ingest asked for (counted when it asks again)")
+            self.queue.disk.hit(exc, "counting batches ingest asked for (counted when it asks again)")
             tombs = {}
         have = {b.seq for b in retained} | queued
         gone: list[tuple[int, int, int]] = []

@@ -21,15 +21,27 @@ from edge_agent.commands_check import buffer_warnings
 from edge_agent.retention import Retention, RetentionConfig
 from tests.edge_agent.test_agent_buffer import queue, readings
 
+GiB = 1 << 30
 
-def cap(q: DiskQueue, extra_pages: int = 0) -> None:
-    """The disk is full: the file cannot grow beyond its pages now (+ extra)."""
+
+@pytest.fixture
+def disk(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """The free space the buffer sees (`disk["free"]`), on a 1 GiB disk."""
+    state = {"free": GiB // 2}
+    monkeypatch.setattr(buffer_faults, "_usage", lambda _p: (state["free"], GiB))
+    return state
+
+
+def cap(q: DiskQueue, disk: dict[str, int]) -> None:
+    """The disk is full: the file cannot grow beyond its pages now, nothing is free."""
     (pages,) = q._db.execute("PRAGMA page_count").fetchone()
-    q._db.execute(f"PRAGMA max_page_count={pages + extra_pages}")
+    q._db.execute(f"PRAGMA max_page_count={pages}")
+    disk["free"] = 0
 
 
-def uncap(q: DiskQueue) -> None:
+def uncap(q: DiskQueue, disk: dict[str, int]) -> None:
     q._db.execute("PRAGMA max_page_count=1073741823")
+    disk["free"] = GiB // 2
 
 
 def enospc_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -48,12 +60,12 @@ def fill_until_full(q: DiskQueue, start: int = 1000) -> tuple[int, int]:
 
 
 def test_refuse_newest_counts_disk_full_says_it_once_and_recovers(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, disk: dict[str, int]
 ) -> None:
     path = tmp_path / "q.sqlite"
     q = queue(path, overflow="refuse_newest")
     q.put(readings(50))
-    cap(q)
+    cap(q, disk)
     caplog.set_level(logging.INFO, "edge_agent.buffer")
     put, _ = fill_until_full(q)
     refused = [q.put(readings(100, 100_000 + 100 * i)) for i in range(5)]  # still full
@@ -65,7 +77,7 @@ def test_refuse_newest_counts_disk_full_says_it_once_and_recovers(
     assert len(lines) == 1, lines  # rate-limited: one line for the whole episode
     assert str(path) in lines[0] and "free of" in lines[0] and "disk_full" in lines[0]
 
-    uncap(q)  # space is back
+    uncap(q, disk)  # space is back
     assert q.put(readings(10, 900_000)).accepted == 10
     back = [r.getMessage() for r in caplog.records if "writable again" in r.getMessage()]
     assert len(back) == 1 and f"{st.dropped['disk_full']} readings were dropped" in back[0]
@@ -73,10 +85,10 @@ def test_refuse_newest_counts_disk_full_says_it_once_and_recovers(
     assert queue(path).stats().dropped["disk_full"] == st.dropped["disk_full"], "counts survive a restart"
 
 
-def test_drop_oldest_makes_room_and_counts_what_it_removed(tmp_path: Path) -> None:
+def test_drop_oldest_makes_room_and_counts_what_it_removed(tmp_path: Path, disk: dict[str, int]) -> None:
     q = queue(tmp_path / "q.sqlite", overflow="drop_oldest")
     q.put(readings(2000))
-    cap(q)
+    cap(q, disk)
     total = 2000
     for i in range(30):
         r = q.put(readings(100, 10_000 + 100 * i))
@@ -228,7 +240,5 @@ def test_check_reports_a_corrupt_buffer_and_a_full_disk(
     queue(healthy).close()
     assert buffer_warnings(healthy) == []
 
-    import shutil
-
-    monkeypatch.setattr(shutil, "disk_usage", lambda _p: shutil._ntuple_diskusage(1 << 30, 1 << 30, 0))  # type: ignore[attr-defined]
-    assert any("disk full" in w and "0 B free" in w for w in buffer_warnings(healthy))
+    monkeypatch.setattr(buffer_faults, "_usage", lambda _p: (0, GiB))
+    assert any("disk full" in w and "0 B free of 1.0 GiB" in w for w in buffer_warnings(healthy))
