@@ -172,14 +172,15 @@ class DiskQueue:
             try:
                 self._open()
             except sqlite3.Error as exc:
-                if not (is_disk_full(exc) and self.disk.release_reserve()):
+                if not (is_disk_full(exc, self.path) and self.disk.release_reserve()):
                     raise
                 self._db.close()
                 self._open()  # started on a full disk: the reserve is the room to open in
+                self.disk.hit(exc, "opening it (in the room of its reserve file)")
         except sqlite3.Error as exc:
             if hasattr(self, "_db"):
                 self._db.close()
-            if is_disk_full(exc):
+            if is_disk_full(exc, self.path):
                 raise StorageError(
                     f"buffer {self.path}: cannot open, the disk is full ({exc}); {free_space(self.path)}"
                 ) from None
@@ -355,7 +356,7 @@ class DiskQueue:
                 self._save_unsaved()
                 return self._put_rows(rows)
             except sqlite3.Error as exc:
-                if not is_disk_full(exc):
+                if not is_disk_full(exc, self.path):
                     raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
                 self.disk.hit(exc, "storing readings")
         return self._put_while_full(rows)
@@ -368,7 +369,7 @@ class DiskQueue:
             try:
                 result = self.with_room(self._put_in_place, rows)
             except sqlite3.Error as exc:
-                if not is_disk_full(exc):
+                if not is_disk_full(exc, self.path):
                     raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
             else:
                 self.disk.count(sum(result.drops.dropped.values()))
@@ -408,7 +409,7 @@ class DiskQueue:
         try:
             return fn(*args, **kwargs)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc) or not self._checkpoint():
+            if not is_disk_full(exc, self.path) or not self._checkpoint():
                 raise
         return fn(*args, **kwargs)
 
@@ -525,7 +526,7 @@ class DiskQueue:
         try:
             return self.with_room(self._expire, cutoff)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.path):
                 raise storage_error(self.path, "expiring old readings", exc) from exc
             self.disk.hit(exc, "expiring old readings (tried again later)")
             return Drops()
@@ -557,7 +558,7 @@ class DiskQueue:
         try:
             return self.with_room(self._seal, max_readings)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.path):
                 raise storage_error(self.path, "sealing a batch", exc) from exc
             self.disk.hit(exc, "sealing a batch to send (tried again later)")
             return None
@@ -606,7 +607,7 @@ class DiskQueue:
         try:
             return self.with_room(self._ack, seq)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.path):
                 raise storage_error(self.path, f"removing acknowledged batch {seq}", exc) from exc
             self.disk.hit(exc, f"removing acknowledged batch {seq} (kept, sent again later)")
             return False

@@ -38,7 +38,7 @@ FULL_BELOW_BYTES = 1024 * 1024  # less free than this is a full disk for `agent 
 ROOM_AGAIN_BYTES = 8 * 1024 * 1024
 RESERVE_BYTES = 2 * 1024 * 1024  # > the WAL between two checkpoints (wal_autocheckpoint, buffer.py)
 WAL_CHECKPOINT_PAGES = 256  # 1 MiB of 4 KiB pages: the WAL's size, what the reserve must cover
-_SQLITE_FULL, _SQLITE_CORRUPT, _SQLITE_NOTADB = 13, 11, 26
+_SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CORRUPT, _SQLITE_NOTADB = 10, 13, 11, 26
 
 
 class StorageError(RuntimeError):
@@ -47,10 +47,15 @@ class StorageError(RuntimeError):
     handles it (see the module docstring)."""
 
 
-def is_disk_full(exc: BaseException) -> bool:
+def is_disk_full(exc: BaseException, path: Path | None = None) -> bool:
+    """SQLITE_FULL or ENOSPC; with `path`, also an SQLite I/O error while its filesystem has
+    (almost) nothing free — SQLite reports a failed -shm/-wal allocation that way."""
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
-        return (code is not None and code & 0xFF == _SQLITE_FULL) or "disk is full" in str(exc)
+        if (code is not None and code & 0xFF == _SQLITE_FULL) or "disk is full" in str(exc):
+            return True
+        io = (code is not None and code & 0xFF == _SQLITE_IOERR) or "disk I/O error" in str(exc)
+        return io and path is not None and _free_bytes(path) < FULL_BELOW_BYTES
     return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
 
 

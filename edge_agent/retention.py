@@ -124,7 +124,7 @@ class Retention:
         try:
             return self.queue.with_room(self._keep, seq)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.queue.path):
                 raise storage_error(self.queue.path, f"keeping acknowledged batch {seq}", exc) from exc
             self.queue.disk.hit(exc, f"keeping acknowledged batch {seq} (stays queued, sent again later)")
             return False
@@ -152,7 +152,7 @@ class Retention:
         try:
             return self.queue.with_room(self._trim_now)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.queue.path):
                 raise storage_error(self.queue.path, "trimming the retention window", exc) from exc
             self.queue.disk.hit(exc, "trimming the retention window (tried again later)")
             return 0
@@ -191,7 +191,7 @@ class Retention:
         try:
             return self.queue.with_room(self._confirm, seq)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.queue.path):
                 raise storage_error(self.queue.path, f"freeing batches up to {seq}", exc) from exc
             self.queue.disk.hit(
                 exc, f"freeing batches ingest stored (up to {seq}; freed at its next message)"
@@ -235,7 +235,7 @@ class Retention:
             with immediate(self._db, self.queue.reload_counters):
                 tombs = self.queue.settle_given_up(first, last)
         except sqlite3.Error as exc:
-            if not is_disk_full(exc):
+            if not is_disk_full(exc, self.queue.path):
                 raise storage_error(self.queue.path, f"answering resend {first}..{last}", exc) from exc
             self.queue.disk.hit(exc, "counting batches ingest asked for (counted when it asks again)")
             tombs = {}
