@@ -413,6 +413,20 @@ class DiskQueue:
                 raise
         return fn(*args, **kwargs)
 
+    def unless_full(
+        self, default: T, doing: str, when_full: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(...)` (`with_room`); on a disk still full, `default` (the full disk said once, by
+        `DiskFull`); any other storage failure as `StorageError` naming the file and `doing`.
+        What the uplink calls goes through here, so a storage error never surprises it."""
+        try:
+            return self.with_room(fn, *args, **kwargs)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc, self.path):
+                raise storage_error(self.path, doing, exc) from exc
+            self.disk.hit(exc, f"{doing} ({when_full})")
+            return default
+
     def _checkpoint(self) -> bool:
         """Copy the WAL into the database and start it again from its beginning (it keeps its
         room); if that needs room the disk does not have, release the reserve (buffer_faults.py)
@@ -523,13 +537,7 @@ class DiskQueue:
         """Remove everything enqueued longer ago than max_age: pending readings are dropped,
         sealed batches given up (see the module docstring)."""
         cutoff = self._wall() - self.max_age_ns
-        try:
-            return self.with_room(self._expire, cutoff)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.path):
-                raise storage_error(self.path, "expiring old readings", exc) from exc
-            self.disk.hit(exc, "expiring old readings (tried again later)")
-            return Drops()
+        return self.unless_full(Drops(), "expiring old readings", "tried again later", self._expire, cutoff)
 
     def _expire(self, cutoff: int) -> Drops:
         with immediate(self._db, self.reload_counters):
@@ -555,13 +563,7 @@ class DiskQueue:
         """Move up to `max_readings` oldest pending readings into a new batch with the next seq,
         durably, before anyone publishes it. None when nothing is pending, or when the disk is
         full (the readings stay pending; the uplink tries again)."""
-        try:
-            return self.with_room(self._seal, max_readings)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.path):
-                raise storage_error(self.path, "sealing a batch", exc) from exc
-            self.disk.hit(exc, "sealing a batch to send (tried again later)")
-            return None
+        return self.unless_full(None, "sealing a batch", "tried again later", self._seal, max_readings)
 
     def _seal(self, max_readings: int) -> SealedBatch | None:
         rows = self._db.execute(
@@ -604,13 +606,7 @@ class DiskQueue:
     def ack(self, seq: int) -> bool:
         """The broker has the batch (PUBACK): forget it. False if it was already gone, or the disk
         is full (then it stays and is sent again after the next connect: a duplicate, not a loss)."""
-        try:
-            return self.with_room(self._ack, seq)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.path):
-                raise storage_error(self.path, f"removing acknowledged batch {seq}", exc) from exc
-            self.disk.hit(exc, f"removing acknowledged batch {seq} (kept, sent again later)")
-            return False
+        return self.unless_full(False, f"removing sent batch {seq}", "kept, sent again", self._ack, seq)
 
     def _ack(self, seq: int) -> bool:
         row = self._db.execute("SELECT n, LENGTH(payload) FROM batches WHERE seq = ?", (seq,)).fetchone()

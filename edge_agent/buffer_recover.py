@@ -210,8 +210,10 @@ def _pending(db: sqlite3.Connection, out: Salvage) -> None:
 def recover(config: str | Path, file: str | Path) -> int:
     """`agent buffer recover CONFIG FILE`: scan FILE, queue what it holds in the config's live
     buffer (the running agent picks it up within a second), print what was and was not found.
-    Exit 0 when done (even with nothing to salvage), 2 when FILE cannot be used."""
+    Exit 0 when done (even with nothing to salvage), 2 when FILE cannot be used, 3 when the
+    live buffer cannot be written."""
     from edge_agent.buffer import DiskQueue
+    from edge_agent.buffer_faults import StorageError
     from edge_agent.config import load_agent_config
 
     cfg = load_agent_config(str(config))
@@ -230,16 +232,20 @@ def recover(config: str | Path, file: str | Path) -> int:
     if not found.rows:
         return 0
     b = cfg.buffer
-    queue = DiskQueue(live, cfg.site, cfg.agent, b.max_bytes, b.max_age_s, b.overflow)
     accepted, dropped = 0, dict[str, int]()
     try:
-        for i in range(0, len(found.rows), 5000):
-            result = queue.put_rows(found.rows[i : i + 5000])
-            accepted += result.accepted
-            for reason, n in result.drops.dropped.items():
-                dropped[reason] = dropped.get(reason, 0) + n
-    finally:
-        queue.close()
+        queue = DiskQueue(live, cfg.site, cfg.agent, b.max_bytes, b.max_age_s, b.overflow)
+        try:
+            for i in range(0, len(found.rows), 5000):
+                result = queue.put_rows(found.rows[i : i + 5000])
+                accepted += result.accepted
+                for reason, n in result.drops.dropped.items():
+                    dropped[reason] = dropped.get(reason, 0) + n
+        finally:
+            queue.close()
+    except StorageError as exc:
+        print(f"error: {exc} ({accepted} readings queued before it)", file=sys.stderr)
+        return 3
     lost = ", ".join(f"{n} ({r})" for r, n in sorted(dropped.items()))
     print(
         f"queued {accepted} readings in {live} for sending"

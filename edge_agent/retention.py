@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,6 @@ from contract.delivery import (
 from contract.sqlite_tx import immediate
 from contract.telemetry import TelemetryError, topic
 from edge_agent.buffer import DiskQueue, SealedBatch
-from edge_agent.buffer_faults import is_disk_full, storage_error
 from edge_agent.dbthread import DbThread
 
 log = logging.getLogger("edge_agent.retention")
@@ -121,13 +119,13 @@ class Retention:
         batch stays queued and goes again after the next connect: a duplicate, never a loss)."""
         if not self.cfg.enabled:
             return self.queue.ack(seq)
-        try:
-            return self.queue.with_room(self._keep, seq)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.queue.path):
-                raise storage_error(self.queue.path, f"keeping acknowledged batch {seq}", exc) from exc
-            self.queue.disk.hit(exc, f"keeping acknowledged batch {seq} (stays queued, sent again later)")
-            return False
+        return self.queue.unless_full(
+            False, f"keeping sent batch {seq}", "stays queued, sent again", self._keep, seq
+        )
+
+    def _settle(self, first: int, last: int) -> dict[int, int]:
+        with immediate(self._db, self.queue.reload_counters):
+            return self.queue.settle_given_up(first, last)
 
     def _keep(self, seq: int) -> bool:
         with immediate(self._db, self._resync):
@@ -149,13 +147,7 @@ class Retention:
     def trim(self) -> int:
         """Apply the size/age bounds now (the queue grew, or time passed); batches evicted.
         0 when the disk is full (tried again at the next trim)."""
-        try:
-            return self.queue.with_room(self._trim_now)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.queue.path):
-                raise storage_error(self.queue.path, "trimming the retention window", exc) from exc
-            self.queue.disk.hit(exc, "trimming the retention window (tried again later)")
-            return 0
+        return self.queue.unless_full(0, "trimming the retention window", "tried again later", self._trim_now)
 
     def _trim_now(self) -> int:
         with immediate(self._db, self._resync):
@@ -188,15 +180,9 @@ class Retention:
         """Ingest stored everything up to `seq`: free it. Returns batches freed."""
         if seq <= self.stats.confirmed_seq:
             return 0
-        try:
-            return self.queue.with_room(self._confirm, seq)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.queue.path):
-                raise storage_error(self.queue.path, f"freeing batches up to {seq}", exc) from exc
-            self.queue.disk.hit(
-                exc, f"freeing batches ingest stored (up to {seq}; freed at its next message)"
-            )
-            return 0
+        return self.queue.unless_full(
+            0, f"freeing batches ingest stored (up to {seq})", "freed at its next message", self._confirm, seq
+        )
 
     def _confirm(self, seq: int) -> int:
         with immediate(self._db, self.queue.reload_counters):
@@ -231,14 +217,14 @@ class Retention:
             )
         ]
         queued = {int(s) for (s,) in q("SELECT seq FROM batches WHERE seq BETWEEN ? AND ?", (first, last))}
-        try:
-            with immediate(self._db, self.queue.reload_counters):
-                tombs = self.queue.settle_given_up(first, last)
-        except sqlite3.Error as exc:
-            if not is_disk_full(exc, self.queue.path):
-                raise storage_error(self.queue.path, f"answering resend {first}..{last}", exc) from exc
-            self.queue.disk.hit(exc, "counting batches ingest asked for (counted when it asks again)")
-            tombs = {}
+        tombs = self.queue.unless_full(
+            {},
+            f"counting batches ingest asked for ({first}..{last})",
+            "counted when it asks again",
+            self._settle,
+            first,
+            last,
+        )
         have = {b.seq for b in retained} | queued
         gone: list[tuple[int, int, int]] = []
         run_start, run_n = -1, 0
