@@ -154,7 +154,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _recover(args: argparse.Namespace) -> int:
-    from edge_agent.buffer_recover import recover
+    from edge_agent.buffer_command import recover
 
     return recover(args.config, args.file)
 

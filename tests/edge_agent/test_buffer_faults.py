@@ -16,7 +16,8 @@ import pytest
 
 from edge_agent import buffer_faults
 from edge_agent.buffer import DiskQueue
-from edge_agent.buffer_recover import recover, scan
+from edge_agent.buffer_command import recover
+from edge_agent.buffer_recover import scan
 from edge_agent.commands_check import buffer_warnings
 from edge_agent.retention import Retention, RetentionConfig
 from tests.edge_agent.test_agent_buffer import queue, readings
