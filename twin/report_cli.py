@@ -76,6 +76,18 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--forms", metavar="YAML", help="form field definitions (default: shipped)")
     p.add_argument("--indicators", metavar="YAML", help="indicator definitions (default: shipped)")
+    p.add_argument(
+        "--plan",
+        action="append",
+        metavar="YAML",
+        help="another region's indicator table as data ({documents, plan_indicators}); repeatable; "
+        "needs --plans-dir: its quotations are checked against the documents first",
+    )
+    p.add_argument(
+        "--plans-dir",
+        metavar="DIR",
+        help="plain-text copies of the plan documents (e.g. ../shared/plans): quotations of --plan are checked",
+    )
     p.add_argument("--standards", metavar="YAML", help="standards thresholds (default: shipped)")
     p.add_argument(
         "--timetable",
@@ -130,6 +142,32 @@ def _run(args: argparse.Namespace) -> int:
         print(f"--out {out}: unknown format {out.suffix!r}; use one of {', '.join(FORMATS)}", file=sys.stderr)
         return 2
     cfg = load_indicators(args.indicators)
+    if args.plan:
+        if not args.plans_dir:
+            print(
+                "--plan 需要 --plans-dir（核对引文）| --plan needs --plans-dir to check its quotations",
+                file=sys.stderr,
+            )
+            return 2
+        from twin.indicators import add_plan_set
+        from twin.indicators.citations import check_citations
+
+        for plan in args.plan:
+            before = {i.id for i in cfg.plan_indicators}
+            cfg = add_plan_set(cfg, plan)
+            added = {i.id for i in cfg.plan_indicators} - before
+            bad = check_citations(cfg, Path(args.plans_dir), only=added)
+            if bad:
+                from contract.yamlio import ConfigError
+                from twin.indicators.messages import problem as say
+
+                fix_zh = "按原文逐字引用（原文乱序处用 printed 片段）"
+                fix_en = "quote the document as written (printed: fragments where scrambled)"
+                lines = []
+                for name, why in bad:
+                    zh, _, en = why.partition(" | ")
+                    lines.append(say(plan, name, zh, en, fix_zh, fix_en))
+                raise ConfigError(plan, lines)
     forms = load_forms(args.forms)
     standards = load_standards(args.standards)
     timetable = load_timetable(args.timetable)

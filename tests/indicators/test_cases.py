@@ -32,6 +32,7 @@ from twin.standards import intervals as iv
 from twin.standards import occupancy
 
 CASE_DIRS = [c.dir for c in load_cases("indicators")]
+PLANS = Path(__file__).resolve().parents[3] / "shared" / "plans"
 CST = timezone(timedelta(hours=8))
 NS = 10**9
 
@@ -197,6 +198,8 @@ def test_case(
     for f in [case_dir / "inputs.yaml", *sorted(case_dir.glob("inputs*.csv"))]:
         if f.is_file():
             argv += ["--inputs", str(f)]
+    for f in sorted(case_dir.glob("plan*.yaml")):  # another region's table, checked against ../shared/plans
+        argv += ["--plan", str(f), "--plans-dir", str(PLANS)]
     if "year" in case:
         argv += ["--year", str(case["year"])]
     rc = main(argv)
@@ -207,7 +210,7 @@ def test_case(
         assert "Traceback" not in err
         for line in expected_error.read_text(encoding="utf-8").splitlines():
             assert line.replace("{case}", str(case_dir)) in err
-        for line in err.splitlines()[1:]:  # after "configuration error:"
+        for line in err.splitlines()[1:]:  # after "configuration error:" (a plan set: its header line)
             zh, _, en = line.partition(" | ")
             assert re.search("[\u4e00-\u9fff]", zh) and en and "改正" in zh and "Fix:" in en, line
         return

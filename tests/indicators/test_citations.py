@@ -9,13 +9,12 @@ and the restored `wording` must use exactly those characters — one dropped or 
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from twin.indicators import load_indicators
+from twin.indicators.citations import check_citations, citation_problem, citations, cited_text
 from twin.indicators.forms import load_forms
 from twin.indicators.schema import Citation
 
@@ -23,42 +22,12 @@ PLANS = Path(__file__).resolve().parents[2].parent / "shared" / "plans"
 
 
 def _lines(file: str, lines: str) -> str:
-    text = (PLANS / file).read_text(encoding="utf-8").splitlines()
-    a, _, b = lines.partition("-")
-    return re.sub(r"\s+", "", "".join(text[int(a) - 1 : int(b or a)]))
-
-
-def citation_problem(wording: str, printed: list[str] | None, text: str) -> str | None:
-    """Why `wording` is not what the cited `text` says, or None."""
-    w = re.sub(r"\s+", "", wording)
-    if printed is None:
-        return None if w in text else f"{wording!r} is not on the cited lines as written"
-    at = 0
-    for frag in printed:
-        i = text.find(re.sub(r"\s+", "", frag), at)
-        if i < 0:
-            return f"fragment {frag!r} is not on the cited lines (in order)"
-        at = i + len(frag)
-    got, want = Counter(w), Counter("".join(re.sub(r"\s+", "", f) for f in printed))
-    if got != want:
-        return (
-            f"{wording!r} is not the printed characters: extra {dict(got - want)}, missing {dict(want - got)}"
-        )
-    return None
+    return cited_text((PLANS / file).read_text(encoding="utf-8").splitlines(), lines)
 
 
 def _citations() -> list[tuple[str, str, Citation]]:
     cfg = load_indicators()
-    out = []
-    for ind in cfg.plan_indicators:
-        out.append((ind.id, cfg.documents[ind.citation.doc].file, ind.citation))
-        if ind.baseline is not None and ind.baseline.citation is not None:
-            c = ind.baseline.citation
-            out.append((f"{ind.id}.baseline", cfg.documents[c.doc].file, c))
-    for op in cfg.operational:
-        if op.citation is not None:
-            out.append((op.id, cfg.documents[op.citation.doc].file, op.citation))
-    return out
+    return [(name, cfg.documents[c.doc].file, c) for name, c in citations(cfg)]
 
 
 @pytest.mark.parametrize("name,file,c", _citations(), ids=lambda x: x if isinstance(x, str) else "")
@@ -94,3 +63,27 @@ def test_every_form_label_is_on_its_lines() -> None:
         text = _lines(file, f.lines)
         for part in f.label.split(" "):
             assert citation_problem(part, None, text) is None, f"{f.id}: {part!r} not on l.{f.lines}"
+
+
+def test_check_citations_names_each_slip(tmp_path: Path) -> None:
+    cfg = load_indicators()
+    assert check_citations(cfg, PLANS) == []
+    bad = cfg.model_copy(
+        update={
+            "plan_indicators": [
+                i.model_copy(
+                    update={
+                        "citation": i.citation.model_copy(
+                            update={"wording": "中小学新改扩建学校智慧校园达标率"}
+                        )
+                    }
+                )
+                if i.id == "new-school-smart-campus-rate"
+                else i
+                for i in cfg.plan_indicators
+            ]
+        }
+    )
+    ((name, problem),) = check_citations(bad, PLANS)
+    assert name == "new-school-smart-campus-rate（004_ff3da47212e0ef80.txt l.301）" and "少“、建”" in problem
+    assert check_citations(cfg, tmp_path)[0][1].startswith("找不到文档")
