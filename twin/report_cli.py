@@ -139,7 +139,11 @@ def _run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
-        print(f"--out {out}: unknown format {out.suffix!r}; use one of {', '.join(FORMATS)}", file=sys.stderr)
+        print(
+            f"--out {out}：不支持的格式 {out.suffix!r}，请用 {'、'.join(FORMATS)} | unknown format "
+            f"{out.suffix!r}; use one of {', '.join(FORMATS)}",
+            file=sys.stderr,
+        )
         return 2
     cfg = load_indicators(args.indicators)
     if args.plan:
@@ -174,7 +178,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         start, end = period_ns(args.period, standards.timezone)
     except ValueError as exc:
-        print(f"--period: {exc}", file=sys.stderr)
+        print(f"--period：报告期应写作 起始日期..结束日期（如 2026-09-01..2026-11-30）| {exc}", file=sys.stderr)
         return 2
     d0, d1 = (dt.date.fromisoformat(x.strip()) for x in args.period.split(".."))
     year = args.year or d1.year

@@ -130,10 +130,11 @@ def assemble(
     regions = sorted({d.region for d in cfg.documents.values()})
     if not places & set(regions):
         problems.append(
-            f"学校名录未注明所在地区（city/province 为 {'、'.join(regions)} 之一），列出全部地区的规划指标 | the roster "
-            f"names no region of a plan ({', '.join(regions)}): every region's plan indicators are listed"
+            f"学校名录未注明所在地区（city/province 为 {'、'.join(regions)} 之一），按默认地区 {cfg.default_region} "
+            f"的规划列出 | the roster names no region of a plan ({', '.join(regions)}): the plans of "
+            f"{cfg.default_region} are listed"
         )
-        places = places | set(regions)
+        places = places | {cfg.default_region}
     twins = [c for c in ctxs if c.facts is not None]
     return DistrictReport(
         plan="；".join(sorted({cfg.documents[i.citation.doc].title_zh for i in cfg.applicable(places)}))

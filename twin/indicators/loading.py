@@ -95,7 +95,23 @@ def _load_yaml(path: Path) -> Any:
     bad = _bad_dates(path, text)
     if bad:
         raise ConfigError(str(path), bad)
-    doc = loads_yaml(text, str(path))
+    try:
+        doc = loads_yaml(text, str(path))
+    except ConfigError as exc:  # "file:line:col: YAML syntax: …" → Chinese first
+        raise ConfigError(
+            str(path),
+            [
+                problem(
+                    p.split(": ", 1)[0],
+                    "",
+                    "YAML 格式错误",
+                    p.split(": ", 1)[-1],
+                    "检查该行的缩进、冒号和引号",
+                    "check indentation, colons and quotes on that line",
+                )
+                for p in exc.problems
+            ],
+        ) from None
     if doc is None:
         raise ConfigError(
             str(path), [problem(str(path), "", "文件为空", "file is empty", "填写内容", "fill it in")]

@@ -273,6 +273,7 @@ class IndicatorsFile(BaseModel):
         default_factory=list, description="typed multimedia whatever the equipment"
     )
     conflicts: ConflictRule
+    default_region: str = Field(description="the plans used when a roster names no known region (flagged)")
     plan_indicators: list[PlanIndicator] = Field(min_length=1)
     operational: list[Operational] = Field(default_factory=list)
     eyecare_rule: str = Field(description="the standards rule whose verdicts make the 护眼 section")
@@ -299,6 +300,8 @@ class IndicatorsFile(BaseModel):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate indicator ids: {dup}")
+        if self.default_region not in {d.region for d in self.documents.values()}:
+            raise ValueError(f"default_region {self.default_region!r} is no document's region")
         for ind in self.plan_indicators:
             if ind.citation.doc not in self.documents:
                 raise ValueError(f"{ind.id}: citation.doc {ind.citation.doc!r} is not in documents")
