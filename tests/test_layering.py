@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,15 @@ SERVER_ONLY = {
 }
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """Each file parsed once per test process (every rule below walks the whole tree)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
 def _modules(path: Path) -> set[str]:
     """Dotted names of the project-absolute modules `path` imports."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _tree(path)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -159,7 +166,7 @@ def test_one_implementation_of(concept: str) -> None:
             rel = path.relative_to(REPO).as_posix()
             if rel == owner or rel in PENDING:
                 continue
-            tree = ast.parse(path.read_text(encoding="utf-8"), rel)
+            tree = _tree(path)
             bad += [f"{rel}:{line}" for line in detect(tree)]
     assert not bad, f"a second {concept} (use {owner}): " + ", ".join(bad)
 
