@@ -178,7 +178,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         start, end = period_ns(args.period, standards.timezone)
     except ValueError as exc:
-        print(f"--period：报告期应写作 起始日期..结束日期（如 2026-09-01..2026-11-30）| {exc}", file=sys.stderr)
+        print(
+            f"--period：报告期应写作 起始日期..结束日期（如 2026-09-01..2026-11-30）| {exc}", file=sys.stderr
+        )
         return 2
     d0, d1 = (dt.date.fromisoformat(x.strip()) for x in args.period.split(".."))
     year = args.year or d1.year
