@@ -208,6 +208,7 @@ def test_xlsx_opens_and_holds_the_expected_cells(
     wb = load_workbook(out)
     assert wb.sheetnames == [
         "规划指标",
+        "提示",
         "口径说明与依据",
         "来源冲突",
         "运行监测指标",
@@ -258,12 +259,7 @@ def test_xlsx_opens_and_holds_the_expected_cells(
 
 def test_csv_json_html(report: DistrictReport, cfg: IndicatorsFile, tmp_path: Path) -> None:
     files = write_report(report, cfg, tmp_path / "r.csv")
-    assert [f.name for f in files][:4] == [
-        "r.csv",
-        "r-definitions.csv",
-        "r-conflicts.csv",
-        "r-operational.csv",
-    ]
+    assert [f.name for f in files][:4] == ["r.csv", "r-problems.csv", "r-definitions.csv", "r-conflicts.csv"]
     with files[0].open(encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][1] == "指标 Indicator"

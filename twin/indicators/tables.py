@@ -162,6 +162,13 @@ def definitions_table(rep: DistrictReport, cfg: IndicatorsFile) -> Table:
     return table("definitions", "口径说明与依据", "Definitions and sources", cells, rows)
 
 
+def problems_table(rep: DistrictReport) -> Table:
+    """What the officer should know before submitting: stale figures, schools outside the
+    roster, a roster without a place — the same list as report.json `problems` and stderr."""
+    cells: Cells[str] = [(Column("提示", "Notice", width=100), lambda p: p)]
+    return table("problems", "提示", "Notices", cells, rep.problems)
+
+
 def conflicts_table(rep: DistrictReport) -> Table:
     cells: Cells[Any] = [
         (Column("学校", "School", width=14), lambda c: c.school),
@@ -422,6 +429,7 @@ def build_tables(rep: DistrictReport, cfg: IndicatorsFile, forms: FormsFile) -> 
     ]
     return [
         plan_table(rep, cfg),
+        problems_table(rep),
         definitions_table(rep, cfg),
         conflicts_table(rep),
         operational_table(rep, cfg),
