@@ -6,9 +6,9 @@ pure plausibility rules. Reading and checking files is `twin.indicators.loading`
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.indicators.schema import Level
 
@@ -115,6 +115,12 @@ class RoomInput(Provenance):
     room: str = Field(description="room number (IFC Name)")
     designations: list[str] = Field(default_factory=list)
     equipment: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("room", mode="before")
+    @classmethod
+    def _room_number(cls, v: Any) -> Any:
+        """`room: 301` in YAML is a number; the room is named 301 all the same."""
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 SurveyItem = Literal["uniformity", "ugr", "ra", "cct", "desk_illuminance", "blackboard_illuminance"]

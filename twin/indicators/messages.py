@@ -101,6 +101,8 @@ def translate(err: Any) -> tuple[str, str, str, str]:
             "改为可选值之一",
             "use one of the allowed values",
         )
+    if t == "string_type":
+        return f"应为文字，实际为 {shown}", f"must be text, got {shown}", "加引号写成文字", "quote it as text"
     if t in ("string_too_short", "too_short"):
         return "不能为空", "must not be empty", "填写内容", "fill it in"
     if t == "string_pattern_mismatch":
