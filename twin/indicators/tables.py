@@ -310,8 +310,13 @@ def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
     fmts = {f.id: f.fmt for f in sf.fields}
     units = {f.id: f"（{f.unit}）" if f.unit else "" for f in sf.fields}
     out = []
+    sheets: set[str] = set()
     for s in rep.school_forms:
         name = next((v.value for v in s.fields if v.id == "name"), s.school) or s.school
+        sheet = f"附件2 {name}"[:31]
+        if sheet in sheets:  # two long names alike in their first 28 characters: the id tells them apart
+            sheet = f"附件2 {s.school}"[:31]
+        sheets.add(sheet)
         missing = "、".join(s.missing) or "无"
         out.append(
             Table(
@@ -321,7 +326,7 @@ def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
                 _FORM_COLUMNS,
                 _form_rows((v.label + units.get(v.id, ""), v, fmts.get(v.id, "text")) for v in s.fields),
                 note=f"缺项 missing（{len(s.missing)}）：{missing}",
-                sheet=f"附件2 {name}"[:31],
+                sheet=sheet,
                 page=True,
             )
         )

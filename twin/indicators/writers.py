@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import html
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def write_xlsx(tables: list[Table], path: Path, title: str) -> list[Path]:
     missing_fill = PatternFill("solid", fgColor="FDE9E7")
     sheets: dict[str, Any] = {}
     for t in tables:
-        name = (t.sheet or t.title_zh)[:31]
+        name = re.sub(r"[\[\]:*?/\\]", "_", t.sheet or t.title_zh)[:31]  # characters Excel refuses
         ws = sheets.get(name)
         first = ws is None
         if ws is None:
