@@ -48,6 +48,17 @@ def load_yaml(path: str | Path) -> Any:
     return loads_yaml(text, str(p))
 
 
+def load_yaml_for_edit(path: str | Path) -> Any:
+    """ruamel's round-trip document (comments, order, styles kept) for a command that edits a
+    file and writes it back (`api token add`, rebinding): slower, and only where it matters."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(p), [f"{p}: cannot read: {exc.strerror or exc}"]) from None
+    return _ruamel_load(text, str(p))
+
+
 def loads_yaml(text: str, name: str = "<string>") -> Any:
     """The document with line numbers on every mapping and sequence. libyaml (C) reads it when it
     can, with ruamel's YAML 1.2 meaning of every plain scalar (`yes`, `08:00` and `017` are a
@@ -57,6 +68,10 @@ def loads_yaml(text: str, name: str = "<string>") -> Any:
         return _fast_load(text)
     except Exception:  # not a failure: ruamel reads it, and words any error
         pass
+    return _ruamel_load(text, name)
+
+
+def _ruamel_load(text: str, name: str) -> Any:
     try:
         return _yaml().load(text)
     except MarkedYAMLError as exc:

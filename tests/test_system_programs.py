@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -85,7 +84,6 @@ def test_a_run_without_socat_fails_in_the_first_second_naming_it(tmp_path: Path)
         assert found, f"{prog.name} must be installed for this test (make system-deps)"
         (bindir / prog.name).symlink_to(found)
     env = {**os.environ, "PATH": str(bindir)}
-    t0 = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-m", "integration", "-p", "no:cacheprovider", "tests/test_cli.py"],
         cwd=REPO,
@@ -94,9 +92,10 @@ def test_a_run_without_socat_fails_in_the_first_second_naming_it(tmp_path: Path)
         text=True,
         timeout=60,
     )
-    elapsed = time.monotonic() - t0
     out = done.stdout + done.stderr
     assert done.returncode == 3, out
     assert "socat" in out and "Debian package socat" in out, out
     assert "chromium " not in out.split("not installed:")[1], "only the missing program is named"
-    assert elapsed < 10, f"took {elapsed:.1f}s: the check must run before collection"
+    # before collection (no module imported, no test counted): the first second on a quiet
+    # machine, whatever the load (a wall-clock bound here would only measure the load)
+    assert "collected" not in out and "passed" not in out, out
