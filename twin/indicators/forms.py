@@ -220,7 +220,8 @@ def district_sheet(schools: list[SchoolContext], form: DistrictForm, cfg: Indica
             v = None if lacking else sum(r.value for _, r in got)
             origin = _origins([r.origin for _, r in got])
             src = "各校录播教室数之和：" + "；".join(
-                f"{c.school.id} {r.value if r.value is not None else '缺'}（{r.origin}）" for c, r in got
+                f"{c.school.id} {r.value if r.value is not None else '缺'}（{ORIGIN_ZH.get(r.origin, r.origin)}）"
+                for c, r in got
             )
         elif f.id == "multimedia_share":
             parts = [(c, _multimedia_parts(c, cfg)) for c in schools]

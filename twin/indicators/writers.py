@@ -153,6 +153,8 @@ def write_xlsx(tables: list[Table], path: Path, title: str) -> list[Path]:
                     cell.fill = missing_fill
                 elif fmt in _XLSX_FMT and isinstance(value, int | float) and not isinstance(value, bool):
                     cell.number_format = _XLSX_FMT[fmt]
+        if not t.rows:
+            ws.append(["无 none"])
         if first and not t.page:
             ws.freeze_panes = ws.cell(row=head + 1, column=2).coordinate
             ws.print_title_rows = f"{head}:{head}"
