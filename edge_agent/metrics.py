@@ -176,7 +176,7 @@ def _devices(devices: list[DeviceHealth]) -> Iterator[Metric]:
     bad = GaugeMetricFamily("campus_agent_device_bad_points", "Points bad in the last poll", labels=labels)
     polls = CounterMetricFamily(
         "campus_agent_device_polls",
-        "Polls per device and outcome (ok = all points usable, partial = some bad, failed = no answer)",
+        "Polls per device and outcome (ok = all points usable, partial = some bad, failed = no answer or every point failed)",
         labels=[*labels, "outcome"],
     )
     point_bad = CounterMetricFamily(

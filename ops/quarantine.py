@@ -17,6 +17,7 @@ with `max_records` vs JSON lines per day) with two reader commands; both now use
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import threading
 import time
@@ -60,13 +61,20 @@ class QuarantineRecord:
     truncated: bool = False
 
     def to_json(self) -> dict[str, object]:
+        """Text payloads as text; binary ones (CBOR, protobuf, a raw frame) as base64 with
+        `payload_encoding: base64`, so the original bytes survive `quarantine show --json`."""
+        try:
+            payload, encoding = self.payload.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            payload, encoding = base64.b64encode(self.payload).decode("ascii"), "base64"
         return {
             "id": self.id,
             "ts_ns": self.ts_ns,
             "source": self.source,
             "topic": self.topic,
             "reason": self.reason,
-            "payload": self.payload.decode("utf-8", errors="replace"),
+            "payload": payload,
+            "payload_encoding": encoding,
             "truncated": self.truncated,
         }
 
