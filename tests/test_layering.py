@@ -189,9 +189,7 @@ def test_the_detectors_find_what_they_guard() -> None:
 # lazy or type-only import hides a circle from Python, not from a reader: the two modules are
 # still one unit that cannot be understood, tested or moved apart.
 # circles being removed on another branch (remove the entry when it lands)
-KNOWN_CIRCLES: set[frozenset[str]] = {
-    frozenset({"twin.indicators.inputs", "twin.indicators.inputs_csv"}),  # fixed on branch report
-}
+KNOWN_CIRCLES: set[frozenset[str]] = set()
 
 
 def _module_name(path: Path, root: Path) -> str:
