@@ -69,7 +69,9 @@ class AgentCollector(Collector):
             s.oldest_unsent_age_s,
         )
         dropped = CounterMetricFamily(
-            "campus_agent_dropped_readings", "Readings dropped by buffer limits", labels=["reason"]
+            "campus_agent_dropped_readings",
+            "Readings dropped by buffer limits or storage faults (disk_full, corrupt_buffer), per reason",
+            labels=["reason"],
         )
         for reason in sorted({*DROP_REASONS, *s.dropped}):
             dropped.add_metric([reason], s.dropped.get(reason, 0))

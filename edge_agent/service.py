@@ -3,7 +3,8 @@
 SIGTERM (systemd stop) and SIGINT (Ctrl-C) set the stop event: sources stop, the uplink flushes
 within `flush_timeout_s`, the buffer closes, exit 0. An agent that stops on an error (an
 essential task that cannot be kept running, `edge_agent/supervise.py`) exits 1: the unit
-(`Restart=always`) starts it again and the journal shows the failure; a config error exits 2. A second signal does not interrupt the flush; the
+(`Restart=always`) starts it again and the journal shows the failure; a config error exits 2, a
+storage error at start (full disk) 3. A second signal does not interrupt the flush; the
 flush bound does. SIGKILL loses nothing either: the queue file is the state.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from contract.secrets import SecretError
 from contract.yamlio import ConfigError
+from edge_agent.buffer_faults import StorageError
 from edge_agent.config import load_agent_config
 from edge_agent.profiles import load_profiles, search_dirs
 from edge_agent.runtime import Agent
@@ -52,6 +54,9 @@ async def _main(config: str, flush_timeout_s: float, extra_profiles: Sequence[st
     except SecretError as exc:
         log.error("credentials: %s", exc)
         return 2
+    except StorageError as exc:  # e.g. started on a full disk: one line, no traceback
+        log.error("%s — the agent stops (systemd starts it again)", exc)
+        return 3
 
 
 def _one_line(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.sqlite_tx import immediate
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -129,8 +131,11 @@ class Quarantine:
             by_source: dict[str, int] = {}
             for _, source, *_rest in pending:
                 by_source[source] = by_source.get(source, 0) + 1
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+
+            def keep_for_next_flush() -> None:  # nothing lost silently
+                self._pending[:0] = pending
+
+            with immediate(self._db, keep_for_next_flush):
                 self._db.executemany(
                     "INSERT INTO quarantine(ts_ns, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)",
                     pending,
@@ -144,11 +149,6 @@ class Quarantine:
                     "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                     (self.max_records,),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._pending[:0] = pending  # kept for the next flush, nothing lost silently
-                raise
 
     def counts(self) -> dict[str, int]:
         """Records ever quarantined, per source (including trimmed and not yet flushed ones)."""

@@ -359,7 +359,8 @@ class _Bus:
         waiting: list[Sample] = []
         waiting_since = 0.0
         inflight: asyncio.Future[None] | None = None
-        ids: list[str] = []
+        ids: list[str] = []  # devices of the samples waiting
+        inflight_ids: list[str] = []  # devices of the samples in the sink call (named if it fails)
         group_due, group_late = -1.0, 0.0
 
         def settle() -> None:
@@ -367,15 +368,15 @@ class _Bus:
             if inflight is not None and inflight.done():
                 exc = inflight.exception()
                 if exc is not None:  # the sink's problem must not stop polling
-                    on_sink_error(",".join(sorted(set(ids))) or "?", exc)
+                    on_sink_error(",".join(sorted(set(inflight_ids))), exc)
                 inflight = None
 
         def hand_over() -> None:
-            nonlocal inflight, waiting, ids
+            nonlocal inflight, waiting, ids, inflight_ids
             settle()
             if inflight is None and waiting:
                 inflight = asyncio.ensure_future(sink(waiting))
-                waiting, ids = [], []
+                waiting, ids, inflight_ids = [], [], ids
 
         stopper = asyncio.ensure_future(stop.wait())
         try:
