@@ -195,6 +195,8 @@ class _Bus:
         if not connected:
             client.close()
             cause = await self._connect_cause(timeout_s)
+            if cause.startswith("serial port "):  # a whole sentence already (settings refused)
+                raise _Failure(cause, alive=False)
             raise _Failure(f"cannot connect to {self._where()}: {cause}", alive=False)
         self.client = client
         return client
@@ -209,6 +211,24 @@ class _Bus:
         if isinstance(exc, OSError):
             return f"cannot connect to {self._where()}: {os_error_reason(exc)}"
         return f"cannot connect to {self._where()}: {type(exc).__name__}: {exc}"
+
+    def _serial_cause(self, t: RtuTransport) -> str:
+        """The port opens: configure it as pymodbus would, to say which setting the driver refuses
+        (pymodbus sometimes reports a refused `tcsetattr` only as "not connected")."""
+        import serial  # pyserial, the [agent] extra (pymodbus' serial transport uses it)
+
+        try:
+            serial.Serial(
+                t.port,
+                baudrate=t.baudrate,
+                parity=t.parity,
+                stopbits=t.stopbits,
+                bytesize=t.bytesize,
+                timeout=0,
+            ).close()
+        except Exception as exc:  # termios.error (EINVAL), SerialException
+            return self._open_error(exc)
+        return "port opens with these settings, but the Modbus client could not connect"
 
     def mark_down(self, reason: str) -> None:
         """Every device of a line whose task failed: DOWN with the cause (one line per device)."""
@@ -225,7 +245,7 @@ class _Bus:
             if isinstance(t, RtuTransport):
                 fd = os.open(t.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
                 os.close(fd)
-                return "port opens but the serial settings were refused"
+                return self._serial_cause(t)
             _, writer = await asyncio.wait_for(asyncio.open_connection(t.host, t.port), timeout_s)
             writer.close()
             return "connected on a second try (flaky link?)"
