@@ -101,10 +101,10 @@ async def enforce(request: Request, state: AppState, principal: Principal) -> No
         kind = PARAMS.get(name)
         if kind is None:
             continue
+        named_campus = True  # the write is about one place, not the district
         campus = campus_of(state, kind, value)
         if campus is None:
             continue  # unknown id: the route says 404 (the same answer as out of scope)
-        named_campus = True
         if not principal.sees(campus):
             raise not_found(kind, value)
     if request.method in WRITES and not named_campus:

@@ -251,6 +251,19 @@ def test_out_of_scope_and_unknown_ids_answer_alike(
 def test_school_admin_cannot_run_district_wide_writes(client: TestClient) -> None:
     r = client.post(f"{V1}/admin/reload", headers=_hdr("a-admin"))
     assert r.status_code == 403 and "district" in r.json()["detail"]
+    # a write naming a place that does not exist is the route's 404, not a district refusal
+    r = client.post(
+        f"{V1}/alerts/acks",
+        headers=_hdr("a-admin"),
+        json={
+            "room": "no-such-room",
+            "quantity": "co2",
+            "device": "d",
+            "point": "p",
+            "start": "2026-11-23T09:00:00+08:00",
+        },
+    )
+    assert r.status_code == 404
 
 
 def test_audit_log_names_who_changed_what(
