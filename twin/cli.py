@@ -125,7 +125,7 @@ def _export(args: argparse.Namespace) -> int:
 
     from contract.bindings import BindingTable
     from twin.config import load_twin
-    from twin.ifc_open import IfcFileError
+    from twin.ifc_open import CRASHED, IfcFileError
     from twin.writeback import export_ifc
 
     campuses = load_twin(args.config, _progress)
@@ -149,8 +149,13 @@ def _export(args: argparse.Namespace) -> int:
     try:
         for c in campuses:
             bindings = [b for b in table.bindings if b.tags.campus == c.id] if table else c.bindings
+            crashed = {p.file for p in c.problems if p.kind == CRASHED}
             for src in c.source_files:
                 out = Path(args.out) / c.id / Path(src).name
+                if src in crashed:  # opening it again here would crash this command
+                    failed += 1
+                    print(f"not exported: {src}: it crashed the IFC library when read", file=sys.stderr)
+                    continue
                 try:
                     r = export_ifc(src, out, bindings, store)
                 except IfcFileError as exc:
