@@ -16,10 +16,9 @@ A case is one of:
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
-
-import zipfile
 
 import ifcopenshell
 import ifcopenshell.api.aggregate

@@ -21,7 +21,9 @@ def _config(tmp: Path, campuses: dict[str, list[Path]]) -> Path:
         for cid, files in campuses.items()
     ]
     cfg = tmp / "twin.yaml"
-    cfg.write_text("\n".join(lines) + f"\ncache_dir: {tmp / 'cache'}\nread_in_child: never\n", encoding="utf-8")
+    cfg.write_text(
+        "\n".join(lines) + f"\ncache_dir: {tmp / 'cache'}\nread_in_child: never\n", encoding="utf-8"
+    )
     return cfg
 
 
@@ -55,7 +57,9 @@ def test_two_campuses_from_one_model_keep_their_own_ids(tmp_path: Path) -> None:
             assert b.global_id == f"{c.id}:{b.ifc_id}"
             for st in b.storeys:
                 assert st.building_id == b.global_id
-                assert all(s.storey_id == st.global_id and s.global_id.startswith(f"{c.id}:") for s in st.spaces)
+                assert all(
+                    s.storey_id == st.global_id and s.global_id.startswith(f"{c.id}:") for s in st.spaces
+                )
     assert {s.ifc_id for s in north.spaces()} == {s.ifc_id for s in south.spaces()}
     assert not {s.global_id for s in north.spaces()} & {s.global_id for s in south.spaces()}
     # bindings keep naming the IFC GlobalId (what telemetry and write-back use)

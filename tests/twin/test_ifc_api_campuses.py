@@ -53,7 +53,9 @@ def district(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         f"  - {{id: {cid}, name: {cid}, ifc: [{', '.join(repr(str(SHARED_IFC / f)) for f in files)}]}}"
         for cid, files in shared.items()
     ]
-    (tmp_path / "twin.yaml").write_text("\n".join(lines) + f"\ncache_dir: {tmp_path / 'cache'}\n", encoding="utf-8")
+    (tmp_path / "twin.yaml").write_text(
+        "\n".join(lines) + f"\ncache_dir: {tmp_path / 'cache'}\n", encoding="utf-8"
+    )
     (tmp_path / "tokens.yaml").write_text(
         f"tokens:\n  - {{name: ops, role: admin, sha256: {hashlib.sha256(ADMIN.encode()).hexdigest()}}}\n",
         encoding="utf-8",
