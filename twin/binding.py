@@ -31,7 +31,9 @@ from twin.model import Building, Campus, Space, Storey
 
 Severity = Literal["error", "warning"]
 # room types where a missing sensor is worth a warning (corridors/toilets rarely have one)
-MONITORED_ROOM_TYPES_EXCLUDED = frozenset({"corridor", "stairwell", "toilet", "other"})
+MONITORED_ROOM_TYPES_EXCLUDED = frozenset(
+    {"corridor", "stairwell", "toilet", "other", "storage", "plant_room"}
+)
 
 
 class BindingEntry(BaseModel):

@@ -209,7 +209,7 @@ def _plans(args: argparse.Namespace) -> int:
 
 def _types(args: argparse.Namespace) -> int:
     from twin.ifc_loader import load_campus
-    from twin.rooms import load_rules, type_rooms, unmatched_names
+    from twin.rooms import closest_type, load_rules, type_rooms, unmatched_names
 
     campus = load_campus("types", "types", args.files, _progress)
     _say_file_problems(campus.problems)
@@ -218,7 +218,9 @@ def _types(args: argparse.Namespace) -> int:
     if args.unmatched:
         rows = unmatched_names(campus)
         for name, count in rows:
-            print(f"{count:5d}  {name}")
+            near = closest_type(name, rules)
+            hint = f"  → closest: {near[0]} {rules.label(near[0])} (like {near[1]!r})" if near else ""
+            print(f"{count:5d}  {name}{hint}")
         print(f"{sum(c for _, c in rows)} rooms untyped, {len(rows)} distinct names", file=sys.stderr)
     else:
         counts: dict[str, int] = {}
