@@ -181,6 +181,18 @@ def _sensor_info(el: Any, psets: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MIN_AREA_M2 = 0.01
+ZERO_AREA_NOTE = "sensors bound to it are not written back (bind them to the room they are in)"
+
+
+def _states_zero_area(*sets: dict[str, Any]) -> bool:
+    """A Qto or tool property set that gives the floor area as 0 (a room drawn without extent)."""
+    keys = {*AREA_KEYS, *(k for a, _, _ in TOOL_QUANTITIES.values() for k in a)}
+    return any(
+        v == 0 for d in sets for q in d.values() if isinstance(q, dict) for k, v in q.items() if k in keys
+    )
+
+
 def describe(el: Any) -> str:
     """`#12 IfcSpace 'A-101 教室'`: how a user finds the object in a viewer or the file."""
     label = " ".join(str(x) for x in (getattr(el, "Name", None), getattr(el, "LongName", None)) if x)
@@ -319,6 +331,8 @@ class _FileLoader:
                 self._quantities_from_qto(space, q, qname)
                 break
         self._quantities_from_tool(space, psets)
+        if space.area_m2 is None and _states_zero_area(qtos, psets):
+            self.problem(sp, f"space {label!r} states a floor area of 0 m²: {ZERO_AREA_NOTE}")
         self._elements(sp, space)
         if storey_el is not None and storey_el.id() in self.storeys:
             storey = self.storeys[storey_el.id()]
@@ -405,6 +419,10 @@ class _FileLoader:
             if s.area_m2 is None:
                 s.area_m2 = round(mesh.footprint().area, 4)
                 s.quantity_source = "geometry"
+                if s.area_m2 < MIN_AREA_M2:
+                    self.problem(
+                        el, f"space {s.room_number!r}: its shape has no floor area: {ZERO_AREA_NOTE}"
+                    )
             if s.volume_m3 is None:
                 s.volume_m3 = round(mesh.volume, 4)
             if s.height_m is None:

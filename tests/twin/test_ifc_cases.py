@@ -122,8 +122,10 @@ def test_ifc_case(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert next(p.schema for p in lf.problems if p.kind) == expect["schema"]
     if "line" in expect:  # the problem names the line where the body breaks
         assert f"line {expect['line']}" in next(p.message for p in lf.problems if p.kind)
-    if "problem" in expect:  # listed, naming every object involved
-        (msg,) = [p.message for p in lf.problems if expect["problem"] in p.message]
+    if "problem" in expect:  # listed (by inspect --geometry too), naming every object involved
+        lfg = load_ifc(path, "case", geometry=True)
+        (msg,) = [p.message for p in lfg.problems if expect["problem"] in p.message]
+        assert expect["problem"] in _run(capsys, "twin", "inspect", str(path), "--geometry")[1]
         assert all(n in msg for n in expect.get("names", [])), msg
     spaces = [s for b in lf.buildings for s in b.all_spaces()]
     if "spaces" in expect:
@@ -165,8 +167,10 @@ def test_ifc_case(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert got_rc == rc["export"], err
     if "export_kind" in expect:
         assert expect["export_kind"] in err
-    if got_rc == 0:
-        check_sensors_inside(tmp_path / "out" / "case" / path.name, len(bound))
+    if got_rc == 0:  # every sensor written is inside its room; refused ones are named
+        check_sensors_inside(tmp_path / "out" / "case" / path.name, expect.get("sensors_written", len(bound)))
+        for name in expect.get("refused", []):
+            assert f"space {name!r} has no floor area" in err
 
 
 def test_inspect_json_lists_file_problem_structured(
