@@ -37,6 +37,7 @@ from twin.ifc_loader import Progress as LoadProgress
 from twin.ifc_open import UNREADABLE, IfcFileError, IfcFileProblem, open_ifc
 from twin.isolate import heavy, run_isolated
 from twin.model import Building, Campus, Space
+from twin.plan_labels import fit_text, label_box
 
 log = logging.getLogger(__name__)
 
@@ -385,16 +386,63 @@ def attach_footprints(campus: Campus, cache_dir: str | Path | None = None) -> No
         attach_plans([b for b in campus.buildings if b.source_file == path], plans)
 
 
+SVG_STYLE = (
+    "path{fill:#eef2f5;stroke:#33475b;stroke-width:.06}"
+    "path:hover{fill:#d6e4f0}"
+    "text{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;fill:#102030;pointer-events:none;"
+    "text-anchor:middle}"
+    "text.num{font-weight:bold}text.name{fill:#33475b}text.storey{text-anchor:start;font-weight:bold}"
+)
+
+
+def _label(s: SpacePlan, min_font: float, max_font: float) -> list[str]:
+    """Visible <text> lines for one room: number, then name, each fitted to the room's free box;
+    what does not fit is shortened or left to the hover title."""
+    if not s.outlines:
+        return []
+    box = label_box(max(s.outlines, key=lambda r: Polygon(r).area))
+    if box is None:
+        return []
+    lines: list[tuple[str, str, float]] = []
+    room = fit_text(s.name or "", box.w, min(max_font, box.h / 2.2), min_font)
+    if room is not None:
+        lines.append(("num", *room))
+    name = fit_text(s.long_name or "", box.w, min(max_font * 0.8, box.h / 2.2), min_font)
+    if name is not None and (room is None or room[1] + name[1] * 1.1 <= box.h):
+        lines.append(("name", *name))
+    if not lines:
+        return []
+    total = sum(f for _, _, f in lines) * 1.1
+    y = -box.y - total / 2
+    out = []
+    for cls, text, font in lines:
+        y += font
+        out.append(
+            f'<text class="{cls}" x="{box.x:.3f}" y="{y - font * 0.12:.3f}" font-size="{font:.3f}">{escape(text)}</text>'
+        )
+        y += font * 0.1
+    return out
+
+
 def storey_svg(plan: StoreyPlan, room_class: dict[str, str] | None = None, margin_m: float = 1.0) -> str:
     """A standalone SVG of one storey (north up: SVG y is flipped); each space is a <path>
-    with data-global-id / data-name, so the web UI can colour and link rooms."""
+    with data-global-id / data-name, so the web UI can colour and link rooms, and a visible label
+    (number and name, fitted to the room or shortened; the full name is the hover title)."""
     b = plan.bounds() or (0.0, 0.0, 1.0, 1.0)
+    span = max(b[2] - b[0], b[3] - b[1], 1.0)
+    min_font, max_font = span / 120, span / 60
+    margin_m = max(margin_m, max_font * 2)
     x0, y0, x1, y1 = b[0] - margin_m, b[1] - margin_m, b[2] + margin_m, b[3] + margin_m
+    storey = escape(plan.name or plan.global_id)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.3f} {-y1:.3f} {x1 - x0:.3f} {y1 - y0:.3f}" '
         f'data-storey="{escape(plan.name or plan.global_id, quote=True)}">',
-        f"<title>{escape(plan.name or plan.global_id)}</title>",
+        f"<title>{storey}</title>",
+        f"<style>{SVG_STYLE}</style>",
+        f'<text class="storey" x="{x0 + max_font * 0.3:.3f}" y="{-y1 + max_font * 1.2:.3f}" '
+        f'font-size="{max_font:.3f}">{storey}</text>',
     ]
+    labels: list[str] = []
     for s in plan.spaces:
         d = " ".join(
             "M " + " L ".join(f"{x:.3f} {-y:.3f}" for x, y in ring) + " Z" for ring in s.outlines + s.holes
@@ -405,5 +453,7 @@ def storey_svg(plan: StoreyPlan, room_class: dict[str, str] | None = None, margi
             f'<path class="{cls}" fill-rule="evenodd" data-global-id="{escape(s.global_id, quote=True)}" '
             f'data-name="{label}" d="{d}"><title>{label}</title></path>'
         )
+        labels.extend(_label(s, min_font, max_font))
+    parts.extend(labels)  # above every room: a neighbour never paints over a label
     parts.append("</svg>")
     return "\n".join(parts)
