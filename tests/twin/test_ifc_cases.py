@@ -263,3 +263,57 @@ def test_every_sample_through_every_command(
         check_sensors_inside(tmp_path / "out" / "case" / path.name, None, predefined=None)
     else:
         check_sensors_inside(tmp_path / "out" / "case" / path.name, len(spaces))
+
+
+def test_export_of_a_campus_with_a_good_file_and_a_zip_without_ifc_writes_the_good_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = materialise(next(c for c in CASES if c.name == "storey-slash"), tmp_path)
+    empty = materialise(next(c for c in CASES if c.name == "zip-without-ifc"), tmp_path)
+    (tmp_path / "bindings.yaml").write_text("bindings:\n  - {device: d1, point: co2, room: A-101}\n", encoding="utf-8")
+    cfg = tmp_path / "twin.yaml"
+    cfg.write_text(
+        f"campuses:\n  - {{id: c, name: c, ifc: ['{good}', '{empty}'], bindings: bindings.yaml}}\n", encoding="utf-8"
+    )
+    rc, out, err = _run(capsys, "twin", "export", str(cfg), "--out", str(tmp_path / "out"))
+    assert rc == 1 and f"not exported: {empty}: no_model" in err
+    check_sensors_inside(tmp_path / "out" / "c" / good.name, 1)
+    rc, out, err = _run(capsys, "twin", "bind", str(cfg), "--out", str(tmp_path / "b.json"))
+    assert rc == 0 and "1 bindings" in out and "no_model" in err
+
+
+def test_an_unforeseen_error_reading_a_model_is_a_listed_file_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A corrupt export with colliding entity ids raised AttributeError deep in the loader:
+    logged as a traceback, 0 rooms and no file-level problem."""
+    import twin.ifc_loader
+
+    path = materialise(next(c for c in CASES if c.name == "storey-slash"), tmp_path)
+
+    def collide(self: object) -> list[object]:
+        raise AttributeError("entity instance of type 'IfcWall' has no attribute 'LongName'")
+
+    monkeypatch.setattr(twin.ifc_loader._FileLoader, "load", collide)
+    lf = load_ifc(path, "x")
+    (p,) = [p for p in lf.problems if p.kind]
+    assert p.kind == "unreadable" and "AttributeError" in p.message and lf.buildings == []
+    rc, _, err = _run(capsys, "twin", "types", str(path))
+    assert rc == 1 and "unreadable" in err
+
+
+def test_inspect_json_into_a_closed_pipe_ends_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`twin inspect --json | head`: the reader leaves, the command ends without a traceback."""
+    import io
+    import sys
+
+    class Closed(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    path = SHARED_IFC / "AC20-FZK-Haus.ifc"
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["twin", "inspect", str(path), "--json"]) == 141
+    assert "Traceback" not in capsys.readouterr().err
