@@ -79,6 +79,9 @@ class IfcFileError(Exception):
         super().__init__(str(problem))
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[IfcFileError], tuple[IfcFileProblem]]:
+        return IfcFileError, (self.problem,)  # whole across the pipe from a child reader (twin.isolate)
+
 
 @dataclass(slots=True)
 class OpenedIfc:

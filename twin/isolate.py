@@ -65,18 +65,35 @@ def _signal_name(code: int | None) -> str:
     return f"exit status {code}"
 
 
+def time_limit_s(path: str | Path) -> float:
+    """How long a child may read a file: generous (a 113 MB model loads in about a minute)."""
+    try:
+        size_mb = Path(path).stat().st_size / 1e6
+    except OSError:
+        size_mb = 0.0
+    return 120.0 + 10.0 * size_mb
+
+
 def run_isolated(label: str, fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)` in a forked child; its exceptions are re-raised here, a child that dies
-    without answering raises `IfcFileError` (kind CRASHED) naming `label` (the file)."""
+    without answering (or hangs past `time_limit_s`) raises `IfcFileError` (kind CRASHED)
+    naming `label` (the file)."""
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, label, fn, args), daemon=True)
     proc.start()
     send.close()
+    limit = time_limit_s(label)
+    status: str = "crashed"
+    value: Any = None
     try:
-        status, value = recv.recv()  # before join: a large result would fill the pipe otherwise
+        if recv.poll(limit):
+            status, value = recv.recv()  # before join: a large result would fill the pipe otherwise
+        else:
+            status = "hung"
+            proc.kill()
     except (EOFError, OSError):
-        status, value = "crashed", None
+        pass
     finally:
         recv.close()
         proc.join()
@@ -84,12 +101,13 @@ def run_isolated(label: str, fn: Callable[..., T], *args: Any) -> T:
         return value
     if status == "error":
         raise value
+    why = f"did not finish within {limit:.0f} s" if status == "hung" else _signal_name(proc.exitcode)
     raise IfcFileError(
         IfcFileProblem(
             label,
             None,
             CRASHED,
-            f"reading this file crashed the IFC library ({_signal_name(proc.exitcode)}); it was read in "
+            f"reading this file crashed the IFC library ({why}); it was read in "
             "a separate process, so only this file is skipped: re-export it, or check it with another viewer",
         )
     )

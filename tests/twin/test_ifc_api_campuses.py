@@ -112,3 +112,23 @@ def test_bad_containers_are_listed_and_every_good_file_and_campus_is_served(
         assert len(mixed) == 7 + 2 + sum(len(b.all_spaces()) for b in partial.buildings)
         assert first["rooms"] == reload.json()["rooms"] == sum(expect["rooms"].values()) + len(mixed)
         assert first["campuses"] == 3
+
+
+@pytest.mark.integration
+def test_a_native_crash_in_the_reading_child_is_the_files_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands read heavy files in a child too: the loader and the plans answer a child killed
+    by SIGSEGV with a `crashed` problem, and this process goes on."""
+    from twin.floorplan import floor_plans
+    from twin.ifc_open import IfcFileError
+
+    crash = materialise(CASES / "native-crash", tmp_path)
+    monkeypatch.setenv(CRASH_ENV, str(crash))
+    lf = load_ifc(crash, "x", isolate=True)
+    assert [p.kind for p in lf.problems] == ["crashed"] and "SIGSEGV" in lf.problems[0].message
+    with pytest.raises(IfcFileError) as exc:
+        floor_plans(crash, tmp_path / "cache", isolate=True)
+    assert exc.value.problem.kind == "crashed"
+    good = load_ifc(GOOD, "x", isolate=True)  # the same path through the child, answered whole
+    assert sum(len(b.all_spaces()) for b in good.buildings) == 7 and not [p for p in good.problems if p.kind]

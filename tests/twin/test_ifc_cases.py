@@ -270,10 +270,13 @@ def test_export_of_a_campus_with_a_good_file_and_a_zip_without_ifc_writes_the_go
 ) -> None:
     good = materialise(next(c for c in CASES if c.name == "storey-slash"), tmp_path)
     empty = materialise(next(c for c in CASES if c.name == "zip-without-ifc"), tmp_path)
-    (tmp_path / "bindings.yaml").write_text("bindings:\n  - {device: d1, point: co2, room: A-101}\n", encoding="utf-8")
+    (tmp_path / "bindings.yaml").write_text(
+        "bindings:\n  - {device: d1, point: co2, room: A-101}\n", encoding="utf-8"
+    )
     cfg = tmp_path / "twin.yaml"
     cfg.write_text(
-        f"campuses:\n  - {{id: c, name: c, ifc: ['{good}', '{empty}'], bindings: bindings.yaml}}\n", encoding="utf-8"
+        f"campuses:\n  - {{id: c, name: c, ifc: ['{good}', '{empty}'], bindings: bindings.yaml}}\n",
+        encoding="utf-8",
     )
     rc, out, err = _run(capsys, "twin", "export", str(cfg), "--out", str(tmp_path / "out"))
     assert rc == 1 and f"not exported: {empty}: no_model" in err
