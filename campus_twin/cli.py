@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -65,20 +66,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `… --json | head`: the reader left; no traceback, nothing more to say
-        _silence_stdout()
-        return 141  # 128 + SIGPIPE, what a shell tool killed by the pipe reports
+    except BrokenPipeError:
+        return _stdout_closed()
+    except Exception as exc:  # the last guard: a user sees one line, never a traceback
+        if args.verbose:
+            raise
+        print(
+            f"error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in campus-twin: run the same command with -v to see where, and report it",
+            file=sys.stderr,
+        )
+        return 1
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+def _stdout_closed() -> int:
+    """The reader of our output went away (`campus-twin twin inspect --json | head`): stop quietly
+    like any Unix tool, and keep Python's exit-time flush from printing its own BrokenPipe error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Lookup tables over the loaded twin: every campus/building/storey/space by id, with parents.
 
-Built once per (re)load, so each request is a dict lookup; the API never walks IFC. Keys are
-the objects' `global_id`, which `twin.identity.qualify_shared_ids` has made unique across the
-twin (campuses built from one design share IFC GlobalIds); telemetry names a room by (campus,
-IFC GlobalId), resolved through `by_ifc`.
+Built once per (re)load, so each request is a dict lookup; neither the API nor the live state
+(`twin/live_engine.py`) walks the model. Keys are the objects' `global_id`, which
+`twin.identity.qualify_shared_ids` has made unique across the twin (campuses built from one
+design share IFC GlobalIds); telemetry names a room by (campus, IFC GlobalId), resolved through
+`by_ifc`.
 """
 
 from __future__ import annotations
