@@ -19,6 +19,7 @@ from api.acks import AckBook
 from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
 from api.expensive import Expensive, ProcessBuilds
+from api.ratelimit import FailureLimiter
 from api.series_index import SeriesIndex
 from api.sessions import SessionBook
 from api.settings import ApiSettings
@@ -63,6 +64,9 @@ class AppState:
         self.store = store
         self.tokens = tokens
         self.sessions = SessionBook(settings.sessions_file)
+        self.auth_failures = FailureLimiter(  # per client address (api/ratelimit.py)
+            max_failures=settings.auth_limit.max_failures, window_s=settings.auth_limit.window_s
+        )
         self.rollups = Expensive(ttl_s=settings.verdict_cache_s, concurrency=1)
         self.acks = AckBook(settings.acks_file)
         self.expensive = Expensive(ttl_s=60.0, concurrency=1)

@@ -26,6 +26,7 @@ LAYERS = (
     "simulators.cli",
     "campus_twin.quarantine_cli",
     "campus_twin.config_migrate",
+    "campus_twin.broker_acl",
     "campus_twin.demo_cli",
     "bench.cli",
 )
@@ -58,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ops.metrics import MetricsListenError
 
     try:
-        return int(func(args) or 0)
+        rc = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's exit-time flush
+        return rc
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
