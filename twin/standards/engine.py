@@ -9,7 +9,7 @@ local days. Occupancy is the room's presence sensor when it has one, else the sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,13 +20,14 @@ from contract.school_time import SchoolTime, load_school_time
 from twin.standards import intervals as iv
 from twin.standards import load_standards
 from twin.standards.evaluator import (
+    Point,
     Reason,
     Series,
     Status,
     Verdict,
     badness,
     evaluate_series,
-    interval_of,
+    prepare,
 )
 from twin.standards.occupancy import (
     OCCUPANCY_QUANTITIES,
@@ -49,6 +50,8 @@ NOT_EMPTY = Reason(
 NO_CLASS_TIME = Reason("该房间无上课时间", "room has no class time")
 EPISODE_GAP_NS = 35 * 60 * NS  # breaches closer than this (a break, the 大课间) are one episode
 LIVE_MIN = 10.0  # minutes a running window needs in the live view
+# how a rule reads a chosen series (the report's bulk store reads); the engine judges what it returns
+Readings = Callable[[Rule, iv.Intervals, Series], Series]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,16 +177,20 @@ class Engine:
         start: int,
         end: int,
         *,
-        interval_ns: int | None = None,
         all_rules: bool = False,
         live: bool = False,
+        presence: Presence | None = None,
+        readings: Readings | None = None,
     ) -> list[Verdict]:
         """Verdict per rule for one room over [start, end). Rules of quantities the room does
-        not measure are left out unless `all_rules` (then: no_sensor)."""
-        presence = presence_of(series)
+        not measure are left out unless `all_rules` (then: no_sensor).
+
+        `presence`: the room's presence (default: from its occupancy series). `readings`: how a
+        chosen series is read for a rule (the report's bulk store reads); default: as given."""
+        if presence is None:
+            presence = presence_of(series)
         return [
-            v
-            for v, _ in self._evaluate(room_type, series, presence, start, end, interval_ns, all_rules, live)
+            v for v, _ in self._evaluate(room_type, series, presence, start, end, all_rules, live, readings)
         ]
 
     def _evaluate(
@@ -193,12 +200,12 @@ class Engine:
         presence: Presence | None,
         start: int,
         end: int,
-        interval_ns: int | None,
         all_rules: bool,
         live: bool,
+        readings: Readings | None = None,
     ) -> list[tuple[Verdict, iv.Intervals]]:
         quantities = None if all_rules else {s.quantity for s in series}
-        spacing: dict[tuple[int, ...], int] = {}  # reading interval per set of series
+        prepared: dict[int, Point] = {}  # each point collapsed and its spacing inferred once
         out = []
         for rule in self.rules_for(room_type, quantities):
             chosen = [
@@ -207,9 +214,11 @@ class Engine:
                 if s.quantity == rule.quantity and rule.applies.matches_role(self.role_of(s))
             ]
             app, why = self.applicable(rule, room_type, start, end, presence)
-            key = tuple(id(c) for c in chosen)
-            if interval_ns is None and chosen and key not in spacing:
-                spacing[key] = interval_of(chosen)
+            if readings is not None and chosen and iv.total(app):
+                chosen = [readings(rule, app, s) for s in chosen]
+                pts = [prepare(s) for s in chosen]
+            else:
+                pts = [prepared.setdefault(id(s), prepare(s)) for s in chosen]
             v = evaluate_series(
                 rule,
                 chosen,
@@ -218,9 +227,9 @@ class Engine:
                 end,
                 self.tz,
                 tolerance=self.standards.tolerance,
-                interval_ns=interval_ns or spacing.get(key),
                 na_reason=why,
                 live_last_min=LIVE_MIN if live else None,
+                prepared=pts,
             )
             out.append((v, app))
         return out
@@ -229,15 +238,13 @@ class Engine:
         d = datetime.fromtimestamp(now // NS, self.tz).date()
         return int(datetime(d.year, d.month, d.day, tzinfo=self.tz).timestamp()) * NS
 
-    def live_room(
-        self, room_type: str | None, series: Sequence[Series], now: int, *, interval_ns: int | None = None
-    ) -> list[Verdict]:
+    def live_room(self, room_type: str | None, series: Sequence[Series], now: int) -> list[Verdict]:
         """The room now: each rule on its current (running) window of today; a rule that does
         not apply at this moment is not_applicable with the reason (not in class, holiday …)."""
         start = self.day_start(now)
         presence = presence_of(series)
         out = []
-        for v, app in self._evaluate(room_type, series, presence, start, now + 1, interval_ns, False, True):
+        for v, app in self._evaluate(room_type, series, presence, start, now + 1, False, True):
             if v.status is not Status.NO_SENSOR:
                 now_in = bool(len(app)) and bool(iv.contains(app, np.array([now], dtype=np.int64))[0])
                 if not now_in:
