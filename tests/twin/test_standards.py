@@ -150,6 +150,11 @@ def test_all_listed_cases_exist() -> None:
         "tvoc_8h",
         "pm25_exactly_50",
         "bound_role_beats_name",
+        "dead_point",
+        "interval_change",
+        "mixed_intervals",
+        "duplicate_exports",
+        "five_minute_logger",
     } <= names  # each with its one-line README: tests.support.cases refuses a case without
 
 
