@@ -112,7 +112,7 @@ def gather_school(
     interval_ns = int(interval_s * NS)
     until = min(end, now_ns) if now_ns is not None else end
     expected = max(until - start, 0) // interval_ns
-    engine = campus_engine(campus.standards, standards, timetable)
+    engine = campus_engine(campus.standards, standards, timetable, campus=campus.id)
     tz = ZoneInfo(standards.timezone)
     grains: dict[tuple[object, ...], int | None] = {}  # per room type and rule: their boundaries
     infos_all = [i for i in store.series() if i.key.site == campus.id]

@@ -34,6 +34,7 @@ class Status(StrEnum):
     NOT_APPLICABLE = "not_applicable"
     INSUFFICIENT = "insufficient_data"
     NO_SENSOR = "no_sensor"
+    NO_CALENDAR = "no_calendar"  # the day is beyond every school calendar the campus has
 
 
 STATUS_ZH = {
@@ -42,6 +43,7 @@ STATUS_ZH = {
     Status.NOT_APPLICABLE: "不适用",
     Status.INSUFFICIENT: "数据不足",
     Status.NO_SENSOR: "无传感器",
+    Status.NO_CALENDAR: "无校历",
 }
 
 
@@ -49,6 +51,7 @@ STATUS_ZH = {
 class Reason:
     zh: str
     en: str
+    code: str = ""  # machine-readable kind where a consumer needs one (e.g. "no_calendar")
 
 
 TOO_LITTLE = Reason("数据不足", "too little data")

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.school_time import SchoolCalendar, SchoolTime, load_school_time
-from contract.yamlio import load_model
+from contract.school_time import SchoolTime, load_calendar, load_school_time
 from twin.standards import load_standards
 from twin.standards.engine import Engine
 from twin.standards.schema import StandardsFile
@@ -49,13 +48,15 @@ def campus_engine(
     settings: CampusStandards | None,
     standards: StandardsFile | None = None,
     school: SchoolTime | None = None,
+    *,
+    campus: str = "",
 ) -> Engine:
     """The engine for one campus: the given (or shipped) standards and school time with the
     campus's climate zone, bell level and calendar applied. Raises ValueError naming an unknown
     climate zone, ConfigError (file:line) for a bad calendar/timetable file."""
     standards = standards or load_standards()
     if settings is None:
-        return Engine(standards, school)
+        return Engine(standards, school, campus=campus)
     if settings.climate_zone is not None and settings.climate_zone != standards.climate_zone:
         if settings.climate_zone not in standards.climate_zones:
             raise ValueError(
@@ -65,6 +66,6 @@ def campus_engine(
     if settings.timetable is not None:
         school = load_school_time(settings.timetable)
     if settings.calendar is not None:
-        calendar = load_model(SchoolCalendar, settings.calendar)
+        calendar = load_calendar(settings.calendar)
         school = (school or load_school_time()).model_copy(update={"calendar": calendar})
-    return Engine(standards, school, level=settings.school_level)
+    return Engine(standards, school, level=settings.school_level, campus=campus)
