@@ -47,3 +47,9 @@ def read_text(path: str | Path, encoding: str | None = None) -> tuple[str, str]:
     except OSError as exc:
         raise TextFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
     return decode(data, str(p), encoding)
+
+
+def detect(path: str | Path, encoding: str | None = None) -> str:
+    """The encoding `read_text` would use for the file, to stream it (`open(..., encoding=)`)
+    without holding its text: a multi-million-row export is read row by row."""
+    return read_text(path, encoding)[1]

@@ -32,6 +32,7 @@ STATUS_ORDER = (
     Status.NON_COMPLIANT,
     Status.COMPLIANT,
     Status.INSUFFICIENT,
+    Status.NO_CALENDAR,
     Status.NOT_APPLICABLE,
     Status.NO_SENSOR,
 )
@@ -296,7 +297,7 @@ def room_states(
     reading intervals between calls (else they are inferred afresh).
     """
     if engine is None and standards is not None:
-        engine = campus_engine(campus.standards, standards, timetable)
+        engine = campus_engine(campus.standards, standards, timetable, campus=campus.id)
     by_room = bound_series(campus, bindings, store.series())
     roles = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
     keys = [i.key for infos in by_room.values() for i in infos]

@@ -155,6 +155,9 @@ def test_all_listed_cases_exist() -> None:
         "mixed_intervals",
         "duplicate_exports",
         "five_minute_logger",
+        "spring_term_2027",
+        "beyond_the_calendar",
+        "excel_gbk_export",
     } <= names  # each with its one-line README: tests.support.cases refuses a case without
 
 

@@ -97,6 +97,38 @@ def _parse_ts(text: str, tz: ZoneInfo) -> int:
     return int(dt.timestamp() * 1000) * 1_000_000
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
+class _Clock:
+    """`_parse_ts` for millions of rows: the previous text is reused (an export lists each time
+    once per quantity) and a naive time's offset is looked up once per local hour."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.last: tuple[str, int] = ("", 0)
+        self.offsets: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        if text == self.last[0]:
+            return self.last[1]
+        dt = datetime.fromisoformat(text) if not text.endswith("Z") else None
+        if dt is None or dt.tzinfo is not None:
+            ns = _parse_ts(text, self.tz)
+        else:
+            hour = text[:13]
+            off = self.offsets.get(hour)
+            if off is None:  # DST folds and gaps keep the slow, exact path for their hour
+                off = self.offsets[hour] = int(dt.replace(tzinfo=self.tz).utcoffset().total_seconds() * 10**6)  # type: ignore[union-attr]
+            us = (dt - _EPOCH) // _US - off
+            ns = us // 1000 * 1_000_000
+        self.last = (text, ns)
+        return ns
+
+
+_US = timedelta(microseconds=1)
+
+
 @dataclass
 class Refused:
     """Rows left out of the judgement, counted and listed (the first few) — never silently."""
@@ -117,20 +149,12 @@ def read_series(path: Path, tz: ZoneInfo, encoding: str | None = None, refused: 
     """Series from the CSV; raises InputError naming file:line and field. Values outside the
     quantity's plausible range (contract/quantities.yaml) and NaN/inf are refused rows: counted
     in `refused`, not judged. Readings are kept in typed arrays (8 bytes each) while reading."""
-    import io
-    from array import array
+    from contract.quantities import catalogue, quantity_names
+    from contract.textfile import TextFileError, detect
 
-    import numpy as np
-
-    from contract.quantities import catalogue, quantity_names, unknown_quantity_message
-    from contract.textfile import TextFileError, read_text
-    from twin.standards.evaluator import Series
-
-    raw: dict[tuple[str, str, str], tuple[array[int], array[float]]] = {}
-    presence: tuple[array[int], array[float]] = (array("q"), array("d"))
     refused = refused if refused is not None else Refused([])
     try:
-        text, _enc = read_text(path, encoding)
+        enc = detect(path, encoding)
     except TextFileError as exc:
         raise InputError(str(exc)) from None
     names = quantity_names()
@@ -140,28 +164,51 @@ def read_series(path: Path, tz: ZoneInfo, encoding: str | None = None, refused: 
         spec = cat.spec(q)
         lo, hi = spec.valid_min, spec.valid_max
         bounds[q] = (-math.inf if lo is None else lo, math.inf if hi is None else hi)
-    reader = csv.reader(io.StringIO(text))
-    del text
+    with open(path, encoding=enc, newline="") as f:
+        return _read_rows(path, csv.reader(f), tz, names, bounds, refused)
+
+
+def _read_rows(
+    path: Path,
+    reader: Any,
+    tz: ZoneInfo,
+    names: frozenset[str],
+    bounds: dict[str, tuple[float, float]],
+    refused: Refused,
+) -> Any:
+    from array import array
+
+    import numpy as np
+
+    from contract.quantities import unknown_quantity_message
+    from twin.standards.evaluator import Series
+
+    raw: dict[tuple[str, str, str], tuple[array[int], array[float]]] = {}
+    presence: tuple[array[int], array[float]] = (array("q"), array("d"))
     cols = list(COLUMNS)
+    first = True
+    clock = _Clock(tz)
     for lineno, row in enumerate(reader, start=1):
-        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+        if not row or not "".join(row).strip() or row[0].lstrip().lstrip("\ufeff").startswith("#"):
             continue
-        if lineno == 1 and _is_header(row, names):
+        if first and _is_header(row, names):
+            first = False
             cols = [c.strip().lower() for c in row]
             missing = [c for c in ("ts", "quantity", "value") if c not in cols]
             unknown = [c for c in cols if c not in COLUMNS]
             if missing or unknown:
                 raise InputError(
-                    f"{path}:1: header: expected columns {','.join(COLUMNS[:3])}[,{','.join(COLUMNS[3:])}]"
+                    f"{path}:{lineno}: header: expected columns {','.join(COLUMNS[:3])}[,{','.join(COLUMNS[3:])}]"
                     + (f"; missing {', '.join(missing)}" if missing else "")
                     + (f"; unknown {', '.join(unknown)}" if unknown else "")
                 )
             continue
+        first = False
         if len(row) > len(cols) or len(row) < 3:
             raise InputError(f"{path}:{lineno}: expected {','.join(cols)}, got {len(row)} fields")
-        rec = dict(zip(cols, (c.strip() for c in row), strict=False))
+        rec = dict(zip(cols, [c.strip() for c in row], strict=False))
         try:
-            ts = _parse_ts(rec["ts"], tz)
+            ts = clock(rec["ts"])
         except ValueError:
             raise InputError(f"{path}:{lineno}: ts: {rec['ts']!r} is not an ISO 8601 time") from None
         q = rec["quantity"]

@@ -50,10 +50,12 @@ def day(
     return out
 
 
-def write(case: str, rows: list[Row], encoding: str = "utf-8") -> None:
+def write(case: str, rows: list[Row], encoding: str = "utf-8", comment: str = "") -> None:
     path = HERE / case / "series.csv"
     path.parent.mkdir(exist_ok=True)
     with path.open("w", newline="", encoding=encoding) as f:
+        if comment:
+            f.write(f"# {comment}\r\n")
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["ts", "quantity", "value", "point", "role"])
         for ts, q, v, point, role in rows:
@@ -193,6 +195,22 @@ def main() -> None:
         return [("co2", 1100.0 if within(m, JUNIOR_CLASS) else 600.0, "co2", "wall")]
 
     write("five_minute_logger", day("2026-11-16", "07:00", "18:00", five))
+
+    def stuffy(m: int) -> list[tuple[str, float, str, str]]:
+        return [("co2", 1500.0 if within(m, JUNIOR_CLASS) else 450.0, "co2", "wall")]
+
+    write("spring_term_2027", day("2027-03-10", "07:00", "18:00", stuffy))
+    write("beyond_the_calendar", day("2028-09-06", "07:00", "18:00", stuffy))
+
+    def gbk(m: int) -> list[tuple[str, float, str, str]]:
+        return [("co2", 1150.0 if within(m, JUNIOR_CLASS) else 450.0, "co2-front", "wall")]
+
+    write(
+        "excel_gbk_export",
+        day("2026-11-18", "07:00", "18:00", gbk),
+        encoding="gbk",
+        comment="初二(3)班 前墙二氧化碳记录仪 导出，单位 ppm",
+    )
 
 
 if __name__ == "__main__":
