@@ -8,11 +8,12 @@ defaults (standards.yaml's climate zone, the school-time file's default bell and
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.school_time import SchoolTime, load_calendar, load_school_time
+from contract.school_time import SchoolCalendar, SchoolTime, load_calendar, load_school_time
 from twin.standards import load_standards
 from twin.standards.engine import Engine
 from twin.standards.schema import StandardsFile
@@ -69,3 +70,14 @@ def campus_engine(
         calendar = load_calendar(settings.calendar)
         school = (school or load_school_time()).model_copy(update={"calendar": calendar})
     return Engine(standards, school, level=settings.school_level, campus=campus)
+
+
+@lru_cache(maxsize=256)
+def campus_calendar(settings: CampusStandards | None) -> SchoolCalendar:
+    """The school calendar a campus is judged with (its own file, its timetable's, or the
+    shipped one): what `/metrics` and the UI watch for its end."""
+    if settings is not None and settings.calendar is not None:
+        return load_calendar(settings.calendar)
+    if settings is not None and settings.timetable is not None:
+        return load_school_time(settings.timetable).calendar
+    return load_school_time().calendar
