@@ -36,6 +36,32 @@ class Label(BaseModel):
     en: str
 
 
+GROUP_RE = r"^[a-z][a-z0-9_]{0,31}$"
+
+
+class RoomType(Label):
+    """A room type and the properties it owns. Unset properties come from `like` (another type),
+    so a new type needs its labels and one line: `music_room: {zh: 音乐教室, en: …, like:
+    general_classroom}`."""
+
+    like: str | None = Field(default=None, description="type whose properties this one inherits")
+    groups: list[str] | None = Field(
+        default=None, description="groups the standards rules name (teaching, lab, library …)"
+    )
+    judged_by_none_because: str | None = Field(
+        default=None,
+        description="why no environment rule names this type (a type without it must be named by one)",
+    )
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, v: list[str] | None) -> list[str] | None:
+        for g in v or []:
+            if not re.match(GROUP_RE, g):
+                raise ValueError(f"group {g!r} must be lower-case letters, digits, _")
+        return v
+
+
 class PsetMatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pset: str
@@ -86,7 +112,7 @@ class RoomTypeRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     v: Literal[1] = Field(default=1, description="schema version")
-    types: dict[str, Label]
+    types: dict[str, RoomType]
     default: str = "other"
     rules: list[Rule]
 
@@ -101,7 +127,52 @@ class RoomTypeRules(BaseModel):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate rule ids: {dup}")
+        for key, t in self.types.items():
+            seen = [key]
+            while t.like is not None:
+                if t.like not in self.types:
+                    raise ValueError(f"types.{key}: like: unknown room type {t.like!r}")
+                if t.like in seen:
+                    raise ValueError(f"types.{key}: like: circular ({' → '.join([*seen, t.like])})")
+                seen.append(t.like)
+                t = self.types[t.like]
+        if set(self.groups()) & set(self.types):
+            raise ValueError(
+                f"group names that are also type keys: {sorted(set(self.groups()) & set(self.types))}"
+            )
         return self
+
+    def prop(self, key: str, name: str) -> Any:
+        """A type's property, inherited along `like` (None if no type in the chain sets it)."""
+        t = self.types.get(key)
+        while t is not None:
+            value = getattr(t, name)
+            if value is not None:
+                return value
+            t = self.types.get(t.like) if t.like else None
+        return None
+
+    def groups_of(self, key: str) -> list[str]:
+        return list(self.prop(key, "groups") or [])
+
+    def groups(self) -> dict[str, list[str]]:
+        """Group → its type keys, in file order."""
+        out: dict[str, list[str]] = {}
+        for key in self.types:
+            for g in self.groups_of(key):
+                out.setdefault(g, []).append(key)
+        return out
+
+    def expand(self, names: list[str]) -> list[str] | None:
+        """Type keys of a list of type keys and group names; None when a name is neither."""
+        groups = self.groups()
+        out: list[str] = []
+        for n in names:
+            keys = groups.get(n, [n] if n in self.types else None)
+            if keys is None:
+                return None
+            out.extend(k for k in keys if k not in out)
+        return out
 
     def label(self, key: str | None, lang: str = "zh") -> str:
         lab = self.types.get(key or "")

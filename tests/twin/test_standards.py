@@ -33,8 +33,14 @@ def T(h: int, m: int = 0, day: int = 16, month: int = 11) -> int:
     return int((datetime(2026, month, day, tzinfo=CST) + timedelta(hours=h, minutes=m)).timestamp()) * 10**9
 
 
+def case_room_type(case: Path) -> str:
+    """The room type a case is judged as: its `room_type.txt`, else a general classroom."""
+    f = case / "room_type.txt"
+    return f.read_text(encoding="utf-8").strip() if f.exists() else "general_classroom"
+
+
 def case_args(case: Path) -> list[str]:
-    args = [str(case / "series.csv"), "--room-type", "general_classroom"]
+    args = [str(case / "series.csv"), "--room-type", case_room_type(case)]
     if (case / "timetable.yaml").exists():
         args += ["--timetable", str(case / "timetable.yaml")]
     if (case / "calendar.yaml").exists():
@@ -158,6 +164,8 @@ def test_all_listed_cases_exist() -> None:
         "spring_term_2027",
         "beyond_the_calendar",
         "excel_gbk_export",
+        "science_lab_all_teaching_rules",
+        "music_room_added_by_yaml",
     } <= names  # each with its one-line README: tests.support.cases refuses a case without
 
 
@@ -169,7 +177,7 @@ def test_case_alert_episodes_agree_with_the_verdicts(case: Path) -> None:
     engine = case_engine(case)
     series = read_series(case / "series.csv", engine.tz)
     start, end = _day_bounds(series, engine)
-    verdicts = engine.evaluate_room("general_classroom", series, start, end)
+    verdicts = engine.evaluate_room(case_room_type(case), series, start, end)
     episodes = engine.episodes(verdicts)
     breaking = {r["id"] for r in expected if r["status"] == "non_compliant"}
     listed = [r for e in episodes for r in e.rules]
@@ -268,14 +276,19 @@ def _store_case(case: Path, tmp_path: Path) -> tuple[Any, Any, Any, list[Any], E
         for t, v in zip(s.ts, s.values, strict=True)
     ]
     store.write(pts)
-    space = Space("R1", "A-101", "普通教室", room_type="general_classroom", storey_id="S1", building_id="B1")
+    space = Space("R1", "A-101", "普通教室", room_type=case_room_type(case), storey_id="S1", building_id="B1")
     campus = Campus(
         SITE,
         "案例",
         buildings=[Building("B1", "楼", SITE, "c.ifc", storeys=[Storey("S1", "1F", 0.0, "B1", [space])])],
     )
     tags = RoomTags(
-        campus=SITE, building="B1", storey="S1", room="R1", room_number="A-101", room_type="general_classroom"
+        campus=SITE,
+        building="B1",
+        storey="S1",
+        room="R1",
+        room_number="A-101",
+        room_type=case_room_type(case),
     )
     # one binding per point, with the role the CSV declares (as a binding file or the
     # generator's profile default would): the report, live and alert paths take it from there
@@ -321,7 +334,7 @@ def test_case_through_the_live_state(case: Path, tmp_path: Path) -> None:
 
     store, campus, table, series, engine = _store_case(case, tmp_path)
     start, end = _day_bounds(series, engine)
-    period = {v.rule_id: v for v in engine.evaluate_room("general_classroom", series, start, end)}
+    period = {v.rule_id: v for v in engine.evaluate_room(case_room_type(case), series, start, end)}
     checked = 0
     for rule_id, v in period.items():
         judged = [w for w in v.windows if w.judged]

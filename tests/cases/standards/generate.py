@@ -205,6 +205,22 @@ def main() -> None:
     def gbk(m: int) -> list[tuple[str, float, str, str]]:
         return [("co2", 1150.0 if within(m, JUNIOR_CLASS) else 450.0, "co2-front", "wall")]
 
+    def lab(m: int) -> list[tuple[str, float, str, str]]:
+        busy = within(m, JUNIOR_CLASS)
+        return [
+            ("co2", 1250.0 if busy else 450.0, "co2", "wall"),
+            ("illuminance", 260.0, "lux-desk", "desk"),
+            ("temperature", 26.0, "temperature", "wall"),
+            ("humidity", 70.0, "humidity", "wall"),
+        ]
+
+    write("science_lab_all_teaching_rules", day("2026-11-16", "07:00", "18:00", lab))
+
+    def music(m: int) -> list[tuple[str, float, str, str]]:
+        return [("co2", 1100.0 if within(m, JUNIOR_CLASS) else 450.0, "co2", "wall")]
+
+    write("music_room_added_by_yaml", day("2026-11-16", "07:00", "18:00", music))
+
     write(
         "excel_gbk_export",
         day("2026-11-18", "07:00", "18:00", gbk),
