@@ -123,11 +123,12 @@ def test_verdicts_on_the_current_window(store: Store) -> None:
     v2 = {v.rule_id: v for v in states["R2"].verdicts}
     assert v2["gbt18883-co2-1h"].status is Status.COMPLIANT and v2["gbt18883-co2-1h"].value == 800.0
     assert v2["gb7793-desk-illuminance"].status is Status.COMPLIANT  # the desk lux transmitter
-    # an office has no class time: the temperature rules do not name it (room_types.yaml says
-    # why), so its temperature is shown without a verdict
+    # an office has no class time; September is summer in the 夏热冬暖 zone
     v3 = {v.rule_id: v for v in states["R3"].verdicts}
-    assert not {"gbt18883-temperature-summer", "gbt18883-temperature-winter"} & set(v3)
-    assert states["R3"].values["temperature"].value == 30.0
+    assert v3["gbt18883-temperature-summer"].status is Status.NOT_APPLICABLE
+    assert v3["gbt18883-temperature-winter"].status is Status.NOT_APPLICABLE
+    assert v3["gbt18883-temperature-winter"].reason is not None
+    assert v3["gbt18883-temperature-winter"].reason.en == "out of season"
 
 
 def test_outside_class_stale_sensor_falls_back_to_timetable(store: Store) -> None:

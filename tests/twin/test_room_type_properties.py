@@ -39,9 +39,24 @@ def test_teaching_types_share_every_teaching_rule_and_have_class_time() -> None:
     for key in teaching:
         assert named[key] == named["general_classroom"], key  # 理化生实验室 too: daily CO₂, lux, noise …
         assert load_school_time().use_for(key).class_time, key
-    for rule in load_standards().rules:
-        if rule.quantity in ("temperature", "humidity"):
-            assert "office" not in (rule.applies.room_types or []), rule.id  # no class time: never applies
+
+
+def test_office_temperature_rules_say_why_they_never_apply() -> None:
+    """An office has no class time: the temperature/humidity rules naming it are not_applicable
+    with the reason 该房间无上课时间 / room has no class time — never a silent gap."""
+    import numpy as np
+
+    from twin.standards.engine import Engine
+    from twin.standards.evaluator import Series, Status
+
+    t0 = 1_794_758_400 * 10**9  # 2026-11-16 00:00 UTC+8, a Monday
+    ts = t0 + np.arange(0, 86_400, 60, dtype=np.int64) * 10**9
+    series = [Series("t", "temperature", ts, np.full(len(ts), 30.0), "wall")]
+    got = {v.rule_id: v for v in Engine().evaluate_room("office", series, t0, t0 + 86_400 * 10**9)}
+    v = got["gbt18883-temperature-summer"]
+    assert (
+        v.status is Status.NOT_APPLICABLE and v.reason is not None and v.reason.en == "room has no class time"
+    )
 
 
 def test_unknown_room_type_in_a_rule_is_refused_at_file_line_col(tmp_path: Path) -> None:
