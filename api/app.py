@@ -16,7 +16,6 @@ from api import docs_pages, errors
 from api.access_log import AccessLog
 from api.agent_health import AgentHealthBook, MqttAgentHealth
 from api.auth import TokenRegistry, load_tokens
-from api.compliance import LiveEngine
 from api.deps import get_state
 from api.etag import ETags
 from api.expensive import ProcessBuilds
@@ -31,6 +30,7 @@ from contract.clock import Clock, WallClock
 from ops.version import package_version
 from store.base import Store
 from store.factory import open_store
+from twin.live_engine import LiveEngine
 
 PREFIX = "/api/v1"
 STATIC = Path(__file__).with_name("static")
@@ -77,7 +77,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if mqtt is not None:
             mqtt.start()
-        state.live.start(state)
+        state.live.start(state.live_inputs)
         try:
             yield
         finally:

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from contract.bindings import BindingTable
-from contract.yamlio import load_yaml
+from contract.yamlio import load_yaml_for_edit
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -32,7 +32,7 @@ def set_binding_entry(
     path: Path, site: str, device: str, point: str | None, space_gid: str, role: str | None = None
 ) -> None:
     """Replace the entries for (site, device, point) in the binding YAML with one to `space_gid`."""
-    doc = load_yaml(path) if path.is_file() else None
+    doc = load_yaml_for_edit(path) if path.is_file() else None
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
     entries = doc.get("bindings")

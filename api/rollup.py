@@ -1,8 +1,8 @@
 """Status roll-ups for the home, campus and building pages: rooms by status and open alerts.
 
-The API formats, it does not evaluate: room statuses are exactly what the storey live plan
-shows (the standards engine via `get_storey_live`), open alerts exactly what `/alerts?open=true`
-lists. The route caches a campus roll-up for `verdict_cache_s` through `api/expensive.py`, so a
+The API formats, it does not evaluate: room statuses and open alerts come from the twin's
+live state (`twin.live_engine.LiveEngine.campus`), the same states the storey live plan shows
+and the same episodes `/alerts?open=true` lists. The route caches a campus roll-up for `verdict_cache_s` through `api/expensive.py`, so a
 page polling it costs a dict read and concurrent first requests share one computation.
 """
 
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from api.errors import ApiError
-
-if TYPE_CHECKING:
-    from api.state import AppState
+from api.alerts import MAX_ALERT_ROOMS
+from api.deps import DAY_NS
+from api.state import AppState
 
 
 class Rollup(BaseModel):
@@ -41,25 +39,11 @@ def _rollup(statuses: list[str], alerts: int | None) -> Rollup:
 
 
 def compute(state: AppState, campus_id: str) -> CampusRollupOut:
-    from api.routes.hierarchy import get_storey_live
-    from api.routes.ops import list_alerts
-
-    campus = state.twin.campuses[campus_id]
-    storey_status: dict[str, list[str]] = {}
-    for b in campus.buildings:
-        for st in b.storeys:
-            live = get_storey_live(state, st.global_id, None)
-            storey_status[st.global_id] = [str(r.status) for r in live.rooms]
-    alerts_by_storey: Counter[str] | None
-    try:
-        page = list_alerts(state, campus=campus_id, open_only=True, limit=1000, offset=0)
-        alerts_by_storey = Counter(
-            p.storey.global_id
-            for a in page.items
-            if (p := state.twin.spaces.get(a.room)) is not None and p.storey is not None
-        )
-    except ApiError:  # more rooms with data than one alerts query covers
-        alerts_by_storey = None
+    now = state.now_ns()
+    live = state.live.campus(state.live_inputs(now), campus_id, now - DAY_NS, MAX_ALERT_ROOMS)
+    campus = live.campus
+    storey_status = {sid: [str(s) for s in statuses] for sid, statuses in live.storeys.items()}
+    alerts_by_storey = Counter(live.open_alerts) if live.open_alerts is not None else None
     storeys: dict[str, Rollup] = {}
     buildings: dict[str, Rollup] = {}
     for b in campus.buildings:
@@ -83,5 +67,5 @@ def compute(state: AppState, campus_id: str) -> CampusRollupOut:
         total=total,
         buildings=buildings,
         storeys=storeys,
-        time=state.to_dt(state.now_ns()),
+        time=state.to_dt(now),
     )

@@ -277,6 +277,11 @@ class StoreyLiveOut(BaseModel):
     quantity: str | None
     label: Label | None
     unit: str | None
+    limit: float | list[float] | None = Field(
+        default=None,
+        description="the limit a plan coloured by `quantity` marks ([low, high] for a range): the first "
+        "rule of the quantity in season for the storey's most common room type; null: none applies",
+    )
     time: datetime
     rooms: list[LiveRoom]
 

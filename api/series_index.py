@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from api.twin_index import TwinIndex
 from contract.bindings import BindingIndex
 from contract.telemetry import SeriesKey
 from store.base import SeriesInfo
+from twin.index import TwinIndex
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,15 @@ from zoneinfo import ZoneInfo
 from api.acks import AckBook
 from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
-from api.compliance import LiveEngine
 from api.expensive import Expensive, ProcessBuilds
 from api.series_index import SeriesIndex
 from api.sessions import SessionBook
 from api.settings import ApiSettings
-from api.twin_index import TwinIndex
 from contract.bindings import BindingIndex, BindingTable
 from contract.clock import Clock
 from store.base import Store
+from twin.index import TwinIndex
+from twin.live_engine import LiveEngine, LiveInputs
 from twin.model import Campus
 
 
@@ -154,6 +154,13 @@ class AppState:
             place = snap.twin.space_by_tags(b.tags.campus, b.tags.room, b.tags.room_number)
             out.append((b.site, b.device, place.space.global_id if place else None))
         return out
+
+    def live_inputs(self, now: int | None = None) -> LiveInputs:
+        """What the twin's live state reads besides the store, as this app has it now."""
+        snap = self._snap
+        return LiveInputs(
+            snap.twin, self.series_index().by_room, snap.bindings, self.now_ns() if now is None else now
+        )
 
     # ------------------------------------------------------------ time
     def now_ns(self) -> int:

@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from api.auth import Role, TokenFile, hash_token
 from api.rebind import write_atomic
 from api.timeparse import parse_duration_s
-from contract.yamlio import ConfigError, load_model, load_yaml
+from contract.yamlio import ConfigError, load_model, load_yaml_for_edit
 
 
 def tokens_path(args: argparse.Namespace) -> Path:
@@ -39,7 +39,7 @@ def tokens_path(args: argparse.Namespace) -> Path:
 def _load_doc(path: Path) -> CommentedMap:
     if path.is_file():
         load_model(TokenFile, path)  # refuse to edit a file that does not validate
-        doc = load_yaml(path)
+        doc = load_yaml_for_edit(path)
         if isinstance(doc, CommentedMap):
             return doc
     return CommentedMap(tokens=CommentedSeq())

@@ -8,7 +8,7 @@ from typing import TypeVar
 from api.room_types import type_label
 from api.schemas import BuildingOut, CampusOut, Page, RoomOut, StoreyOut
 from api.series_index import SeriesIndex
-from api.twin_index import SpacePlace
+from twin.index import SpacePlace
 from twin.model import Building, Campus, Storey
 
 T = TypeVar("T")

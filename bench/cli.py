@@ -19,6 +19,7 @@ BENCHES = {
     "report": "bench.report",
     "standards": "bench.standards",
     "district": "bench.district",
+    "discover": "bench.discover",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -65,6 +66,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+    except Exception as exc:  # the last guard: a user sees one line, never a traceback
+        if args.verbose:
+            raise
+        print(
+            f"error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in campus-twin: run the same command with -v to see where, and report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (`campus-twin twin inspect --json | head`): stop quietly
+    like any Unix tool, and keep Python's exit-time flush from printing its own BrokenPipe error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ class QuantitySpec(_Strict):
     resolution: float = Field(gt=0)
     aliases: tuple[UnitAlias, ...] = ()
     standards: tuple[str, ...] = ()
+    home_assistant: tuple[str, ...] = Field(
+        default=(), description="Home Assistant `component.device_class` values that carry this quantity"
+    )
     note: str | None = None
 
     @property

@@ -220,6 +220,110 @@ class Point(BaseModel):
         return TYPE_WORDS[self.type]
 
 
+# The `identify:` section of a profile: what tells this model apart on a live bus.
+#
+# `campus-twin agent discover` reads what a profile declares here from every answering unit
+# and ranks the profiles by the evidence. A profile without `identify:` is still usable, it is
+# just never auto-matched. Evidence kinds, strongest first:
+#
+# - `device_id`: regular expressions on the Read Device Identification objects (FC 43/14:
+#   vendor name, product code, revision) — decisive when the device implements it;
+# - `server_id`: a regular expression on the Report Server ID answer (FC 17);
+# - `registers`: identifying registers from the vendor's table — a fixed model code
+#   (`values: [0x70]`), a register that holds the unit's own address (`expect: unit_id`), the
+#   baud-rate code of the line (`expect: baud_code` with the manual's `codes`), a set or range
+#   of legal settings (`values`, `min`/`max`);
+# - `points`: plausible ranges of the profile's own points decoded with the profile
+#   (default: every point with `valid_min`/`valid_max`); weakest, because another model's
+#   register can hold a number in range by chance.
+#
+# Where a vendor documents no identifying register the section says so in `notes` and relies
+# on fixed-value and range evidence: discovery then names the model only when nothing else fits.
+
+IdentifyKind = Literal["value", "unit_id", "baud_code"]
+
+
+class IdentifyRegister(BaseModel):
+    """One identifying register (or register pair) from the vendor's table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="the manual's name, e.g. 设备地址 / Meter code")
+    table: Table
+    address: int | str
+    type: RawType = RawType.UINT16
+    byte_order: ByteOrder | None = None
+    expect: IdentifyKind = "value"
+    values: list[float] | None = Field(default=None, description="legal values (expect: value)")
+    min: float | None = None
+    max: float | None = None
+    codes: dict[int, int] | None = Field(default=None, description="baud rate → code (expect: baud_code)")
+    why: str | None = Field(default=None, description="where the manual says so")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IdentifyRegister:
+        if self.table.is_bit or self.type in (RawType.BIT, RawType.STRING):
+            raise ValueError(
+                "an identifying register is a numeric register (holding or input), not a bit or string"
+            )
+        if isinstance(self.address, str):
+            table, _ = parse_modicon(self.address)
+            if table is not self.table:
+                raise ValueError(f"address {self.address!r} is a {table.value} in Modicon notation")
+        elif not 0 <= self.address <= 0xFFFF:
+            raise ValueError("address must be 0..0xFFFF")
+        if self.expect == "value" and self.values is None and self.min is None and self.max is None:
+            raise ValueError("expect: value needs 'values' or 'min'/'max'")
+        if self.expect == "baud_code" and not self.codes:
+            raise ValueError("expect: baud_code needs 'codes' (baud rate → code, from the manual)")
+        if self.expect != "baud_code" and self.codes:
+            raise ValueError("'codes' is only for expect: baud_code")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} > max {self.max}")
+        return self
+
+    @property
+    def protocol_address(self) -> int:
+        return parse_modicon(self.address)[1] if isinstance(self.address, str) else self.address
+
+    @property
+    def strong(self) -> bool:
+        """A single fixed value (a model code) tells a model; a set, a range or a setting does not alone."""
+        return self.expect == "value" and self.values is not None and len(self.values) == 1
+
+
+class Identify(BaseModel):
+    """Fingerprint of a model (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str | None = Field(default=None, description="what the manual offers and what it lacks")
+    device_id: dict[Literal["vendor", "product", "revision"], str] | None = Field(
+        default=None,
+        description="FC 43/14 basic object (VendorName, ProductCode, MajorMinorRevision) → regular expression",
+    )
+    server_id: str | None = Field(
+        default=None, description="FC 17 answer (latin-1 text) → regular expression"
+    )
+    registers: list[IdentifyRegister] = Field(default_factory=list)
+    points: dict[str, tuple[float, float]] | None = Field(
+        default=None,
+        description="point → plausible (min, max) for identification; default: each point's valid_min/valid_max",
+    )
+
+    @model_validator(mode="after")
+    def _patterns(self) -> Identify:
+        for where, pattern in [
+            *((f"device_id.{k}", v) for k, v in (self.device_id or {}).items()),
+            *((("server_id", self.server_id),) if self.server_id else ()),
+        ]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{where}: not a regular expression ({exc})") from None
+        return self
+
+
 class DeviceProfile(BaseModel):
     """A device model: its register map and how to plan reads against it."""
 
@@ -237,6 +341,10 @@ class DeviceProfile(BaseModel):
         description="where the device measures as usually mounted (wall, desk …); a point may override",
     )
     points: list[Point] = Field(min_length=1)
+    identify: Identify | None = Field(
+        default=None,
+        description="fingerprint for `agent discover`; without it the profile is never auto-matched",
+    )
 
     @model_validator(mode="after")
     def _check_points(self, info: ValidationInfo) -> DeviceProfile:
@@ -245,6 +353,15 @@ class DeviceProfile(BaseModel):
             problems = check_points(self)
             if problems:
                 raise ValueError("; ".join(f"points[{i}].{f}: {m}" for i, f, m in problems))
+        return self
+
+    @model_validator(mode="after")
+    def _check_identify(self) -> DeviceProfile:
+        if self.identify is not None and self.identify.points:
+            names = {p.name for p in self.points}
+            unknown = sorted(set(self.identify.points) - names)
+            if unknown:
+                raise ValueError(f"identify.points names {unknown} which are not points of this profile")
         return self
 
     def point(self, name: str) -> Point:

@@ -60,6 +60,14 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guard(_probe))
 
+    from edge_agent.discover.command import add_arguments as discover_arguments
+    from edge_agent.discover.command import run as discover_run
+
+    help_text = "Scan a Modbus line for units, recognise their models, propose the devices config (never writes a register)."
+    p = cmds.add_parser("discover", help=help_text, description=help_text, epilog=EXIT_CODES)
+    discover_arguments(p)
+    p.set_defaults(func=_guard(discover_run))
+
 
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """No traceback for a user's mistake: unreadable files, bad secrets, bad values → one line, exit 2.

@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# Install the real servers the tests talk to (Mosquitto, InfluxDB 1.x, VictoriaMetrics) and the browser
-# for the UI test, when missing. Debian packages; the machines run as root.
+# Install the external programs the tests, benches and demo start, when missing: the real servers
+# (Mosquitto, InfluxDB 1.x, VictoriaMetrics), the browser for the UI tests, socat for the serial
+# (pseudo-terminal) tests, and a CJK font for screenshots. Debian packages; the machines run as root.
+#
+# The table between the markers is the ONE list of those programs: this script installs from it,
+# and the test run checks it at start (tests/support/system_programs.py; a missing program fails
+# at once naming it and its package). tests/test_system_programs.py fails when a test starts a
+# program this table does not name. Columns: program (or an absolute file path), Debian package,
+# other places it may live (comma-separated, or -), why it is needed.
+# programs-begin
+# program                         package             also at                          needed by
+# mosquitto                       mosquitto           /usr/sbin/mosquitto              MQTT broker for ingest/agent/fault tests
+# mosquitto_passwd                mosquitto           -                                broker with credentials (security tests)
+# influxd                         influxdb            -                                InfluxDB 1.x store tests
+# victoria-metrics                victoria-metrics    -                                InfluxDB v2 write endpoint tests
+# chromium                        chromium            -                                web UI browser tests, screenshots
+# chromedriver                    chromium-driver     -                                selenium's driver for chromium
+# socat                           socat               -                                Modbus RTU over a pseudo-terminal
+# openssl                         openssl             -                                test certificates (TLS tests)
+# /usr/share/fonts/truetype/wqy/wqy-microhei.ttc  fonts-wqy-microhei  -              Chinese text in screenshots
+# programs-end
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
 need=()
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
-command -v influxd >/dev/null 2>&1 || need+=(influxdb)
-# accepts InfluxDB 2.x line-protocol writes: the influxdb2 store's writes are tested against it
-command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
-# a CJK font, so the browser test's screenshots show the Chinese UI text
-[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+while read -r _hash prog pkg also _why; do
+  found=""
+  if [[ "$prog" == /* ]]; then
+    [ -e "$prog" ] && found=1
+  else
+    command -v "$prog" >/dev/null 2>&1 && found=1
+    if [ -z "$found" ] && [ "$also" != "-" ]; then
+      IFS=',' read -ra alts <<<"$also"
+      for alt in "${alts[@]}"; do [ -x "$alt" ] && found=1; done
+    fi
+  fi
+  if [ -z "$found" ] && [[ " ${need[*]:-} " != *" $pkg "* ]]; then need+=("$pkg"); fi
+done < <(sed -n '/^# programs-begin$/,/^# programs-end$/p' "$here/ensure-system-packages.sh" | sed '1,2d;$d')
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""

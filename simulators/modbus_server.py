@@ -22,12 +22,15 @@ import numpy.typing as npt
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
+from pymodbus.pdu.other_message import ReportDeviceIdRequest, ReportDeviceIdResponse
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import SimData
 from pymodbus.simulator import SimDevice as _PymodbusSimDevice
 
-from device_profiles.codec import encode_point, merge_bit
-from device_profiles.schema import DeviceProfile, Point, RawType, Table
+from device_profiles.codec import encode_point, encode_raw, merge_bit
+from device_profiles.schema import TYPE_WORDS, DeviceProfile, IdentifyRegister, Point, RawType, Table
 from simulators.modbus_faults import Fault, garble, shorten
 
 Framer = Literal["socket", "rtu"]
@@ -57,15 +60,32 @@ class SimDevice:
     answer exception 2 to any read touching an undocumented register; by default a read over
     the gaps between points returns zeros (what most sensors do)."""
 
-    def __init__(self, unit_id: int, profile: DeviceProfile, strict: bool = False) -> None:
+    def __init__(
+        self,
+        unit_id: int,
+        profile: DeviceProfile,
+        strict: bool = False,
+        *,
+        baudrate: int | None = None,
+        device_id: Mapping[int, str] | None = None,
+        server_id: bytes | None = None,
+    ) -> None:
         if not 1 <= unit_id <= 247:
             raise ValueError(f"unit id {unit_id} outside 1..247")
         self.unit_id = unit_id
         self.profile = profile
+        # FC 43/14 objects (0 vendor, 1 product code, 2 revision …) and the FC 17 answer; None: the
+        # device does not implement the function and answers exception 1, as most sensors do
+        self.device_id = dict(device_id) if device_id is not None else None
+        self.server_id = server_id
+        identify = profile.identify.registers if profile.identify else []
         spans: dict[Table, list[tuple[int, int]]] = {}
         for p in profile.points:
             a = profile.protocol_address(p)
             spans.setdefault(p.table, []).append((a, a + p.words))
+        for r in identify:  # the vendor's identifying registers exist on the device too
+            a = r.protocol_address
+            spans.setdefault(r.table, []).append((a, a + TYPE_WORDS[r.type]))
         self.memory: dict[Table, _Memory] = {}
         for table, ranges in spans.items():
             mem = _Memory(min(a for a, _ in ranges), max(b for _, b in ranges))
@@ -76,7 +96,13 @@ class SimDevice:
                 mem.valid[:] = True
             self.memory[table] = mem
         self.values: dict[str, float | str] = {}
-        self.set_values({p.name: _initial(p) for p in profile.points})
+        plausible = profile.identify.points if profile.identify and profile.identify.points else {}
+        self.set_values({p.name: _initial(p, plausible.get(p.name)) for p in profile.points})
+        for r in identify:
+            mem = self.memory[r.table]
+            offset = r.protocol_address - mem.start
+            words = encode_raw([_identity_value(r, unit_id, baudrate)], r.type, r.byte_order or "ABCD")[0]
+            mem.data[offset : offset + len(words)] = words
 
     def set_values(self, values: Mapping[str, float | str]) -> None:
         """Engineering values by point name; raises KeyError/EncodeError before changing anything."""
@@ -116,12 +142,26 @@ class SimDevice:
         return None
 
 
-def _initial(point: Point) -> float | str:
+def _identity_value(register: IdentifyRegister, unit_id: int, baudrate: int | None) -> float:
+    """What the device holds in an identifying register (its address, its baud code, its model code)."""
+    if register.expect == "unit_id":
+        return float(unit_id)
+    if register.expect == "baud_code":
+        codes = register.codes or {}
+        return float(codes[baudrate] if baudrate in codes else next(iter(codes.values())))
+    if register.values:
+        return register.values[0]
+    lo = register.min if register.min is not None else register.max or 0.0
+    hi = register.max if register.max is not None else lo
+    return (lo + hi) / 2
+
+
+def _initial(point: Point, plausible: tuple[float, float] | None = None) -> float | str:
     if point.type is RawType.STRING:
         return ""
     if point.enum:
         return float(min(point.enum))
-    lo, hi = point.valid_min, point.valid_max
+    lo, hi = plausible if plausible is not None else (point.valid_min, point.valid_max)
     if lo is not None and hi is not None:
         return (lo + hi) / 2
     return lo if lo is not None else 0.0
@@ -157,8 +197,56 @@ class _Context:
     async def async_setValues(
         self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
     ) -> ExcCodes | None:
+        self._owner.writes += 1
         device = await self._gate(device_id)
         return device if isinstance(device, ExcCodes) else device.write(func_code, address, values)
+
+
+_BASIC_OBJECTS = {1: range(0, 3), 2: range(0, 7), 3: range(0, 256)}  # FC 43/14 read codes
+
+
+class _DeviceInfoRequest(ReadDeviceInformationRequest):
+    """FC 43/14 answered from the addressed unit's `device_id` (pymodbus answers every unit id
+    with one process-wide identity, even an absent one)."""
+
+    async def datastore_update(self, context: Any, device_id: int) -> ModbusPDU:
+        device = await context._gate(device_id)
+        if isinstance(device, ExcCodes):
+            return ExceptionResponse(self.function_code, device)
+        if device.device_id is None:
+            return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_FUNCTION)
+        wanted = _BASIC_OBJECTS.get(self.read_code, range(self.object_id, self.object_id + 1))
+        info = {k: v.encode() for k, v in sorted(device.device_id.items()) if k in wanted}
+        if not info:
+            return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_ADDRESS)
+        return ReadDeviceInformationResponse(
+            read_code=self.read_code, information=info, dev_id=device_id, transaction_id=self.transaction_id
+        )
+
+
+class _ServerIdRequest(ReportDeviceIdRequest):
+    """FC 17 answered from the addressed unit's `server_id`, exception 1 when it has none."""
+
+    async def datastore_update(self, context: Any, device_id: int) -> ModbusPDU:
+        device = await context._gate(device_id)
+        if isinstance(device, ExcCodes):
+            return ExceptionResponse(self.function_code, device)
+        if device.server_id is None:
+            return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_FUNCTION)
+        return ReportDeviceIdResponse(
+            identifier=device.server_id, dev_id=device_id, transaction_id=self.transaction_id
+        )
+
+
+def _own_identity(sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+    """Swap pymodbus's FC 43/14 and FC 17 requests for ones that ask the addressed unit."""
+    if sending:
+        return pdu
+    if isinstance(pdu, ReadDeviceInformationRequest):
+        return _DeviceInfoRequest(pdu.read_code, pdu.object_id, pdu.dev_id, pdu.transaction_id)
+    if isinstance(pdu, ReportDeviceIdRequest):
+        return _ServerIdRequest(dev_id=pdu.dev_id, transaction_id=pdu.transaction_id)
+    return pdu
 
 
 class ModbusSimServer:
@@ -179,6 +267,7 @@ class ModbusSimServer:
         self.framer: Framer = framer
         self.faults: dict[int, Fault] = {}
         self.requests: dict[int, int] = {}  # requests seen per unit id (to observe retries/backoff)
+        self.writes = 0  # write requests seen (discovery must never send one)
         self._port = port
         self._server: ModbusTcpServer | None = None
 
@@ -203,6 +292,7 @@ class ModbusSimServer:
             address=(self.host, self._port),
             ignore_missing_devices=True,
             trace_packet=self._trace_packet,
+            trace_pdu=_own_identity,
         )
         server.context = _Context(self)  # type: ignore[assignment]
         await server.serve_forever(background=True)

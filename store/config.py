@@ -7,13 +7,16 @@ and `campus-twin report --store-config` select a store the same way. Credentials
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.secrets import SecretRef, rebase, rebase_secret
 from contract.yamlio import load_model
+
+log = logging.getLogger("campus_twin.store")
 
 
 class SqliteStoreConfig(BaseModel):
@@ -72,9 +75,21 @@ class InfluxV2StoreConfig(BaseModel):
     verify_tls: bool = True
     ca_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0)
-    batch_size: int = Field(default=5000, ge=1)
+    batch_lines: int = Field(default=5000, ge=1)
     gzip: bool = True
     retry_for_s: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_batch_size(cls, data: Any) -> Any:
+        """`batch_size` was this store's name for the setting the InfluxDB 1.x store calls
+        `batch_lines`: one name now, the old one still read for a release, with a warning."""
+        if isinstance(data, dict) and "batch_size" in data:
+            if "batch_lines" in data:
+                raise ValueError("store: give `batch_lines` only (`batch_size` is its deprecated name)")
+            log.warning("store: `batch_size` is deprecated, use `batch_lines` (same meaning)")
+            data = {("batch_lines" if k == "batch_size" else k): v for k, v in data.items()}
+        return data
 
     def rebased(self, base: Path) -> InfluxV2StoreConfig:
         return self.model_copy(

@@ -49,7 +49,7 @@ def open_store(
         ca_file=str(cfg.ca_file) if cfg.ca_file else None,
         verify_tls=cfg.verify_tls,
         timeout_s=cfg.timeout_s,
-        batch_lines=cfg.batch_size,
+        batch_lines=cfg.batch_lines,
         gzip_body=cfg.gzip,
         retry_for_s=cfg.retry_for_s,
         on_reject=on_reject,

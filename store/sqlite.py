@@ -85,7 +85,7 @@ def upsert_series(
 
 # Points go as multi-row `VALUES` upserts in the primary key's order (series id, ts): a write's
 # rows then reach each B-tree leaf once, in order, instead of one random leaf per row — at 1M rows
-# 1.8-2.5× faster than the same rows in arrival order (docs/performance.md "Sorted writes"). One
+# 1.8-2.5× faster than the same rows in arrival order (docs/performance-history.md "Key-ordered writes"). One
 # statement binds thousands of rows and runs them in one `sqlite3_step` with the GIL released, so a
 # write overlaps ingest's decoding (`executemany` re-takes the GIL around every row). A write whose
 # rows are all `GoodRows` binds 4 values per row instead of 6.

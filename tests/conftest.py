@@ -24,6 +24,26 @@ SHARED_IFC = REPO.parent / "shared" / "ifc"
 PROCESS_FIXTURES = frozenset({"make_pipeline", "ingest_procs", "recorder", "publisher"})
 INTEGRATION_DIRS = frozenset({"faults", "demo", "fuzz"})
 INTEGRATION_FILES = frozenset({"api/test_browser.py", "api/test_schemathesis.py"})
+# Unit tests that are correct but heavy (real IFC models parsed and written, whole CLI pipelines,
+# API start-ups with a restart): `slow`, run by `make test` and `make pytest`, left out of the
+# edit-test loop `make unit-fast` (-m "unit and not slow"). A single test can say
+# @pytest.mark.slow instead. Keep `make unit-fast` under a minute of wall and of CPU.
+SLOW_FILES = frozenset(
+    {
+        "twin/test_ifc_cases.py",
+        "twin/test_twin_writeback.py",
+        "twin/test_twin_loader.py",
+        "twin/test_ifc_open.py",
+        "twin/test_twin_api_load.py",
+        "twin/test_twin_generator.py",
+    }
+)
+
+if os.environ.get("CT_FAST") == "1":
+    from hypothesis import settings
+
+    settings.register_profile("fast", max_examples=10)
+    settings.load_profile("fast")
 
 
 @pytest.fixture(scope="session")
@@ -50,12 +70,38 @@ def is_integration(item: pytest.Item) -> bool:
     return bool(set(rel.parts[:-1]) & INTEGRATION_DIRS) or rel.as_posix() in INTEGRATION_FILES
 
 
+def _require_programs() -> None:
+    from tests.support.system_programs import missing, report
+
+    absent = missing()
+    if absent:
+        pytest.exit(report(absent), returncode=3)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`-m integration` checks the programs the tests start before collecting anything: a machine
+    without one (socat, chromium…) fails in the first second, naming it and its package."""
+    expr = (config.option.markexpr or "").replace(" ", "")
+    if "integration" in expr and "notintegration" not in expr:
+        _require_programs()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Any other run that selected an integration test checks the same, before the first test."""
+    if any(item.get_closest_marker("integration") for item in session.items):
+        _require_programs()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if is_integration(item):
             item.add_marker(pytest.mark.integration)
-        elif item.get_closest_marker("unit") is None:
+            continue
+        if item.get_closest_marker("unit") is None:
             item.add_marker(pytest.mark.unit)
+        rel = Path(str(item.path)).resolve().relative_to(REPO / "tests").as_posix()
+        if rel in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -10,8 +10,10 @@ desk reading …; a rule that does not apply now says why (not in class, holiday
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 
@@ -19,10 +21,10 @@ from contract.bindings import BindingIndex, BindingTable
 from contract.school_time import SchoolTime
 from contract.telemetry import SeriesKey
 from store.base import SeriesInfo, Store, StoredPoint
-from twin.model import Campus
-from twin.standards.engine import Engine
-from twin.standards.evaluator import Reason, Series, Status
-from twin.standards.occupancy import OCCUPANCY_QUANTITIES
+from twin.model import Campus, Space
+from twin.standards.engine import Engine, Episode
+from twin.standards.evaluator import Reason, Series, Status, Verdict
+from twin.standards.occupancy import HOLD_NS, OCCUPANCY_QUANTITIES
 from twin.standards.schema import StandardsFile
 from twin.standards.settings import campus_engine
 
@@ -54,26 +56,6 @@ class SeriesState:
     quality: str
 
 
-@dataclass(frozen=True, slots=True)
-class LiveVerdict:
-    rule_id: str
-    quantity: str
-    status: Status
-    reason: Reason | None
-    value: float | None  # the judged window's value, else the latest reading (shown with n/a)
-    basis: str  # "latest reading", "running 1h window" …
-    limit: float | tuple[float, float]
-    comparator: str
-    unit: str
-    standard: str
-    clause: str
-    label_zh: str
-    label_en: str
-    device: str
-    point: str
-    share: float | None = None
-
-
 @dataclass(slots=True)
 class RoomState:
     global_id: str
@@ -85,7 +67,7 @@ class RoomState:
     series: list[SeriesState] = field(default_factory=list)
     occupied: bool | None = None
     occupancy_source: str | None = None  # "sensor", "timetable" or None
-    verdicts: list[LiveVerdict] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
@@ -112,6 +94,22 @@ class RoomState:
     def stale(self) -> bool:
         return any(s.stale for s in self.series)
 
+    def for_quantity(self, quantity: str) -> RoomState:
+        """The room as one quantity shows it (a plan coloured by CO₂: status and reason of the
+        CO₂ rules only)."""
+        return RoomState(
+            self.global_id,
+            self.room_number,
+            self.room_type,
+            self.long_name,
+            self.building_id,
+            self.storey_id,
+            [s for s in self.series if s.quantity == quantity],
+            self.occupied,
+            self.occupancy_source,
+            [v for v in self.verdicts if v.quantity == quantity],
+        )
+
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["values"] = {q: asdict(s) for q, s in self.values.items()}
@@ -122,7 +120,7 @@ class RoomState:
         return d
 
 
-def _excess(v: LiveVerdict) -> float:
+def _excess(v: Verdict) -> float:
     """How far past its limit a verdict's value is, relative to the limit (0 when inside)."""
     if v.value is None:
         return 0.0
@@ -226,26 +224,35 @@ def live_verdicts(
     room_type: str | None,
     series: Sequence[Series],
     now_ns: int,
-    latest: dict[str, float | None],
-) -> list[LiveVerdict]:
-    """The engine's live verdicts as the live state shows them (n/a ones with the latest value)."""
+    latest: Mapping[str, float | None],
+) -> list[Verdict]:
+    """The engine's live verdicts as the live state shows them: with the window judged
+    (`basis`) and the latest fresh reading of the point (shown with an n/a verdict)."""
+    return [
+        replace(v, latest=latest.get(v.point), basis=_basis(engine.rule(v.rule_id).averaging))
+        for v in engine.live_room(room_type, series, now_ns)
+    ]
+
+
+def read_series(
+    store: Store,
+    infos: Sequence[SeriesInfo],
+    start: int,
+    end: int,
+    roles: Mapping[SeriesKey, str | None],
+) -> list[Series]:
+    """The readings in [start, end) of a room's series as the standards engine takes them."""
     out = []
-    for v in engine.live_room(room_type, series, now_ns):
-        rule = engine.rule(v.rule_id)
-        point = v.points[0] if v.points else ""
-        device = next((s.device for s in series if s.point == point), "")
-        value = v.measured if v.status in (Status.COMPLIANT, Status.NON_COMPLIANT) else latest.get(point)
+    for info in infos:
+        pts = [w for w in store.range(info.key, start, end) if w.value is not None]
         out.append(
-            LiveVerdict(
-                quantity=rule.quantity,
-                status=v.status,
-                reason=v.reason,
-                value=value,
-                basis=_basis(rule.averaging),
-                **rule.verdict_fields(),
-                device=device,
-                point=point,
-                share=v.compliant_share,
+            Series(
+                info.key.point,
+                info.quantity,
+                np.array([w.start for w in pts], dtype=np.int64),
+                np.array([w.value for w in pts], dtype=np.float64),
+                roles.get(info.key),
+                info.key.device,
             )
         )
     return out
@@ -256,24 +263,56 @@ def today_series(
     infos: Sequence[SeriesInfo],
     engine: Engine,
     now_ns: int,
-    role_of: dict[SeriesKey, str | None],
+    role_of: Mapping[SeriesKey, str | None],
 ) -> list[Series]:
     """Today's readings (local day, plus the presence hold before midnight) of a room's series."""
-    start = engine.day_start(now_ns) - 15 * 60 * NS
-    out = []
+    return read_series(store, infos, engine.day_start(now_ns) - HOLD_NS, now_ns + 1, role_of)
+
+
+def room_state(
+    space: Space,
+    infos: Sequence[SeriesInfo],
+    latest: Mapping[SeriesKey, StoredPoint],
+    store: Store,
+    now_ns: int,
+    engine: Engine | None,
+    roles: Mapping[SeriesKey, str | None],
+    *,
+    interval_of: Callable[[Store, SeriesKey, int, int], int],
+    default_interval_s: float = 60.0,
+    stale_factor: float = 3.0,
+) -> RoomState:
+    """One room at `now_ns` from its bound series (`infos`) and their newest points (`latest`).
+
+    Occupancy comes from a fresh occupancy/presence reading of the room, else from the school
+    time (class time of the room type on a school day). Verdicts: `Engine.live_room`; without
+    an engine the room carries values only. `interval_of`: the series' reading interval
+    (`IntervalCache.get`)."""
+    st = RoomState(
+        global_id=space.global_id,
+        room_number=space.room_number,
+        room_type=space.room_type,
+        long_name=space.long_name,
+        building_id=space.building_id,
+        storey_id=space.storey_id,
+    )
+    default_ns = int(default_interval_s * NS)
     for info in infos:
-        pts = [w for w in store.range(info.key, start, now_ns + 1) if w.value is not None]
-        out.append(
-            Series(
-                info.key.point,
-                info.quantity,
-                np.array([w.start for w in pts], dtype=np.int64),
-                np.array([w.value for w in pts], dtype=np.float64),
-                role_of.get(info.key),
-                info.key.device,
+        p = latest.get(info.key)
+        if p is not None:
+            st.series.append(
+                _series_state(p, now_ns, interval_of(store, info.key, now_ns, default_ns), stale_factor)
             )
-        )
-    return out
+    occ = [s for s in st.series if s.quantity in OCCUPANCY_QUANTITIES and not s.stale]
+    if occ:
+        st.occupied, st.occupancy_source = any((s.value or 0) > 0 for s in occ), "sensor"
+    elif engine is not None:
+        st.occupied, st.occupancy_source = engine.in_class(space.room_type, now_ns), "timetable"
+    if engine is not None and infos:
+        series = today_series(store, infos, engine, now_ns, roles)
+        fresh = {s.point: (None if s.stale else s.value) for s in st.series}
+        st.verdicts = live_verdicts(engine, space.room_type, series, now_ns, fresh)
+    return st
 
 
 def room_states(
@@ -289,12 +328,11 @@ def room_states(
     stale_factor: float = 3.0,
     intervals: IntervalCache | None = None,
 ) -> dict[str, RoomState]:
-    """State of every space of `campus` at `now_ns`, keyed by IfcSpace GlobalId.
+    """State of every space of `campus` at `now_ns` (`room_state`), keyed by IfcSpace GlobalId.
 
-    Occupancy comes from a fresh occupancy/presence reading of the room, else from the school
-    time (class time of the room type on a school day). Verdicts: `Engine.live_room`; without
-    standards (and no engine) rooms carry values only. `intervals` keeps the series' inferred
-    reading intervals between calls (else they are inferred afresh).
+    Without standards (and no engine) rooms carry values only. `intervals` keeps the series'
+    inferred reading intervals between calls (else they are inferred afresh). The API's kept
+    live state is `twin.live_engine.LiveEngine`, which calls `room_state` the same way.
     """
     if engine is None and standards is not None:
         engine = campus_engine(campus.standards, standards, timetable, campus=campus.id)
@@ -302,34 +340,66 @@ def room_states(
     roles = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
     keys = [i.key for infos in by_room.values() for i in infos]
     latest = store.latest(keys) if keys else {}
-    default_ns = int(default_interval_s * NS)
     interval_of = (intervals or IntervalCache(0.0)).get
-
-    out: dict[str, RoomState] = {}
-    for space in campus.spaces():
-        st = RoomState(
-            global_id=space.global_id,
-            room_number=space.room_number,
-            room_type=space.room_type,
-            long_name=space.long_name,
-            building_id=space.building_id,
-            storey_id=space.storey_id,
+    return {
+        space.global_id: room_state(
+            space,
+            by_room.get(space.global_id, []),
+            latest,
+            store,
+            now_ns,
+            engine,
+            roles,
+            interval_of=interval_of,
+            default_interval_s=default_interval_s,
+            stale_factor=stale_factor,
         )
-        infos = by_room.get(space.global_id, [])
-        for info in infos:
-            p = latest.get(info.key)
-            if p is not None:
-                st.series.append(
-                    _series_state(p, now_ns, interval_of(store, info.key, now_ns, default_ns), stale_factor)
-                )
-        occ = [s for s in st.series if s.quantity in OCCUPANCY_QUANTITIES and not s.stale]
-        if occ:
-            st.occupied, st.occupancy_source = any((s.value or 0) > 0 for s in occ), "sensor"
-        elif engine is not None:
-            st.occupied, st.occupancy_source = engine.in_class(space.room_type, now_ns), "timetable"
-        if engine is not None and infos:
-            series = today_series(store, infos, engine, now_ns, roles)
-            fresh = {s.point: (None if s.stale else s.value) for s in st.series}
-            st.verdicts = live_verdicts(engine, space.room_type, series, now_ns, fresh)
-        out[space.global_id] = st
-    return out
+        for space in campus.spaces()
+    }
+
+
+def room_episodes(
+    engine: Engine,
+    store: Store,
+    room_type: str | None,
+    infos: Sequence[SeriesInfo],
+    start: int,
+    end: int,
+    now: int,
+    roles: Mapping[SeriesKey, str | None],
+    quantity: str | None = None,
+) -> list[Episode]:
+    """A room's breach episodes (the alerts) reaching into [start, end): the engine's windows
+    evaluated from the local midnight before `start` (no window cut), episodes that end before
+    `start` dropped; one reaching `now` is open (end None)."""
+    wanted = {r.quantity for r in engine.rules_for(room_type)}
+    if quantity is not None:
+        wanted &= {quantity}
+    keep = [s for s in infos if s.quantity in wanted or s.quantity in OCCUPANCY_QUANTITIES]
+    if not any(s.quantity in wanted for s in keep):
+        return []
+    t0 = engine.day_start(start)
+    data = read_series(store, keep, t0 - HOLD_NS, end, roles)
+    verdicts = engine.evaluate_room(room_type, data, t0, end)
+    if quantity is not None:
+        verdicts = [v for v in verdicts if v.quantity == quantity]
+    eps = engine.episodes(verdicts, now=now if end >= now else None)
+    return [e for e in eps if e.end is None or e.end > start]
+
+
+def plan_limit(
+    engine: Engine, room_types: Sequence[str | None], quantity: str, now_ns: int
+) -> float | tuple[float, float] | None:
+    """The limit a plan coloured by `quantity` marks: of the rooms' most common type with a rule
+    of that quantity, the first such rule (standards file order: the desk plane before the
+    blackboard) in season now; None when none applies (temperature in spring)."""
+    month = datetime.fromtimestamp(now_ns // NS, engine.tz).month
+    for room_type, _ in Counter(room_types).most_common():
+        rules = engine.rules_for(room_type, {quantity})
+        for rule in rules:
+            season = rule.applies.season
+            if season is None or month in engine.standards.season_months(season):
+                return rule.limit
+        if rules:
+            return None
+    return None

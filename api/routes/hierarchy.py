@@ -26,9 +26,9 @@ from api.schemas import (
 )
 from api.state import AppState
 from api.status import current_values, occupied, pick_latest, value_rows
-from api.twin_index import SpacePlace
 from api.views import building_out, campus_out, page, room_out, storey_out
 from contract.telemetry import CANONICAL_UNITS
+from twin.index import SpacePlace
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["campus"])
 State = Annotated[AppState, Depends(get_state)]
@@ -206,20 +206,16 @@ def get_storey_live(
         str | None, Query(max_length=32, description="colour by this quantity; absent = by compliance")
     ] = None,
 ) -> StoreyLiveOut:
-    found = known(state.twin.storeys, "storey", storey_id)
+    known(state.twin.storeys, "storey", storey_id)
     check_quantity(quantity)
-    st = found[2]
     now = state.now_ns()
-    places = [state.twin.spaces[sp.global_id] for sp in st.spaces]
-    states = compliance.room_states_for(state, places, now)
-    rooms = []
-    for sp in st.spaces:
-        rooms.append(compliance.live_room(states[sp.global_id], quantity))
+    live = state.live.storey(state.live_inputs(now), storey_id, quantity)
     return StoreyLiveOut(
-        storey=st.global_id,
+        storey=storey_id,
         quantity=quantity,
         label=quantity_label(quantity) if quantity else None,
         unit=CANONICAL_UNITS[quantity] if quantity else None,
+        limit=list(live.limit) if isinstance(live.limit, tuple) else live.limit,
         time=state.to_dt(now),
-        rooms=rooms,
+        rooms=[compliance.live_room(st, quantity) for st in live.rooms],
     )

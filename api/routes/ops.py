@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.agent_health import AgentHealthBook
-from api.alerts import alert_rows
+from api.alerts import MAX_ALERT_ROOMS, alert_rows
 from api.deps import check_quantity, get_state, query_window, viewer
 from api.errors import ERROR_RESPONSES, bad_param
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
 from api.state import AppState
-from api.twin_index import SpacePlace
 from api.views import page
 from store.base import StoredPoint
+from twin.index import SpacePlace
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["operations"])
 State = Annotated[AppState, Depends(get_state)]
@@ -22,7 +22,6 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 IdQ = Annotated[str | None, Query(max_length=128)]
 NS = 1_000_000_000
-MAX_ALERT_ROOMS = 500
 MAX_ALERT_SPAN_S = 31 * 86_400
 
 
@@ -62,26 +61,6 @@ async def get_alerts(
     )
     rows = await state.alerts.get(key, lambda: _alert_rows(state, *scope, now, quantity, open_only))
     return page(Page[AlertOut], rows, limit, offset)
-
-
-def list_alerts(
-    state: AppState,
-    campus: str | None = None,
-    building: str | None = None,
-    storey: str | None = None,
-    room: str | None = None,
-    quantity: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    open_only: bool = False,
-    limit: int = 100,
-    offset: int = 0,
-) -> Page[AlertOut]:
-    """`GET /alerts` built in the calling thread, uncached (the campus roll-up calls it from
-    its own cached build)."""
-    now = state.now_ns()
-    scope = _alert_scope(state, campus, building, storey, room, quantity, start, end, now)
-    return page(Page[AlertOut], _alert_rows(state, *scope, now, quantity, open_only), limit, offset)
 
 
 def _alert_scope(
@@ -127,16 +106,8 @@ def _alert_rows(
     quantity: str | None,
     open_only: bool,
 ) -> list[AlertOut]:
-    by_room = state.series_index().by_room
-    bindings = state.binding_index
-    rows: list[AlertOut] = []
-    for p in places:
-        infos = by_room.get(p.space.global_id, [])
-        roles = {i.key: bindings.role(i.key.site, i.key.device, i.key.point) for i in infos}
-        found = alert_rows(state.live, p, infos, start_ns, end_ns, now, quantity, state.to_dt, roles)
-        rows.extend(r for r in found if not (open_only and r.end is not None))
-    rows.sort(key=lambda a: (a.start, a.room_number), reverse=True)
-    return rows
+    found = state.live.alerts(state.live_inputs(now), places, start_ns, end_ns, quantity, open_only)
+    return alert_rows(found, state.to_dt)
 
 
 @router.get("/devices", operation_id="listDevices")

@@ -31,7 +31,7 @@ AUTO_WINDOWS = 288
 def room_status(state: State, room_id: str) -> RoomStatusOut:
     place = place_of(state, room_id)
     now = state.now_ns()
-    st = compliance.room_states_for(state, [place], now)[room_id]
+    st = state.live.room(state.live_inputs(now), place)
     verdicts = [compliance.verdict_out(v) for v in st.verdicts]
     return RoomStatusOut(
         room=room_out(place, state.series_index()),

@@ -232,10 +232,9 @@ async function pageBuilding(id) {
   every(LIVE_MS * 3, refresh);
 }
 
-// Colour ramps: [low, high, invert]; LIMITS are marked on the ramp (the response's own `limit` wins).
+// Colour ramps: [low, high, invert]; the response's `limit` (a number, or [low, high]) is marked on the ramp.
 const SCALES = { co2: [400, 1500, false], temperature: [16, 30, false], humidity: [30, 80, false], illuminance: [0, 600, true],
   pm25: [0, 75, false], pm10: [0, 150, false], noise: [30, 70, false], tvoc: [0, 0.8, false], hcho: [0, 0.12, false] };
-const LIMITS = { co2: 1000, illuminance: 300, pm25: 50, pm10: 100, tvoc: 0.6, hcho: 0.08, noise: 45 };
 function rampColor(t) { t = Math.max(0, Math.min(1, t)); return `hsl(${120 - 120 * t}, 65%, 55%)`; }
 function colorFor(room, q, range) {
   if (!q) return STATUS[normStatus(room.status)].fill;
@@ -342,18 +341,19 @@ function drawLegend(el, q, live, range) {
     return;
   }
   const [lo, hi, invert] = range;
-  const limit = live.limit !== undefined && live.limit !== null ? live.limit : LIMITS[q];
+  const limits = live.limit === undefined || live.limit === null ? [] : [].concat(live.limit);
   const ramp = h("div", { class: "ramp" });
   const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => `${rampColor(invert ? 1 - t : t)} ${t * 100}%`).join(", ");
   ramp.style.background = `linear-gradient(to right, ${stops})`;
-  if (limit !== undefined && limit > lo && limit < hi) {
+  for (const limit of limits.filter((x) => x > lo && x < hi)) {
     const mark = h("span", { class: "limit-mark", title: `限值 limit ${fmtValue(limit, q, live.unit)}` });
     mark.style.left = `${((limit - lo) / (hi - lo)) * 100}%`;
     ramp.append(mark);
   }
+  const limitText = limits.map((x) => fmtValue(x, q, "")).join("–");
   fill(el, h("strong", {}, ...bi(live.label), unitText(live.unit) ? ` (${live.unit})` : ""), ramp,
     h("div", { class: "ramp-scale" }, h("span", {}, fmtValue(lo, q, "")), h("span", {}, fmtValue(hi, q, ""))),
-    limit !== undefined ? h("div", { class: "legend-row", id: "legend-limit" }, h("span", { class: "limit-key" }), `限值 Limit ${fmtValue(limit, q, live.unit)}`) : null,
+    limits.length ? h("div", { class: "legend-row", id: "legend-limit" }, h("span", { class: "limit-key" }), `限值 Limit ${limitText}${unitText(live.unit) ? ` ${live.unit}` : ""}`) : null,
     h("div", { class: "legend-row" }, swatch(STATUS.insufficient_data.fill), "无数据 No data"));
 }
 

@@ -30,8 +30,15 @@ def test_storey_plan_says_status_and_why_for_every_room(client: TestClient, view
         assert r["status"] in STATUSES
         if r["status"] != "compliant":  # every grey or red room says why
             assert r["reason"] and r["reason"]["zh"] and r["reason"]["en"], r
+    assert live["limit"] is None  # coloured by compliance: no ramp, no limit
     co2 = client.get(f"{V1}/storeys/{storey}/live", headers=viewer, params={"quantity": "co2"}).json()
-    assert co2["unit"] == "ppm"
+    assert co2["unit"] == "ppm" and co2["limit"] == 1000  # the UI's only source of the ramp's mark
+    by_q = {
+        q: client.get(f"{V1}/storeys/{storey}/live", headers=viewer, params={"quantity": q}).json()["limit"]
+        for q in ("illuminance", "temperature", "humidity")
+    }
+    # the desk plane's 300 lx; November is summer in the default 夏热冬暖 zone
+    assert by_q == {"illuminance": 300, "temperature": [22, 28], "humidity": [40, 80]}
     hot = next(r for r in co2["rooms"] if r["id"] == rooms[HOT_ROOM]["id"])
     assert hot["value"] > 1000 and hot["status"] == "non_compliant"
 
@@ -61,7 +68,8 @@ def test_alerts_are_episodes_without_duplicates(client: TestClient, viewer: dict
 
 def test_live_state_is_kept_in_memory_with_the_engines_verdicts(client: TestClient) -> None:
     """Every room's live state is refreshed in the background, so a status request only formats;
-    the kept states are the engine's own (`twin.live.room_states` over the whole campus)."""
+    the kept states (`twin.live_engine`) are the engine's own (`twin.live.room_states` over the
+    whole campus)."""
     from api.state import AppState
     from twin.live import room_states
 
@@ -71,9 +79,7 @@ def test_live_state_is_kept_in_memory_with_the_engines_verdicts(client: TestClie
     while live.sweeps < 1 and time.monotonic() < deadline:  # wait on the condition, not a sleep
         time.sleep(0.05)
     assert live.sweeps >= 1, "the live-state refresher never completed a pass"
-    kept = live.states(
-        list(state.twin.spaces.values()), state.series_index().by_room, state.binding_index, state.now_ns()
-    )
+    kept = live.rooms(state.live_inputs(), list(state.twin.spaces.values()))
     assert set(kept) == set(state.twin.spaces)
     campus = state.loaded.campuses[0]
     direct = room_states(campus, state.binding_index, state.store, state.now_ns(), engine=live.engine)

@@ -27,6 +27,7 @@ from contract.telemetry import (
     make_batch,
 )
 from contract.timestamps import DEFAULT_MAX_SKEW_S
+from tests.support.budget import examples
 
 TS_MIN, TS_MAX = 946_684_800_000_000_000, 4_102_444_800_000_000_000
 IDS = ["A-201-co2", "co2", "gw-A", "a", "x" * 128, "a_b.c:d-e", "9"]
@@ -150,13 +151,13 @@ def typed(result: tuple[str, Any]) -> Any:
     return (site, agent, (seq, type(seq)), (sent, type(sent)), [[(x, type(x)) for x in r] for r in rows])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(payloads())
 def test_fast_decode_matches_pydantic(payload: bytes) -> None:
     assert typed(rows_of_fast(payload)) == typed(rows_of_batch(payload))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(payloads())
 def test_fast_path_accepts_only_what_pydantic_accepts_unchanged(payload: bytes) -> None:
     """The fast check alone (no fallback): whatever it accepts, pydantic accepts with equal values."""
@@ -189,7 +190,7 @@ def agent_readings(rows: list[list[Any]]) -> list[Reading]:
     ]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(valid_rows(), min_size=1, max_size=20))
 def test_fast_path_takes_valid_agent_batches(rows: list[list[Any]]) -> None:
     """What an agent encodes never falls back to the slow path (else the speed-up is void)."""
@@ -264,7 +265,7 @@ def test_known_divergences_fall_back_to_the_same_answer() -> None:
     assert "ok" in kinds and "error" in kinds  # both coercions and rejections are covered
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(payloads())
 def test_msgspec_stage_accepts_only_what_pydantic_accepts_unchanged(payload: bytes) -> None:
     """The msgspec stage alone: whatever it accepts, pydantic accepts with equal values and types."""
@@ -277,7 +278,7 @@ def test_msgspec_stage_accepts_only_what_pydantic_accepts_unchanged(payload: byt
         )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(valid_rows(), min_size=1, max_size=20))
 def test_msgspec_stage_takes_good_agent_batches(rows: list[list[Any]]) -> None:
     """An agent batch whose readings are all good (almost every batch) is decoded by msgspec;

@@ -20,6 +20,7 @@ from device_profiles.codec import (
     encode_string,
 )
 from device_profiles.schema import DeviceProfile, RawType
+from tests.support.budget import examples
 
 ORDERS = ["ABCD", "DCBA", "BADC", "CDAB"]
 INT_BOUNDS = {
@@ -56,7 +57,7 @@ def test_known_int32_and_int16() -> None:
     assert decode_raw([words[::-1]], RawType.FLOAT64, "CDAB")[0] == math.pi
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.data())
 def test_integer_round_trip(data: st.DataObject) -> None:
     raw_type = data.draw(st.sampled_from(list(INT_BOUNDS)))
@@ -68,7 +69,7 @@ def test_integer_round_trip(data: st.DataObject) -> None:
     assert decode_raw(words, raw_type, order).tolist() == values  # type: ignore[arg-type]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.sampled_from(ORDERS), st.sampled_from([RawType.FLOAT32, RawType.FLOAT64]), st.data())
 def test_float_round_trip(order: str, raw_type: RawType, data: st.DataObject) -> None:
     width = 32 if raw_type is RawType.FLOAT32 else 64
@@ -77,7 +78,7 @@ def test_float_round_trip(order: str, raw_type: RawType, data: st.DataObject) ->
     assert out == values
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.sampled_from(ORDERS), st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", max_size=20))
 def test_string_round_trip(order: str, text: str) -> None:
     words = encode_string(text, 20, order)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from device_profiles.planner import PlanError, Span, plan_spans
 from device_profiles.schema import PlanLimits, Table
+from tests.support.budget import examples
 
 
 @st.composite
@@ -52,7 +53,7 @@ def _optimal(spans: list[Span], limit: int, gap: int) -> int:
     return best(0)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(layouts())
 def test_plan_covers_every_point_within_limits(layout: tuple[list[Span], PlanLimits]) -> None:
     spans, limits = layout
@@ -68,7 +69,7 @@ def test_plan_covers_every_point_within_limits(layout: tuple[list[Span], PlanLim
             assert s.table is r.table and r.start <= s.start and s.end <= r.end
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(layouts())
 def test_plan_is_minimal(layout: tuple[list[Span], PlanLimits]) -> None:
     spans, limits = layout
@@ -79,7 +80,7 @@ def test_plan_is_minimal(layout: tuple[list[Span], PlanLimits]) -> None:
         assert sum(r.table is table for r in plan) == _optimal(mine, limit, limits.max_gap)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(layouts())
 def test_gap_zero_reads_no_unused_register(layout: tuple[list[Span], PlanLimits]) -> None:
     spans, limits = layout

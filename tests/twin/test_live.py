@@ -174,3 +174,65 @@ def test_interval_cache_keeps_verdicts_and_infers_each_series_once(store: Store)
     reads.clear()
     room_states(campus(), bindings(), store, NOW + 601 * NS, std, timetable=tt, intervals=cache)
     assert len(reads) == n_first  # past the refresh period: inferred again
+
+
+def _at(year: int, month: int, day: int) -> int:
+    return int(datetime(year, month, day, 10, 0, tzinfo=CST).timestamp()) * NS
+
+
+def test_plan_limit_is_the_rule_of_the_storeys_rooms_in_season() -> None:
+    """A plan coloured by one quantity marks the limit its rooms are judged by: the desk plane's
+    300 lx (not the blackboard's 500), a reading room's 40 dB(A) on a library floor, the season's
+    temperature range of the campus's climate zone, and nothing where no rule applies."""
+    from twin.live import plan_limit
+    from twin.standards.engine import Engine
+    from twin.standards.settings import CampusStandards, campus_engine
+
+    eng = Engine(load_standards(), load_timetable())  # hot-summer/warm-winter: summer Mar–Nov
+    classrooms = ["general_classroom", "general_classroom", "office", None]
+    nov, jan, oct_ = _at(2026, 11, 23), _at(2027, 1, 11), _at(2026, 10, 12)
+    assert plan_limit(eng, classrooms, "illuminance", nov) == 300
+    assert plan_limit(eng, classrooms, "co2", nov) == 1000
+    assert plan_limit(eng, classrooms, "noise", nov) == 45
+    assert plan_limit(eng, ["library", "library", "general_classroom"], "noise", nov) == 40
+    assert plan_limit(eng, classrooms, "temperature", nov) == (22, 28)
+    assert plan_limit(eng, classrooms, "temperature", jan) == (16, 24)
+    cold = campus_engine(CampusStandards(climate_zone="cold"), load_standards(), load_timetable())
+    assert plan_limit(cold, classrooms, "temperature", oct_) is None  # neither summer nor winter
+    assert plan_limit(eng, ["corridor", None], "co2", nov) == 1000  # the 1-h rule: every room
+    assert plan_limit(eng, ["corridor", None], "noise", nov) is None  # no rule for these rooms
+
+
+def test_room_state_for_one_quantity_judges_only_its_rules(store: Store) -> None:
+    states = room_states(campus(), bindings(), store, NOW, load_standards(), timetable=load_timetable())
+    r1 = states["R1"]
+    co2 = r1.for_quantity("co2")
+    assert co2.verdicts and {v.quantity for v in co2.verdicts} == {"co2"}
+    assert {s.quantity for s in co2.series} == {"co2"}
+    assert co2.status in {v.status for v in co2.verdicts}
+
+
+def test_a_verdict_names_the_device_it_judged(tmp_path: Path) -> None:
+    """Two devices of a room report a point named `illuminance`: the wall monitor first, the desk
+    transmitter second. The desk rule judges the desk one and names it (not the first device
+    with that point name)."""
+    table = BindingTable(
+        bindings=[
+            Binding(site=SITE, device=d, role=role, tags=tags("R2", "A-102", "general_classroom"))
+            for d, role in (("A-102-air", "wall"), ("A-102-lux", "desk"))
+        ]
+    )
+    s = SQLiteStore(tmp_path / "two.db")
+    try:
+        s.write([pt("A-102-air", "illuminance", "illuminance", NOW - 30 * NS, 900.0)])
+        s.write([pt("A-102-lux", "illuminance", "illuminance", NOW - 20 * NS, 350.0)])
+        st = room_states(campus(), table, s, NOW, load_standards(), timetable=load_timetable())["R2"]
+    finally:
+        s.close()
+    desk = next(v for v in st.verdicts if v.rule_id == "gb7793-desk-illuminance")
+    assert (desk.status, desk.device, desk.point, desk.value) == (
+        Status.COMPLIANT,
+        "A-102-lux",
+        "illuminance",
+        350.0,
+    )

@@ -21,7 +21,7 @@ __all__ = ["DEFAULT_STANDARDS", "Rule", "StandardsFile", "load_standards"]
 
 
 def load_standards(path: str | Path | None = None) -> StandardsFile:
-    from twin.rooms import load_rules
+    from twin.room_types import load_rules
 
     name = str(path or DEFAULT_STANDARDS)
     doc = load_yaml(name)
@@ -39,7 +39,7 @@ def load_standards(path: str | Path | None = None) -> StandardsFile:
             continue
         for j, n in enumerate(names):
             if types.expand([n]) is None:
-                loc = ["rules", i, "applies", "room_types", j]
+                loc: list[str | int] = ["rules", i, "applies", "room_types", j]
                 pos = locate(doc, loc)
                 where = f"{name}:{pos[0]}:{pos[1]}" if pos else name
                 problems.append(

@@ -83,6 +83,10 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """One rule's verdict on a room: the report's over a period, the live state's on the current
+    window (which also fills `latest`, `device` and `basis`: what the live view shows beside it).
+    The one verdict type of the project."""
+
     rule_id: str
     status: Status
     reason: Reason | None
@@ -102,10 +106,28 @@ class Verdict:
     windows_compliant: int
     points: tuple[str, ...] = ()
     windows: tuple[Window, ...] = field(default=(), repr=False)
+    quantity: str = ""  # the rule's
+    device: str = ""  # the device of `point`
+    latest: float | None = None  # live view: the latest fresh reading of `point` (shown with n/a)
+    basis: str = ""  # live view: the window judged ("running 1h window", "latest reading" …)
 
     @property
     def coverage(self) -> float | None:
         return self.valid_s / self.applicable_s if self.applicable_s else None
+
+    @property
+    def point(self) -> str:
+        """The point the verdict names (the first of `points`; "" without a sensor)."""
+        return self.points[0] if self.points else ""
+
+    @property
+    def judged(self) -> bool:
+        return self.status in (Status.COMPLIANT, Status.NON_COMPLIANT)
+
+    @property
+    def value(self) -> float | None:
+        """The value to show: the judged window's, else the latest reading."""
+        return self.measured if self.judged else self.latest
 
 
 def passes(rule: Rule, values: F64) -> npt.NDArray[np.bool_]:
@@ -344,8 +366,9 @@ def evaluate_series(
     if not series:
         return _verdict(rule, Status.NO_SENSOR, NO_SENSOR, [], iv.total(app), ())
     points = tuple(sorted({s.point for s in series}))
+    device = next(s.device for s in series if s.point == points[0])
     if iv.total(app) == 0:
-        return _verdict(rule, Status.NOT_APPLICABLE, na_reason, [], 0, points)
+        return _verdict(rule, Status.NOT_APPLICABLE, na_reason, [], 0, points, device=device)
     step = interval_of(series)
     spans = windows(rule, app, start, end, tz, step)
     pts = [within(p, app) for p in (prepared if prepared is not None else [prepare(s) for s in series])]
@@ -356,11 +379,11 @@ def evaluate_series(
         wins = judged_now[-1:] if rule.averaging == "instant" and recent else wins[-1:]
     judged = [w for w in wins if w.judged]
     if not judged:
-        return _verdict(rule, Status.INSUFFICIENT, TOO_LITTLE, wins, iv.total(app), points)
+        return _verdict(rule, Status.INSUFFICIENT, TOO_LITTLE, wins, iv.total(app), points, device=device)
     good = sum(w.weight_s for w in judged if w.passes)
     share = good / sum(w.weight_s for w in judged)
     status = Status.COMPLIANT if share >= tolerance - 1e-12 else Status.NON_COMPLIANT
-    return _verdict(rule, status, None, wins, iv.total(app), points, share)
+    return _verdict(rule, status, None, wins, iv.total(app), points, share, device)
 
 
 def _verdict(
@@ -371,6 +394,7 @@ def _verdict(
     applicable_ns: int,
     points: tuple[str, ...],
     share: float | None = None,
+    device: str = "",
 ) -> Verdict:
     judged = [w for w in wins if w.judged and w.value is not None]
     measured = worst_start = None
@@ -393,6 +417,8 @@ def _verdict(
         windows_compliant=sum(1 for w in judged if w.passes),
         points=points,
         windows=tuple(wins),
+        quantity=rule.quantity,
+        device=device,
     )
 
 

@@ -1,6 +1,7 @@
 """Lookup tables over the loaded twin: every campus/building/storey/space by id, with parents.
 
-Built once per (re)load, so each request is a dict lookup; the API never walks IFC.
+Built once per (re)load, so each request is a dict lookup; neither the API nor the live state
+(`twin/live_engine.py`) walks the model.
 """
 
 from __future__ import annotations
