@@ -588,3 +588,19 @@ def test_district_calendar_yaml_and_csv_are_validated(tmp_path: Path) -> None:
     assert cal.day_kind(datetime(2027, 10, 2).date()) == "holiday"
     assert cal.day_kind(datetime(2027, 9, 26).date()) == "school"  # Sunday 调休
     assert cal.day_kind(datetime(2028, 3, 1).date()) == "no_calendar"
+
+
+def test_pm25_24h_mean_needs_20_hours_of_data() -> None:
+    """GB 3095-2012: a 24-h mean needs ≥ 20 h of data — 19 h of 80 µg/m³ is insufficient, 21 h
+    is judged (non-compliant)."""
+    import numpy as np
+
+    from twin.standards.evaluator import Series
+
+    engine = Engine()
+    day0 = T(0)
+    for hours, want in ((19, Status.INSUFFICIENT), (21, Status.NON_COMPLIANT)):
+        ts = day0 + np.arange(hours * 60, dtype=np.int64) * 60 * 10**9
+        series = [Series("pm", "pm25", ts, np.full(len(ts), 80.0), "wall")]
+        got = {v.rule_id: v for v in engine.evaluate_room("general_classroom", series, day0, T(24))}
+        assert got["gbt18883-pm25-24h"].status is want, hours
