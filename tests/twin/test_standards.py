@@ -604,3 +604,9 @@ def test_pm25_24h_mean_needs_20_hours_of_data() -> None:
         series = [Series("pm", "pm25", ts, np.full(len(ts), 80.0), "wall")]
         got = {v.rule_id: v for v in engine.evaluate_room("general_classroom", series, day0, T(24))}
         assert got["gbt18883-pm25-24h"].status is want, hours
+
+
+def test_cli_says_how_many_duplicate_rows_it_counted_once(capsys: pytest.CaptureFixture[str]) -> None:
+    series = CASES / "duplicate_exports" / "series.csv"
+    assert main(["standards", "check", str(series), "--room-type", "general_classroom"]) == 0
+    assert "note: 30 row(s) repeat a point's timestamp" in capsys.readouterr().err  # 15:10–15:40

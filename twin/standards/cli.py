@@ -135,6 +135,7 @@ class Refused:
 
     rows: list[str]
     count: int = 0
+    duplicates: int = 0  # rows repeating a point's timestamp (overlapping exports): counted once
 
     def add(self, line: str) -> None:
         self.count += 1
@@ -240,6 +241,9 @@ def _read_rows(
             arrays = raw[key] = (array("q"), array("d"))
         arrays[0].append(ts)
         arrays[1].append(value)
+    for t, _v in raw.values():
+        arr = np.frombuffer(t, dtype=np.int64)
+        refused.duplicates += len(arr) - len(np.unique(arr))
     if len(presence[0]):
         raw.setdefault(("presence", "presence-column", ""), presence)
     if not raw:
@@ -359,6 +363,12 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         if refused.count > len(refused.rows):
             print(f"  … and {refused.count - len(refused.rows)} more", file=sys.stderr)
+    if refused.duplicates:
+        print(
+            f"note: {refused.duplicates} row(s) repeat a point's timestamp (overlapping exports?): "
+            f"counted once, the last value / {refused.duplicates} 行时间重复，按最后一行计一次",
+            file=sys.stderr,
+        )
     zh = {
         "compliant": "达标",
         "non_compliant": "不达标",
