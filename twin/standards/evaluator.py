@@ -2,10 +2,14 @@
 
 Pure numpy, no I/O. The caller passes the series of the room whose role the rule evaluates
 (several desk sensors are averaged window by window: the desk plane's mean, not "any point
-fails") and the rule's applicable intervals (twin.standards.context). Each window is judged
-if it has enough applicable time (`min_window_min`) and readings over `min_coverage` of it;
-the compliant share is a share of applicable *time*, and the room complies when the share is
-at least the file's tolerance. Every non-verdict carries its reason.
+fails") and the rule's applicable intervals (twin.standards.engine). Coverage and averaging
+are per point, then per room: duplicates collapse, each reading stands for the time to the
+point's next one (at most its expected spacing there), a point counts in a window when it
+covers `min_coverage` of it, and the window's value is the mean of the points that count
+(docs/standards.md, "Coverage and averaging"). A window is judged with enough applicable time
+(`min_window_min`) and a point that counts; the compliant share is a share of applicable
+*time*, and the room complies when the share is at least the file's tolerance. Every
+non-verdict carries its reason.
 """
 
 from __future__ import annotations
