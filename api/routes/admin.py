@@ -15,11 +15,13 @@ from api.schemas import BindingOut, ErrorOut, FileProblemOut, RebindIn, ReloadOu
 from api.state import AppState
 from api.twin_loader import file_problems
 from contract.bindings import Binding, BindingTable, RoomTags
+from contract.device_names import DeviceIdent
 from contract.telemetry import ID_PATTERN
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(admin)], responses=ERROR_RESPONSES, tags=["admin"])
 State = Annotated[AppState, Depends(get_state)]
 IdPath = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=128)]
+DeviceIdPath = Annotated[DeviceIdent, PathParam(max_length=128)]
 
 
 @router.post("/reload", operation_id="reloadTwin")
@@ -47,7 +49,7 @@ def reload_twin(state: State) -> ReloadOut:
     operation_id="rebindDevice",
     responses={**NOT_FOUND, 409: {"model": ErrorOut, "description": "no writable binding table"}},
 )
-def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn) -> BindingOut:
+def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: RebindIn) -> BindingOut:
     """Bind a device (or one of its points) to a room; replaces its previous binding.
 
     The entry is written atomically to the campus's binding YAML (the twin reads it on reload),
