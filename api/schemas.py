@@ -246,6 +246,15 @@ class AgentOut(BaseModel):
     devices: int
 
 
+class PlanLabel(BaseModel):
+    """Where a room's label fits: centre and free width/height (m), from twin.plan_labels."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
 class FloorRoom(BaseModel):
     id: str
     number: str
@@ -253,6 +262,7 @@ class FloorRoom(BaseModel):
     type: str | None
     type_label: Label | None
     polygon: list[tuple[float, float]]
+    label: PlanLabel | None = Field(default=None, description="the room's free box for its label")
 
 
 class FloorplanOut(BaseModel):

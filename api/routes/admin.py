@@ -57,7 +57,7 @@ def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: Rebind
     points); the API uses the new binding at once."""
     if site not in state.twin.campuses:
         raise not_found("campus", site)
-    place = state.twin.spaces.get(body.room) or state.twin.space_by_tags(site, None, body.room)
+    place = state.twin.space_by_tags(site, body.room, body.room)  # key, IFC GlobalId or number
     if place is None or place.campus.id != site:
         raise not_found("room", body.room)
     path = state.loaded.binding_files.get(site)
@@ -81,7 +81,7 @@ def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: Rebind
             campus=site,
             building=place.building.global_id,
             storey=place.storey.global_id if place.storey else "",
-            room=sp.global_id,
+            room=sp.ifc_id,  # telemetry names the IFC GlobalId (within its campus)
             room_number=sp.room_number,
             room_type=sp.room_type,
         ),
@@ -95,7 +95,7 @@ def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: Rebind
         if not (b.site == site and b.device == device and (body.point is None or b.point == body.point))
     ]
     table = BindingTable(v=old.v, generated_at=datetime.now(UTC).isoformat(), bindings=[*kept, new])
-    set_binding_entry(path, site, device, body.point, sp.global_id, role)
+    set_binding_entry(path, site, device, body.point, sp.ifc_id, role)
     if state.settings.bindings_export is not None:
         export_table(table, state.settings.bindings_export)
     state.set_bindings(table)
