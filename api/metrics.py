@@ -49,6 +49,40 @@ class AgentHealthCollector(Collector):
         )
 
 
+class CalendarCollector(Collector):
+    """Days until each campus's school calendar ends (negative: ended, its days are judged
+    no_calendar), read at scrape time; `…_ending` is 1 from CALENDAR_WARN_DAYS before."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        from contract.school_time import CALENDAR_WARN_DAYS
+        from twin.standards.settings import campus_calendar
+
+        left = GaugeMetricFamily(
+            "campus_api_school_calendar_days_left",
+            "days until the campus's school calendar ends (negative: ended; later days are no_calendar)",
+            labels=["campus"],
+        )
+        ending = GaugeMetricFamily(
+            "campus_api_school_calendar_ending",
+            f"1 when the campus's school calendar ends within {CALENDAR_WARN_DAYS} days or has ended",
+            labels=["campus"],
+        )
+        today = self.state.to_dt(self.state.now_ns()).date()
+        for campus in self.state.loaded.campuses:
+            try:
+                days = campus_calendar(campus.standards).days_left(today)
+            except ValueError:  # a broken calendar file is reported where the twin loads it
+                continue
+            if days is not None:
+                left.add_metric([campus.id], days)
+                ending.add_metric([campus.id], 1 if days <= CALENDAR_WARN_DAYS else 0)
+        yield left
+        yield ending
+
+
 class ApiMetrics:
     """The API process's registry and its request instruments."""
 
@@ -68,6 +102,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.registry.register(AgentHealthCollector(state))
+        self.registry.register(CalendarCollector(state))
 
 
 def handler_of(route: object) -> str:

@@ -105,10 +105,13 @@ class ValueOut(BaseModel):
     point: str
 
 
-VerdictStatus = Literal["compliant", "non_compliant", "not_applicable", "insufficient_data", "no_sensor"]
+VerdictStatus = Literal[
+    "compliant", "non_compliant", "not_applicable", "insufficient_data", "no_sensor", "no_calendar"
+]
 STATUS_DESCRIPTION = (
     "compliant | non_compliant | not_applicable (reason: not in class, holiday, out of season …) | "
-    "insufficient_data | no_sensor (no sensor of the role the rule needs)"
+    "insufficient_data | no_sensor (no sensor of the role the rule needs) | "
+    "no_calendar (the day is beyond the campus's school calendar)"
 )
 
 

@@ -34,6 +34,7 @@ STATUS_ORDER = (
     Status.NON_COMPLIANT,
     Status.COMPLIANT,
     Status.INSUFFICIENT,
+    Status.NO_CALENDAR,
     Status.NOT_APPLICABLE,
     Status.NO_SENSOR,
 )
@@ -334,7 +335,7 @@ def room_states(
     live state is `twin.live_engine.LiveEngine`, which calls `room_state` the same way.
     """
     if engine is None and standards is not None:
-        engine = campus_engine(campus.standards, standards, timetable)
+        engine = campus_engine(campus.standards, standards, timetable, campus=campus.id)
     by_room = bound_series(campus, bindings, store.series())
     roles = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
     keys = [i.key for infos in by_room.values() for i in infos]

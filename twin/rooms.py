@@ -9,113 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from contract.yamlio import load_model
 from twin.model import Campus, Evidence, Space
-
-DEFAULT_RULES = Path(__file__).parent / "rules" / "room_types.yaml"
-
-
-def _compile(patterns: list[str]) -> list[str]:
-    for p in patterns:
-        try:
-            re.compile(p)
-        except re.error as exc:
-            raise ValueError(f"bad regular expression {p!r}: {exc}") from None
-    return patterns
-
-
-class Label(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    zh: str
-    en: str
-
-
-class PsetMatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pset: str
-    property: str
-    pattern: str
-
-    _c = field_validator("pattern")(lambda v: _compile([v])[0])
-
-
-class EquipmentMatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ifc_class: str
-    predefined_type: str | None = None
-    name: str | None = Field(default=None, description="regex on the element Name")
-
-
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    type: str | None = Field(
-        default=None, description="room type key; omitted only with object_type_is_type_key"
-    )
-    priority: int = 50
-    name: list[str] = Field(
-        default_factory=list,
-        description="regex on LongName, Name, Description or Pset_SpaceCommon.Reference",
-    )
-    object_type: list[str] = Field(default_factory=list)
-    object_type_is_type_key: bool = False
-    classification: list[str] = Field(default_factory=list)
-    pset: PsetMatch | None = None
-    equipment: list[EquipmentMatch] = Field(default_factory=list, description="all must be present")
-
-    _c = field_validator("name", "object_type", "classification")(_compile)
-
-    @model_validator(mode="after")
-    def _has_condition(self) -> Rule:
-        has = self.name or self.object_type or self.classification or self.pset or self.equipment
-        if not has and not self.object_type_is_type_key:
-            raise ValueError(f"rule {self.id!r} has no condition")
-        if self.type is None and not self.object_type_is_type_key:
-            raise ValueError(f"rule {self.id!r} needs 'type'")
-        return self
-
-
-class RoomTypeRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    v: Literal[1] = Field(default=1, description="schema version")
-    types: dict[str, Label]
-    default: str = "other"
-    rules: list[Rule]
-
-    @model_validator(mode="after")
-    def _known_types(self) -> RoomTypeRules:
-        unknown = [f"{r.id}: {r.type}" for r in self.rules if r.type and r.type not in self.types]
-        if self.default not in self.types:
-            unknown.append(f"default: {self.default}")
-        if unknown:
-            raise ValueError(f"unknown room type keys: {', '.join(unknown)}")
-        ids = [r.id for r in self.rules]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate rule ids: {dup}")
-        return self
-
-    def label(self, key: str | None, lang: str = "zh") -> str:
-        lab = self.types.get(key or "")
-        return (lab.zh if lang == "zh" else lab.en) if lab else (key or "")
-
-
-@lru_cache(maxsize=8)
-def _load_cached(path: str) -> RoomTypeRules:
-    return load_model(RoomTypeRules, path)
-
-
-def load_rules(path: str | Path | None = None) -> RoomTypeRules:
-    """Rules from YAML (default: the shipped twin/rules/room_types.yaml). Raises ConfigError."""
-    return _load_cached(str(Path(path or DEFAULT_RULES).resolve()))
+from twin.room_types import (  # noqa: F401  (re-exported: the room-type schema lives there)
+    DEFAULT_RULES,
+    EquipmentMatch,
+    Label,
+    PsetMatch,
+    RoomType,
+    RoomTypeRules,
+    Rule,
+    load_rules,
+)
 
 
 def _search(patterns: list[str], value: str | None) -> str | None:

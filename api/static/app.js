@@ -76,9 +76,10 @@ const STATUS = {
   not_applicable: { zh: "不适用", en: "Not applicable now", cls: "na", fill: "url(#hatch-na)" },
   insufficient_data: { zh: "数据不足", en: "Too little data", cls: "unknown", fill: "#c3cbd3" },
   no_sensor: { zh: "无传感器", en: "No sensor", cls: "nosensor", fill: "#ffffff" },
+  no_calendar: { zh: "无校历", en: "No school calendar", cls: "unknown", fill: "#c3cbd3" },
 };
 const LEGACY = { ok: "compliant", fail: "non_compliant", unknown: "insufficient_data" };
-const STATUS_ORDER = ["non_compliant", "insufficient_data", "not_applicable", "no_sensor", "compliant"];
+const STATUS_ORDER = ["non_compliant", "insufficient_data", "no_calendar", "not_applicable", "no_sensor", "compliant"];
 const normStatus = (s) => (STATUS[s] ? s : LEGACY[s] || "insufficient_data");
 function statusLabel(s) { const x = STATUS[normStatus(s)]; return biText(x.zh, x.en); }
 function reasonOf(obj) {

@@ -30,3 +30,22 @@ def test_metrics_need_a_token_and_count_requests_by_handler(
 def test_one_version_string_everywhere(client: TestClient) -> None:
     assert VERSION == package_version() != "0+unknown"
     assert client.get("/api/v1/health").json()["version"] == package_version()
+
+
+def test_metrics_count_down_to_the_end_of_each_campus_calendar(
+    client: TestClient, viewer: dict[str, str]
+) -> None:
+    """Every campus's days until its school calendar ends, and whether the 60-day warning is on
+    (the shipped calendar ends 2028-08-31)."""
+    from datetime import date
+
+    from contract.school_time import CALENDAR_WARN_DAYS
+
+    m = parse_metrics(client.get("/metrics", headers=viewer).text)
+    left = {k: v for k, v in m.items() if k.startswith("campus_api_school_calendar_days_left")}
+    assert left, "one series per campus"
+    today = client.app.state.campus.to_dt(client.app.state.campus.now_ns()).date()  # type: ignore[attr-defined]
+    want = (date(2028, 8, 31) - today).days
+    assert set(left.values()) == {want}
+    ending = {v for k, v in m.items() if k.startswith("campus_api_school_calendar_ending")}
+    assert ending == {1 if want <= CALENDAR_WARN_DAYS else 0}

@@ -33,8 +33,14 @@ def T(h: int, m: int = 0, day: int = 16, month: int = 11) -> int:
     return int((datetime(2026, month, day, tzinfo=CST) + timedelta(hours=h, minutes=m)).timestamp()) * 10**9
 
 
+def case_room_type(case: Path) -> str:
+    """The room type a case is judged as: its `room_type.txt`, else a general classroom."""
+    f = case / "room_type.txt"
+    return f.read_text(encoding="utf-8").strip() if f.exists() else "general_classroom"
+
+
 def case_args(case: Path) -> list[str]:
-    args = [str(case / "series.csv"), "--room-type", "general_classroom"]
+    args = [str(case / "series.csv"), "--room-type", case_room_type(case)]
     if (case / "timetable.yaml").exists():
         args += ["--timetable", str(case / "timetable.yaml")]
     if (case / "calendar.yaml").exists():
@@ -150,6 +156,16 @@ def test_all_listed_cases_exist() -> None:
         "tvoc_8h",
         "pm25_exactly_50",
         "bound_role_beats_name",
+        "dead_point",
+        "interval_change",
+        "mixed_intervals",
+        "duplicate_exports",
+        "five_minute_logger",
+        "spring_term_2027",
+        "beyond_the_calendar",
+        "excel_gbk_export",
+        "science_lab_all_teaching_rules",
+        "music_room_added_by_yaml",
     } <= names  # each with its one-line README: tests.support.cases refuses a case without
 
 
@@ -161,7 +177,7 @@ def test_case_alert_episodes_agree_with_the_verdicts(case: Path) -> None:
     engine = case_engine(case)
     series = read_series(case / "series.csv", engine.tz)
     start, end = _day_bounds(series, engine)
-    verdicts = engine.evaluate_room("general_classroom", series, start, end)
+    verdicts = engine.evaluate_room(case_room_type(case), series, start, end)
     episodes = engine.episodes(verdicts)
     breaking = {r["id"] for r in expected if r["status"] == "non_compliant"}
     listed = [r for e in episodes for r in e.rules]
@@ -260,14 +276,19 @@ def _store_case(case: Path, tmp_path: Path) -> tuple[Any, Any, Any, list[Any], E
         for t, v in zip(s.ts, s.values, strict=True)
     ]
     store.write(pts)
-    space = Space("R1", "A-101", "普通教室", room_type="general_classroom", storey_id="S1", building_id="B1")
+    space = Space("R1", "A-101", "普通教室", room_type=case_room_type(case), storey_id="S1", building_id="B1")
     campus = Campus(
         SITE,
         "案例",
         buildings=[Building("B1", "楼", SITE, "c.ifc", storeys=[Storey("S1", "1F", 0.0, "B1", [space])])],
     )
     tags = RoomTags(
-        campus=SITE, building="B1", storey="S1", room="R1", room_number="A-101", room_type="general_classroom"
+        campus=SITE,
+        building="B1",
+        storey="S1",
+        room="R1",
+        room_number="A-101",
+        room_type=case_room_type(case),
     )
     # one binding per point, with the role the CSV declares (as a binding file or the
     # generator's profile default would): the report, live and alert paths take it from there
@@ -313,7 +334,7 @@ def test_case_through_the_live_state(case: Path, tmp_path: Path) -> None:
 
     store, campus, table, series, engine = _store_case(case, tmp_path)
     start, end = _day_bounds(series, engine)
-    period = {v.rule_id: v for v in engine.evaluate_room("general_classroom", series, start, end)}
+    period = {v.rule_id: v for v in engine.evaluate_room(case_room_type(case), series, start, end)}
     checked = 0
     for rule_id, v in period.items():
         judged = [w for w in v.windows if w.judged]
@@ -449,3 +470,143 @@ def test_campus_climate_zone_and_calendar_reach_the_report_and_live_state(tmp_pa
     live = {v.rule_id: v for v in room_states(campus, table, store, noon, standards=shipped)["R1"].verdicts}
     assert live["gbt18883-temperature-winter"].status is Status.NOT_APPLICABLE
     store.close()
+
+
+# ---------------------------------------------------------------- real exports, real calendars
+def _csv(tmp_path: Path, body: str, encoding: str = "utf-8") -> Path:
+    p = tmp_path / "export.csv"
+    p.write_bytes(body.encode(encoding))
+    return p
+
+
+def test_cli_refuses_implausible_nan_and_inf_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """−400 ppm, NaN and inf are refused (counted, listed), never judged: the 900 ppm day complies."""
+    rows = [f"2026-11-16T{m // 60:02d}:{m % 60:02d}:00,co2,900" for m in range(7 * 60, 17 * 60)]
+    rows[100] = rows[100].replace(",900", ",-400")
+    rows[101] = rows[101].replace(",900", ",nan")
+    rows[102] = rows[102].replace(",900", ",inf")
+    p = _csv(tmp_path, "ts,quantity,value\n" + "\n".join(rows) + "\n")
+    assert main(["standards", "check", str(p), "--room-type", "general_classroom", "--json"]) == 0
+    out = capsys.readouterr()
+    got = {r["id"]: r for r in json.loads(out.out.splitlines()[-1])["rules"]}
+    assert got["gbt18883-co2-1h"]["status"] == "compliant" and got["gbt18883-co2-1h"]["measured"] == 900
+    assert "3 row(s) refused" in out.err and f"{p}:102: co2 -400 outside 0..10000" in out.err
+    assert f"{p}:103: co2 nan" in out.err and f"{p}:104: co2 inf" in out.err
+
+
+def test_cli_header_level_tz_and_encoding_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _csv(tmp_path, "time,sensor,reading\n2026-11-16T08:00:00,co2,900\n")
+    assert main(["standards", "check", str(p), "--room-type", "general_classroom"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{p}:1: header: expected columns ts,quantity,value" in err and "missing ts, quantity, value" in err
+    )
+    p = _csv(tmp_path, "ts,quantity,value\n2026-11-16T08:00:00,co2,900\n")
+    assert main(["standards", "check", str(p), "--room-type", "general_classroom", "--level", "senoir"]) == 2
+    assert "--level: unknown 'senoir'; known:" in capsys.readouterr().err
+    assert (
+        main(["standards", "check", str(p), "--room-type", "general_classroom", "--campus-tz", "Mars/Base"])
+        == 2
+    )
+    assert "--campus-tz: unknown time zone" in capsys.readouterr().err
+    p = _csv(tmp_path, "ts,quantity,value\n# 教室 A-101\n2026-11-16T08:00:00,co2,900\n", "gbk")
+    assert (
+        main(["standards", "check", str(p), "--room-type", "general_classroom", "--encoding", "utf-8"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert f"{p}:2: not valid utf-8" in err and "Traceback" not in err
+    assert main(["standards", "check", str(p), "--room-type", "general_classroom", "--encoding", "gbk"]) == 0
+    capsys.readouterr()
+    p.write_bytes(b"\xff\xfe\x00\x81\x30\x81\x30" * 3)
+    assert main(["standards", "check", str(p), "--room-type", "general_classroom"]) == 2
+    assert "neither UTF-8 nor GB18030/GBK" in capsys.readouterr().err
+
+
+def test_cli_tz_is_for_timestamps_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Naive UTC timestamps with --tz UTC: the bell stays Beijing's (1250 ppm in lessons is a
+    breach), it used to move 8 h and judge the night (compliant 658)."""
+    t0 = datetime(2026, 11, 15, 22, 0)  # 06:00 Beijing
+    rows = []
+    for m in range(13 * 60):
+        local = t0 + timedelta(hours=8, minutes=m)
+        lesson = any(
+            datetime(2026, 11, 16, *a) <= local < datetime(2026, 11, 16, *b)
+            for a, b in [((7, 30), (11, 50)), ((14, 0), (16, 35))]
+        )
+        rows.append(f"{(t0 + timedelta(minutes=m)).isoformat()},co2,{1250 if lesson else 450}")
+    p = _csv(tmp_path, "\n".join(rows) + "\n")
+    assert (
+        main(["standards", "check", str(p), "--room-type", "general_classroom", "--tz", "UTC", "--json"]) == 0
+    )
+    got = {r["id"]: r for r in json.loads(capsys.readouterr().out.splitlines()[-1])["rules"]}
+    assert got["gbt17226-co2-daily"]["status"] == "non_compliant"
+    assert got["gbt17226-co2-daily"]["measured"] == 1250
+
+
+def test_shipped_calendar_covers_this_and_next_school_year() -> None:
+    from datetime import date
+
+    cal = load_school_time().calendar
+    assert cal.problems() == []
+    assert cal.day_kind(date(2027, 3, 10)) == "school"  # 2026-27 spring term
+    assert cal.day_kind(date(2027, 10, 12)) == "school"  # 2027-28
+    assert cal.day_kind(date(2028, 9, 6)) == "no_calendar"
+    assert cal.notice(date(2026, 12, 7)) is None
+    notice = cal.notice(date(2028, 7, 20), "sz-01")
+    assert notice is not None and "2028-08-31" in notice and "42" in notice and notice.startswith("sz-01")
+
+
+def test_district_calendar_yaml_and_csv_are_validated(tmp_path: Path) -> None:
+    from contract.school_time import load_calendar
+
+    y = tmp_path / "cal.yaml"
+    y.write_text(
+        "terms:\n"
+        "  - {name: 上, start: '2027-09-01', end: '2028-01-21'}\n"
+        "  - {name: 下, start: '2028-01-10', end: '2028-07-07'}\n"
+        "holidays:\n"
+        "  - {from: '2029-10-01', to: '2029-10-07', name: 国庆节}\n"
+        "make_up_days: ['2027-09-29']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_calendar(y)
+    msg = str(exc.value)
+    assert f"{y}:3:" in msg and "inside term '上'" in msg
+    assert f"{y}:5:" in msg and "outside every term" in msg
+    assert f"{y}:6:" in msg and "调休 2027-09-29 is a Wednesday" in msg
+    c = tmp_path / "cal.csv"
+    c.write_bytes(
+        "kind,from,to,name\nterm,2027-09-01,2028-01-21,第一学期\nholiday,2027-10-01,2027-10-07,国庆节\n"
+        "make_up,2027-09-26,,调休\nholiday,2027-13-01,,坏日期\n".encode("gbk")
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_calendar(c)
+    assert f"{c}:5: from/to:" in str(exc.value)
+    c.write_bytes(c.read_bytes().replace("holiday,2027-13-01,,坏日期\n".encode("gbk"), b""))
+    cal = load_calendar(c)
+    assert cal.day_kind(datetime(2027, 10, 2).date()) == "holiday"
+    assert cal.day_kind(datetime(2027, 9, 26).date()) == "school"  # Sunday 调休
+    assert cal.day_kind(datetime(2028, 3, 1).date()) == "no_calendar"
+
+
+def test_pm25_24h_mean_needs_20_hours_of_data() -> None:
+    """GB 3095-2012: a 24-h mean needs ≥ 20 h of data — 19 h of 80 µg/m³ is insufficient, 21 h
+    is judged (non-compliant)."""
+    import numpy as np
+
+    from twin.standards.evaluator import Series
+
+    engine = Engine()
+    day0 = T(0)
+    for hours, want in ((19, Status.INSUFFICIENT), (21, Status.NON_COMPLIANT)):
+        ts = day0 + np.arange(hours * 60, dtype=np.int64) * 60 * 10**9
+        series = [Series("pm", "pm25", ts, np.full(len(ts), 80.0), "wall")]
+        got = {v.rule_id: v for v in engine.evaluate_room("general_classroom", series, day0, T(24))}
+        assert got["gbt18883-pm25-24h"].status is want, hours
+
+
+def test_cli_says_how_many_duplicate_rows_it_counted_once(capsys: pytest.CaptureFixture[str]) -> None:
+    series = CASES / "duplicate_exports" / "series.csv"
+    assert main(["standards", "check", str(series), "--room-type", "general_classroom"]) == 0
+    assert "note: 30 row(s) repeat a point's timestamp" in capsys.readouterr().err  # 15:10–15:40

@@ -9,7 +9,7 @@ rooms and devices behind it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -20,13 +20,15 @@ from store.base import Agg, SeriesInfo, Store, StoredPoint
 from twin.indicators.history import SeriesHistory, grain_ns
 from twin.live import bound_series, declared_roles
 from twin.model import Campus
+from twin.standards import intervals as iv
 from twin.standards.engine import Presence, presence_of
-from twin.standards.evaluator import Series, Verdict, evaluate_series
+from twin.standards.evaluator import MIN_NS, Series, Status, Verdict, held_from_windows
 from twin.standards.occupancy import OCCUPANCY_QUANTITIES, Timetable
-from twin.standards.schema import StandardsFile
+from twin.standards.schema import Rule, StandardsFile
 from twin.standards.settings import campus_engine
 
 NS = 10**9
+LEAD_NS = 3600 * NS  # read around each applicable span: the readings that decide its holds
 
 
 @dataclass(slots=True)
@@ -112,7 +114,7 @@ def gather_school(
     interval_ns = int(interval_s * NS)
     until = min(end, now_ns) if now_ns is not None else end
     expected = max(until - start, 0) // interval_ns
-    engine = campus_engine(campus.standards, standards, timetable)
+    engine = campus_engine(campus.standards, standards, timetable, campus=campus.id)
     tz = ZoneInfo(standards.timezone)
     grains: dict[tuple[object, ...], int | None] = {}  # per room type and rule: their boundaries
     infos_all = [i for i in store.series() if i.key.site == campus.id] if store is not None else []
@@ -150,41 +152,25 @@ def gather_school(
             if agent and received:
                 agents[agent] = agents.get(agent, 0) + received
             room.series.append(facts[info.key])
-        # one verdict per rule for the room, on its representative series (engine's roles),
-        # listed under the first of them
-        for rule in engine.rules_for(space.room_type, {i.quantity for i in infos}):
-            chosen = [
-                i
-                for i in infos
-                if i.quantity == rule.quantity
-                and rule.applies.matches_role(
-                    engine.roles.role_of(i.key.device, i.key.point, i.quantity, declared.get(i.key))
-                )
-            ]
-            if not chosen:
-                continue
-            app, why = engine.applicable(rule, space.room_type, start, end, presence)
-            gkey = (space.room_type, rule.id)
-            if presence is None and bulk and gkey not in grains:
-                grains[gkey] = grain_ns([rule], {rule.id: app}, start, end, tz, interval_ns)
-            series = []
-            for i in chosen:
-                h = histories[i.key].with_grain(grains.get(gkey) if presence is None and bulk else None)
-                ts, vals = h.readings(rule, app)
-                series.append(Series(i.key.point, i.quantity, ts, vals, declared.get(i.key), i.key.device))
-            facts[chosen[0].key].verdicts.append(
-                evaluate_series(
-                    rule,
-                    series,
-                    app,
-                    start,
-                    end,
-                    tz,
-                    tolerance=standards.tolerance,
-                    interval_ns=interval_ns,
-                    na_reason=why,
-                )
-            )
+        # one verdict per rule for the room from the engine (its roles, windows, per-point
+        # coverage), listed under the first point it judged; the engine reads each chosen
+        # series through `read` (store-side window means where the rule allows)
+        stubs = {
+            (i.key.device, i.key.point): i
+            for i in infos
+            if i.quantity not in OCCUPANCY_QUANTITIES or presence is not None
+        }
+        read = _Reader(stubs, histories, grains, space.room_type, start, end, tz, bulk and presence is None)
+        empty_ts, empty_v = np.zeros(0, dtype=np.int64), np.zeros(0)
+        room_series = [
+            Series(i.key.point, i.quantity or "", empty_ts, empty_v, declared.get(i.key), i.key.device)
+            for i in stubs.values()
+        ]
+        for v in engine.evaluate_room(
+            space.room_type, room_series, start, end, presence=presence, readings=read
+        ):
+            if v.status is not Status.NO_SENSOR and v.points:
+                facts[stubs[(v.device, v.point)].key].verdicts.append(v)
         reported = {s.device for s in room.series}
         for dev in sorted(devices.get(space.global_id, set()) - reported):
             room.series.append(SeriesFacts(dev, "*", None, None, None, 0, expected))
@@ -196,6 +182,38 @@ def gather_school(
         agents[agent] = agents.get(agent, 0) + n
     files = sorted({b.source_file for b in campus.buildings})
     return SchoolFacts(campus.id, campus.name, files, rooms, agents, start, end)
+
+
+@dataclass(slots=True)
+class _Reader:
+    """How the engine reads a chosen series of a room for a rule: the store-side window means
+    standing in for the readings (with the time they held) where the rule averages arithmetically
+    and the point reads often enough per window, else its raw readings."""
+
+    infos: dict[tuple[str, str], SeriesInfo]
+    histories: dict[object, SeriesHistory]
+    grains: dict[tuple[object, ...], int | None]
+    room_type: str | None
+    start: int
+    end: int
+    tz: ZoneInfo
+    bulk: bool
+
+    def __call__(self, rule: Rule, app: iv.Intervals, s: Series) -> Series:
+        history = self.histories[self.infos[(s.device, s.point)].key]
+        gkey = (self.room_type, rule.id)
+        if self.bulk and gkey not in self.grains:
+            self.grains[gkey] = grain_ns([rule], {rule.id: app}, self.start, self.end, self.tz, MIN_NS)
+        h = history.with_grain(self.grains.get(gkey) if self.bulk else None)
+        if h.grain is not None and rule.averaging != "instant" and rule.statistic == "mean":
+            held = held_from_windows(h.w_start, h.w_count, h.grain)
+            if held is not None:
+                return replace(s, ts=h.w_start, values=h.w_mean, held=held)
+            h = history.with_grain(None)
+        # readings just around an applicable span decide how long those inside it hold
+        lead = iv.normalize(np.stack([app[:, 0] - LEAD_NS, app[:, 1] + LEAD_NS], axis=1)) if len(app) else app
+        ts, vals = h.readings(rule, lead)
+        return replace(s, ts=ts, values=vals)
 
 
 def store_agents(store: Store, sites: list[str], start: int, end: int) -> dict[str, dict[str, int]]:

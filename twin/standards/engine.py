@@ -9,9 +9,10 @@ local days. Occupancy is the room's presence sensor when it has one, else the sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -20,13 +21,14 @@ from contract.school_time import SchoolTime, load_school_time
 from twin.standards import intervals as iv
 from twin.standards import load_standards
 from twin.standards.evaluator import (
+    Point,
     Reason,
     Series,
     Status,
     Verdict,
     badness,
     evaluate_series,
-    interval_of,
+    prepare,
 )
 from twin.standards.occupancy import (
     OCCUPANCY_QUANTITIES,
@@ -47,8 +49,24 @@ NOT_EMPTY = Reason(
     "无空置时段（背景噪声只在空置时测）", "no verified-empty time (background is measured empty)"
 )
 NO_CLASS_TIME = Reason("该房间无上课时间", "room has no class time")
+log = logging.getLogger("twin.standards")
+
+
+def no_calendar(campus: str, days: Sequence[date]) -> Reason:
+    """Why a day is not judged when no school calendar covers it — never "holiday"."""
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    who = f"{campus} " if campus else ""
+    return Reason(
+        f"无校历：{who}{span} 不在已录入的校历内",
+        f"no calendar: {who}{span} is beyond the school calendar",
+        "no_calendar",
+    )
+
+
 EPISODE_GAP_NS = 35 * 60 * NS  # breaches closer than this (a break, the 大课间) are one episode
 LIVE_MIN = 10.0  # minutes a running window needs in the live view
+# how a rule reads a chosen series (the report's bulk store reads); the engine judges what it returns
+Readings = Callable[[Rule, iv.Intervals, Series], Series]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +107,10 @@ class Engine:
         roles: RolesFile | None = None,
         *,
         level: str | None = None,
+        campus: str = "",
     ) -> None:
+        self.campus = campus
+        self._warned: set[date] = set()
         self.standards = standards or load_standards()
         self.school = school or load_school_time()
         self.roles = roles or load_roles()
@@ -121,7 +142,13 @@ class Engine:
             whole = iv.intersect(whole, iv.hours_mask(start, end, a.hours, self.tz))
         if a.time == "any":
             return whole, None
-        kinds = {self.school.calendar.day_kind(d) for d, _, _ in days}
+        kind_of = {d: self.school.calendar.day_kind(d) for d, _, _ in days}
+        kinds = set(kind_of.values())
+        unknown = [d for d, k in kind_of.items() if k == "no_calendar"]
+        if unknown:
+            self._warn(unknown)
+            known = iv.make((lo, hi) for d, lo, hi in days if kind_of[d] != "no_calendar")
+            whole = iv.intersect(whole, known)
         if a.time == "class":
             out = iv.intersect(self._class(room_type, start, end), whole)
             if presence is not None:  # in use per the sensor; unsensed time keeps the timetable
@@ -130,6 +157,8 @@ class Engine:
             if len(out):
                 return out, None
             if "school" not in kinds:
+                if unknown and not kinds & {"holiday", "vacation"}:
+                    return out, no_calendar(self.campus, unknown)
                 return out, HOLIDAY if kinds & {"holiday", "vacation"} else NO_SCHOOL
             if not self.school.use_for(room_type).class_time:
                 return out, NO_CLASS_TIME
@@ -142,7 +171,20 @@ class Engine:
         if presence is not None:
             empty = iv.intersect(empty, presence.sensed)
         out = iv.intersect(empty, whole)
+        if not len(out) and unknown and len(unknown) == len(days):
+            return out, no_calendar(self.campus, unknown)
         return out, None if len(out) else NOT_EMPTY
+
+    def _warn(self, days: list[date]) -> None:
+        new = [d for d in days if d not in self._warned]
+        if new:
+            self._warned.update(new)
+            log.warning("%s", no_calendar(self.campus, new).en + " (verdicts: no_calendar)")
+
+    def calendar_notice(self, now: int) -> str | None:
+        """The warning to show from 60 days before the campus's last calendar ends."""
+        today = datetime.fromtimestamp(now // NS, self.tz).date()
+        return self.school.calendar.notice(today, self.campus)
 
     def _class(self, room_type: str | None, start: int, end: int) -> iv.Intervals:
         """Class time of a room type in [start, end): the whole local days covering it are
@@ -174,16 +216,20 @@ class Engine:
         start: int,
         end: int,
         *,
-        interval_ns: int | None = None,
         all_rules: bool = False,
         live: bool = False,
+        presence: Presence | None = None,
+        readings: Readings | None = None,
     ) -> list[Verdict]:
         """Verdict per rule for one room over [start, end). Rules of quantities the room does
-        not measure are left out unless `all_rules` (then: no_sensor)."""
-        presence = presence_of(series)
+        not measure are left out unless `all_rules` (then: no_sensor).
+
+        `presence`: the room's presence (default: from its occupancy series). `readings`: how a
+        chosen series is read for a rule (the report's bulk store reads); default: as given."""
+        if presence is None:
+            presence = presence_of(series)
         return [
-            v
-            for v, _ in self._evaluate(room_type, series, presence, start, end, interval_ns, all_rules, live)
+            v for v, _ in self._evaluate(room_type, series, presence, start, end, all_rules, live, readings)
         ]
 
     def _evaluate(
@@ -193,12 +239,12 @@ class Engine:
         presence: Presence | None,
         start: int,
         end: int,
-        interval_ns: int | None,
         all_rules: bool,
         live: bool,
+        readings: Readings | None = None,
     ) -> list[tuple[Verdict, iv.Intervals]]:
         quantities = None if all_rules else {s.quantity for s in series}
-        spacing: dict[tuple[int, ...], int] = {}  # reading interval per set of series
+        prepared: dict[int, Point] = {}  # each point collapsed and its spacing inferred once
         out = []
         for rule in self.rules_for(room_type, quantities):
             chosen = [
@@ -207,9 +253,11 @@ class Engine:
                 if s.quantity == rule.quantity and rule.applies.matches_role(self.role_of(s))
             ]
             app, why = self.applicable(rule, room_type, start, end, presence)
-            key = tuple(id(c) for c in chosen)
-            if interval_ns is None and chosen and key not in spacing:
-                spacing[key] = interval_of(chosen)
+            if readings is not None and chosen and iv.total(app):
+                chosen = [readings(rule, app, s) for s in chosen]
+                pts = [prepare(s) for s in chosen]
+            else:
+                pts = [prepared.setdefault(id(s), prepare(s)) for s in chosen]
             v = evaluate_series(
                 rule,
                 chosen,
@@ -218,10 +266,12 @@ class Engine:
                 end,
                 self.tz,
                 tolerance=self.standards.tolerance,
-                interval_ns=interval_ns or spacing.get(key),
                 na_reason=why,
                 live_last_min=LIVE_MIN if live else None,
+                prepared=pts,
             )
+            if v.status is Status.NOT_APPLICABLE and why is not None and why.code == "no_calendar":
+                v = _replace(v, Status.NO_CALENDAR, why)
             out.append((v, app))
         return out
 
@@ -229,21 +279,20 @@ class Engine:
         d = datetime.fromtimestamp(now // NS, self.tz).date()
         return int(datetime(d.year, d.month, d.day, tzinfo=self.tz).timestamp()) * NS
 
-    def live_room(
-        self, room_type: str | None, series: Sequence[Series], now: int, *, interval_ns: int | None = None
-    ) -> list[Verdict]:
+    def live_room(self, room_type: str | None, series: Sequence[Series], now: int) -> list[Verdict]:
         """The room now: each rule on its current (running) window of today; a rule that does
         not apply at this moment is not_applicable with the reason (not in class, holiday …)."""
         start = self.day_start(now)
         presence = presence_of(series)
         out = []
-        for v, app in self._evaluate(room_type, series, presence, start, now + 1, interval_ns, False, True):
-            if v.status is not Status.NO_SENSOR:
+        for v, app in self._evaluate(room_type, series, presence, start, now + 1, False, True):
+            if v.status not in (Status.NO_SENSOR, Status.NO_CALENDAR):
                 now_in = bool(len(app)) and bool(iv.contains(app, np.array([now], dtype=np.int64))[0])
                 if not now_in:
                     why = v.reason if v.status is Status.NOT_APPLICABLE else None
                     why = why or self._why_not_now(self.rule(v.rule_id), room_type, now, presence)
-                    v = _replace(v, Status.NOT_APPLICABLE, why)
+                    st = Status.NO_CALENDAR if why.code == "no_calendar" else Status.NOT_APPLICABLE
+                    v = _replace(v, st, why)
             out.append(v)
         return out
 
@@ -251,6 +300,8 @@ class Engine:
         if rule.applies.time == "class":
             d = datetime.fromtimestamp(now // NS, self.tz).date()
             kind = self.school.calendar.day_kind(d)
+            if kind == "no_calendar":
+                return no_calendar(self.campus, [d])
             if kind in ("holiday", "vacation"):
                 return HOLIDAY
             if kind == "weekend":

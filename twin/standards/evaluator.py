@@ -2,10 +2,14 @@
 
 Pure numpy, no I/O. The caller passes the series of the room whose role the rule evaluates
 (several desk sensors are averaged window by window: the desk plane's mean, not "any point
-fails") and the rule's applicable intervals (twin.standards.context). Each window is judged
-if it has enough applicable time (`min_window_min`) and readings over `min_coverage` of it;
-the compliant share is a share of applicable *time*, and the room complies when the share is
-at least the file's tolerance. Every non-verdict carries its reason.
+fails") and the rule's applicable intervals (twin.standards.engine). Coverage and averaging
+are per point, then per room: duplicates collapse, each reading stands for the time to the
+point's next one (at most its expected spacing there), a point counts in a window when it
+covers `min_coverage` of it, and the window's value is the mean of the points that count
+(docs/standards.md, "Coverage and averaging"). A window is judged with enough applicable time
+(`min_window_min`) and a point that counts; the compliant share is a share of applicable
+*time*, and the room complies when the share is at least the file's tolerance. Every
+non-verdict carries its reason.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Status(StrEnum):
     NOT_APPLICABLE = "not_applicable"
     INSUFFICIENT = "insufficient_data"
     NO_SENSOR = "no_sensor"
+    NO_CALENDAR = "no_calendar"  # the day is beyond every school calendar the campus has
 
 
 STATUS_ZH = {
@@ -42,6 +47,7 @@ STATUS_ZH = {
     Status.NOT_APPLICABLE: "不适用",
     Status.INSUFFICIENT: "数据不足",
     Status.NO_SENSOR: "无传感器",
+    Status.NO_CALENDAR: "无校历",
 }
 
 
@@ -49,6 +55,7 @@ STATUS_ZH = {
 class Reason:
     zh: str
     en: str
+    code: str = ""  # machine-readable kind where a consumer needs one (e.g. "no_calendar")
 
 
 TOO_LITTLE = Reason("数据不足", "too little data")
@@ -65,6 +72,7 @@ class Series:
     values: F64
     role: str | None = None
     device: str = ""
+    held: I64 | None = None  # ns each reading stands for (store-side window means); None: inferred
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,84 +162,186 @@ def statistic(rule: Rule, v: F64) -> float:
 
 
 def interval_of(series: Sequence[Series]) -> int:
-    """Expected reading interval: the median spacing of the readings (60 s without any)."""
-    gaps = [np.diff(np.sort(s.ts)) for s in series if len(s.ts) >= 2]
-    g = np.concatenate(gaps) if gaps else np.zeros(0, dtype=np.int64)
-    g = g[g > 0]
-    return int(np.median(g)) if len(g) else MIN_NS
+    """Typical reading interval of a set of series: the smallest of their median spacings, in
+    whole seconds and at most a minute (jitter of a slower logger never moves the step). Only the step of `instant` windows uses it: coverage and weights are per point
+    (`prepare`)."""
+    meds = []
+    for s in series:
+        d = np.diff(np.unique(s.ts))
+        if len(d):
+            meds.append(int(np.median(d)))
+    if not meds:
+        return MIN_NS
+    return max(10**9, min(MIN_NS, round(min(meds) / 10**9) * 10**9))
 
 
-def _pooled(series: Sequence[Series], app: iv.Intervals) -> tuple[I64, F64]:
-    ts = np.concatenate([s.ts for s in series]) if series else np.zeros(0, dtype=np.int64)
-    vs = np.concatenate([s.values for s in series]) if series else np.zeros(0)
-    keep = np.isfinite(vs) & iv.contains(app, ts)
-    order = np.argsort(ts[keep], kind="stable")
-    return ts[keep][order], vs[keep][order]
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point's readings ready to average: duplicates collapsed, non-finite values dropped,
+    sorted, and the time `hold` (ns) each reading stands for."""
+
+    point: str
+    ts: I64
+    values: F64
+    hold: I64
 
 
-def _window_values(
-    rule: Rule, spans: Sequence[WindowSpan], ts: I64, vs: F64
-) -> tuple[npt.NDArray[np.int64], F64]:
-    """(readings, statistic) per window. Means and energy means are vectorised: each window's
-    parts are slices of the sorted readings, summed with one `reduceat` (windows may overlap);
-    L90 needs each window's readings."""
+BULK_MIN_COUNT = 5  # readings per store-side window for its mean to stand in for them
+MEDIAN_OF = 5  # spacings around a reading that decide its expected spacing
+_CHUNK = 1 << 18
+
+
+def collapse(ts: I64, values: F64) -> tuple[I64, F64]:
+    """Sorted readings with one value per timestamp — the last given, as the store keeps a
+    redelivered point (two overlapping logger exports count once) — and no NaN/inf."""
+    keep = np.isfinite(values)
+    ts, values = ts[keep], values[keep]
+    if len(ts) and bool(np.any(np.diff(ts) <= 0)):
+        order = np.argsort(ts, kind="stable")
+        ts, values = ts[order], values[order]
+        last = np.r_[ts[1:] != ts[:-1], True]
+        ts, values = ts[last], values[last]
+    return ts.astype(np.int64, copy=False), values.astype(np.float64, copy=False)
+
+
+def expected_spacing(ts: I64) -> I64:
+    """Expected spacing after each reading: the median of the `MEDIAN_OF` spacings around it.
+    A logger that changes its interval takes the new spacing within two readings; a gap is one
+    long spacing among short ones and never becomes the expectation."""
+    d = np.diff(ts)
+    if len(d) == 0:
+        return np.full(len(ts), MIN_NS, dtype=np.int64)
+    h = MEDIAN_OF // 2
+    pad = np.pad(d, h, mode="edge")
+    out = np.empty(len(d), dtype=np.int64)
+    for a in range(0, len(d), _CHUNK):  # bounded memory on a multi-million-row export
+        b = min(a + _CHUNK, len(d))
+        win = np.stack([pad[a + k : b + k] for k in range(MEDIAN_OF)])
+        out[a:b] = np.partition(win, h, axis=0)[h]
+    return np.append(out, out[-1])
+
+
+def prepare(s: Series) -> Point:
+    """A reading stands for the time until the next one, at most the expected spacing there (a
+    dead point's last reading, a gap); `Series.held` (the report's store-side windows) gives it."""
+    ts, vs = collapse(s.ts, s.values)
+    if s.held is not None:
+        keep = np.isfinite(s.values)
+        return Point(s.point, s.ts[keep], s.values[keep], s.held[keep])
+    if len(ts) == 0:
+        return Point(s.point, ts, vs, np.zeros(0, dtype=np.int64))
+    exp = expected_spacing(ts)
+    nxt = np.append(np.diff(ts), exp[-1])
+    return Point(s.point, ts, vs, np.minimum(nxt, exp))
+
+
+def held_from_windows(starts: I64, counts: I64, grain: int) -> I64 | None:
+    """Held time of store-side window means (one per `grain` window with `counts` readings): the
+    count times the point's expected spacing there (median of `MEDIAN_OF` windows' grain/count),
+    at most the window. None when the point reads fewer than `BULK_MIN_COUNT` times per window
+    (the estimate would be coarse: read it raw)."""
+    if len(counts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if float(np.median(counts)) < BULK_MIN_COUNT:
+        return None
+    est = grain // np.maximum(counts, 1)
+    h = MEDIAN_OF // 2
+    pad = np.pad(est, h, mode="edge")
+    win = np.stack([pad[k : k + len(est)] for k in range(MEDIAN_OF)])
+    spacing = np.partition(win, h, axis=0)[h]
+    return np.minimum(counts * spacing, grain).astype(np.int64)
+
+
+def within(p: Point, app: iv.Intervals) -> Point:
+    """The readings taken while the rule applies: one taken in the break before a lesson does
+    not stand for the lesson (its hold, inferred from the whole series, is kept)."""
+    keep = iv.contains(app, p.ts)
+    return p if bool(keep.all()) else Point(p.point, p.ts[keep], p.values[keep], p.hold[keep])
+
+
+def _integrals(p: Point, x: F64, at: I64) -> tuple[I64, F64]:
+    """Held time and ∫x dt of point `p` from -inf to each time in `at` (vectorised)."""
+    if len(p.ts) == 0:
+        return np.zeros(len(at), dtype=np.int64), np.zeros(len(at))
+    cum_h = np.concatenate([[0], np.cumsum(p.hold)])
+    cum_x = np.concatenate([[0.0], np.cumsum(x * p.hold)])
+    k = np.searchsorted(p.ts, at, side="right") - 1
+    kk = np.maximum(k, 0)
+    part = np.clip(at - p.ts[kk], 0, p.hold[kk])
+    held = np.where(k >= 0, cum_h[kk] + part, 0)
+    integ = np.where(k >= 0, cum_x[kk] + x[kk] * part, 0.0)
+    return held.astype(np.int64), integ
+
+
+def _weighted_l90(values: F64, weights: F64) -> float:
+    """The level exceeded 90 % of the held time (lower 10 % quantile, inverted CDF)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(values[order][int(np.searchsorted(cum, 0.1 * cum[-1], side="left"))])
+
+
+def point_windows(rule: Rule, spans: Sequence[WindowSpan], p: Point) -> tuple[I64, F64]:
+    """(held ns, time-weighted statistic) of one point in each window."""
     n = len(spans)
-    counts = np.zeros(n, dtype=np.int64)
+    held = np.zeros(n, dtype=np.int64)
     values = np.full(n, np.nan)
-    if n == 0 or len(ts) == 0:
-        return counts, values
+    if n == 0 or len(p.ts) == 0:
+        return held, values
+    ends = p.ts + p.hold
     if rule.statistic == "l90":
         for i, sp in enumerate(spans):
-            a, b = np.searchsorted(ts, [sp.start, sp.end])
-            t, v = ts[a:b], vs[a:b]
-            if len(sp.parts) > 1:
-                inside = iv.contains(sp.parts, t)
-                v = v[inside]
-            counts[i] = len(v)
-            if len(v):
-                values[i] = statistic(rule, v)
-        return counts, values
+            a = int(np.searchsorted(ends, sp.start, side="right"))
+            b = int(np.searchsorted(p.ts, sp.end, side="left"))
+            w = iv.covered(sp.parts, p.ts[a:b], ends[a:b]).astype(np.float64)
+            if w.sum() > 0:
+                held[i] = int(w.sum())
+                values[i] = _weighted_l90(p.values[a:b][w > 0], w[w > 0])
+        return held, values
     parts = np.concatenate([sp.parts for sp in spans])
     owner = np.repeat(np.arange(n), [len(sp.parts) for sp in spans])
-    lo = np.searchsorted(ts, parts[:, 0])
-    hi = np.searchsorted(ts, parts[:, 1])
-    x = 10.0 ** (vs / 10.0) if rule.statistic == "energy" else vs
-    idx = np.empty(2 * len(lo), dtype=np.int64)
-    idx[0::2], idx[1::2] = lo, hi
-    sums = np.add.reduceat(np.append(x, 0.0), np.minimum(idx, len(x)))[0::2]
-    k = hi - lo
-    sums = np.where(k > 0, sums, 0.0)
-    counts = np.bincount(owner, weights=k, minlength=n).astype(np.int64)
-    total = np.bincount(owner, weights=sums, minlength=n)
+    x = 10.0 ** (p.values / 10.0) if rule.statistic == "energy" else p.values
+    h1, x1 = _integrals(p, x, parts[:, 1])
+    h0, x0 = _integrals(p, x, parts[:, 0])
+    held = np.bincount(owner, weights=h1 - h0, minlength=n).astype(np.int64)
+    integ = np.bincount(owner, weights=x1 - x0, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+        values = np.where(held > 0, integ / np.maximum(held, 1), np.nan)
         if rule.statistic == "energy":
             values = 10.0 * np.log10(values)
-    return counts, values
+    return held, values
 
 
 def judge_windows(
     rule: Rule,
     spans: Sequence[WindowSpan],
-    ts: I64,
-    vs: F64,
-    n_series: int,
-    interval_ns: int,
+    points: Sequence[Point],
     *,
     live_last_min: float | None = None,
 ) -> list[Window]:
-    """Value and verdict of each window. `live_last_min`: the last window is judged once it has
-    that many minutes (a running window in the live view) instead of `min_window_min`."""
-    counts, values = _window_values(rule, spans, ts, vs)
+    """Value and verdict of each window. Each point's time-weighted value counts when its readings
+    cover `min_coverage` of the window's applicable time; the room's value is the mean of the
+    points that count (energy mean for sound levels), so a silent point lowers nothing and a
+    point's sampling rate does not decide its weight. `live_last_min`: the last window is judged
+    once it has that many minutes (a running window in the live view) instead of `min_window_min`."""
+    n = len(spans)
     app = np.array([sp.applicable_ns for sp in spans], dtype=np.float64)
-    need = np.full(len(spans), rule.min_window_min * MIN_NS, dtype=np.float64)
-    if live_last_min is not None and len(spans):
+    need = np.full(n, rule.min_window_min * MIN_NS, dtype=np.float64)
+    if live_last_min is not None and n:
         need[-1] = min(need[-1], live_last_min * MIN_NS)
-    data_ns = counts / max(n_series, 1) * interval_ns
-    if rule.averaging == "instant":
-        judged = counts > 0
-    else:
-        judged = (counts > 0) & (app >= need) & (data_ns >= rule.min_coverage * app)
+    acc = np.zeros(n)
+    cnt = np.zeros(n, dtype=np.int64)
+    for p in points:
+        held, vals = point_windows(rule, spans, p)
+        ok = held > 0 if rule.averaging == "instant" else (held > 0) & (held >= rule.min_coverage * app - 0.5)
+        ok &= ~np.isnan(vals)
+        x = 10.0 ** (vals / 10.0) if rule.statistic == "energy" else vals
+        acc += np.where(ok, x, 0.0)
+        cnt += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(cnt > 0, acc / np.maximum(cnt, 1), np.nan)
+        if rule.statistic == "energy":
+            values = 10.0 * np.log10(values)
+    judged = cnt > 0 if rule.averaging == "instant" else (cnt > 0) & (app >= need)
     ok = judged & ~np.isnan(values) & passes(rule, np.nan_to_num(values))
     return [
         Window(sp.start, sp.end, None if np.isnan(val) else float(val), bool(j), bool(g), sp.weight_ns / 1e9)
@@ -248,27 +358,28 @@ def evaluate_series(
     tz: ZoneInfo,
     *,
     tolerance: float,
-    interval_ns: int | None = None,
     na_reason: Reason | None = None,
     live_last_min: float | None = None,
+    prepared: Sequence[Point] | None = None,
 ) -> Verdict:
     """Verdict of `rule` over [start, end) on the (already role-selected) `series`.
 
     `app` is when the rule applies; `na_reason` says why it does not when `app` is empty.
+    `prepared`: the series already through `prepare` (the engine prepares each point once).
     """
     if not series:
         return _verdict(rule, Status.NO_SENSOR, NO_SENSOR, [], iv.total(app), ())
-    interval_ns = interval_ns or interval_of(series)
     points = tuple(sorted({s.point for s in series}))
     device = next(s.device for s in series if s.point == points[0])
     if iv.total(app) == 0:
         return _verdict(rule, Status.NOT_APPLICABLE, na_reason, [], 0, points, device=device)
-    spans = windows(rule, app, start, end, tz, interval_ns)
-    ts, vs = _pooled(series, app)
-    wins = judge_windows(rule, spans, ts, vs, len(series), interval_ns, live_last_min=live_last_min)
+    step = interval_of(series)
+    spans = windows(rule, app, start, end, tz, step)
+    pts = [within(p, app) for p in (prepared if prepared is not None else [prepare(s) for s in series])]
+    wins = judge_windows(rule, spans, pts, live_last_min=live_last_min)
     if live_last_min is not None:  # the live view: the current window only
         judged_now = [w for w in wins if w.judged]
-        recent = judged_now and judged_now[-1].start >= end - 3 * interval_ns
+        recent = judged_now and judged_now[-1].start >= end - 3 * step
         wins = judged_now[-1:] if rule.averaging == "instant" and recent else wins[-1:]
     judged = [w for w in wins if w.judged]
     if not judged:

@@ -8,12 +8,12 @@ defaults (standards.yaml's climate zone, the school-time file's default bell and
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.school_time import SchoolCalendar, SchoolTime, load_school_time
-from contract.yamlio import load_model
+from contract.school_time import SchoolCalendar, SchoolTime, load_calendar, load_school_time
 from twin.standards import load_standards
 from twin.standards.engine import Engine
 from twin.standards.schema import StandardsFile
@@ -49,13 +49,15 @@ def campus_engine(
     settings: CampusStandards | None,
     standards: StandardsFile | None = None,
     school: SchoolTime | None = None,
+    *,
+    campus: str = "",
 ) -> Engine:
     """The engine for one campus: the given (or shipped) standards and school time with the
     campus's climate zone, bell level and calendar applied. Raises ValueError naming an unknown
     climate zone, ConfigError (file:line) for a bad calendar/timetable file."""
     standards = standards or load_standards()
     if settings is None:
-        return Engine(standards, school)
+        return Engine(standards, school, campus=campus)
     if settings.climate_zone is not None and settings.climate_zone != standards.climate_zone:
         if settings.climate_zone not in standards.climate_zones:
             raise ValueError(
@@ -65,6 +67,17 @@ def campus_engine(
     if settings.timetable is not None:
         school = load_school_time(settings.timetable)
     if settings.calendar is not None:
-        calendar = load_model(SchoolCalendar, settings.calendar)
+        calendar = load_calendar(settings.calendar)
         school = (school or load_school_time()).model_copy(update={"calendar": calendar})
-    return Engine(standards, school, level=settings.school_level)
+    return Engine(standards, school, level=settings.school_level, campus=campus)
+
+
+@lru_cache(maxsize=256)
+def campus_calendar(settings: CampusStandards | None) -> SchoolCalendar:
+    """The school calendar a campus is judged with (its own file, its timetable's, or the
+    shipped one): what `/metrics` and the UI watch for its end."""
+    if settings is not None and settings.calendar is not None:
+        return load_calendar(settings.calendar)
+    if settings is not None and settings.timetable is not None:
+        return load_school_time(settings.timetable).calendar
+    return load_school_time().calendar

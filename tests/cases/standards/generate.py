@@ -40,6 +40,7 @@ Row = tuple[str, str, float | str, str, str]
 def day(
     date: str, first: str, last: str, rows: Callable[[int], list[tuple[str, float, str, str]]]
 ) -> list[Row]:
+    """Rows of each minute in [first, last); `rows(m)` may return none (a silent logger)."""
     base = datetime.fromisoformat(date)
     out: list[Row] = []
     for m in range(hm(first), hm(last)):
@@ -49,9 +50,12 @@ def day(
     return out
 
 
-def write(case: str, rows: list[Row]) -> None:
+def write(case: str, rows: list[Row], encoding: str = "utf-8", comment: str = "") -> None:
     path = HERE / case / "series.csv"
-    with path.open("w", newline="", encoding="utf-8") as f:
+    path.parent.mkdir(exist_ok=True)
+    with path.open("w", newline="", encoding=encoding) as f:
+        if comment:
+            f.write(f"# {comment}\r\n")
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["ts", "quantity", "value", "point", "role"])
         for ts, q, v, point, role in rows:
@@ -147,6 +151,82 @@ def main() -> None:
         return [("pm25", 50.0, "pm25", "wall")]
 
     write("pm25_exactly_50", day("2026-11-16", "00:00", "24:00", pm))
+
+    def dead(m: int) -> list[tuple[str, float, str, str]]:
+        # point A (700 ppm) goes offline at 11:50; B reads 900 ppm, 1300 from 12:00
+        out = [("co2", 900.0 if m < hm("12:00") else 1300.0, "co2-b", "wall")]
+        if m < hm("11:50"):
+            out.insert(0, ("co2", 700.0, "co2-a", "wall"))
+        return out
+
+    write("dead_point", day("2026-11-16", "07:00", "18:00", dead))
+
+    def change(m: int) -> list[tuple[str, float, str, str]]:
+        # one logger: every minute until noon, then every 5 minutes (12:00, 12:05, …)
+        if m >= hm("12:00") and m % 5:
+            return []
+        return [("co2", 900.0 if m < hm("12:00") else 1200.0, "co2", "wall")]
+
+    write("interval_change", day("2026-11-16", "07:00", "18:00", change))
+
+    def mixed(m: int) -> list[tuple[str, float, str, str]]:
+        # a wired desk sensor every minute (250 lx), a wireless one every 5 minutes (380 lx)
+        out = [("illuminance", 250.0, "lux-wired", "desk")]
+        if m % 5 == 0:
+            out.append(("illuminance", 380.0, "lux-wireless", "desk"))
+        return out
+
+    write("mixed_intervals", day("2026-11-16", "07:00", "18:00", mixed))
+
+    def logger(m: int) -> list[tuple[str, float, str, str]]:
+        # off 14:20-15:10; 1400 ppm 15:10-15:40, else 700
+        if hm("14:20") <= m < hm("15:10"):
+            return []
+        return [("co2", 1400.0 if hm("15:10") <= m < hm("15:40") else 700.0, "co2", "wall")]
+
+    rows = day("2026-11-16", "07:00", "18:00", logger)
+    first = [r for r in rows if r[0] < "2026-11-16T15:40"]  # export 1: up to 15:40
+    second = [r for r in rows if r[0] >= "2026-11-16T15:10"]  # export 2, overlapping from 15:10
+    write("duplicate_exports", first + second)
+
+    def five(m: int) -> list[tuple[str, float, str, str]]:
+        if m % 5:
+            return []
+        return [("co2", 1100.0 if within(m, JUNIOR_CLASS) else 600.0, "co2", "wall")]
+
+    write("five_minute_logger", day("2026-11-16", "07:00", "18:00", five))
+
+    def stuffy(m: int) -> list[tuple[str, float, str, str]]:
+        return [("co2", 1500.0 if within(m, JUNIOR_CLASS) else 450.0, "co2", "wall")]
+
+    write("spring_term_2027", day("2027-03-10", "07:00", "18:00", stuffy))
+    write("beyond_the_calendar", day("2028-09-06", "07:00", "18:00", stuffy))
+
+    def gbk(m: int) -> list[tuple[str, float, str, str]]:
+        return [("co2", 1150.0 if within(m, JUNIOR_CLASS) else 450.0, "co2-front", "wall")]
+
+    def lab(m: int) -> list[tuple[str, float, str, str]]:
+        busy = within(m, JUNIOR_CLASS)
+        return [
+            ("co2", 1250.0 if busy else 450.0, "co2", "wall"),
+            ("illuminance", 260.0, "lux-desk", "desk"),
+            ("temperature", 26.0, "temperature", "wall"),
+            ("humidity", 70.0, "humidity", "wall"),
+        ]
+
+    write("science_lab_all_teaching_rules", day("2026-11-16", "07:00", "18:00", lab))
+
+    def music(m: int) -> list[tuple[str, float, str, str]]:
+        return [("co2", 1100.0 if within(m, JUNIOR_CLASS) else 450.0, "co2", "wall")]
+
+    write("music_room_added_by_yaml", day("2026-11-16", "07:00", "18:00", music))
+
+    write(
+        "excel_gbk_export",
+        day("2026-11-18", "07:00", "18:00", gbk),
+        encoding="gbk",
+        comment="初二(3)班 前墙二氧化碳记录仪 导出，单位 ppm",
+    )
 
 
 if __name__ == "__main__":
