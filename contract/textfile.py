@@ -10,7 +10,22 @@ from pathlib import Path
 
 
 class TextFileError(ValueError):
-    """A file that cannot be read or decoded; the message names the file and what to do."""
+    """A file that cannot be read or decoded; the message names the file and what to do.
+    For an undecodable file, `line`/`col` (1-based) and `byte` locate the first bad byte, so a
+    caller can word the problem in its own language (the indicator inputs do, Chinese first)."""
+
+    def __init__(
+        self, message: str, line: int | None = None, col: int | None = None, byte: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.line, self.col, self.byte = line, col, byte
+
+
+def _where(data: bytes, start: int) -> tuple[int, int]:
+    head = data[:start]
+    line = head.count(b"\n") + 1
+    col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+    return line, col
 
 
 def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
@@ -23,8 +38,13 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise TextFileError(f"{name}:{line}: not valid {encoding} (byte {exc.start})") from None
+            line, col = _where(data, exc.start)
+            raise TextFileError(
+                f"{name}:{line}:{col}: not valid {encoding} (byte 0x{data[exc.start]:02x})",
+                line,
+                col,
+                data[exc.start],
+            ) from None
     if data.startswith(codecs.BOM_UTF8):
         return decode(data[len(codecs.BOM_UTF8) :], name, "utf-8")[0], "utf-8-sig"
     try:
@@ -34,9 +54,13 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
     try:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
-        line = data[:first_bad].count(b"\n") + 1
+        line, col = _where(data, first_bad)
         raise TextFileError(
-            f"{name}:{line}: neither UTF-8 nor GB18030/GBK; save as UTF-8 or pass --encoding"
+            f"{name}:{line}:{col}: neither UTF-8 nor GB18030/GBK (byte 0x{data[first_bad]:02x});"
+            " save as UTF-8 or pass --encoding",
+            line,
+            col,
+            data[first_bad],
         ) from None
 
 

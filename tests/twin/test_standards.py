@@ -514,7 +514,7 @@ def test_cli_header_level_tz_and_encoding_errors(tmp_path: Path, capsys: pytest.
         main(["standards", "check", str(p), "--room-type", "general_classroom", "--encoding", "utf-8"]) == 2
     )
     err = capsys.readouterr().err
-    assert f"{p}:2: not valid utf-8" in err and "Traceback" not in err
+    assert f"{p}:2:3: not valid utf-8 (byte 0x" in err and "Traceback" not in err
     assert main(["standards", "check", str(p), "--room-type", "general_classroom", "--encoding", "gbk"]) == 0
     capsys.readouterr()
     p.write_bytes(b"\xff\xfe\x00\x81\x30\x81\x30" * 3)

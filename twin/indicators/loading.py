@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from contract import textfile
 from contract.yamlio import ConfigError, format_loc, loads_yaml, locate
 from twin.indicators.inputs import ManualInputs, Roster, plausibility
 from twin.indicators.inputs_csv import load_school_rows
@@ -33,38 +34,25 @@ _DATE = re.compile(r"(?<![\d.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d.:-])")
 
 def read_text(path: Path) -> str:
     """UTF-8 (BOM or not), else GB18030 (a superset of GBK, what Excel writes on a Chinese
-    Windows); a file that is neither is an error naming the line and column of the first byte
-    that does not decode."""
+    Windows) — `contract.textfile` decodes; a file that is neither is an error naming the line
+    and column of the first byte that does not decode, worded here Chinese first."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            str(path), [problem(str(path), "", "无法读取文件", f"cannot read: {exc.strerror}")]
-        ) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = exc.start
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        pass
-    head = data[:bad]
-    line = head.count(b"\n") + 1
-    col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
-    raise ConfigError(
-        str(path),
-        [
-            problem(
-                f"{path}:{line}:{col}",
-                "",
-                f"文件编码无法识别（字节 0x{data[bad]:02x} 既非 UTF-8 也非 GBK/GB18030）",
-                f"unknown text encoding (byte 0x{data[bad]:02x} is neither UTF-8 nor GBK/GB18030)",
-                "在 Excel 中“另存为 → CSV UTF-8（逗号分隔）”后重新提供",
-                'in Excel use "Save as → CSV UTF-8 (comma delimited)"',
-            )
-        ],
-    )
+        return textfile.read_text(path)[0]
+    except textfile.TextFileError as exc:
+        if exc.byte is None:
+            problems = [problem(str(path), "", "无法读取文件", str(exc))]
+        else:
+            problems = [
+                problem(
+                    f"{path}:{exc.line}:{exc.col}",
+                    "",
+                    f"文件编码无法识别（字节 0x{exc.byte:02x} 既非 UTF-8 也非 GBK/GB18030）",
+                    f"unknown text encoding (byte 0x{exc.byte:02x} is neither UTF-8 nor GBK/GB18030)",
+                    "在 Excel 中“另存为 → CSV UTF-8（逗号分隔）”后重新提供",
+                    'in Excel use "Save as → CSV UTF-8 (comma delimited)"',
+                )
+            ]
+        raise ConfigError(str(path), problems) from None
 
 
 def _bad_dates(path: Path, text: str) -> list[str]:
