@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from campus_twin.cli import main
 from api.state import LoadedTwin
 from contract.telemetry import SeriesKey
 from store.base import StoredPoint
@@ -103,6 +104,10 @@ def test_unbound_devices_rooms_without_sensors_and_audit(
     with _app(d, store, binding_audit_file=audit_file) as c:
         audit = c.get(f"{V1}/admin/bindings/audit", headers=admin, params={"room": "B-104"}).json()
         assert audit["total"] == 2 and audit["items"][0]["by"] == "ops"
+    # `twin export` binds from the twin config now: the edited binding file carries the move
+    assert main(["twin", "export", str(d / "twin.yaml"), "--out", str(tmp_path / "cli-out")]) == 0
+    f = ifcopenshell.open(str(tmp_path / "cli-out" / SITE / "sz-demo-school-B.ifc"))
+    assert {ue.get_container(s).Name for s in f.by_type("IfcSensor") if s.Tag == NEW} == {"B-204"}
 
 
 def test_viewers_are_refused(setup: tuple[Path, SQLiteStore]) -> None:
