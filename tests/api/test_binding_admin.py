@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from campus_twin.cli import main
 from api.state import LoadedTwin
+from campus_twin.cli import main
 from contract.telemetry import SeriesKey
 from store.base import StoredPoint
 from store.sqlite import SQLiteStore
