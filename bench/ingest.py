@@ -51,6 +51,7 @@ from typing import Any
 
 from campus_twin.servers import InfluxDB, Mosquitto
 from contract.broker import BrokerSettings
+from contract.sqlite_tx import immediate
 from contract.telemetry import (
     CANONICAL_UNITS,
     GoodRows,
@@ -252,12 +253,11 @@ def sqlite_ceiling(
         largest = rows_per_statement(conn)
         t0 = time.perf_counter()
         for i in range(len(chunks)):
-            conn.execute("BEGIN IMMEDIATE")
-            if method.startswith("executemany"):
-                conn.executemany(upsert_values(1, all_good=False), params[i])
-            else:
-                values[i].put(conn, largest)
-            conn.execute("COMMIT")
+            with immediate(conn):
+                if method.startswith("executemany"):
+                    conn.executemany(upsert_values(1, all_good=False), params[i])
+                else:
+                    values[i].put(conn, largest)
         out[f"bare {method}, {batch} rows"] = total / (time.perf_counter() - t0)
         conn.close()
     return out

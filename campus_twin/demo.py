@@ -144,7 +144,9 @@ def run_demo(opts: DemoOptions) -> int:
         for agent, cfg in agents.items():
             path = _write_yaml(work / "agents" / agent / "agent.yaml", cfg)
             sup.start(f"agent-{agent}", [*exe, "agent", "run", str(path)])
-        ingest_path = _write_yaml(work / "ingest.yaml", ingest_config(mqtt, work, free_port()))
+        ingest_path = _write_yaml(
+            work / "ingest.yaml", ingest_config(mqtt, work, free_port(), manifest.get("clock"))
+        )
         sup.start("ingest", [*exe, "ingest", "run", str(ingest_path)])
         api_path = _write_yaml(
             work / "api.yaml",

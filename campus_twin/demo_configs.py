@@ -62,9 +62,13 @@ def agent_configs(
     return out
 
 
-def ingest_config(broker: tuple[str, int], workdir: Path, metrics_port: int) -> dict[str, Any]:
+def ingest_config(
+    broker: tuple[str, int], workdir: Path, metrics_port: int, clock: dict[str, Any] | None = None
+) -> dict[str, Any]:
     # amqtt (the demo broker) has no shared subscriptions: a single ingest, plain subscription.
+    # The agents' simulated clock too: ingest judges each batch's `sent` against its own clock.
     return {
+        "clock": {k: v for k, v in (clock or {}).items() if k in ("speed", "origin_ns", "offset_ns")},
         "broker": {
             "host": broker[0],
             "port": broker[1],

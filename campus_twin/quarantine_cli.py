@@ -71,8 +71,9 @@ def _show(args: argparse.Namespace) -> int:
     print(f"{got.total} quarantined in total (隔离总数); newest {len(got.records)} in {got.path}:")
     for r in got.records:
         when = dt.datetime.fromtimestamp(r.ts_ns / 1e9).isoformat(timespec="seconds")
-        body = r.payload.decode("utf-8", errors="replace")
-        print(f"- {when} [{r.source}] {r.topic}\n    reason:  {r.reason}\n    payload: {body[:200]}")
+        doc = r.to_json()  # binary payloads as base64, never U+FFFD text
+        body = str(doc["payload"])[:200] + (" (base64)" if doc["payload_encoding"] == "base64" else "")
+        print(f"- {when} [{r.source}] {r.topic}\n    reason:  {r.reason}\n    payload: {body}")
     return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.sensor_roles import SensorRole
-from contract.telemetry import Ident
+from contract.telemetry import DeviceIdent, Ident
 
 
 class RoomTags(BaseModel):
@@ -36,7 +36,7 @@ class Binding(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     site: Ident
-    device: Ident
+    device: DeviceIdent
     point: Ident | None = Field(default=None, description="None binds every point of the device")
     tags: RoomTags
     role: SensorRole | None = Field(

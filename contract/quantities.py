@@ -140,6 +140,15 @@ def decimals_for(resolution: float) -> int:
     return max(0, math.ceil(-math.log10(resolution) - 1e-9))
 
 
+def significant_step(value: float, digits: int) -> float | None:
+    """The step of `value` written with `digits` significant digits (a float32 register holds
+    about 7: 22.64 → 1e-05), so rounding to it removes the binary noise (22.639999389648438) and
+    never a digit the device measured. None for 0 and non-finite values (nothing to round)."""
+    if value == 0 or not math.isfinite(value):
+        return None
+    return 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+
+
 def round_to(value: float, resolution: float) -> float:
     """`value` at the decimals of `resolution`, as the shortest float that prints it.
 

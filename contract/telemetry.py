@@ -15,7 +15,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -24,8 +24,16 @@ from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contract.device_names import ID_PATTERN, DeviceIdent, is_device_id
 from contract.quantities import KnownQuantity, catalogue
-from contract.timestamps import DEFAULT_MAX_SKEW_S, PLAUSIBLE_SINCE_NS, check_device_time
+from contract.timestamps import (
+    DEFAULT_MAX_SKEW_S,
+    PLAUSIBLE_SINCE_NS,
+    agent_clock_verdict,
+    check_device_time,
+    describe_offset,
+    iso,
+)
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "campus"
@@ -34,7 +42,6 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 # An id is what appears in topics, series keys and tags: keep it to safe characters so no
 # escaping is ever needed in a topic, and a '+'/'#' wildcard can never be smuggled in.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 _ID_RE = re.compile(ID_PATTERN)
 Ident = Annotated[str, Field(pattern=ID_PATTERN)]
 
@@ -74,7 +81,7 @@ class Reading(BaseModel):
 
     site: Ident
     agent: Ident
-    device: Ident
+    device: DeviceIdent
     point: Ident
     quantity: KnownQuantity
     value: float | None
@@ -395,6 +402,101 @@ def restamp_rows(
     return n
 
 
+@dataclass(frozen=True, slots=True)
+class AgentClockCheck:
+    """What a receiver found about an agent's clock in one batch (`check_agent_clock`)."""
+
+    verdict: str  # ahead (restamped) | behind (marked uncertain) | late (stored as stamped)
+    offset_ns: int  # sent - the receiver's now
+    restamped: int  # rows moved back onto the receiver's clock (ahead) or marked uncertain (behind)
+
+
+STEADY_SPAN_NS = 10 * 1_000_000_000  # late batches over this much sent time decide live vs backlog
+
+
+@dataclass
+class AgentClockMemory:
+    """What a receiver remembers of one agent's clock between batches."""
+
+    ahead_ns: int | None = None  # the offset its readings were restamped by
+    late_since: tuple[int, int] | None = None  # (sent, lateness) of the first late batch in a row
+
+
+def check_agent_clock(
+    batch: RowBatch,
+    now_ns: int,
+    max_skew_s: float = DEFAULT_MAX_SKEW_S,
+    memory: AgentClockMemory | None = None,
+) -> tuple[RowBatch, AgentClockCheck | None]:
+    """The batch judged against the receiver's own clock (the device-clock rule compares with
+    `sent`, which a wrong agent clock makes wrong too).
+
+    - ahead (RTC reset, an NTP step): every row stamped ahead of the receiver's clock is moved
+      back by the offset onto it, quality good → uncertain, with the reason, so nothing is stored
+      in the future; rows stamped before the step (a batch sent just after it) keep their times.
+      The offset is remembered per agent and kept while new ones are within the skew of it, so a
+      redelivered batch gets the same times again and the store collapses it.
+    - late: a broker backlog (ingest was down) and an agent clock behind look alike in one batch.
+      Over `STEADY_SPAN_NS` of sent time they differ: a backlog arrives faster than it was sent
+      (its lateness shrinks), a clock behind keeps the same lateness batch after batch (live
+      flow). Steady lateness is `behind`: rows keep their times (which clock is right cannot be
+      told from here) with quality uncertain and the reason; otherwise `late`, stored as stamped."""
+    mem = memory if memory is not None else AgentClockMemory()
+    verdict = agent_clock_verdict(batch.sent, now_ns, max_skew_s)
+    if verdict is None:
+        mem.late_since = None
+        return batch, None
+    offset = batch.sent - now_ns
+    if verdict == "late":
+        mem.ahead_ns = None
+        lateness = -offset
+        if mem.late_since is None or batch.sent <= mem.late_since[0]:
+            mem.late_since = (batch.sent, lateness)
+            return batch, AgentClockCheck("late", offset, 0)
+        span = batch.sent - mem.late_since[0]
+        if span < STEADY_SPAN_NS or abs(lateness - mem.late_since[1]) > span // 4:
+            if abs(lateness - mem.late_since[1]) > span // 4:
+                mem.late_since = (batch.sent, lateness)  # still draining: start over
+            return batch, AgentClockCheck("late", offset, 0)
+        reason = (
+            f"agent clock {describe_offset(offset)} behind ingest's (batches arrive in real time, each "
+            f"{describe_offset(offset)} late): time doubtful"
+        )
+        out, n = _marked(batch, lambda t: True, 0, reason)
+        return out, AgentClockCheck("behind", offset, n)
+    mem.late_since = None
+    if mem.ahead_ns is not None and abs(offset - mem.ahead_ns) <= max_skew_s * 1e9:
+        offset = mem.ahead_ns
+    mem.ahead_ns = offset
+    reason = (
+        f"agent clock {describe_offset(offset)} ahead (batch sent {iso(batch.sent)}, "
+        f"received {iso(now_ns)}): restamped by ingest"
+    )
+    ahead = now_ns + int(max_skew_s * 1e9)
+    out, moved = _marked(batch, lambda t: t > ahead, offset, reason)
+    return out, AgentClockCheck("ahead", offset, moved)
+
+
+def _marked(
+    batch: RowBatch, which: Callable[[int], bool], shift_ns: int, reason: str
+) -> tuple[RowBatch, int]:
+    """The batch with the rows whose time `which` picks moved back by `shift_ns`, good → uncertain,
+    the reason appended; and how many rows that was."""
+    rows: list[Row] = []
+    n = 0
+    for row in as_rows(batch.rows):
+        d, p, q, v, u, t, quality, old = row
+        if not which(t):
+            rows.append(row)
+            continue
+        text = f"{old}; {reason}" if old else reason
+        if quality is Quality.GOOD:
+            quality = Quality.UNCERTAIN
+        rows.append((d, p, q, v, u, t - shift_ns, quality, text[:_REASON_MAX]))
+        n += 1
+    return RowBatch(batch.site, batch.agent, batch.seq, batch.sent, rows), n
+
+
 def _plausible_window(sent_ns: int, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> tuple[int, int]:
     """Device times `restamp_rows` leaves alone: from 2020 to the skew past max(sent, now)."""
     return PLAUSIBLE_SINCE_NS, max(sent_ns, now_ns) + int(max_skew_s * 1e9)
@@ -487,9 +589,25 @@ def _valid_id(v: object) -> TypeGuard[str]:
     return True
 
 
+_KNOWN_DEVICES: set[str] = set()  # device ids proven valid (kept apart: a device id may be Unicode)
+
+
+def _valid_device(v: object) -> TypeGuard[str]:
+    if type(v) is not str:
+        return False
+    if v in _KNOWN_DEVICES:
+        return True
+    if not is_device_id(v):
+        return False
+    if len(_KNOWN_DEVICES) >= _KNOWN_IDS_MAX:
+        _KNOWN_DEVICES.clear()
+    _KNOWN_DEVICES.add(v)
+    return True
+
+
 def _known_series(device: object, point: object, quantity: object, unit: object) -> bool:
     """Whether (device, point, quantity, unit) are valid ids and a canonical unit; remembered."""
-    if not _valid_id(device) or not _valid_id(point):
+    if not _valid_device(device) or not _valid_id(point):
         return False
     if type(quantity) is not str or type(unit) is not str or CANONICAL_UNITS.get(quantity) != unit:
         return False

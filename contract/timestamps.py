@@ -40,3 +40,31 @@ def check_device_time(
             f"(max {max_skew_s:.0f}s); stamped at receipt"
         )
     return ts_ns, None
+
+
+def agent_clock_verdict(sent_ns: int, now_ns: int, max_skew_s: float = DEFAULT_MAX_SKEW_S) -> str | None:
+    """A receiver's judgement of the sender's clock from a batch's `sent`, against its OWN clock.
+
+    `ahead`: `sent` is more than the skew in the receiver's future: the sender's clock is wrong
+    (the readings, stamped by the same clock, are too), since no network delivers early.
+    `late`: more than the skew in the past: the sender's clock is behind *or* the broker held
+    the batch (ingest down, a backlog): not told apart here, so reported, never restamped.
+    None: within the skew."""
+    off = (sent_ns - now_ns) / NS
+    if off > max_skew_s:
+        return "ahead"
+    if off < -max_skew_s:
+        return "late"
+    return None
+
+
+def describe_offset(offset_ns: int) -> str:
+    """`10 d`, `3 h`, `25 min`, `40 s`: an offset's size as a technician says it."""
+    a = round(abs(offset_ns) / NS)  # 86399.9998 s measured is the step of a day
+    if a >= 86400:
+        return f"{a / 86400:.1f} d".replace(".0 d", " d")
+    if a >= 3600:
+        return f"{a / 3600:.1f} h".replace(".0 h", " h")
+    if a >= 120:
+        return f"{a / 60:.0f} min"
+    return f"{a:.0f} s"

@@ -164,6 +164,12 @@ class Point(BaseModel):
     )
 
     @property
+    def significant_digits(self) -> int | None:
+        """Decimal digits an IEEE float register carries (float32 ≈ 7, float64 ≈ 15): its values
+        are rounded to that many significant digits, never to the catalogue's coarser step."""
+        return {RawType.FLOAT32: 7, RawType.FLOAT64: 15}.get(self.type) if self.resolution is None else None
+
+    @property
     def step(self) -> float | None:
         """The value's resolution in `unit`, what the agent rounds to (None: the catalogue's)."""
         if self.resolution is not None:

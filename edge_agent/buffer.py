@@ -24,22 +24,53 @@ instead of a count; the readings are counted as dropped only if ingest later ask
 ingest confirms the seq stored (`forget_given_up`). So the drop counters say what was lost,
 not what might have been. The retention window (retention.py) gives up its batches the same way.
 
-Not thread-safe: the agent calls it from a single worker thread.
+Storage faults are designed behaviour (buffer_faults.py): a full disk applies the overflow
+policy and counts what could not be stored as `disk_full` (one log line, rate-limited), and
+never raises; a corrupt file found at start is moved aside (kept for `agent buffer recover`)
+and a fresh buffer continues the batch numbers. Any other SQLite failure is raised as
+`StorageError`, naming the file.
+
+Not thread-safe: the agent calls it from a single worker thread. Another process may add
+readings (`agent buffer recover`): `stats()` rereads the counters when the file changed.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
+from contract.sqlite_tx import immediate
 from contract.telemetry import Reading, encode_row, encode_rows_batch
+from edge_agent.buffer_faults import (
+    WAL_CHECKPOINT_PAGES,
+    DiskFull,
+    StorageError,
+    free_space,
+    is_corrupt,
+    is_disk_full,
+    move_aside,
+    storage_error,
+)
+
+log = logging.getLogger("edge_agent.buffer")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 Overflow = Literal["drop_oldest", "refuse_newest"]
-DROP_REASONS = ("overflow_oldest", "overflow_refused", "expired", "retention_gone")  # last: retention.py
+DROP_REASONS = (
+    "overflow_oldest",
+    "overflow_refused",
+    "expired",
+    "retention_gone",  # retention.py
+    "disk_full",  # buffer_faults.py: could not be stored, the disk had no room
+    "corrupt_buffer",  # unreadable in a buffer file moved aside as corrupt
+)
+IN_PLACE_SLACK_BYTES = 64 * 1024  # on a full disk, first free this much more than what comes in
 MAX_TOMBSTONES = 1_000_000  # given-up batches remembered; beyond it the oldest are forgotten
 
 _SCHEMA = """
@@ -130,15 +161,76 @@ class DiskQueue:
         self.site, self.agent = site, agent
         self.max_bytes, self.max_age_ns, self.overflow = max_bytes, int(max_age_s * 1e9), overflow
         self._wall = wall_ns
+        self.disk = DiskFull(self.path, overflow)
+        self._unsaved: dict[str, int] = {}  # drops counted while the disk was full, not yet in `meta`
+        self._data_version = -1
+        self._last_checkpoint = -1.0
+        self._full_at_bytes: int | None = None  # what the buffer held when the disk filled
+        self.moved_aside: Path | None = None  # where a corrupt file found at start went
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            try:
+                self._open()
+            except sqlite3.Error as exc:
+                if not (is_disk_full(exc, self.path) and self.disk.release_reserve()):
+                    raise
+                self._db.close()
+                self._open()  # started on a full disk: the reserve is the room to open in
+                self.disk.hit(exc, "opening it (in the room of its reserve file)")
+        except sqlite3.Error as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
+            if is_disk_full(exc, self.path):
+                raise StorageError(
+                    f"buffer {self.path}: cannot open, the disk is full ({exc}); {free_space(self.path)}"
+                ) from None
+            if not is_corrupt(exc):
+                raise StorageError(f"buffer {self.path}: cannot open: {exc}") from None
+            self._start_fresh(exc)
+        self.disk.keep_reserve()
+
+    def _open(self) -> None:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=5000")  # `agent buffer recover` may write meanwhile
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")  # the reserve covers it
+        (check,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
         self._db.executescript(_SCHEMA)
         if "reason" not in {c[1] for c in self._db.execute("PRAGMA table_info(evicted)")}:
             # a file from before the queue gave up batches: its tombstones were all retention's
             self._db.execute("ALTER TABLE evicted ADD COLUMN reason TEXT NOT NULL DEFAULT 'retention_gone'")
         self.reload_counters()
+
+    def _start_fresh(self, exc: sqlite3.Error) -> None:
+        """The file is corrupt: move it aside (kept), start an empty buffer that continues its
+        batch numbers where they can still be read, count what is surely unreadable."""
+        from edge_agent.buffer_recover import scan  # only on this rare path
+
+        aside = self.moved_aside = move_aside(self.path)
+        found = scan(aside)
+        self._open()
+        with immediate(self._db, self.reload_counters):
+            if found.next_seq is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('next_seq', ?)", (found.next_seq,)
+                )
+            self._count_drops({"corrupt_buffer": found.unreadable})
+        self.reload_counters()
+        log.error(
+            "buffer %s is corrupt (%s): moved aside to %s and a fresh buffer started (next batch %s); "
+            "the old file holds %s — `campus-twin agent buffer recover CONFIG %s` queues them for "
+            "sending; the unreadable ones are counted as dropped (reason corrupt_buffer)%s",
+            self.path,
+            exc,
+            aside,
+            found.next_seq if found.next_seq is not None else "0: its numbers were unreadable",
+            found.summary(),
+            aside,
+            " — how many more is unknown" if found.unknown else "",
+        )
 
     # ------------------------------------------------------------ state
 
@@ -152,8 +244,9 @@ class DiskQueue:
         meta = dict(q("SELECT key, value FROM meta").fetchall())
         last_seq = q("SELECT MAX(seq) FROM batches").fetchone()[0]
         self._next_seq = max(int(meta.get("next_seq", 0)), (last_seq + 1) if last_seq is not None else 0)
-        self._dropped = {r: int(meta.get(f"dropped_{r}", 0)) for r in DROP_REASONS}
+        self._dropped = {r: int(meta.get(f"dropped_{r}", 0)) + self._unsaved.get(r, 0) for r in DROP_REASONS}
         self._tombstones = int(q("SELECT COUNT(*) FROM evicted").fetchone()[0])
+        self._data_version = int(q("PRAGMA data_version").fetchone()[0])
 
     @property
     def pending_readings(self) -> int:
@@ -183,6 +276,8 @@ class DiskQueue:
         return min(vals) if vals else None
 
     def stats(self) -> QueueStats:
+        if int(self._db.execute("PRAGMA data_version").fetchone()[0]) != self._data_version:
+            self.reload_counters()  # another process wrote to the file (`agent buffer recover`)
         return QueueStats(
             pending_readings=self._pending,
             sealed_batches=self._batches,
@@ -250,15 +345,128 @@ class DiskQueue:
 
     def put_rows(self, rows: Sequence[str]) -> PutResult:
         """`put` of readings already encoded by `contract.telemetry.encode_row` (the agent's
-        normaliser emits rows): stored as they are and spliced into batches by `seal`."""
+        normaliser emits rows): stored as they are and spliced into batches by `seal`.
+
+        A full disk is not an error: see `_put_while_full`."""
         if not rows:
             return PutResult(0, Drops())
+        if self.disk.room_again():
+            self._full_at_bytes = None
+            try:
+                self._save_unsaved()
+                return self._put_rows(rows)
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc, self.path):
+                    raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
+                self.disk.hit(exc, "storing readings")
+        return self._put_while_full(rows)
+
+    def _put_while_full(self, rows: Sequence[str]) -> PutResult:
+        """drop_oldest: every new reading takes the place of old ones (`_put_in_place`: the file
+        does not grow, so SQLite keeps reusing its pages); refuse_newest, or when even that finds
+        no room: the new readings are not stored. Counted as `disk_full` either way."""
+        if self.overflow == "drop_oldest":
+            try:
+                result = self.with_room(self._put_in_place, rows)
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc, self.path):
+                    raise storage_error(self.path, f"storing {len(rows)} readings", exc) from exc
+            else:
+                self.disk.count(sum(result.drops.dropped.values()))
+                return result
+        self._dropped["disk_full"] += len(rows)
+        self._unsaved["disk_full"] = self._unsaved.get("disk_full", 0) + len(rows)
+        self.disk.count(len(rows))
+        return PutResult(0, Drops({"disk_full": len(rows)}))
+
+    def _put_in_place(self, rows: Sequence[str]) -> PutResult:
+        """A full disk's drop_oldest: the buffer holds at most what it held when the disk
+        filled, like a lower `max_bytes` — the oldest readings beyond it are deleted in the
+        same transaction, so the file does not grow. (While the uplink sends, nothing needs
+        to go: sent batches free their room.)"""
+        if self._full_at_bytes is None:  # less some slack: deleted rows free whole pages only
+            self._full_at_bytes = max(0, self._bytes - IN_PLACE_SLACK_BYTES)
+        sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
+        now = self._wall()
+        need = self._bytes + sum(sizes) - self._full_at_bytes
+        with immediate(self._db, self.reload_counters):
+            lost, given_up = self._drop_oldest(need, "disk_full") if need > 0 else (0, 0)
+            self._db.executemany(
+                "INSERT INTO pending(enq_ns, row) VALUES (?, ?)", [(now, row) for row in rows]
+            )
+            self._count_drops({"disk_full": lost})
+            self._write_unsaved()
+        self._unsaved.clear()
+        self._pending += len(rows)
+        self._bytes += sum(sizes)
+        return PutResult(
+            len(rows), Drops({"disk_full": lost} if lost else {}, {"disk_full": given_up} if given_up else {})
+        )
+
+    def with_room(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(...)`; on a full disk, once more after a checkpoint (`_checkpoint`) lets SQLite
+        reuse its write-ahead log and the pages it freed."""
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc, self.path) or not self._checkpoint():
+                raise
+        return fn(*args, **kwargs)
+
+    def unless_full(
+        self, default: T, doing: str, when_full: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(...)` (`with_room`); on a disk still full, `default` (the full disk said once, by
+        `DiskFull`); any other storage failure as `StorageError` naming the file and `doing`.
+        What the uplink calls goes through here, so a storage error never surprises it."""
+        try:
+            return self.with_room(fn, *args, **kwargs)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc, self.path):
+                raise storage_error(self.path, doing, exc) from exc
+            self.disk.hit(exc, f"{doing} ({when_full})")
+            return default
+
+    def _checkpoint(self) -> bool:
+        """Copy the WAL into the database and start it again from its beginning (it keeps its
+        room); if that needs room the disk does not have, release the reserve (buffer_faults.py)
+        and try once more. At most once a second (a full disk calls on every write)."""
+        now = time.monotonic()
+        if now - self._last_checkpoint < 1.0:
+            return False
+        self._last_checkpoint = now
+        for _ in range(2):
+            try:
+                busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                if not busy:
+                    return True
+            except sqlite3.Error:
+                pass
+            if not self.disk.release_reserve():
+                return False
+        return False
+
+    def _save_unsaved(self) -> None:
+        """Drops counted while the disk was full go into `meta` once a write succeeds again."""
+        if self._unsaved:
+            with immediate(self._db):
+                self._write_unsaved()
+            self._unsaved.clear()
+
+    def _write_unsaved(self) -> None:
+        """Inside a transaction: the unsaved drops into `meta` (the caller clears them after COMMIT)."""
+        self._db.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+            [(f"dropped_{r}", n) for r, n in self._unsaved.items()],
+        )
+
+    def _put_rows(self, rows: Sequence[str]) -> PutResult:
         now = self._wall()
         sizes = [len(r) if r.isascii() else len(r.encode()) for r in rows]
         dropped = {"overflow_oldest": 0, "overflow_refused": 0}
         given_up = 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.reload_counters):
             need = self._bytes + sum(sizes) - self.max_bytes
             if need > 0 and self.overflow == "refuse_newest":
                 keep = len(rows)
@@ -276,17 +484,12 @@ class DiskQueue:
                     rows, sizes = rows[cut:], sizes[cut:]
                     need = self._bytes + sum(sizes) - self.max_bytes
                 if need > 0:
-                    lost, given_up = self._drop_oldest(need)
+                    lost, given_up = self._drop_oldest(need, "overflow_oldest")
                     dropped["overflow_oldest"] += lost
             self._db.executemany(
                 "INSERT INTO pending(enq_ns, row) VALUES (?, ?)", [(now, row) for row in rows]
             )
             self._count_drops(dropped)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.reload_counters()
-            raise
         self._pending += len(rows)
         self._bytes += sum(sizes)
         return PutResult(
@@ -294,7 +497,7 @@ class DiskQueue:
             Drops({k: v for k, v in dropped.items() if v}, {"overflow_oldest": given_up} if given_up else {}),
         )
 
-    def _drop_oldest(self, need: int) -> tuple[int, int]:
+    def _drop_oldest(self, need: int, reason: str) -> tuple[int, int]:
         """Free at least `need` bytes: oldest pending readings first (lost), then oldest sealed
         batches (given up: the broker may have them). Inside a transaction; returns
         (readings dropped, readings given up)."""
@@ -322,7 +525,7 @@ class DiskQueue:
             if b is None:
                 break
             self._db.execute("DELETE FROM batches WHERE seq = ?", (b[0],))
-            self.give_up(int(b[0]), int(b[1]), "overflow_oldest")
+            self.give_up(int(b[0]), int(b[1]), reason)
             self._batches -= 1
             self._batch_readings -= b[1]
             self._bytes -= b[2]
@@ -334,8 +537,10 @@ class DiskQueue:
         """Remove everything enqueued longer ago than max_age: pending readings are dropped,
         sealed batches given up (see the module docstring)."""
         cutoff = self._wall() - self.max_age_ns
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        return self.unless_full(Drops(), "expiring old readings", "tried again later", self._expire, cutoff)
+
+    def _expire(self, cutoff: int) -> Drops:
+        with immediate(self._db, self.reload_counters):
             p = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(row)),0) FROM pending WHERE enq_ns < ?", (cutoff,)
             ).fetchone()
@@ -347,11 +552,6 @@ class DiskQueue:
             for seq, n, _ in sealed:
                 self.give_up(int(seq), int(n), "expired")
             self._count_drops({"expired": int(p[0])})
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.reload_counters()
-            raise
         given_up = sum(int(n) for _, n, _ in sealed)
         self._pending -= int(p[0])
         self._batches -= len(sealed)
@@ -361,7 +561,11 @@ class DiskQueue:
 
     def seal(self, max_readings: int) -> SealedBatch | None:
         """Move up to `max_readings` oldest pending readings into a new batch with the next seq,
-        durably, before anyone publishes it. None when nothing is pending."""
+        durably, before anyone publishes it. None when nothing is pending, or when the disk is
+        full (the readings stay pending; the uplink tries again)."""
+        return self.unless_full(None, "sealing a batch", "tried again later", self._seal, max_readings)
+
+    def _seal(self, max_readings: int) -> SealedBatch | None:
         rows = self._db.execute(
             "SELECT id, enq_ns, row FROM pending ORDER BY id LIMIT ?", (max_readings,)
         ).fetchall()
@@ -371,8 +575,7 @@ class DiskQueue:
         payload = encode_rows_batch(self.site, self.agent, seq, now, [r[2] for r in rows])
         enq = min(r[1] for r in rows)
         freed = sum(len(r[2]) if r[2].isascii() else len(r[2].encode()) for r in rows)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db, self.reload_counters):
             self._db.execute("DELETE FROM pending WHERE id <= ?", (rows[-1][0],))
             self._db.execute(
                 "INSERT INTO batches(seq, enq_ns, sent_ns, n, payload) VALUES (?, ?, ?, ?, ?)",
@@ -383,11 +586,6 @@ class DiskQueue:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (seq + 1,),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.reload_counters()
-            raise
         self._next_seq = seq + 1
         self._pending -= len(rows)
         self._batches += 1
@@ -406,7 +604,11 @@ class DiskQueue:
         ]
 
     def ack(self, seq: int) -> bool:
-        """The broker has the batch (PUBACK): forget it. False if it was already gone."""
+        """The broker has the batch (PUBACK): forget it. False if it was already gone, or the disk
+        is full (then it stays and is sent again after the next connect: a duplicate, not a loss)."""
+        return self.unless_full(False, f"removing sent batch {seq}", "kept, sent again", self._ack, seq)
+
+    def _ack(self, seq: int) -> bool:
         row = self._db.execute("SELECT n, LENGTH(payload) FROM batches WHERE seq = ?", (seq,)).fetchone()
         if row is None:
             return False

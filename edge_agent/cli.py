@@ -60,6 +60,17 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guard(_probe))
 
+    buffer = group(cmds, "buffer", "The agent's disk buffer.")
+    p = buffer.add_parser(
+        "recover",
+        help="Salvage what a corrupt buffer file (moved aside by `agent run`) still holds into the live buffer.",
+        description="Read FILE row by row, skipping what no longer reads, and queue the readings in "
+        "the config's buffer for sending (the running agent picks them up).",
+    )
+    p.add_argument("config", help="agent YAML config (names the live buffer)")
+    p.add_argument("file", help="the corrupt buffer file, e.g. buffer.sqlite.corrupt-20260301T120000Z")
+    p.set_defaults(func=_guard(_recover))
+
     from edge_agent.discover.command import add_arguments as discover_arguments
     from edge_agent.discover.command import run as discover_run
 
@@ -140,6 +151,12 @@ def _check(args: argparse.Namespace) -> int:
     print("\nconnect:")
     print(table)
     return code
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from edge_agent.buffer_command import recover
+
+    return recover(args.config, args.file)
 
 
 def _plan(args: argparse.Namespace) -> int:

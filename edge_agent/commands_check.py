@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from contract.clock import Clock, WallClock
@@ -33,6 +34,7 @@ def check_report(cfg: AgentConfig, profiles: ProfileSet | Mapping[str, DevicePro
     lines.append(f"upstream: {cfg.upstream.broker.describe()} (batch {cfg.upstream.batch_size}, QoS 1)")
     b = cfg.buffer
     lines.append(f"buffer: {b.path} (max {b.max_bytes} bytes, {b.max_age_s:.0f}s, {b.overflow})")
+    lines.extend(buffer_warnings(b.path))
     lines.append("profiles from: " + ", ".join(str(d) for d in profiles.dirs))
     if cfg.mqtt:
         lines.append(f"sensor broker: {cfg.mqtt.broker.describe()}")
@@ -53,6 +55,45 @@ def check_report(cfg: AgentConfig, profiles: ProfileSet | Mapping[str, DevicePro
         lines.append(f"ERROR: {e}")
     lines.append("config OK" if not errors else f"config has {len(errors)} error(s)")
     return "\n".join(lines), not errors
+
+
+def buffer_warnings(path: Path) -> list[str]:
+    """What `agent run` would meet in the buffer file: a full disk, a corrupt file (both handled
+    at run time, see edge_agent/buffer_faults.py, but a technician should know)."""
+    import sqlite3
+
+    from edge_agent import buffer_faults
+    from edge_agent.buffer_faults import FULL_BELOW_BYTES, free_space, is_corrupt
+
+    out = []
+    try:
+        free: int | None = buffer_faults._usage(path)[0]
+    except OSError:
+        free = None  # the folder does not exist yet: `agent run` creates it
+    if free is not None and free < FULL_BELOW_BYTES:
+        out.append(
+            f"WARNING: buffer disk full ({free_space(path)}): readings that cannot be stored are "
+            'dropped and counted (campus_agent_dropped_readings_total{reason="disk_full"})'
+        )
+    if not path.exists():
+        return out
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            db.close()
+        problem = None if check == "ok" else str(check)
+    except sqlite3.DatabaseError as exc:
+        problem = str(exc) if is_corrupt(exc) else None
+        if problem is None:
+            out.append(f"WARNING: buffer {path} could not be checked: {exc}")
+    if problem is not None:
+        out.append(
+            f"WARNING: buffer {path} is corrupt ({problem}): `agent run` moves it aside and starts a "
+            "fresh one; `campus-twin agent buffer recover CONFIG FILE` then salvages what it still holds"
+        )
+    return out
 
 
 @dataclass

@@ -58,14 +58,24 @@ class DeviceHealth:
         hint: str | None = None,
         now_mono: float | None = None,
     ) -> str | None:
-        """One poll's outcome; returns the log line for a state transition (or None)."""
+        """One poll's outcome; returns the log line for a state transition (or None).
+
+        A device that answers but fails every point (Modbus exception 4 on each read from a
+        wrong unit id behind a gateway) is DOWN, not "partial": nothing it sent is usable.
+        Coming back UP with every point good clears the last reason and hint, so the
+        `last_reason` gauge says what is wrong now, not what was wrong once."""
         mono = time.monotonic() if now_mono is None else now_mono
         bad = list(bad_points)
         for p in bad:
             self.bad_points_total[p] = self.bad_points_total.get(p, 0) + 1
         self.bad_points_last, self.points_last = len(bad), points
+        if answered and points > 0 and len(bad) >= points:
+            answered = False
+            reason = f"all {points} points failed: {reason or self.last_reason or 'no value'}"
         if reason is not None:
             self.last_reason, self.last_hint = reason, hint
+        elif answered and not bad:
+            self.last_reason = self.last_hint = None
         before, elapsed = self.state, mono - self.since_mono
         if answered:
             self.consecutive_failures = 0

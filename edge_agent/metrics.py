@@ -69,7 +69,9 @@ class AgentCollector(Collector):
             s.oldest_unsent_age_s,
         )
         dropped = CounterMetricFamily(
-            "campus_agent_dropped_readings", "Readings dropped by buffer limits", labels=["reason"]
+            "campus_agent_dropped_readings",
+            "Readings dropped by buffer limits or storage faults (disk_full, corrupt_buffer), per reason",
+            labels=["reason"],
         )
         for reason in sorted({*DROP_REASONS, *s.dropped}):
             dropped.add_metric([reason], s.dropped.get(reason, 0))
@@ -176,7 +178,7 @@ def _devices(devices: list[DeviceHealth]) -> Iterator[Metric]:
     bad = GaugeMetricFamily("campus_agent_device_bad_points", "Points bad in the last poll", labels=labels)
     polls = CounterMetricFamily(
         "campus_agent_device_polls",
-        "Polls per device and outcome (ok = all points usable, partial = some bad, failed = no answer)",
+        "Polls per device and outcome (ok = all points usable, partial = some bad, failed = no answer or every point failed)",
         labels=[*labels, "outcome"],
     )
     point_bad = CounterMetricFamily(

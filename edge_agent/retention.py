@@ -41,6 +41,7 @@ from contract.delivery import (
     decode_control,
     encode_control,
 )
+from contract.sqlite_tx import immediate
 from contract.telemetry import TelemetryError, topic
 from edge_agent.buffer import DiskQueue, SealedBatch
 from edge_agent.dbthread import DbThread
@@ -98,6 +99,11 @@ class Retention:
         self.stats = RetentionStats()
         self._reload()
 
+    def _resync(self) -> None:
+        """After a rolled-back transaction: the queue's and the window's counters from the file."""
+        self.queue.reload_counters()
+        self._reload()
+
     def _reload(self) -> None:
         q = self._db.execute
         n, b = q("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)),0) FROM retained").fetchone()
@@ -109,11 +115,20 @@ class Retention:
 
     def keep(self, seq: int) -> bool:
         """The broker has batch `seq`: move it from the queue to the window (one transaction).
-        Same contract as `DiskQueue.ack`: False if it was already gone."""
+        Same contract as `DiskQueue.ack`: False if it was already gone, or the disk is full (the
+        batch stays queued and goes again after the next connect: a duplicate, never a loss)."""
         if not self.cfg.enabled:
             return self.queue.ack(seq)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        return self.queue.unless_full(
+            False, f"keeping sent batch {seq}", "stays queued, sent again", self._keep, seq
+        )
+
+    def _settle(self, first: int, last: int) -> dict[int, int]:
+        with immediate(self._db, self.queue.reload_counters):
+            return self.queue.settle_given_up(first, last)
+
+    def _keep(self, seq: int) -> bool:
+        with immediate(self._db, self._resync):
             moved = self._db.execute(
                 "INSERT OR REPLACE INTO retained(seq, enq_ns, sent_ns, kept_ns, n, payload) "
                 "SELECT seq, enq_ns, sent_ns, ?, n, payload FROM batches WHERE seq = ? AND seq > ?",
@@ -125,28 +140,18 @@ class Retention:
                 ).fetchone()
                 self.stats.batches += 1
                 self.stats.bytes += int(size)
-            acked = self.queue.ack(seq)  # its DELETE joins this transaction
+            acked = self.queue._ack(seq)  # its DELETE joins this transaction
             self._trim()
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            self._reload()
-            raise
         return acked
 
     def trim(self) -> int:
-        """Apply the size/age bounds now (the queue grew, or time passed); batches evicted."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            n = self._trim()
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            self._reload()
-            raise
-        return n
+        """Apply the size/age bounds now (the queue grew, or time passed); batches evicted.
+        0 when the disk is full (tried again at the next trim)."""
+        return self.queue.unless_full(0, "trimming the retention window", "tried again later", self._trim_now)
+
+    def _trim_now(self) -> int:
+        with immediate(self._db, self._resync):
+            return self._trim()
 
     def _trim(self) -> int:
         budget = max(0, min(self.cfg.max_bytes, self.queue.max_bytes - self.queue.stats().bytes))
@@ -175,8 +180,12 @@ class Retention:
         """Ingest stored everything up to `seq`: free it. Returns batches freed."""
         if seq <= self.stats.confirmed_seq:
             return 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        return self.queue.unless_full(
+            0, f"freeing batches ingest stored (up to {seq})", "freed at its next message", self._confirm, seq
+        )
+
+    def _confirm(self, seq: int) -> int:
+        with immediate(self._db, self.queue.reload_counters):
             n, b = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)),0) FROM retained WHERE seq <= ?", (seq,)
             ).fetchone()
@@ -187,11 +196,6 @@ class Retention:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (seq,),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            raise
         self.stats.confirmed_seq = seq
         self.stats.batches -= int(n)
         self.stats.bytes -= int(b)
@@ -213,14 +217,14 @@ class Retention:
             )
         ]
         queued = {int(s) for (s,) in q("SELECT seq FROM batches WHERE seq BETWEEN ? AND ?", (first, last))}
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            tombs = self.queue.settle_given_up(first, last)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.queue.reload_counters()
-            raise
+        tombs = self.queue.unless_full(
+            {},
+            f"counting batches ingest asked for ({first}..{last})",
+            "counted when it asks again",
+            self._settle,
+            first,
+            last,
+        )
         have = {b.seq for b in retained} | queued
         gone: list[tuple[int, int, int]] = []
         run_start, run_n = -1, 0

@@ -17,10 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from contract.clock import Clock
+from contract.clock import Clock, ClockWatch
 from contract.telemetry import HealthReport, Quality
 from contract.timestamps import DEFAULT_MAX_SKEW_S
 from edge_agent.buffer import DiskQueue, Drops, QueueStats
+from edge_agent.clock_doubt import mark_doubtful
 from edge_agent.config import AgentConfig, Subscription
 from edge_agent.dbthread import DbThread
 from edge_agent.device_health import DeviceHealth
@@ -59,6 +60,8 @@ class Agent:
     def __init__(self, cfg: AgentConfig, clock: Clock | None = None, profiles: dict[str, Any] | None = None):
         self.cfg = cfg
         self.clock = clock or agent_clock(cfg)
+        # the agent's wall clock vs monotonic time: notices steps (a demo clock runs `speed` × faster)
+        self.clock_watch = ClockWatch(wall_ns=self.clock.now_ns, rate=cfg.clock.speed)
         self.tz = zoneinfo.ZoneInfo(cfg.timezone)
         skew = cfg.mqtt.max_clock_skew_s if cfg.mqtt is not None else DEFAULT_MAX_SKEW_S
         self.mqtt_decoder = MqttDecoder(self.tz, skew)  # remembers Zigbee2MQTT discovery; counts skips
@@ -87,6 +90,10 @@ class Agent:
         """The `SampleSink` every source calls: returns once the readings are on disk."""
         assert self.queue is not None
         self.counters.readings_in_total += len(samples)
+        doubt, news = self.clock_watch.doubt()
+        if news is not None:
+            log.warning(news)
+        samples = mark_doubtful(samples, doubt)
         readings, rejects = self.normaliser.rows(samples)
         for rej in rejects:
             await self._quarantine_reject(rej)
@@ -195,11 +202,14 @@ class Agent:
 
     # ------------------------------------------------------------ MQTT sensors
 
-    async def handle_mqtt(self, sub: Subscription, topic: str, payload: bytes, received_ns: int) -> None:
-        """Decode one sensor message; anything unusable is quarantined with its reason."""
+    async def handle_mqtt(
+        self, sub: Subscription, topic: str, payload: bytes, received_ns: int, retained: bool = False
+    ) -> None:
+        """Decode one sensor message; anything unusable is quarantined with its reason. A
+        retained message of unknown age is stored uncertain and does not show its device UP."""
         assert self.quarantine is not None
         try:
-            decoded = self.mqtt_decoder.decode(sub, topic, payload, received_ns)
+            decoded = self.mqtt_decoder.decode(sub, topic, payload, received_ns, retained)
         except PayloadError as exc:
             await self._quarantine_mqtt(topic, str(exc), payload)
             return
@@ -211,7 +221,9 @@ class Agent:
             return
         if decoded.problems:
             await self._quarantine_mqtt(topic, "; ".join(decoded.problems), payload)
-        if decoded.samples:
+        if decoded.samples and not decoded.fresh:
+            await self.sink(decoded.samples)
+        elif decoded.samples:
             name = decoded.samples[0].device
             dev = self.counters.mqtt_devices.get(name)
             if dev is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from contract.secrets import SecretError
 from contract.yamlio import ConfigError
+from edge_agent.buffer_faults import StorageError
 from edge_agent.config import load_agent_config
 from edge_agent.profiles import load_profiles, search_dirs
 from edge_agent.runtime import Agent
@@ -50,6 +51,9 @@ async def _main(config: str, flush_timeout_s: float, extra_profiles: Sequence[st
     except SecretError as exc:
         log.error("credentials: %s", exc)
         return 2
+    except StorageError as exc:  # e.g. started on a full disk: one line, no traceback
+        log.error("%s — the agent stops (systemd starts it again)", exc)
+        return 3
     return 0
 
 

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.broker import BrokerSettings
+from contract.clock import ClockSettings
 from contract.secrets import rebase
 from contract.telemetry import Ident
 from contract.timestamps import DEFAULT_MAX_SKEW_S
@@ -98,6 +99,10 @@ class IngestConfig(BaseModel):
         description="a reading stamped further ahead than this (of the batch's `sent` and this host's clock) gets `sent` as its time, quality uncertain",
     )
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    clock: ClockSettings = Field(
+        default_factory=ClockSettings,
+        description="demo/test only: the agents' simulated clock, so their `sent` is judged against it",
+    )
 
     @model_validator(mode="after")
     def _shared_needs_delivery(self) -> IngestConfig:

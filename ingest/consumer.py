@@ -30,10 +30,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contract.clock import Clock, WallClock
 from contract.delivery import Gone, control_kind, control_subscription, decode_control, topic_agent
 from contract.sequence import SeqVerdict
-from contract.telemetry import TelemetryError, subscription
-from contract.timestamps import DEFAULT_MAX_SKEW_S
+from contract.telemetry import AgentClockMemory, TelemetryError, subscription
+from contract.timestamps import DEFAULT_MAX_SKEW_S, describe_offset
 from ingest.config import BatchConfig, BrokerConfig
 from ingest.delivery import Confirmer
 from ingest.enrich import BindingWatcher
@@ -91,9 +92,13 @@ class Consumer:
         site: str = "+",
         max_skew_s: float = DEFAULT_MAX_SKEW_S,
         delivery: Confirmer | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.broker = broker
         self.max_skew_s = max_skew_s
+        self.clock: Clock = clock or WallClock()  # ingest's own: judges each agent's `sent`
+        self._clock_logged: set[tuple[str, str, str]] = set()  # (site, agent, verdict) told once
+        self._clock_memory: dict[tuple[str, str], AgentClockMemory] = {}  # per agent: check_agent_clock
         self.store = store
         self.quarantine = quarantine
         self.bindings = bindings
@@ -285,7 +290,12 @@ class Consumer:
             except queue.Empty:
                 break
         if rest:
-            decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table)
+            decoded = Decoded(
+                max_skew_s=self.max_skew_s,
+                tags=self.bindings.table,
+                clock=self.clock,
+                clock_memory=self._clock_memory,
+            )
             for m in rest:
                 decoded.add(m, self.bindings.tags)
             self._ready.put((seq, rest, decoded))
@@ -312,7 +322,12 @@ class Consumer:
                 self.metrics.bindings_loads_total = self.bindings.loads_total
         with self.metrics.lock:
             self.metrics.bindings_errors_total = self.bindings.errors_total
-        decoded = Decoded(max_skew_s=self.max_skew_s, tags=self.bindings.table)
+        decoded = Decoded(
+            max_skew_s=self.max_skew_s,
+            tags=self.bindings.table,
+            clock=self.clock,
+            clock_memory=self._clock_memory,
+        )
         msgs = [first]
         points = decoded.add(first, self.bindings.tags)
         deadline = time.monotonic() + self.batch.max_delay_s
@@ -326,7 +341,41 @@ class Consumer:
                 break
             msgs.append(m)
             points += decoded.add(m, self.bindings.tags)
+        self._note_clocks(decoded)
         return msgs, decoded
+
+    def _note_clocks(self, decoded: Decoded) -> None:
+        """Count every batch whose agent clock disagrees with ours; log once per agent and verdict."""
+        for site, agent, check in decoded.clock_checks:
+            self.metrics.agent_clock(check.verdict, check.restamped)
+            key = (site, agent, check.verdict)
+            if key in self._clock_logged:
+                continue
+            self._clock_logged.add(key)
+            if check.verdict == "behind":
+                log.warning(
+                    "agent %s/%s: its clock is %s behind ingest's (its batches arrive in real time, each "
+                    "that late); its readings are stored with quality uncertain (check NTP / the RTC)",
+                    site,
+                    agent,
+                    describe_offset(check.offset_ns),
+                )
+            elif check.verdict == "ahead":
+                log.warning(
+                    "agent %s/%s: its clock is %s ahead of ingest's; its readings are restamped onto "
+                    "ingest's clock with quality uncertain (check NTP / the RTC on the gateway)",
+                    site,
+                    agent,
+                    describe_offset(check.offset_ns),
+                )
+            else:
+                log.warning(
+                    "agent %s/%s: batches sent %s before ingest received them: its clock is behind or "
+                    "the broker held them (a backlog); stored as stamped",
+                    site,
+                    agent,
+                    describe_offset(check.offset_ns),
+                )
 
     def _write(self, msgs: list[Incoming], decoded: Decoded) -> float | None:
         """Write and make rejects durable, retrying (un-acked) until it works; the seconds it

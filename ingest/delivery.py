@@ -8,10 +8,10 @@ the agent republishes it or answers `gone` with the readings lost, which the led
 
 Why a ledger table and not per-process memory: with a shared subscription the batches of one
 agent are spread over every member of the group, so no process sees a contiguous sequence.
-The ledger is one SQLite table in `delivery.ledger` (WAL, BEGIN IMMEDIATE): every member inserts what
-*it* stored and whichever member advances `durable` publishes it. That is plain shared state
-with a lock, not a consensus protocol: the members never need to agree on anything beyond
-what the table says, and a stale `durable` published late only delays freeing on the agent
+The ledger is one SQLite table in `delivery.ledger` (WAL, each change one write transaction of
+`contract.sqlite_tx`): every member inserts what *it* stored and whichever member advances
+`durable` publishes it. That is plain shared state with a lock, not a consensus protocol: the
+members never need to agree on anything beyond what the table says, and a stale `durable` published late only delays freeing on the agent
 (it is monotonic there). SQLite means the members of one share group run on one host (one
 big district server runs several ingest processes); across hosts, partition by `site`
 (docs/deployment.md).
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.delivery import Durable, Gone, Resend, control_topic, encode_control
+from contract.sqlite_tx import immediate
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +94,8 @@ class Ledger:
         self._db.executescript(_SCHEMA)
 
     def _tx(self, fn: Callable[[], dict[AgentKey, int]]) -> dict[AgentKey, int]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                out = fn()
-                self._db.execute("COMMIT")
-                return out
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._db):
+            return fn()
 
     def stored(self, seqs: Iterable[tuple[str, str, int]]) -> dict[AgentKey, int]:
         """These batches are in the store; returns {agent: new durable} for agents that advanced."""

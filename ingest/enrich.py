@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from contract.bindings import BindingIndex, BindingTable, RoomTags
+from contract.device_names import device_name
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class RoomTagTable(dict[tuple[str, str, str], dict[str, str]]):
 
     def __missing__(self, key: tuple[str, str, str]) -> dict[str, str]:
         tags = room_tags(self._index.lookup(*key))
+        name = device_name(key[1])
+        if name != key[1]:  # an escaped friendly name (`三楼:20走廊`): the display name as a tag
+            tags = {**tags, "name": name}
         self[key] = tags
         return tags
 

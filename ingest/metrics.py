@@ -34,7 +34,14 @@ class IngestMetrics:
     bindings_errors_total: int = 0
     sequences: SequenceTracker = field(default_factory=SequenceTracker)
     duplicates_by_agent: dict[tuple[str, str], int] = field(default_factory=dict)
+    agent_clock_batches_total: dict[str, int] = field(default_factory=dict)  # ahead, behind, late
+    agent_clock_restamped_total: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def agent_clock(self, verdict: str, restamped: int) -> None:
+        with self.lock:
+            self.agent_clock_batches_total[verdict] = self.agent_clock_batches_total.get(verdict, 0) + 1
+            self.agent_clock_restamped_total += restamped
 
     def reject(self, klass: str) -> None:
         with self.lock:
@@ -99,6 +106,20 @@ class IngestCollector(Collector):
             yield _counter("campus_ingest_bindings_loads", "binding table (re)loads", m.bindings_loads_total)
             yield _counter(
                 "campus_ingest_bindings_errors", "binding table reloads that failed", m.bindings_errors_total
+            )
+            clock = CounterMetricFamily(
+                "campus_ingest_agent_clock_batches",
+                "batches whose `sent` disagrees with ingest's clock by more than the skew: ahead (restamped), "
+                "behind (steadily late: uncertain) or late (a backlog, stored as stamped)",
+                labels=["verdict"],
+            )
+            for verdict in ("ahead", "behind", "late"):
+                clock.add_metric([verdict], m.agent_clock_batches_total.get(verdict, 0))
+            yield clock
+            yield _counter(
+                "campus_ingest_agent_clock_restamped",
+                "readings moved onto ingest's clock (agent ahead) or marked uncertain (agent behind)",
+                m.agent_clock_restamped_total,
             )
             seq = m.sequences
             yield _counter(

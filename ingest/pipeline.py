@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 
+from contract.clock import Clock, WallClock
 from contract.telemetry import (
+    AgentClockCheck,
+    AgentClockMemory,
     GoodRows,
     Row,
     RowBatch,
     Status,
     TelemetryError,
+    check_agent_clock,
     decode_rows,
     decode_status,
     parse_topic,
@@ -69,6 +73,10 @@ class Decoded:
     tags: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     n_points: int = 0
     max_skew_s: float = DEFAULT_MAX_SKEW_S  # the device-clock rule's allowance (ingest config)
+    clock: Clock = field(default_factory=WallClock)  # ingest's OWN clock: each batch's `sent` is judged by it
+    clock_checks: list[tuple[str, str, AgentClockCheck]] = field(default_factory=list)  # (site, agent, found)
+    # per agent: what ingest remembers of its clock (the consumer keeps one dict)
+    clock_memory: dict[tuple[str, str], AgentClockMemory] = field(default_factory=dict)
 
     def add(self, msg: Incoming, tags_for: TagsFor) -> int:
         """Decode one message into this set; returns how many points it added."""
@@ -94,6 +102,13 @@ class Decoded:
         if parts.kind != "telemetry":
             self.statuses.append(status)
             return 0
+        origin = (batch.site, batch.agent)
+        memory = self.clock_memory.get(origin)
+        if memory is None:
+            memory = self.clock_memory[origin] = AgentClockMemory()
+        batch, check = check_agent_clock(batch, self.clock.now_ns(), self.max_skew_s, memory)
+        if check is not None:
+            self.clock_checks.append((batch.site, batch.agent, check))
         self.batches.append((batch, msg.received_ns))
         site, tags, rows = batch.site, self.tags, batch.rows
         if not isinstance(tags, RoomTagTable):  # a table fills itself when the store asks

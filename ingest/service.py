@@ -47,6 +47,7 @@ class IngestService:
             cfg.site,
             cfg.max_clock_skew_s,
             self.delivery,
+            cfg.clock.build(),
         )
         self.registry = ingest_registry(self.metrics, self.delivery)
         self.metrics_endpoint: MetricsEndpoint | None = None

@@ -17,6 +17,7 @@ with `max_records` vs JSON lines per day) with two reader commands; both now use
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import threading
 import time
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from contract.sqlite_tx import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quarantine(
@@ -60,13 +63,20 @@ class QuarantineRecord:
     truncated: bool = False
 
     def to_json(self) -> dict[str, object]:
+        """Text payloads as text; binary ones (CBOR, protobuf, a raw frame) as base64 with
+        `payload_encoding: base64`, so the original bytes survive `quarantine show --json`."""
+        try:
+            payload, encoding = self.payload.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            payload, encoding = base64.b64encode(self.payload).decode("ascii"), "base64"
         return {
             "id": self.id,
             "ts_ns": self.ts_ns,
             "source": self.source,
             "topic": self.topic,
             "reason": self.reason,
-            "payload": self.payload.decode("utf-8", errors="replace"),
+            "payload": payload,
+            "payload_encoding": encoding,
             "truncated": self.truncated,
         }
 
@@ -121,8 +131,11 @@ class Quarantine:
             by_source: dict[str, int] = {}
             for _, source, *_rest in pending:
                 by_source[source] = by_source.get(source, 0) + 1
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+
+            def keep_for_next_flush() -> None:  # nothing lost silently
+                self._pending[:0] = pending
+
+            with immediate(self._db, keep_for_next_flush):
                 self._db.executemany(
                     "INSERT INTO quarantine(ts_ns, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)",
                     pending,
@@ -136,11 +149,6 @@ class Quarantine:
                     "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                     (self.max_records,),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._pending[:0] = pending  # kept for the next flush, nothing lost silently
-                raise
 
     def counts(self) -> dict[str, int]:
         """Records ever quarantined, per source (including trimmed and not yet flushed ones)."""

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.sqlite_tx import immediate
 from contract.telemetry import GoodRows, Quality, SeriesKey
 from store.base import Agg, RoomTagMap, RowGroup, SeriesInfo, StoredPoint, StoreError, Window, write_points
 from store.windows import check_range, window_origin
@@ -85,7 +86,7 @@ def upsert_series(
 
 # Points go as multi-row `VALUES` upserts in the primary key's order (series id, ts): a write's
 # rows then reach each B-tree leaf once, in order, instead of one random leaf per row — at 1M rows
-# 1.8-2.5× faster than the same rows in arrival order (docs/performance.md "Sorted writes"). One
+# 1.8-2.5× faster than the same rows in arrival order (docs/performance-history.md "Key-ordered writes"). One
 # statement binds thousands of rows and runs them in one `sqlite3_step` with the GIL released, so a
 # write overlaps ingest's decoding (`executemany` re-takes the GIL around every row). A write whose
 # rows are all `GoodRows` binds 4 values per row instead of 6.
@@ -288,8 +289,7 @@ class SQLiteStore:
                 # otherwise each upsert the same thousands of series
                 known = self._known_ids(groups, tags)
                 fresh = {} if known is not None else self._fresh_series(groups, tags)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(conn):
                 rooms = {k: dict(tags[k]) for k in fresh}
                 new_ids = upsert_series(
                     conn,
@@ -304,10 +304,6 @@ class SQLiteStore:
                         groups, self._series_ids(groups, added) if known is None else known
                     )
                 params.put(conn, rows_per_statement(conn))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             # only once committed: a rolled-back series id is not kept
             self._series.update(added)
             for (s, d, p), (i, q, u, _t) in added.items():

@@ -97,6 +97,12 @@ EXPOSITION_TEXT = ("# TYPE ", "text/plain; version=0.0.4")
 PENDING: dict[str, str] = {}
 
 
+@functools.cache
+def _walk(tree: ast.AST) -> tuple[ast.AST, ...]:
+    """Every node of a (cached) tree, listed once per test process for all the detectors."""
+    return tuple(ast.walk(tree))
+
+
 def _call_name(node: ast.Call) -> tuple[str | None, str | None]:
     """(object name, attribute) of `obj.attr(...)`, or (None, name) of `name(...)`."""
     f = node.func
@@ -110,13 +116,13 @@ def _call_name(node: ast.Call) -> tuple[str | None, str | None]:
 def _mqtt_clients(tree: ast.AST) -> list[int]:
     client_names = {
         a.asname or a.name
-        for n in ast.walk(tree)
+        for n in _walk(tree)
         if isinstance(n, ast.ImportFrom) and n.module in {"paho.mqtt.client", "aiomqtt"}
         for a in n.names
         if a.name == "Client"
     }
     out = []
-    for n in ast.walk(tree):
+    for n in _walk(tree):
         if isinstance(n, ast.Call):
             obj, attr = _call_name(n)
             if (attr == "Client" and obj in {"mqtt", "aiomqtt", "client"}) or (
@@ -128,7 +134,7 @@ def _mqtt_clients(tree: ast.AST) -> list[int]:
 
 def _expositions(tree: ast.AST) -> list[int]:
     out = []
-    for n in ast.walk(tree):
+    for n in _walk(tree):
         if (isinstance(n, ast.Call) and _call_name(n)[1] in EXPOSITION_CALLS) or (
             isinstance(n, ast.Constant)
             and isinstance(n.value, str)
@@ -141,7 +147,7 @@ def _expositions(tree: ast.AST) -> list[int]:
 def _quarantines(tree: ast.AST) -> list[int]:
     return [
         n.lineno
-        for n in ast.walk(tree)
+        for n in _walk(tree)
         if (isinstance(n, ast.ClassDef) and "Quarantine" in n.name)
         or (
             isinstance(n, ast.Constant)
@@ -183,9 +189,7 @@ def test_the_detectors_find_what_they_guard() -> None:
 # lazy or type-only import hides a circle from Python, not from a reader: the two modules are
 # still one unit that cannot be understood, tested or moved apart.
 # circles being removed on another branch (remove the entry when it lands)
-KNOWN_CIRCLES: set[frozenset[str]] = {
-    frozenset({"twin.indicators.inputs", "twin.indicators.inputs_csv"}),  # fixed on branch report
-}
+KNOWN_CIRCLES: set[frozenset[str]] = set()
 
 
 def _module_name(path: Path, root: Path) -> str:

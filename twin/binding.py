@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contract.bindings import Binding, BindingTable, RoomTags
 from contract.campus import CampusSpec, devices_of, expand
 from contract.sensor_roles import SENSOR_ROLES, SensorRole
-from contract.telemetry import Ident
+from contract.telemetry import DeviceIdent, Ident
 from contract.yamlio import ConfigError, load_yaml, locate, to_plain, validate_doc
 from twin.index import SpacePlace
 from twin.model import Building, Campus, Space, Storey
@@ -39,7 +39,7 @@ class BindingEntry(BaseModel):
     # room numbers like 101 arrive from YAML as ints
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    device: Ident
+    device: DeviceIdent
     point: Ident | None = None
     room: str | None = Field(default=None, description="room number (IfcSpace Name), e.g. A-201")
     space: str | None = Field(default=None, description="IfcSpace GlobalId")

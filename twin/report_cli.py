@@ -3,6 +3,11 @@
     campus-twin report --twin twin.yaml --sqlite data/campus.db \\
         --period 2026-09-01..2026-11-30 --roster roster.yaml --inputs inputs.yaml --out report.xlsx
     campus-twin report --twin twin.yaml --store-config ingest.yaml …
+    campus-twin report --roster roster.yaml --inputs inputs.csv --period … --out report.xlsx
+
+Every source is optional but the roster (or a twin to stand in for it): roster + inputs alone
+make every form; BIM models (--twin) and the store (--sqlite/--store-config) add what they
+measure, and each figure names where it came from.
 
 The roster (every school of the jurisdiction and its level: city, district or school) is the
 denominator of every share and decides at which level targets are judged; the inputs file
@@ -41,9 +46,12 @@ def register(sub: Any) -> None:
         "operational figures, 护眼 and the Guangxi form sheets, from the twin, the store, a roster and manual inputs.",
     )
     p.add_argument(
-        "--twin", required=True, metavar="CONFIG", help="twin config YAML (campuses, IFC, bindings)"
+        "--twin",
+        metavar="CONFIG",
+        help="twin config YAML (campuses, IFC, bindings); optional: schools without a model are reported "
+        "from the roster and inputs",
     )
-    store = p.add_mutually_exclusive_group(required=True)
+    store = p.add_mutually_exclusive_group()
     store.add_argument("--sqlite", metavar="PATH", help="ingest SQLite store file")
     store.add_argument(
         "--store-config",
@@ -68,6 +76,18 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--forms", metavar="YAML", help="form field definitions (default: shipped)")
     p.add_argument("--indicators", metavar="YAML", help="indicator definitions (default: shipped)")
+    p.add_argument(
+        "--plan",
+        action="append",
+        metavar="YAML",
+        help="another region's indicator table as data ({documents, plan_indicators}); repeatable; "
+        "needs --plans-dir: its quotations are checked against the documents first",
+    )
+    p.add_argument(
+        "--plans-dir",
+        metavar="DIR",
+        help="plain-text copies of the plan documents (e.g. ../shared/plans): quotations of --plan are checked",
+    )
     p.add_argument("--standards", metavar="YAML", help="standards thresholds (default: shipped)")
     p.add_argument(
         "--timetable",
@@ -111,31 +131,68 @@ def _run(args: argparse.Namespace) -> int:
     from twin.indicators.build import build_report, roster_of
     from twin.indicators.facts import period_ns
     from twin.indicators.forms import load_forms
-    from twin.indicators.inputs import ManualInputs, load_inputs, load_roster
+    from twin.indicators.inputs import ManualInputs
+    from twin.indicators.loading import load_inputs, load_roster
     from twin.indicators.writers import FORMATS, write_report
     from twin.standards import load_standards
     from twin.standards.occupancy import load_timetable
 
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
-        print(f"--out {out}: unknown format {out.suffix!r}; use one of {', '.join(FORMATS)}", file=sys.stderr)
+        print(
+            f"--out {out}：不支持的格式 {out.suffix!r}，请用 {'、'.join(FORMATS)} | unknown format "
+            f"{out.suffix!r}; use one of {', '.join(FORMATS)}",
+            file=sys.stderr,
+        )
         return 2
     cfg = load_indicators(args.indicators)
+    if args.plan:
+        if not args.plans_dir:
+            print(
+                "--plan 需要 --plans-dir（核对引文）| --plan needs --plans-dir to check its quotations",
+                file=sys.stderr,
+            )
+            return 2
+        from twin.indicators import add_plan_set
+        from twin.indicators.citations import check_citations
+
+        for plan in args.plan:
+            before = {i.id for i in cfg.plan_indicators}
+            cfg = add_plan_set(cfg, plan)
+            added = {i.id for i in cfg.plan_indicators} - before
+            bad = check_citations(cfg, Path(args.plans_dir), only=added)
+            if bad:
+                from contract.yamlio import ConfigError
+                from twin.indicators.messages import problem as say
+
+                fix_zh = "按原文逐字引用（原文乱序处用 printed 片段）"
+                fix_en = "quote the document as written (printed: fragments where scrambled)"
+                lines = []
+                for name, why in bad:
+                    zh, _, en = why.partition(" | ")
+                    lines.append(say(plan, name, zh, en, fix_zh, fix_en))
+                raise ConfigError(plan, lines)
     forms = load_forms(args.forms)
     standards = load_standards(args.standards)
     timetable = load_timetable(args.timetable)
     try:
         start, end = period_ns(args.period, standards.timezone)
     except ValueError as exc:
-        print(f"--period: {exc}", file=sys.stderr)
+        print(
+            f"--period：报告期应写作 起始日期..结束日期（如 2026-09-01..2026-11-30）| {exc}", file=sys.stderr
+        )
         return 2
-    year = args.year or (dt.date.fromisoformat(args.period.split("..")[1].strip())).year
-    # a bad roster or inputs file raises ConfigError (file:line:col: field), printed by the CLI
+    d0, d1 = (dt.date.fromisoformat(x.strip()) for x in args.period.split(".."))
+    year = args.year or d1.year
+    if not args.twin and not args.roster:
+        print("需要 --roster（学校名录）或 --twin | give --roster (every school) or --twin", file=sys.stderr)
+        return 2
+    # a bad roster or inputs file raises ConfigError (file:line:col: 字段 …), printed by the CLI
     roster = load_roster(args.roster) if args.roster else None
-    campuses = load_twin(args.twin)
+    campuses = load_twin(args.twin) if args.twin else []
     roster = roster or roster_of(campuses)
-    inputs = load_inputs(args.inputs, roster, cfg) if args.inputs else ManualInputs()
-    store = _open_store(args)
+    inputs = load_inputs(args.inputs, roster, cfg, (d0, d1)) if args.inputs else ManualInputs()
+    store = _open_store(args) if args.sqlite or args.store_config else None
     if isinstance(store, str):
         print(store, file=sys.stderr)
         return 2
@@ -157,15 +214,25 @@ def _run(args: argparse.Namespace) -> int:
             now_ns=time.time_ns(),
         )
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     for path in write_report(rep, cfg, out, forms):
         print(f"wrote {path}")
     for r in rep.plan_indicators:
         if r.value is not None:
-            print(f"  {r.indicator.name_zh}: {r.value:g} {r.indicator.unit_zh}  [{r.judgement.text_zh}]")
+            shown = f"{r.value:.1f}" if r.indicator.unit_zh == "%" else f"{r.value:g}"
+            print(f"  {r.indicator.name_zh}: {shown} {r.indicator.unit_zh}  [{r.judgement.text_zh}]")
     for problem in rep.problems:
         print(f"  ! {problem}", file=sys.stderr)
+    for c in rep.conflicts:
+        print(
+            f"  ! 来源冲突 {c.school} {c.field}: 填报 {c.entered:g} / BIM {c.bim:g}（差 {c.difference:+g}），采用 {c.chosen}"
+            f" | conflict: entered {c.entered:g} vs BIM {c.bim:g}, using {c.chosen}",
+            file=sys.stderr,
+        )
     missing = sum(len(s.missing) for s in rep.school_forms)
     if missing:
-        print(f"  form fields missing: {missing} (see sheet 学校基本信息, column 缺项)")
+        print(
+            f"  表格缺项 {missing} 个（见各校“附件2”表的缺项）| form fields missing: {missing} (see each school's 附件2)"
+        )
     return 0

@@ -30,6 +30,7 @@ from api.state import AppState
 from api.twin_loader import file_problems
 from api.views import bound_devices, page, room_out
 from contract.bindings import Binding, BindingTable
+from contract.device_names import DeviceIdent
 from contract.telemetry import ID_PATTERN
 from store.base import StoredPoint
 from twin.binding import needs_sensor, room_tags
@@ -39,6 +40,7 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(admin)], responses=ERR
 State = Annotated[AppState, Depends(get_state)]
 Who = Annotated[Principal, Depends(admin)]
 IdPath = Annotated[str, PathParam(pattern=ID_PATTERN, max_length=128)]
+DeviceIdPath = Annotated[DeviceIdent, PathParam(max_length=128)]
 IdQ = Annotated[str | None, Query(max_length=128)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -70,7 +72,7 @@ def reload_twin(state: State) -> ReloadOut:
     operation_id="rebindDevice",
     responses={**NOT_FOUND, 409: {"model": ErrorOut, "description": "no writable binding table"}},
 )
-def rebind_device(state: State, site: IdPath, device: IdPath, body: RebindIn, who: Who) -> BindingOut:
+def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: RebindIn, who: Who) -> BindingOut:
     """Bind a device (or one of its points) to a room; replaces its previous binding.
 
     The entry is written atomically to the campus's binding YAML with who and when as its

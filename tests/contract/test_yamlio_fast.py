@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract.yamlio import ConfigError, LineMap, LineSeq, _fast_load, _Unsupported, _yaml, loads_yaml, locate
@@ -52,6 +52,7 @@ def test_the_project_has_yaml_files_to_compare() -> None:
     assert len(FILES) > 50
 
 
+@pytest.mark.slow  # ruamel reads every file of the repo: the whole suite's check, not the loop's
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_every_project_file_reads_the_same_as_ruamel(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
@@ -74,6 +75,7 @@ SCALARS = st.sampled_from(
 )  # fmt: skip
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["k", "t", "时间", "2", "on"]), SCALARS), min_size=1, max_size=6))
 def test_any_mapping_of_tricky_scalars_reads_as_ruamel_reads_it(pairs: list[tuple[str, str]]) -> None:
     text = "".join(f"{k}: {v}\n" for k, v in pairs)

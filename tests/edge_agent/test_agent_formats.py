@@ -72,7 +72,7 @@ def test_lorawan_chirpstack_v4() -> None:
     ("fmt", "topic", "payload", "reason"),
     [
         ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"{not json", "not valid JSON"),
-        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"[1,2]", "expected a JSON object, got list"),
+        ("zigbee2mqtt", "zigbee2mqtt/A-201-occ", b"[1,2]", r"\[0\]: expected a JSON object, got int"),
         (
             "zigbee2mqtt",
             "zigbee2mqtt/A-201-occ",

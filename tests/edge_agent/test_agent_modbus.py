@@ -165,7 +165,10 @@ async def test_device_down_and_up_once_each_in_log_and_metrics(
             'campus_agent_device_polls_total{device="A-201-th",outcome="failed",protocol="modbus"}' in metrics
         )
         health = agent.health().devices["A-201-th"]
-        assert health["up"] is True and health["last_reason"].startswith("timeout")
+        # back UP with every point good: the past reason no longer says what is wrong now
+        assert health["up"] is True and health["last_reason"] is None and health["hint"] is None
+        await until_metric(up, "metrics after UP")
+        assert 'campus_agent_device_last_reason_info{device="A-201-th"' not in metrics
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)

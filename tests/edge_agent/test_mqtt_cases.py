@@ -3,12 +3,14 @@ meets them → what the agent forwards, skips by rule or quarantines).
 
 `case.yaml`: `subscription` (agent config entry), `received` (ISO time the messages arrive),
 `timezone`, and `messages`, each with `topic`, one of `payload` (YAML → JSON), `payload_text`
-(raw) or `payload_file`, and `expect`:
+(raw) or `payload_file`, optional `retained: true` (the broker replayed it on subscribing), and
+`expect`:
 - `readings`: [device, point, quantity, value, unit, quality] after the agent's normaliser
   (canonical unit, rounded to resolution), optional `ts` (ISO, all readings) and `reason`
   (substring of every non-good reading's reason);
 - `skipped`: substring of the skip rule; `quarantine`: substring of the quarantine reason;
-- `fields_skipped`, `unknown_keys`, `device_name`: what the decoder counted and kept.
+- `fields_skipped`, `unknown_keys`, `device_name`: what the decoder counted and kept;
+- `fresh: false`: the message must not count as the device being alive (a retained state).
 `round_trip: true` re-encodes the expected readings with the simulators' encoder (formats it
 publishes) and expects the same readings back.
 """
@@ -59,7 +61,7 @@ def _check(case_dir: Path, decoder: MqttDecoder, sub: Subscription, msg: dict[st
     expect = msg["expect"]
     topic = msg["topic"]
     try:
-        decoded = decoder.decode(sub, topic, _payload(case_dir, msg), rx)
+        decoded = decoder.decode(sub, topic, _payload(case_dir, msg), rx, bool(msg.get("retained")))
     except PayloadError as exc:
         assert "quarantine" in expect, f"{case_dir.name}: unexpected quarantine: {exc}"
         assert expect["quarantine"] in str(exc), str(exc)
@@ -84,6 +86,7 @@ def _check(case_dir: Path, decoder: MqttDecoder, sub: Subscription, msg: dict[st
     assert decoded.skipped == expect.get("fields_skipped", []), decoded.skipped
     assert decoded.unknown_keys == expect.get("unknown_keys", []), decoded.unknown_keys
     assert decoded.device_name == expect.get("device_name"), decoded.device_name
+    assert decoded.fresh is expect.get("fresh", True), decoded.fresh
     if decoded.device_name is not None:  # reversible: the id gives the friendly name back
         assert device_name(decoded.samples[0].device) == decoded.device_name
 

@@ -63,6 +63,7 @@ def make_pipeline(
         share_group: str | None = None,
         n_ingest: int = 1,
         lazy_broker: bool = False,
+        agent_extra: str = "",
     ) -> Pipeline:
         if lazy_broker:  # in-memory queue until a clean shutdown (see LazyMosquitto)
             broker: Mosquitto = LazyMosquitto(tmp_path / "mosquitto-lazy")
@@ -79,6 +80,7 @@ def make_pipeline(
             buffer=buffer,
             share_group=share_group,
             n_ingest=n_ingest,
+            agent_extra=agent_extra,
         )
         made.append(p)
         p.start()

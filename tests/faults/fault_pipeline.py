@@ -173,7 +173,14 @@ def wipe_broker_disk(broker: Mosquitto) -> None:
 
 
 def agent_config(
-    path: Path, broker: Mosquitto, sim_port: int, units: int, interval: float, metrics_port: int, buffer: str
+    path: Path,
+    broker: Mosquitto,
+    sim_port: int,
+    units: int,
+    interval: float,
+    metrics_port: int,
+    buffer: str,
+    extra: str = "",
 ) -> Path:
     devices = "".join(
         f"  - {{id: {device_id(u)}, profile: {PROFILE}, unit_id: {u}, poll_interval_s: {interval},"
@@ -193,7 +200,7 @@ modbus:
 buffer: {buffer}
 metrics: {{listen: "127.0.0.1:{metrics_port}"}}
 health_interval_s: 2
-""",
+{extra}""",
         encoding="utf-8",
     )
     return path
@@ -229,6 +236,20 @@ def ingest_config(
 
 
 Stored = dict[str, dict[int, tuple[int, int]]]  # device → ts → (non-bad points, bad points)
+
+
+def read_points(url: str) -> list[tuple[str, int, str, str]]:
+    """Every stored point as (device, ts, quality, reason): for faults judged by what a point says."""
+    q = 'SELECT "value", "reason" FROM /.*/ GROUP BY "device", "quality"'
+    body = urllib.parse.urlencode({"q": q, "db": DB, "epoch": "ns"}).encode()
+    with urllib.request.urlopen(f"{url}/query", data=body, timeout=20) as r:
+        doc = json.loads(r.read())
+    out: list[tuple[str, int, str, str]] = []
+    for res in doc.get("results", []):
+        for s in res.get("series", []):
+            i = s["columns"].index("reason")
+            out += [(s["tags"]["device"], v[0], s["tags"]["quality"], v[i] or "") for v in s["values"]]
+    return out
 
 
 def read_influx(url: str) -> Stored:
@@ -302,6 +323,7 @@ class Pipeline:
     buffer: str = "{path: buf/queue.sqlite}"
     share_group: str | None = None
     n_ingest: int = 1  # processes in the share group (they share one delivery ledger file)
+    agent_extra: str = ""  # more agent config (YAML lines), e.g. a clock step to inject
     sim: SimThread = field(init=False)
     agent: Proc = field(init=False)
     ingest: Proc = field(init=False)
@@ -319,6 +341,7 @@ class Pipeline:
             self.interval,
             port,
             self.buffer,
+            self.agent_extra,
         )
         self.agent = Proc([str(CLI), "agent", "run", str(cfg)], self.root / "agent.log", port)
         self.ingests = []

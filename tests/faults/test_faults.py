@@ -32,7 +32,7 @@ from collections.abc import Callable
 import pytest
 
 from simulators.modbus_faults import Fault
-from tests.faults.fault_pipeline import Account, Pipeline, S, device_id, wipe_broker_disk
+from tests.faults.fault_pipeline import Account, Pipeline, S, device_id, read_points, wipe_broker_disk
 from tests.support.waiting import wait_until
 
 RECOVERY_TIMEOUT_S = 60.0
@@ -316,3 +316,92 @@ def test_retention_window_too_small(
         "every lost point reported and counted, no more"
     )
     assert acc.extra_ts == 0
+
+
+# ---------------------------------------------------------------- health and clock truth
+
+
+def _device_metric(p: Pipeline, name: str, dev: str) -> dict[str, float]:
+    return {k: v for k, v in p.agent.metrics().items() if k.startswith(name + "{") and f'device="{dev}"' in k}
+
+
+def test_wrong_unit_id_every_read_answers_exception_4(
+    make_pipeline: Callable[..., Pipeline], outage_s: float, fault_row: Callable
+) -> None:
+    """A TCP gateway answering exception 4 for a unit id that is not behind it: the device is
+    DOWN with the reason and the unit-id hint in the log, and a fixed id brings it UP with the
+    last-reason gauge cleared."""
+    p = make_pipeline()
+    dev = device_id(1)
+    p.sim.set_fault([1], Fault("exception", code=4))
+    wait_until(
+        lambda: list(_device_metric(p, "campus_agent_device_up", dev).values()) == [0.0], 30, f"{dev} DOWN"
+    )
+    reasons = list(_device_metric(p, "campus_agent_device_last_reason_info", dev))
+    assert len(reasons) == 1 and "exception 4" in reasons[0], reasons
+    log = p.agent.log.read_text(errors="replace")
+    assert f"device {dev} DOWN: all {p.points} points failed: modbus exception 4" in log, p.agent.tail()
+    assert "check the unit id" in log
+    time.sleep(outage_s)
+    p.sim.set_fault([1], None)
+    t_back = time.time_ns()
+    wait_until(
+        lambda: (
+            list(_device_metric(p, "campus_agent_device_up", dev).values()) == [1.0]
+            and not _device_metric(p, "campus_agent_device_last_reason_info", dev)
+        ),
+        30,
+        f"{dev} UP with its last reason cleared",
+    )
+    acc, rec = p.wait_recovered(t_back, no_loss, RECOVERY_TIMEOUT_S)
+    row(fault_row, p, f"wrong unit id (exception 4 on every read) {outage_s:g} s", acc, rec)
+    assert_exactly_once(acc, rec, p)
+    assert acc.bad_points > 0  # the failed polls are stored as value-less bad points, not as good
+
+
+@pytest.mark.parametrize(("step_s", "name"), [(864_000, "+10 d"), (-86_400, "-1 d")])
+def test_agent_clock_stepped(
+    make_pipeline: Callable[..., Pipeline], outage_s: float, fault_row: Callable, step_s: int, name: str
+) -> None:
+    """The agent's wall clock is set 10 days ahead / 1 day back while it runs (injected through
+    its `clock.steps`; the system clock is untouched). Nothing is stored in the future; every
+    reading stamped by the stepped clock is uncertain with the reason; ingest counts the batches."""
+    after_s = 6.0
+    p = make_pipeline(agent_extra=f"clock: {{steps: [{{after_s: {after_s}, by_s: {step_s}}}]}}\n")
+    time.sleep(outage_s)
+    t_end = time.time_ns()
+    verdict = "ahead" if step_s > 0 else "late"
+    key = f'campus_ingest_agent_clock_batches_total{{verdict="{verdict}"}}'
+    wait_until(lambda: p.ingest.metrics().get(key, 0) > 0, 30, f"ingest saw the agent clock {verdict}")
+    assert p.agent.stop() == 0  # flushes its queue: from here the counts only settle
+    if step_s > 0:
+        wait_until(
+            lambda: (
+                sum(1 for *_, r in read_points(p.influx.url) if "restamped by ingest" in r)
+                == p.ingest.metrics()["campus_ingest_agent_clock_restamped_total"]
+            ),
+            30,
+            "every restamped reading stored once",
+        )
+    points = read_points(p.influx.url)
+    horizon = time.time_ns() + 300 * S  # ingest's allowed skew
+    assert max(ts for _, ts, _, _ in points) <= horizon, "a reading was stored in the future"
+    stepped = [(q, r) for _, _, q, r in points if f"stepped {name}" in r]
+    assert stepped, p.agent.tail()
+    assert all(q == "uncertain" for q, _ in stepped), "a reading stamped by the stepped clock was good"
+    if step_s > 0:
+        restamped = p.ingest.metrics()["campus_ingest_agent_clock_restamped_total"]
+        assert sum(1 for _, _, _, r in points if "restamped by ingest" in r) == restamped > 0
+    else:  # 1 day back: no reading after the step is good
+        day_ago = t_end - 12 * 3600 * S
+        assert all(q != "good" for _, ts, q, _ in points if ts < day_ago)
+    assert f"stepped {name}" in p.agent.log.read_text(errors="replace")
+    told = [line for line in p.ingest.log.read_text(errors="replace").splitlines() if "its clock is" in line]
+    assert 1 <= len(told) == len({"real time" in line for line in told})  # once per agent and verdict
+    # the step's real time: the first reading the stepped clock stamped (moved back by the step
+    # when ingest could not restamp it), less a second: every answer before it stored, exactly
+    first_stepped = min(ts for _, ts, _, r in points if f"stepped {name}" in r)
+    t_step = first_stepped - (step_s * S if step_s < 0 else 0)
+    acc = p.account(t_step - S)
+    row(fault_row, p, f"agent clock stepped {name} while running", acc, float("nan"))
+    assert acc.lost_points == 0 and acc.stored_points == acc.sent_points > 0

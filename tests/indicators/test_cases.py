@@ -1,10 +1,11 @@
 """Data-driven report cases: tests/cases/indicators/<case>/ → `campus-twin report` → expected.
 
-Each case holds `campus.yaml` (campus specs generated to IFC by twin.generator, the readings
-the store holds, the period), `roster.yaml`, `inputs.yaml` and/or `inputs*.csv`, and either `expected.json` (a
+Each case holds `campus.yaml` (campus specs generated to IFC by twin.generator — none: no
+`--twin`; the readings the store holds — `store: false`: no store at all; the period), `roster.yaml`, `inputs.yaml` and/or `inputs*.csv`, and either `expected.json` (a
 digest of report.json: every plan indicator with its citation and judgement, operational
 figures, room counts, both form sheets, the 护眼 section) or `expected_error.txt` (lines the
-error output must contain: file, line and field of the bad input). Regenerate an expected
+error output must contain: file, line and field of the bad input; every problem line is
+Chinese first with English after " | " and says how to fix it). Regenerate an expected
 digest after a deliberate change with CT_UPDATE_CASES=1 and review the diff.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -30,6 +32,7 @@ from twin.standards import intervals as iv
 from twin.standards import occupancy
 
 CASE_DIRS = [c.dir for c in load_cases("indicators")]
+PLANS = Path(__file__).resolve().parents[3] / "shared" / "plans"
 CST = timezone(timedelta(hours=8))
 NS = 10**9
 
@@ -61,6 +64,11 @@ def _readings(case: dict[str, Any]) -> list[StoredPoint]:
     return pts
 
 
+def _src(text: str) -> str:
+    """A source without the run's temporary IFC directory."""
+    return re.sub(r"/\S*/([^/\s,]+\.ifc)", r"\1", text)
+
+
 def _r(v: Any) -> Any:
     return round(v, 4) if isinstance(v, float) else v
 
@@ -84,6 +92,7 @@ def digest(d: dict[str, Any]) -> dict[str, Any]:
             "judgement_zh": r["judgement"]["text_zh"],
             "expected_now": r["judgement"]["expected_now"],
             "counted_schools": sorted(t["school"] for t in r["trace"] if t.get("counted")),
+            "not_entered": r["lacking"],
         }
     return {
         "jurisdiction": d["jurisdiction"],
@@ -135,6 +144,12 @@ def digest(d: dict[str, Any]) -> dict[str, Any]:
             }
             for e in d["eyecare"]
         },
+        "conflicts": [[c["school"], c["field"], c["entered"], c["bim"], c["chosen"]] for c in d["conflicts"]],
+        "school_form_sources": {
+            s["school"]: {f["id"]: _src(f["source"]) for f in s["fields"] if f["origin"] != "roster"}
+            for s in d["school_forms"]
+        },
+        "district_sources": {f["id"]: [f["origin"], _src(f["source"])] for f in d["district_form"]["fields"]},
         "problems": d["problems"],
     }
 
@@ -150,7 +165,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         spec_file = case / "campus.yaml"
         if not spec_file.is_file():
             continue
-        for spec in to_plain(load_yaml(spec_file))["campuses"]:
+        for spec in to_plain(load_yaml(spec_file)).get("campuses") or []:
             key = json.dumps(spec, sort_keys=True, ensure_ascii=False)
             if key not in out:
                 d = base / f"c{len(out)}"
@@ -164,34 +179,27 @@ def test_case(
     case_dir: Path, generated: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     case = to_plain(load_yaml(case_dir / "campus.yaml"))
-    lines = ["campuses:"]
-    for spec in case["campuses"]:
-        d = generated[json.dumps(spec, sort_keys=True, ensure_ascii=False)]
-        ifc = sorted(str(p) for p in d.glob("*.ifc"))
-        lines += [f"  - id: {spec['site']}", f"    name: {spec['name']}", f"    ifc: {json.dumps(ifc)}"]
-    (tmp_path / "twin.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    store = SQLiteStore(tmp_path / "s.db")
-    store.write(_readings(case))
-    store.close()
+    argv = ["report", "--period", case["period"], "--interval", str(case["interval_s"])]
+    argv += ["--roster", str(case_dir / "roster.yaml"), "--out", str(tmp_path / "report.json")]
+    if case.get("campuses"):
+        lines = ["campuses:"]
+        for spec in case["campuses"]:
+            d = generated[json.dumps(spec, sort_keys=True, ensure_ascii=False)]
+            ifc = sorted(str(p) for p in d.glob("*.ifc"))
+            lines += [f"  - id: {spec['site']}", f"    name: {spec['name']}", f"    ifc: {json.dumps(ifc)}"]
+        (tmp_path / "twin.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        argv += ["--twin", str(tmp_path / "twin.yaml")]
+    if case.get("store", True):
+        store = SQLiteStore(tmp_path / "s.db")
+        store.write(_readings(case))
+        store.close()
+        argv += ["--sqlite", str(tmp_path / "s.db")]
     out = tmp_path / "report.json"
-    argv = [
-        "report",
-        "--twin",
-        str(tmp_path / "twin.yaml"),
-        "--sqlite",
-        str(tmp_path / "s.db"),
-        "--period",
-        case["period"],
-        "--interval",
-        str(case["interval_s"]),
-        "--roster",
-        str(case_dir / "roster.yaml"),
-        "--out",
-        str(out),
-    ]
     for f in [case_dir / "inputs.yaml", *sorted(case_dir.glob("inputs*.csv"))]:
         if f.is_file():
             argv += ["--inputs", str(f)]
+    for f in sorted(case_dir.glob("plan*.yaml")):  # another region's table, checked against ../shared/plans
+        argv += ["--plan", str(f), "--plans-dir", str(PLANS)]
     if "year" in case:
         argv += ["--year", str(case["year"])]
     rc = main(argv)
@@ -202,6 +210,9 @@ def test_case(
         assert "Traceback" not in err
         for line in expected_error.read_text(encoding="utf-8").splitlines():
             assert line.replace("{case}", str(case_dir)) in err
+        for line in err.splitlines()[1:]:  # after "configuration error:" (a plan set: its header line)
+            zh, _, en = line.partition(" | ")
+            assert re.search("[\u4e00-\u9fff]", zh) and en and "改正" in zh and "Fix:" in en, line
         return
     assert rc == 0, err
     got = digest(json.loads(out.read_text(encoding="utf-8")))

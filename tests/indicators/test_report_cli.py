@@ -109,12 +109,14 @@ def test_report_xlsx_and_json_from_generated_campus(setup: tuple[Path, Path], tm
 
     assert main([*base, "--out", str(tmp_path / "r.xlsx")]) == 0
     wb = load_workbook(tmp_path / "r.xlsx")
-    for sheet in ("规划指标", "运行监测指标", "护眼", "学校基本信息", "区域内中小学校简况"):
+    for sheet in ("规划指标", "口径说明与依据", "来源冲突", "运行监测指标", "护眼", "附件1 区域简况"):
         assert sheet in wb.sheetnames
     row = next(r for r in wb["学校明细"].iter_rows(min_row=3) if r[1].value == "t-cli")
     assert row[0].value == "命令行测试学校" and row[4].value == 3 and row[6].value == 2
-    names = [r[0].value for r in wb["学校基本信息"].iter_rows(min_row=3)]
-    assert names == ["命令行测试学校", "无模型学校"]
+    # each school's 附件2 is its own sheet, one field per row as printed
+    assert [n for n in wb.sheetnames if n.startswith("附件2")] == ["附件2 命令行测试学校", "附件2 无模型学校"]
+    form = {r[0].value: r[1].value for r in wb["附件2 无模型学校"].iter_rows(min_row=4)}
+    assert form["学校规范名称"] == "无模型学校" and str(form["班级数"]).startswith("【缺项 missing】")
 
 
 def test_without_a_roster_the_shares_say_they_cover_the_loaded_schools_only(

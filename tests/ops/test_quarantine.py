@@ -85,3 +85,19 @@ def test_show_and_count_commands(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["quarantine", "show", str(tmp_path / "absent.sqlite")]) == 0
     assert "nothing quarantined yet" in capsys.readouterr().out
     assert main(["quarantine", "show"]) == 2
+
+
+def test_a_binary_payload_keeps_its_bytes_as_base64(tmp_path: Path) -> None:
+    """A CBOR sensor on a JSON subscription: the quarantine keeps the original bytes, and the
+    JSON view gives them back exactly (base64), not as U+FFFD text."""
+    import base64
+
+    cbor = bytes.fromhex("a2647465 6d70fb40 36a3d70a 3d70a468 756d6964 18 30".replace(" ", ""))
+    q = Quarantine(tmp_path / "q.sqlite")
+    q.add("mqtt", "sensors/c-101", "binary payload", cbor)
+    q.add("mqtt", "sensors/c-102", "not valid JSON", b'{"t": 2')
+    binary, text = sorted((r.to_json() for r in q.records()), key=lambda d: str(d["topic"]))
+    q.close()
+    assert binary["payload_encoding"] == "base64"
+    assert base64.b64decode(str(binary["payload"])) == cbor
+    assert (text["payload"], text["payload_encoding"]) == ('{"t": 2', "utf-8")

@@ -64,6 +64,7 @@ def test_timetable_slots_on_a_school_day_weekend_holiday_and_make_up_day() -> No
     assert SLOT_KINDS[slot_at(school, senior, monday.replace(hour=19, minute=30)).kind] == "evening_study"
 
 
+@pytest.mark.slow  # simulates whole school days
 def test_co2_rises_while_a_class_is_in_and_decays_toward_outdoor_after() -> None:
     m = model(ns(2026, 11, 23, 7, 59))
     m.advance_to(ns(2026, 11, 23, 8, 1))
@@ -122,6 +123,7 @@ def test_illuminance_follows_daylight_and_lights() -> None:
     assert m.daylight_lx[south].mean() > m.daylight_lx[~south].mean()
 
 
+@pytest.mark.slow  # simulates whole school days
 def test_energy_is_monotonic_and_faster_while_occupied() -> None:
     m = model(ns(2026, 11, 23, 0, 0))
     last = m.values["energy"].copy()
@@ -152,6 +154,7 @@ def test_summer_ac_holds_classrooms_near_26c_and_draws_power() -> None:
     assert np.all((m.values["humidity"] > 5) & (m.values["humidity"] <= 100))
 
 
+@pytest.mark.slow  # simulates whole school days
 def test_nobody_in_at_weekends_and_holidays() -> None:
     for day in ((2026, 11, 28), (2026, 10, 2), (2026, 8, 3)):
         m = model(ns(*day, 7, 0))
@@ -172,6 +175,7 @@ def test_noise_is_louder_in_lessons_and_breaks_than_at_night() -> None:
     assert loud > m.values["noise"].mean() + 15
 
 
+@pytest.mark.slow  # simulates whole school days
 def test_deterministic_for_a_seed_whatever_the_stepping() -> None:
     a, b, c = (
         model(ns(2026, 11, 23, 6, 0)),

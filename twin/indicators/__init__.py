@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.yamlio import ConfigError, format_loc, load_yaml, locate, validate_doc
-from twin.indicators.schema import IndicatorsFile
+from twin.indicators.schema import Document, IndicatorsFile, PlanIndicator
 
 DEFAULT_INDICATORS = Path(__file__).with_name("indicators.yaml")
 
-__all__ = ["DEFAULT_INDICATORS", "IndicatorsFile", "load_indicators"]
+__all__ = ["DEFAULT_INDICATORS", "IndicatorsFile", "PlanSet", "add_plan_set", "load_indicators"]
 
 
 def load_indicators(path: str | Path | None = None) -> IndicatorsFile:
@@ -51,3 +53,31 @@ def old_kind_keys(doc: Any) -> Iterator[Sequence[str | int]]:
 
 def _items(seq: Any) -> list[dict[str, Any]]:
     return [x if isinstance(x, dict) else {} for x in seq] if isinstance(seq, list) else []
+
+
+class PlanSet(BaseModel):
+    """Another region's indicator table as data (`campus-twin report --plan FILE`): its
+    documents (each with its `region`) and plan indicators, in the indicators.yaml format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = 1
+    documents: dict[str, Document] = Field(min_length=1)
+    plan_indicators: list[PlanIndicator] = Field(min_length=1)
+
+
+def add_plan_set(cfg: IndicatorsFile, path: str | Path) -> IndicatorsFile:
+    """`cfg` with the plan set of `path` added; the whole is validated again (unknown documents,
+    designations, duplicate ids), errors name `file:line:col`."""
+    name = str(path)
+    doc = load_yaml(name)
+    if doc is None:
+        raise ConfigError(name, [f"{name}: file is empty"])
+    extra = validate_doc(PlanSet, doc, name)
+    merged = cfg.model_dump()
+    merged["documents"] = {**merged["documents"], **{k: d.model_dump() for k, d in extra.documents.items()}}
+    merged["plan_indicators"] += [i.model_dump() for i in extra.plan_indicators]
+    try:
+        return IndicatorsFile.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(name, [f"{name}: {e['msg']}" for e in exc.errors()]) from None

@@ -15,16 +15,18 @@ from contract.bindings import BindingTable
 from store.base import Store
 from twin.indicators import load_indicators
 from twin.indicators.compute import (
+    Conflict,
     OperationalResult,
     PlanResult,
     SchoolContext,
     SchoolReport,
     compute_operational,
     compute_plan,
+    conflicts,
     school_report,
 )
 from twin.indicators.eyecare import EyeCareSchool, eyecare_school
-from twin.indicators.facts import SchoolFacts, gather_school
+from twin.indicators.facts import SchoolFacts, gather_school, store_agents
 from twin.indicators.forms import (
     DistrictSheet,
     FormsFile,
@@ -34,7 +36,7 @@ from twin.indicators.forms import (
     school_sheet,
 )
 from twin.indicators.inputs import Jurisdiction, ManualInputs, Provenance, Roster, RosterSchool
-from twin.indicators.room_facts import RoomFact, campus_room_facts
+from twin.indicators.room_facts import RoomFact, campus_room_facts, entered_room_facts
 from twin.indicators.schema import IndicatorsFile
 from twin.model import Campus
 from twin.standards import StandardsFile, load_standards
@@ -54,11 +56,14 @@ class DistrictReport:
     plan_indicators: list[PlanResult]
     operational: list[OperationalResult]
     schools: list[SchoolReport]  # schools with a twin
+    conflicts: list[Conflict]  # entered vs BIM counts that disagree (indicators.yaml `conflicts`)
     room_facts: dict[str, list[RoomFact]]  # school → rooms (flags, designations, suggestions)
     eyecare: list[EyeCareSchool]
     school_forms: list[SchoolSheet]
     district_form: DistrictSheet
     problems: list[str]
+    regions: list[str]  # the plan regions that apply to the jurisdiction
+    conflict_rule: str
 
 
 NO_ROSTER = "loaded twin (no roster)"
@@ -88,28 +93,52 @@ def assemble(
     year: int,
     generated_at: str,
     standards: StandardsFile | None = None,
+    agents: dict[str, dict[str, int]] | None = None,
 ) -> DistrictReport:
+    """The report from what is known: the roster and inputs alone make every form; a school's
+    model (`facts`) and the gateways the store heard (`agents`: school → agent → readings, for
+    schools with or without a model; None: no store, IoT presence unknown) add what they
+    measure."""
     eye_rule = next((r for r in standards.rules if r.id == cfg.eyecare_rule), None) if standards else None
     by_id = {f.campus_id: f for f in facts}
     rooms = {c.id: campus_room_facts(c, cfg, inputs) for c in campuses}
     rostered = {s.id for s in roster.schools}
     problems = [
-        f"campus {c.id} ({c.name}) is loaded in the twin but not in the roster: left out of every figure"
+        f"学校 {c.id}（{c.name}）有BIM模型但不在学校名录中，未计入任何数字 | campus {c.id} ({c.name}) is loaded "
+        "in the twin but not in the roster: left out of every figure"
         for c in campuses
         if c.id not in rostered
     ]
     if roster.provenance.source == NO_ROSTER and len(roster.schools) > 1:
         problems.append(
-            f"no roster: every share is over the {len(roster.schools)} loaded schools only, not every school "
-            "of the jurisdiction (give --roster)"
+            f"未提供学校名录：各比例只按已加载的 {len(roster.schools)} 所学校计算 | no roster: every share is over "
+            f"the {len(roster.schools)} loaded schools only, not every school of the jurisdiction (give --roster)"
         )
     ctxs = [
-        SchoolContext(s, by_id.get(s.id), rooms.get(s.id, []), inputs.latest(s.id)) for s in roster.schools
+        SchoolContext(
+            s,
+            by_id.get(s.id),
+            rooms.get(s.id) or entered_room_facts(s.id, inputs),
+            inputs.latest(s.id),
+            agents.get(s.id, {}) if agents is not None else None,
+        )
+        for s in roster.schools
     ]
+    problems += stale_problems(ctxs, period)
     level = roster.jurisdiction.level
+    places = roster.jurisdiction.places
+    regions = sorted({d.region for d in cfg.documents.values()})
+    if not places & set(regions):
+        problems.append(
+            f"学校名录未注明所在地区（city/province 为 {'、'.join(regions)} 之一），按默认地区 {cfg.default_region} "
+            f"的规划列出 | the roster names no region of a plan ({', '.join(regions)}): the plans of "
+            f"{cfg.default_region} are listed"
+        )
+        places = places | {cfg.default_region}
     twins = [c for c in ctxs if c.facts is not None]
     return DistrictReport(
-        plan=cfg.plan,
+        plan="；".join(sorted({cfg.documents[i.citation.doc].title_zh for i in cfg.applicable(places)}))
+        or cfg.plan,
         period=period,
         start=min((f.start for f in facts), default=0),
         end=max((f.end for f in facts), default=0),
@@ -117,10 +146,11 @@ def assemble(
         generated_at=generated_at,
         jurisdiction=roster.jurisdiction,
         roster_source=roster.provenance,
-        plan_indicators=[compute_plan(i, ctxs, level, year, cfg) for i in cfg.plan_indicators],
+        plan_indicators=[compute_plan(i, ctxs, level, year, cfg) for i in cfg.applicable(places)],
         operational=[compute_operational(o, ctxs, cfg) for o in cfg.operational],
         schools=[school_report(c.facts, c.rooms, cfg) for c in twins if c.facts is not None],
-        room_facts={c.school.id: c.rooms for c in twins},
+        conflicts=[x for c in ctxs for x in conflicts(c, cfg)],
+        room_facts={c.school.id: c.rooms for c in ctxs if c.rooms},
         eyecare=[
             eyecare_school(
                 c.facts, c.school.name, cfg.eyecare_rule, inputs.eye_surveys, list(cfg.survey_items), eye_rule
@@ -131,12 +161,40 @@ def assemble(
         school_forms=[school_sheet(c, forms.school_form, cfg) for c in ctxs],
         district_form=district_sheet(ctxs, forms.district_form, cfg),
         problems=problems,
+        regions=sorted(set(regions) & places),
+        conflict_rule=f"{cfg.conflicts.rule_zh} | {cfg.conflicts.rule_en}",
     )
+
+
+STALE_DAYS = 365
+
+
+def stale_problems(ctxs: Sequence[SchoolContext], period: str) -> list[str]:
+    """Entries still supplying a figure but dated more than a year before the period starts:
+    used (nothing newer exists) and flagged, so the officer can ask for a new figure."""
+    try:
+        start = dt.date.fromisoformat(period.split("..")[0].strip())
+    except ValueError:
+        return []
+    out = []
+    for c in ctxs:
+        used: dict[int, list[str]] = {}
+        for name in sorted({n for e in c.entries for n in e.values.model_fields_set}):
+            _, e = c.value(name)
+            if e is not None and (start - e.as_of).days > STALE_DAYS:
+                used.setdefault(id(e), []).append(name)
+        for e in c.entries:
+            if id(e) in used:
+                out.append(
+                    f"{c.school.id}：{', '.join(used[id(e)])} 仍用 {e.as_of} 的数据（早于报告期一年以上，已过期，请更新）"
+                    f" | {c.school.id}: {', '.join(used[id(e)])} still from {e.as_of}, over a year before the period (stale)"
+                )
+    return out
 
 
 def build_report(
     campuses: Sequence[Campus],
-    store: Store,
+    store: Store | None,
     start: int,
     end: int,
     *,
@@ -153,7 +211,8 @@ def build_report(
     now_ns: int | None = None,
 ) -> DistrictReport:
     """Report over [start, end); `bindings` None = each campus's own bindings; no roster = the
-    loaded campuses (a school-level report for one campus)."""
+    loaded campuses (a school-level report for one campus); no store = from the models and
+    inputs alone (no IoT figures)."""
     cfg = indicators or load_indicators()
     std = standards or load_standards()
     tt = timetable or load_timetable()
@@ -174,6 +233,7 @@ def build_report(
         for c in campuses
         if c.id in wanted
     ]
+    heard = store_agents(store, [s.id for s in rost.schools], start, end) if store is not None else None
     generated = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
     return assemble(
         facts,
@@ -186,4 +246,5 @@ def build_report(
         year=year,
         generated_at=generated,
         standards=std,
+        agents=heard,
     )

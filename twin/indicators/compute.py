@@ -25,6 +25,7 @@ from twin.indicators.schema import (
     CountSchools,
     Designated,
     IndicatorsFile,
+    InputPositive,
     InputTrue,
     Level,
     Operational,
@@ -32,19 +33,22 @@ from twin.indicators.schema import (
     SchoolDesignation,
     ShareRoomsWith,
     ShareSchools,
+    TeacherWeightedShare,
 )
 from twin.standards.evaluator import Status
 
 
 @dataclass(slots=True)
 class SchoolContext:
-    """Everything known about one roster school: its twin facts (None without a twin), room
-    facts from the model and inputs, and its manual entries (newest first)."""
+    """Everything known about one roster school: its twin facts (None without a model), room
+    facts from the model and inputs, its manual entries (newest first) and the gateways the
+    store heard from it in the period (with or without a model)."""
 
     school: RosterSchool
     facts: SchoolFacts | None
     rooms: list[RoomFact]
     entries: list[SchoolInput]
+    agents: dict[str, int] | None = None  # None: no store was read (IoT presence unknown)
 
     def value(self, name: str) -> tuple[Any, SchoolInput | None]:
         """The newest entered value of `name` and the entry it came from."""
@@ -61,6 +65,10 @@ class SchoolContext:
                 out[d] = e
         return out
 
+    @property
+    def modelled(self) -> bool:
+        return self.facts is not None and self.facts.ifc_loaded
+
 
 def room_counts(rooms: list[RoomFact], cfg: IndicatorsFile) -> dict[str, list[str]]:
     """Room numbers per count the forms ask for; facts overlap (a room can be in several)."""
@@ -71,26 +79,89 @@ def room_counts(rooms: list[RoomFact], cfg: IndicatorsFile) -> dict[str, list[st
             r.room_number for r in rooms if r.has("recording", cfg) or r.room_type == "recording_classroom"
         ],
         "computer_rooms": [r.room_number for r in rooms if r.room_type == "computer_room"],
-        "smart_classrooms": [r.room_number for r in rooms if "smart_classroom" in r.designations],
-        "new_labs": [r.room_number for r in rooms if "new_lab" in r.designations],
-    }
+    } | {count_key(d): [r.room_number for r in rooms if d in r.designations] for d in cfg.designations}
 
 
-def _entry_ref(e: SchoolInput) -> str:
-    return f"{e.source} ({e.entered_by}, {e.entered_at}, as of {e.as_of})"
+def count_key(designation: str) -> str:
+    """The count of rooms with a designation, as entered and as in room_counts: smart_classroom → smart_classrooms."""
+    return f"{designation}s"
 
 
-def check(cond: Condition, ctx: SchoolContext) -> tuple[bool, str, list[str]]:
-    """Whether one school meets `cond`: (ok, detail, names of what made it)."""
+def entry_ref(e: SchoolInput | None) -> str:
+    """An entered figure's origin as the report prints it: document, who, when, as of when."""
+    return f"{e.source}（{e.entered_by}，{e.entered_at} 填报，截至 {e.as_of}）" if e else ""
+
+
+# counts a school can state and the model can count (room_counts keys) — resolved by one rule
+COUNTS = ("multimedia_classrooms", "recording_classrooms", "computer_rooms", "smart_classrooms", "new_labs")
+
+
+@dataclass(slots=True)
+class Conflict:
+    """An entered count and the BIM model's count of the same thing disagree."""
+
+    school: str
+    field: str
+    entered: float
+    entered_source: str
+    bim: float
+    bim_source: str
+    chosen: str  # entered | BIM (indicators.yaml `conflicts.prefer`)
+
+    @property
+    def difference(self) -> float:
+        return self.entered - self.bim
+
+
+@dataclass(slots=True)
+class Resolved:
+    """One figure of one school and where it came from (BIM, entered, none)."""
+
+    value: Any
+    origin: str
+    source: str
+    conflict: Conflict | None = None
+
+
+def resolve_count(ctx: SchoolContext, key: str, cfg: IndicatorsFile) -> Resolved:
+    """A room count from the model (or the school's entered room list) and/or the entered
+    figure; when both exist and differ, `cfg.conflicts.prefer` wins and the other is kept in
+    the conflict, never dropped."""
+    rooms = room_counts(ctx.rooms, cfg)[key]
+    counted = ctx.modelled or (key in {count_key(d) for d in cfg.designations} and bool(rooms))
+    where = f"IFC {', '.join(ctx.facts.ifc_files)}" if ctx.modelled and ctx.facts else "房间填报 room entries"
+    bim = (
+        Resolved(len(rooms), "BIM" if ctx.modelled else "entered", f"{where}: {', '.join(rooms) or '-'}")
+        if counted
+        else None
+    )
+    v, e = ctx.value(key)
+    entered = Resolved(v, "entered", entry_ref(e)) if e is not None else None
+    if bim is None or entered is None:
+        return bim or entered or Resolved(None, "none", "")
+    if bim.value == entered.value:
+        return Resolved(v, "entered+BIM", f"{entered.source}；{bim.source}")
+    prefer = cfg.conflicts.prefer
+    chosen = entered if prefer == "entered" else bim
+    conflict = Conflict(ctx.school.id, key, float(v), entered.source, float(bim.value), bim.source, prefer)
+    return Resolved(chosen.value, chosen.origin, chosen.source, conflict)
+
+
+def conflicts(ctx: SchoolContext, cfg: IndicatorsFile) -> list[Conflict]:
+    return [c for k in COUNTS if (c := resolve_count(ctx, k, cfg).conflict) is not None]
+
+
+def check(cond: Condition, ctx: SchoolContext, cfg: IndicatorsFile) -> tuple[bool | None, str, list[str]]:
+    """Whether one school meets `cond`: (ok, detail, names of what made it); ok None: the
+    school has not stated it (an entered yes/no not entered yet)."""
     if isinstance(cond, Designated):
-        found = {
-            d: [f"{r.room_number}: {r.designations[d]}" for r in ctx.rooms if d in r.designations]
-            for d in cond.designations
-        }
-        have = [d for d, rooms in found.items() if len(rooms) >= cond.min]
+        found = {d: resolve_count(ctx, count_key(d), cfg) for d in cond.designations}
+        have = [d for d, r in found.items() if (r.value or 0) >= cond.min]
         ok = bool(have) if cond.match == "any" else len(have) == len(cond.designations)
-        detail = "; ".join(f"{d}: {len(rooms)} designated" for d, rooms in found.items())
-        return ok, detail, [x for rooms in found.values() for x in rooms]
+        detail = "; ".join(
+            f"{d}: {r.value if r.value is not None else '未填报'} ({r.origin})" for d, r in found.items()
+        )
+        return ok, detail, [f"{d}: {r.source}" for d, r in found.items() if r.source]
     if isinstance(cond, BimModel):
         f = ctx.facts
         ok = f is not None and f.ifc_loaded
@@ -100,22 +171,30 @@ def check(cond: Condition, ctx: SchoolContext) -> tuple[bool, str, list[str]]:
             list(f.ifc_files if f else []),
         )
     if isinstance(cond, AgentsReporting):
-        agents = sorted(a for a, n in (ctx.facts.agents.items() if ctx.facts else []) if n > 0)
+        if ctx.agents is None:
+            return None, "未读取数据库 no store read", []
+        agents = sorted(a for a, n in ctx.agents.items() if n > 0)
         return len(agents) >= cond.min, f"{len(agents)} gateway(s) reported, need ≥{cond.min}", agents
     if isinstance(cond, SchoolDesignation):
         e = ctx.designations.get(cond.designation)
-        return e is not None, f"{cond.designation}: {_entry_ref(e) if e else 'not entered'}", []
+        return e is not None, f"{cond.designation}: {entry_ref(e) if e else 'not entered'}", []
+    if isinstance(cond, InputPositive):
+        v, e = ctx.value(cond.field)
+        if e is None:
+            return None, f"{cond.field}: 未填报 not entered", []
+        return bool(v and v > 0), f"{cond.field}={v}：{entry_ref(e)}", []
     assert isinstance(cond, InputTrue)
-    v, e = ctx.value(cond.field)
-    detail = f"{cond.field}={v} from {_entry_ref(e)}" if e else f"{cond.field}: not entered"
-    return v is True, detail, []
+    stated = [(f, *ctx.value(f)) for f in (cond.field, *cond.also)]
+    given = [(f, v, e) for f, v, e in stated if e is not None]
+    if not given:
+        return None, f"{cond.field}: 未填报 not entered", []
+    detail = "；".join(f"{f}={'是' if v else '否'}：{entry_ref(e)}" for f, v, e in given)
+    return any(v is True for _, v, _ in given), detail, []
 
 
 @dataclass(slots=True)
 class Judgement:
-    status: (
-        str  # met | not_met | reached | not_reached | contribution | not_judged | no_target | not_measured
-    )
+    status: str  # met | not_met | reached | not_reached | contribution | not_judged | no_target | not_measured | no_data
     text_zh: str
     text_en: str
     expected_now: float | None = None  # only a value the plan itself gives for the report year
@@ -127,13 +206,20 @@ _CMP = {">=": float.__ge__, ">": float.__gt__, "<=": float.__le__, "<": float.__
 
 def judge(ind: PlanIndicator, value: float | None, level: Level, year: int) -> Judgement:
     """Judge `value` of a report at `level` in `year` against the plan, never beyond what it says."""
-    if ind.measure is None or value is None:
-        return Judgement("not_measured", "campus-twin 无法采集，需另行填报", "not measured by campus-twin")
+    if ind.measure is None:
+        return Judgement(
+            "not_measured", "campus-twin 无法采集，需另行统计", "not measured or entered in campus-twin"
+        )
+    if value is None:
+        return Judgement(
+            "no_data",
+            "无数据：各校尚未填报或无适用学校",
+            "no data: nothing entered or no school it applies to",
+        )
     t = ind.target
     if t is None:
-        return Judgement(
-            "no_target", "规划未设2025年目标（现状描述）", "no target in the plan (status statement)"
-        )
+        section = ind.citation.section or "现状描述"
+        return Judgement("no_target", f"无目标值（{section}）", f"no target value ({section})")
     where_zh = LEVEL_ZH[t.level]
     if t.level != level:
         if LEVEL_RANK[level] < LEVEL_RANK[t.level] and isinstance(ind.measure, CountSchools):
@@ -172,6 +258,7 @@ class PlanResult:
     denominator: int | None
     judgement: Judgement
     trace: list[dict[str, Any]]
+    lacking: list[str] = field(default_factory=list)  # schools that have not entered what it needs
 
 
 def compute_plan(
@@ -181,50 +268,104 @@ def compute_plan(
     trace: list[dict[str, Any]] = []
     value: float | None = None
     num = den = None
+    lacking: list[str] = []
     if isinstance(m, CountSchools | ShareSchools):
+        among = [
+            c for c in schools if not isinstance(m, ShareSchools) or m.among == "all" or c.school.new_build
+        ]
         n = 0
-        for ctx in schools:
-            ok, detail, names = check(m.where, ctx)
-            n += ok
+        for ctx in among:
+            ok, detail, names = check(m.where, ctx, cfg)
+            n += bool(ok)
+            if ok is None:
+                lacking.append(ctx.school.id)
             trace.append(
                 {
                     "school": ctx.school.id,
                     "name": ctx.school.name,
-                    "counted": ok,
+                    "counted": bool(ok),
                     "detail": detail,
                     "evidence": names,
                 }
             )
-        num, den = n, len(schools)
-        value = float(n) if isinstance(m, CountSchools) else (100.0 * n / len(schools) if schools else None)
+        num, den = n, len(among)
+        if len(lacking) == len(among):  # nobody stated it: no figure, not 0
+            value = None
+        else:
+            value = float(n) if isinstance(m, CountSchools) else 100.0 * n / len(among)
+    elif isinstance(m, TeacherWeightedShare):
+        got = wsum = 0.0
+        for ctx in schools:
+            share, e = ctx.value(m.field)
+            teachers, et = ctx.value("teachers")
+            if share is None or not teachers:
+                lacking.append(ctx.school.id)
+                trace.append(
+                    {"school": ctx.school.id, "name": ctx.school.name, "detail": "未填报 not entered"}
+                )
+                continue
+            got, wsum = got + share * teachers, wsum + teachers
+            trace.append(
+                {
+                    "school": ctx.school.id,
+                    "name": ctx.school.name,
+                    "share": share,
+                    "teachers": teachers,
+                    "detail": f"{entry_ref(e)}；{entry_ref(et)}",
+                }
+            )
+        value = got / wsum if wsum else None
+        num, den = round(got / 100), int(wsum)
     elif isinstance(m, ShareRoomsWith):
         hit = total = 0
         for ctx in schools:
-            if ctx.facts is None or not ctx.facts.ifc_loaded:
+            parts = share_parts(ctx, m, cfg)
+            if parts is None:
+                lacking.append(ctx.school.id)
                 trace.append(
                     {
                         "school": ctx.school.id,
                         "name": ctx.school.name,
                         "rooms": None,
-                        "detail": "no BIM model",
+                        "detail": "无BIM模型且未填报 no model, not entered",
                     }
                 )
                 continue
-            rooms = [r for r in ctx.rooms if r.room_type in m.types]
-            with_flag = [r for r in rooms if r.has(m.flag, cfg)]
-            hit, total = hit + len(with_flag), total + len(rooms)
+            n, d, src, extra = parts
+            hit, total = hit + n, total + d
             trace.append(
-                {
-                    "school": ctx.school.id,
-                    "name": ctx.school.name,
-                    "rooms": len(rooms),
-                    "with_flag": [r.room_number for r in with_flag],
-                    "without_flag": [r.room_number for r in rooms if r not in with_flag],
-                }
+                {"school": ctx.school.id, "name": ctx.school.name, "origin": src, "rooms": d, "with_flag": n}
+                | extra
             )
         num, den = hit, total
         value = 100.0 * hit / total if total else None
-    return PlanResult(ind, value, num, den, judge(ind, value, level, year), trace)
+    return PlanResult(ind, value, num, den, judge(ind, value, level, year), trace, lacking)
+
+
+def share_parts(
+    ctx: SchoolContext, m: ShareRoomsWith, cfg: IndicatorsFile
+) -> tuple[int, int, str, dict[str, Any]] | None:
+    """(rooms with the flag, rooms, origin, trace detail) of one school for a room share. The
+    entered pair (e.g. 多媒体教室数 / 班级数, capped at the rooms) when the school entered both
+    and entered figures win (`cfg.conflicts`) or it has no model; else the model's rooms of
+    `m.types` with the flag; None when neither is known."""
+    a, ea = ctx.value(m.entered.numerator) if m.entered else (None, None)
+    b, eb = ctx.value(m.entered.denominator) if m.entered else (None, None)
+    if a is not None and b and (not ctx.modelled or cfg.conflicts.prefer == "entered"):
+        return min(int(a), int(b)), int(b), "entered", {"detail": f"{entry_ref(ea)}；{entry_ref(eb)}"}
+    if ctx.modelled:
+        rooms = [r for r in ctx.rooms if r.room_type in m.types]
+        with_flag = [r for r in rooms if r.has(m.flag, cfg)]
+        return (
+            len(with_flag),
+            len(rooms),
+            "BIM",
+            {
+                "with_flag_rooms": [r.room_number for r in with_flag],
+                "without_flag_rooms": [r.room_number for r in rooms if r not in with_flag],
+            },
+        )
+    return None
 
 
 @dataclass(slots=True)
@@ -254,10 +395,16 @@ def compute_operational(
             [{"schools": ok, "without": [c.school.id for c in new if c.school.id not in ok]}],
         )
     if op.type == "schools_with_gateways":
-        ok = [
-            c.school.id for c in twins if c.facts is not None and any(n > 0 for n in c.facts.agents.values())
-        ]
+        ok = [c.school.id for c in schools if c.agents and any(n > 0 for n in c.agents.values())]
         return OperationalResult(op, float(len(ok)), len(ok), len(schools), [{"schools": ok}])
+    if op.type == "share_entered":
+        assert op.field is not None
+        yes = [c.school.id for c in schools if c.value(op.field)[0] is True]
+        unknown = [c.school.id for c in schools if c.value(op.field)[1] is None]
+        value = 100.0 * len(yes) / len(schools) if schools else None
+        return OperationalResult(
+            op, value, len(yes), len(schools), [{"schools": yes, "not_entered": unknown}]
+        )
     trace = []
     num = den = 0
     for c in twins:

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from contract.bindings import BindingTable
-from store.base import Agg, SeriesInfo, Store
+from contract.telemetry import SeriesKey
+from store.base import Agg, SeriesInfo, Store, StoredPoint
 from twin.indicators.history import SeriesHistory, grain_ns
 from twin.live import bound_series, declared_roles
 from twin.model import Campus
@@ -92,7 +93,7 @@ def _bound_devices(campus: Campus, table: BindingTable | None) -> dict[str, set[
 def gather_school(
     campus: Campus,
     bindings: BindingTable | None,
-    store: Store,
+    store: Store | None,
     start: int,
     end: int,
     *,
@@ -106,17 +107,18 @@ def gather_school(
     every bound series up to `now_ns` (a period still running is not held against the school).
 
     `bulk` reads history as store-side windows (twin.indicators.history); False reads every
-    raw point (the reference the bulk path is tested and benchmarked against)."""
+    raw point (the reference the bulk path is tested and benchmarked against). `store` None:
+    a report from the model and inputs alone (no readings, no gateways)."""
     interval_ns = int(interval_s * NS)
     until = min(end, now_ns) if now_ns is not None else end
     expected = max(until - start, 0) // interval_ns
     engine = campus_engine(campus.standards, standards, timetable)
     tz = ZoneInfo(standards.timezone)
     grains: dict[tuple[object, ...], int | None] = {}  # per room type and rule: their boundaries
-    infos_all = [i for i in store.series() if i.key.site == campus.id]
+    infos_all = [i for i in store.series() if i.key.site == campus.id] if store is not None else []
     by_room = bound_series(campus, bindings, infos_all)
     declared = declared_roles(campus, bindings, [i for infos in by_room.values() for i in infos])
-    latest = store.latest([i.key for i in infos_all]) if infos_all else {}
+    latest = store.latest([i.key for i in infos_all]) if store is not None and infos_all else {}
     devices = _bound_devices(campus, bindings)
     agents: dict[str, int] = {}
     rooms: list[RoomFacts] = []
@@ -136,6 +138,7 @@ def gather_school(
         histories: dict[object, SeriesHistory] = {}
         facts: dict[object, SeriesFacts] = {}
         for info in infos:
+            assert store is not None  # a room has series only from a store
             histories[info.key] = SeriesHistory(store, info.key, start, end, -1 if bulk else None)
             history = histories[info.key]
             p = latest.get(info.key)
@@ -188,21 +191,40 @@ def gather_school(
         rooms.append(room)
     # a gateway whose devices are not (yet) bound to rooms still reports: count it too
     bound_keys = {i.key for infos in by_room.values() for i in infos}
-    for info in infos_all:
-        p = latest.get(info.key)
-        if info.key in bound_keys or p is None or not p.agent:
-            continue
-        n = sum(w.count for w in store.range(info.key, start, end, every=end - start, agg=Agg.COUNT))
-        if n:
-            agents[p.agent] = agents.get(p.agent, 0) + n
+    unbound = [i for i in infos_all if i.key not in bound_keys]
+    for agent, n in (_agent_counts(store, unbound, latest, start, end) if store is not None else {}).items():
+        agents[agent] = agents.get(agent, 0) + n
     files = sorted({b.source_file for b in campus.buildings})
     return SchoolFacts(campus.id, campus.name, files, rooms, agents, start, end)
 
 
-def _presence(store: Store, infos: list[SeriesInfo], start: int, end: int) -> Presence | None:
+def store_agents(store: Store, sites: list[str], start: int, end: int) -> dict[str, dict[str, int]]:
+    """Per site, the gateways (agents) that sent readings in [start, end) → readings: IoT
+    presence of a school from the store alone, with or without a BIM model."""
+    wanted = set(sites)
+    infos = [i for i in store.series() if i.key.site in wanted]
+    latest = store.latest([i.key for i in infos]) if infos else {}
+    return {s: _agent_counts(store, [i for i in infos if i.key.site == s], latest, start, end) for s in sites}
+
+
+def _agent_counts(
+    store: Store, infos: list[SeriesInfo], latest: dict[SeriesKey, StoredPoint], start: int, end: int
+) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for info in infos:
+        p = latest.get(info.key)
+        if p is None or not p.agent:
+            continue
+        n = sum(w.count for w in store.range(info.key, start, end, every=end - start, agg=Agg.COUNT))
+        if n:
+            out[p.agent] = out.get(p.agent, 0) + n
+    return out
+
+
+def _presence(store: Store | None, infos: list[SeriesInfo], start: int, end: int) -> Presence | None:
     """The room's presence/occupancy sensor readings (raw), if it has such a sensor."""
     occ = [i for i in infos if i.quantity in OCCUPANCY_QUANTITIES]
-    if not occ:
+    if not occ or store is None:
         return None
     series = []
     for i in occ:

@@ -15,12 +15,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.yamlio import load_model
-from twin.indicators.compute import SchoolContext, room_counts
-from twin.indicators.inputs import FORM_SCHOOL_TYPES, SchoolInput, SchoolValues
-from twin.indicators.schema import IndicatorsFile
+from twin.indicators.compute import SchoolContext, entry_ref, resolve_count, share_parts
+from twin.indicators.inputs import FORM_SCHOOL_TYPES, SchoolValues
+from twin.indicators.schema import EnteredPair, IndicatorsFile, ShareRoomsWith
 
 DEFAULT_FORMS = Path(__file__).with_name("forms.yaml")
-Origin = Literal["roster", "BIM", "IoT", "entered", "derived"]
+ORIGIN_ZH: dict[str | None, str] = {
+    "BIM": "BIM模型",
+    "IoT": "物联网（数据库）",
+    "entered": "填报",
+    "BIM+entered": "BIM模型+填报",
+    "entered+BIM": "填报=BIM模型",
+    "roster": "学校名录",
+    "derived": "由填报值计算",
+    "none": "无",
+    None: "未采集",
+}
+Origin = Literal["roster", "BIM", "IoT", "entered", "derived", "BIM+entered"]
 
 
 class _Strict(BaseModel):
@@ -34,6 +45,8 @@ class FormField(_Strict):
     unit: str | None = None
     lines: str = Field(pattern=r"^\d+(-\d+)?$")
     origin: Origin
+    fmt: Literal["text", "int", "num", "pct", "pct100", "bool"] = "text"
+    definition_zh: str | None = Field(default=None, description="口径说明")
 
 
 class SchoolForm(_Strict):
@@ -45,6 +58,7 @@ class SchoolForm(_Strict):
 class DistrictForm(_Strict):
     title_zh: str
     title_en: str
+    header: list[FormField] = Field(default_factory=list)
     types_lines: str
     columns: list[FormField] = Field(min_length=1)
     fields: list[FormField]
@@ -69,6 +83,9 @@ class FormsFile(_Strict):
         for f in self.school_form.fields:
             if f.id not in school_ok and not re.fullmatch(r"funding_\d{4}", f.id):
                 raise ValueError(f"school_form field {f.id!r}: unknown id")
+        for f in self.district_form.header:
+            if f.id not in ("name", "address", "postcode"):
+                raise ValueError(f"district_form header {f.id!r}: unknown id")
         for f in [*self.district_form.columns, *self.district_form.fields]:
             if f.id not in DISTRICT_IDS and not re.fullmatch(r"funding_\d{4}", f.id):
                 raise ValueError(f"district_form field {f.id!r}: unknown id")
@@ -101,11 +118,10 @@ class SchoolSheet:
 
 def _entered(ctx: SchoolContext, name: str) -> tuple[Any, str]:
     v, e = ctx.value(name)
-    return v, _ref(e)
+    return v, entry_ref(e)
 
 
-def _ref(e: SchoolInput | None) -> str:
-    return f"{e.source}（{e.entered_by}，{e.entered_at}，截至 {e.as_of}）" if e else ""
+NOT_APPLICABLE = "不适用"
 
 
 def _ratio(num: float | None, den: float | None) -> str | None:
@@ -115,30 +131,27 @@ def _ratio(num: float | None, den: float | None) -> str | None:
     return f"{num / den:.1f}:1"
 
 
-def _bim_count(ctx: SchoolContext, cfg: IndicatorsFile, key: str) -> tuple[Any, str, str]:
-    if ctx.facts is not None and ctx.facts.ifc_loaded:
-        rooms = room_counts(ctx.rooms, cfg)[key]
-        return len(rooms), "BIM", f"IFC {', '.join(ctx.facts.ifc_files)}: {', '.join(rooms) or '-'}"
-    v, src = _entered(ctx, key)
-    return v, "entered", src
-
-
 def _school_value(ctx: SchoolContext, field_id: str, cfg: IndicatorsFile) -> tuple[Any, str, str]:
     """(value, origin, source) of one form field for one school."""
     if field_id in ("name", "school_type"):
         return (
             (ctx.school.name if field_id == "name" else ctx.school.type),
             "roster",
-            f"roster: {ctx.school.id}",
+            f"学校名录 roster: {ctx.school.id}",
         )
     if field_id in ("multimedia_classrooms", "recording_classrooms", "computer_rooms"):
-        return _bim_count(ctx, cfg, field_id)
+        r = resolve_count(ctx, field_id, cfg)
+        return r.value, r.origin, r.source
     if field_id == "student_computer_ratio":
         return _derived(ctx, "students", "student_terminals")
     if field_id == "teacher_computer_ratio":
         return _derived(ctx, "teachers", "teacher_terminals")
     if field_id.startswith("funding_"):
         return _funding(ctx, int(field_id.removeprefix("funding_")))
+    if field_id == "byod_practice":
+        byod, e = ctx.value("byod")
+        if byod is False:  # the form asks for the practice only of schools that use BYOD
+            return NOT_APPLICABLE, "entered", f"是否采用自带设备=否：{entry_ref(e)}"
     v, src = _entered(ctx, field_id)
     return v, "entered", src
 
@@ -151,14 +164,14 @@ def school_sheet(ctx: SchoolContext, form: SchoolForm, cfg: IndicatorsFile) -> S
 def _derived(ctx: SchoolContext, num: str, den: str) -> tuple[Any, str, str]:
     a, ea = ctx.value(num)
     b, eb = ctx.value(den)
-    return _ratio(a, b), "derived", f"{num}/{den}: {_ref(ea) or '-'}; {_ref(eb) or '-'}"
+    return _ratio(a, b), "derived", f"{num}/{den}：{entry_ref(ea) or '-'}；{entry_ref(eb) or '-'}"
 
 
 def _funding(ctx: SchoolContext, year: int) -> tuple[Any, str, str]:
     for e in ctx.entries:
         f = e.values.funding_wan
         if f is not None and year in f:
-            return f[year], "entered", _ref(e)
+            return f[year], "entered", entry_ref(e)
     return None, "entered", ""
 
 
@@ -191,24 +204,33 @@ def district_sheet(schools: list[SchoolContext], form: DistrictForm, cfg: Indica
     fields = []
     for f in form.fields:
         v: Any = None
-        origin, src = f.origin, ""
+        origin: str = f.origin
+        src = ""
         if f.id.startswith("funding_"):
             year = int(f.id.split("_")[1])
             got = [_funding(c, year)[0] for c in schools]
             lacking = [c.school.id for c, g in zip(schools, got, strict=True) if g is None]
             v = None if lacking else sum(got)
-            src = "sum of the schools' entries" + (f"; missing: {', '.join(lacking)}" if lacking else "")
-        elif f.id in ("multimedia_share", "recording_total"):
-            bim = [c for c in schools if c.facts is not None and c.facts.ifc_loaded]
-            counts = [room_counts(c.rooms, cfg) for c in bim]
-            if f.id == "multimedia_share":
-                homes = [r for c in bim for r in c.rooms if r.room_type in cfg.homeroom_types]
-                mm = [r for r in homes if r.has("multimedia", cfg)]
-                v = 100.0 * len(mm) / len(homes) if homes and len(bim) == len(schools) else None
-                src = f"{len(mm)}/{len(homes)} homerooms multimedia in {len(bim)}/{len(schools)} schools with BIM"
-            else:
-                v = sum(len(c["recording_classrooms"]) for c in counts) if len(bim) == len(schools) else None
-                src = f"{len(bim)}/{len(schools)} schools with BIM"
+            src = "各校填报之和 sum of the schools' entries" + (
+                f"；缺 missing：{', '.join(lacking)}" if lacking else ""
+            )
+        elif f.id == "recording_total":
+            got = [(c, resolve_count(c, "recording_classrooms", cfg)) for c in schools]
+            lacking = [c.school.id for c, r in got if r.value is None]
+            v = None if lacking else sum(r.value for _, r in got)
+            origin = _origins([r.origin for _, r in got])
+            src = "各校录播教室数之和：" + "；".join(
+                f"{c.school.id} {r.value if r.value is not None else '缺'}（{ORIGIN_ZH.get(r.origin, r.origin)}）"
+                for c, r in got
+            )
+        elif f.id == "multimedia_share":
+            parts = [(c, _multimedia_parts(c, cfg)) for c in schools]
+            lacking = [c.school.id for c, p in parts if p is None]
+            mm = sum(p[0] for _, p in parts if p is not None)
+            rooms = sum(p[1] for _, p in parts if p is not None)
+            v = 100.0 * mm / rooms if rooms and not lacking else None
+            origin = _origins([p[2] for _, p in parts if p is not None])
+            src = f"多媒体教室 {mm} / 班级教室 {rooms}" + (f"；缺：{', '.join(lacking)}" if lacking else "")
         elif f.id in ("teacher_computer_ratio", "student_computer_ratio"):
             num, den = (
                 ("teachers", "teacher_terminals")
@@ -218,16 +240,34 @@ def district_sheet(schools: list[SchoolContext], form: DistrictForm, cfg: Indica
             a, la = _sum(schools, num)
             b, lb = _sum(schools, den)
             v = _ratio(a, b)
-            src = f"sum {num} / sum {den}" + (
-                f"; missing: {', '.join(sorted(set(la + lb)))}" if la or lb else ""
+            src = f"各校 {num} 之和 / {den} 之和" + (
+                f"；缺 missing：{', '.join(sorted(set(la + lb)))}" if la or lb else ""
             )
         else:  # teacher-weighted shares of the schools' entries
             pairs = [(c.value(f.id)[0], c.value("teachers")[0]) for c in schools]
             if all(s is not None and n for s, n in pairs):
                 v = sum(s * n for s, n in pairs) / sum(n for _, n in pairs)
-            src = "teacher-weighted mean of the schools' entries"
+            src = "各校填报值按专任教师数加权平均 teacher-weighted mean of the schools' entries"
         fields.append(FieldValue(f.id, f.label, v, origin, src))
     missing += [f.label for f in fields if f.missing]
     if others:
         missing.append(f"schools of other types (only in 合计): {', '.join(others)}")
     return DistrictSheet(rows, fields, missing)
+
+
+def _origins(origins: list[str]) -> str:
+    """One origin for a district figure made of the schools' figures."""
+    parts = {p for o in origins for p in o.split("+") if p in ("BIM", "entered")}
+    return "+".join(sorted(parts)) or "entered"
+
+
+def _multimedia_parts(ctx: SchoolContext, cfg: IndicatorsFile) -> tuple[int, int, str] | None:
+    """多媒体教室 / 班级教室 of one school, by the plan's own multimedia share (`share_parts`)."""
+    m = ShareRoomsWith(
+        type="share_rooms_with",
+        types=list(cfg.homeroom_types),
+        flag="multimedia",
+        entered=EnteredPair(numerator="multimedia_classrooms", denominator="classes"),
+    )
+    parts = share_parts(ctx, m, cfg)
+    return None if parts is None else (parts[0], parts[1], parts[2])

@@ -1,23 +1,16 @@
 """The school roster (every school of the jurisdiction: the denominator of every share) and the
-manual inputs (dated, sourced figures the building and sensors cannot tell).
-
-Both are YAML loaded through `contract.yamlio`, so a wrong field is reported as
-`file:line:col: field …`; cross-file checks (a school not in the roster, a figure entered twice
-for the same date, an unknown equipment flag) name the line too.
+manual inputs (dated, sourced figures the building and sensors cannot tell): the models and the
+pure plausibility rules. Reading and checking files is `twin.indicators.loading`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contract.yamlio import ConfigError, format_loc, load_yaml, locate, validate_doc
-from twin.indicators.schema import IndicatorsFile, Level
+from twin.indicators.schema import Level
 
 # The rows of 区域内中小学校简况 (gx-2023-23 附件1, l.47-84), in the form's order.
 SchoolType = Literal["小学", "教学点", "初中", "普通高中", "九年一贯制学校", "完全中学", "其他"]
@@ -37,9 +30,19 @@ class Provenance(_Strict):
 
 
 class Jurisdiction(_Strict):
+    """The reporting body. Its place (`name`, `city`, `province`) selects the plan sets that
+    apply: a plan's region must be one of them (docs/indicators.md, "Regions")."""
+
     level: Level
     name: str
     city: str | None = None
+    province: str | None = None
+    address: str | None = Field(default=None, description="通讯地址 (附件1)")
+    postcode: str | None = Field(default=None, pattern=r"^\d{6}$", description="邮编 (附件1)")
+
+    @property
+    def places(self) -> set[str]:
+        return {p for p in (self.name, self.city, self.province) if p}
 
 
 class RosterSchool(_Strict):
@@ -61,8 +64,11 @@ class Roster(_Strict):
 
 
 class SchoolValues(_Strict):
-    """Figures of the Guangxi 学校简况 (gx-2023-23 附件2) and the plan that only people know."""
+    """Figures of the Guangxi 学校简况 (gx-2023-23 附件2) and the plan that only people know.
+    Room counts may also come from the BIM model: `forms.yaml` `conflicts` says which wins."""
 
+    address: str | None = Field(default=None, description="通讯地址")
+    postcode: str | None = Field(default=None, pattern=r"^\d{6}$", description="邮编")
     classes: int | None = Field(default=None, ge=0, description="班级数 (teaching classes: enrolment)")
     students: int | None = Field(default=None, ge=0, description="在校学生数")
     teachers: int | None = Field(default=None, ge=0, description="专任教师数")
@@ -77,9 +83,22 @@ class SchoolValues(_Strict):
     )
     digital_textbook_teacher_share: float | None = Field(default=None, ge=0, le=100)
     teacher_it_training_coverage: float | None = Field(default=None, ge=0, le=100)
-    multimedia_classrooms: int | None = Field(default=None, ge=0, description="only used without a BIM model")
-    recording_classrooms: int | None = Field(default=None, ge=0, description="only used without a BIM model")
-    computer_rooms: int | None = Field(default=None, ge=0, description="only used without a BIM model")
+    multimedia_classrooms: int | None = Field(default=None, ge=0, description="多媒体教室数")
+    recording_classrooms: int | None = Field(default=None, ge=0, description="录播教室数")
+    computer_rooms: int | None = Field(default=None, ge=0, description="计算机教室数")
+    smart_classrooms: int | None = Field(default=None, ge=0, description="认定的智慧教室数 (sz-14fyp 序号2)")
+    new_labs: int | None = Field(default=None, ge=0, description="认定的新型实验室数 (sz-14fyp 序号2)")
+    smart_campus_compliant: bool | None = Field(
+        default=None, description="新建、改扩建学校智慧校园达标 (sz-14fyp 序号1)"
+    )
+    blended_teaching: bool | None = Field(default=None, description="实现线上线下混合式教学 (sz-14fyp 序号8)")
+    teachers_digital_design_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="能够运用数字化教学资源进行教学设计的教师比例 % (sz-14fyp 序号11)",
+    )
+    wireless_deployed: bool | None = Field(default=None, description="部署了无线网络 (sz-14fyp l.46-48)")
 
 
 class SchoolInput(Provenance):
@@ -96,6 +115,12 @@ class RoomInput(Provenance):
     room: str = Field(description="room number (IFC Name)")
     designations: list[str] = Field(default_factory=list)
     equipment: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("room", mode="before")
+    @classmethod
+    def _room_number(cls, v: Any) -> Any:
+        """`room: 301` in YAML is a number; the room is named 301 all the same."""
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 SurveyItem = Literal["uniformity", "ugr", "ra", "cct", "desk_illuminance", "blackboard_illuminance"]
@@ -134,137 +159,39 @@ class ManualInputs(_Strict):
         return sorted((e for e in self.schools if e.school == school_id), key=lambda e: e.as_of, reverse=True)
 
 
-def _missing(path: str | Path, what: str) -> ConfigError:
-    return ConfigError(str(path), [f"{path}: {what} file not found"])
-
-
-def load_roster(path: str | Path) -> Roster:
-    if not Path(path).is_file():
-        raise _missing(path, "roster")
-    doc = load_yaml(path)
-    if doc is None:
-        raise ConfigError(str(path), [f"{path}: file is empty"])
-    roster = validate_doc(Roster, doc, str(path))
-    problems, seen = [], set()
-    for i, s in enumerate(roster.schools):
-        if s.id in seen:
-            problems.append(_at(path, doc, ["schools", i, "id"], f"school id {s.id!r} listed twice"))
-        seen.add(s.id)
-    if problems:
-        raise ConfigError(str(path), problems)
-    return roster
-
-
-def load_inputs(
-    paths: str | Path | Sequence[str | Path], roster: Roster, cfg: IndicatorsFile
-) -> ManualInputs:
-    """Manual inputs from one or more files (YAML: every section; CSV: school entries, one row
-    each, see `inputs_csv`), checked against the roster, the known flags and designations, and
-    each other: one figure entered twice for the same school and date is an error naming both."""
-    from twin.indicators.inputs_csv import load_school_rows
-
-    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
-    ids = {s.id for s in roster.schools}
-    merged: dict[str, list[Any]] = {"schools": [], "rooms": [], "eye_surveys": []}
-    where: list[dict[str, tuple[str, str]]] = []  # per school entry: field → (file:line:col, field path)
-    problems: list[str] = []
-    for path in files:
-        if not path.is_file():
-            problems.append(f"{path}: inputs file not found")
-            continue
-        try:
-            if path.suffix.lower() == ".csv":
-                entries, locs = load_school_rows(path)
-                merged["schools"] += entries
-                where += locs
-                continue
-            doc = load_yaml(path)
-            if doc is None:
-                raise ConfigError(str(path), [f"{path}: file is empty"])
-            part = validate_doc(ManualInputs, doc, str(path))
-        except ConfigError as exc:
-            problems += exc.problems
-            continue
-        for section in merged:
-            merged[section] += getattr(part, section)
-        where += [
-            {
-                "school": (_pos(path, doc, ["schools", i, "school"]), f"schools[{i}].school"),
-                "designations": (
-                    _pos(path, doc, ["schools", i, "designations"]),
-                    f"schools[{i}].designations",
-                ),
-            }
-            | {
-                n: (_pos(path, doc, ["schools", i, "values", n]), f"schools[{i}].values.{n}")
-                for n in e.values.model_fields_set
-            }
-            for i, e in enumerate(part.schools)
-        ]
-        problems += _room_problems(path, doc, part, cfg)
-        for section in ("rooms", "eye_surveys"):
-            for i, item in enumerate(getattr(part, section)):
-                if item.school not in ids:
-                    problems.append(
-                        _at(path, doc, [section, i, "school"], f"school {item.school!r} is not in the roster")
-                    )
-    inputs = ManualInputs(**merged)
-    seen: dict[tuple[str, dt.date, str], str] = {}
-    for e, loc in zip(inputs.schools, where, strict=True):
-        if e.school not in ids:
-            pos, label = loc["school"]
-            problems.append(f"{pos}: field {label}: school {e.school!r} is not in the roster")
-        for d in e.designations:
-            if d not in cfg.school_designations:
-                pos, label = loc["designations"]
-                known = ", ".join(cfg.school_designations)
-                problems.append(f"{pos}: field {label}: unknown school designation {d!r}: use one of {known}")
-        for name in sorted(e.values.model_fields_set):
-            key = (e.school, e.as_of, name)
-            pos, label = loc[name]
-            if key in seen:
-                problems.append(
-                    f"{pos}: field {label}: {name} of {e.school} as of {e.as_of} already entered at {seen[key]}"
-                )
-            seen.setdefault(key, pos)
-    if problems:
-        raise ConfigError(", ".join(str(f) for f in files), sorted(problems, key=_file_order))
-    return inputs
-
-
-def _file_order(problem: str) -> tuple[str, int, int]:
-    """Problems in file, line, column order (numeric)."""
-    m = re.match(r"(.*?):(\d+)(?::(\d+))?: ", problem)
-    return (m.group(1), int(m.group(2)), int(m.group(3) or 0)) if m else (problem, 0, 0)
-
-
-def _room_problems(path: Path, doc: Any, inputs: ManualInputs, cfg: IndicatorsFile) -> list[str]:
-    """Designations and equipment flags of `rooms:` that indicators.yaml does not know."""
-    problems: list[str] = []
-    for i, r in enumerate(inputs.rooms):
-        for j, d in enumerate(r.designations):
-            problems += _unknown(
-                path, doc, ["rooms", i, "designations", j], d, cfg.designations, "designation"
+def plausibility(v: SchoolValues) -> list[tuple[str, str, str, str, str]]:
+    """Figures of one entry that cannot all be true: (field, zh, en, fix_zh, fix_en). Bounds
+    are wide on purpose (a 教学点 has a handful of pupils, a special school few per teacher):
+    they catch a typo or a swapped column, not an unusual school."""
+    out = []
+    if v.teachers is not None and v.students is not None and v.teachers > v.students:
+        out.append(
+            (
+                "teachers",
+                f"专任教师数 {v.teachers} 多于在校学生数 {v.students}",
+                f"{v.teachers} teachers for {v.students} students",
+                "核对两栏是否填反或多打了一位",
+                "check for swapped columns or an extra digit",
             )
-        for f in r.equipment:
-            problems += _unknown(path, doc, ["rooms", i, "equipment", f], f, cfg.equipment, "equipment flag")
-    return problems
-
-
-def _pos(path: str | Path, doc: Any, loc: list[str | int]) -> str:
-    pos = locate(doc, loc)
-    return f"{path}:{pos[0]}:{pos[1]}" if pos else str(path)
-
-
-def _unknown(
-    path: Path, doc: Any, loc: list[str | int], name: str, known: Mapping[str, object], what: str
-) -> list[str]:
-    return (
-        []
-        if name in known
-        else [_at(path, doc, loc, f"unknown {what} {name!r}: use one of {', '.join(known)}")]
-    )
-
-
-def _at(path: str | Path, doc: Any, loc: list[str | int], msg: str) -> str:
-    return f"{_pos(path, doc, loc)}: field {format_loc(loc)}: {msg}"
+        )
+    if v.classes and v.students is not None and v.students / v.classes > 100:
+        out.append(
+            (
+                "students",
+                f"平均每班 {v.students / v.classes:.0f} 名学生（{v.students} 人 / {v.classes} 班）",
+                f"{v.students / v.classes:.0f} students per class",
+                "核对在校学生数与班级数",
+                "check students and classes",
+            )
+        )
+    if v.classes is not None and v.students is not None and v.classes > v.students:
+        out.append(
+            (
+                "classes",
+                f"班级数 {v.classes} 多于在校学生数 {v.students}",
+                f"{v.classes} classes for {v.students} students",
+                "核对两栏是否填反",
+                "check for swapped columns",
+            )
+        )
+    return out

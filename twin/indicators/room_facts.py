@@ -97,3 +97,23 @@ def campus_room_facts(campus: Campus, cfg: IndicatorsFile, inputs: ManualInputs 
                 fact.suggestions.append(f"{d.zh} {d.en}? named {names!r}")
         out.append(fact)
     return out
+
+
+def entered_room_facts(school: str, inputs: ManualInputs | None) -> list[RoomFact]:
+    """Rooms of a school without a model, from the inputs file alone (designations, equipment):
+    they count wherever a room fact counts, with the entry as evidence."""
+    out = []
+    for r in inputs.rooms if inputs else []:
+        if r.school != school:
+            continue
+        where = f"inputs ({r.source}, {r.entered_by}, {r.entered_at})"
+        out.append(
+            RoomFact(
+                "",
+                r.room,
+                None,
+                {f: where for f, on in r.equipment.items() if on},
+                dict.fromkeys(r.designations, where),
+            )
+        )
+    return out

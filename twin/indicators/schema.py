@@ -13,14 +13,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IndicatorType = Literal["约束性", "预期性"]
-Level = Literal["city", "district", "school"]
-LEVEL_ZH: dict[str, str] = {"city": "全市", "district": "区", "school": "学校"}
-LEVEL_RANK: dict[str, int] = {"school": 0, "district": 1, "city": 2}
+Level = Literal["province", "city", "district", "school"]
+LEVEL_ZH: dict[str, str] = {"province": "全省（区）", "city": "全市", "district": "区", "school": "学校"}
+LEVEL_RANK: dict[str, int] = {"school": 0, "district": 1, "city": 2, "province": 3}
 Comparator = Literal[">=", ">", "<=", "<", "="]
 ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_CJK_SPACE = re.compile(f"\\s+(?=[{_CJK}])|(?<=[{_CJK}])\\s+")
 
 
 class _Strict(BaseModel):
@@ -35,6 +37,9 @@ class Document(_Strict):
     title_en: str
     issuer: str
     year: int
+    region: str = Field(
+        description="where the document applies (深圳市, 广西壮族自治区): matched against the roster's jurisdiction"
+    )
 
 
 class Citation(_Strict):
@@ -43,6 +48,12 @@ class Citation(_Strict):
     row: int | None = Field(default=None, description="序号 in the plan's indicator table")
     section: str | None = Field(default=None, description="e.g. 发展现状, 主要指标表")
     wording: str = Field(min_length=1, description="the plan's words, restored to reading order")
+    printed: list[str] | None = Field(
+        default=None,
+        description="the same characters as they stand in the plain-text copy when its extraction "
+        "scrambled them (004): the citation test finds `printed` on the cited lines as a character "
+        "sequence and checks `wording` uses exactly its characters",
+    )
 
 
 class Baseline(_Strict):
@@ -65,7 +76,8 @@ class Target(_Strict):
 
 class Designated(_Strict):
     """The school has ≥ `min` rooms explicitly designated one of `designations` (pset value,
-    classification or the inputs file; never the model's inference)."""
+    classification or the inputs file; never the model's inference), or has entered that
+    many (`<designation>s`, e.g. smart_classrooms; indicators.yaml `conflicts` when both)."""
 
     type: Literal["designated_rooms"]
     designations: list[str] = Field(min_length=1)
@@ -94,14 +106,24 @@ class SchoolDesignation(_Strict):
 
 
 class InputTrue(_Strict):
-    """An entered yes/no field of the school is yes (e.g. wireless_full_coverage)."""
+    """An entered yes/no field of the school is yes (e.g. wireless_deployed), or one of `also`
+    (a stronger statement that implies it, e.g. wireless_full_coverage)."""
 
     type: Literal["input_true"]
+    field: str
+    also: list[str] = Field(default_factory=list)
+
+
+class InputPositive(_Strict):
+    """An entered figure of the school is given and > 0 (e.g. bandwidth_mbps)."""
+
+    type: Literal["input_positive"]
     field: str
 
 
 Condition = Annotated[
-    Designated | BimModel | AgentsReporting | SchoolDesignation | InputTrue, Field(discriminator="type")
+    Designated | BimModel | AgentsReporting | SchoolDesignation | InputTrue | InputPositive,
+    Field(discriminator="type"),
 ]
 
 
@@ -111,10 +133,27 @@ class CountSchools(_Strict):
 
 
 class ShareSchools(_Strict):
-    """Percent of the roster's schools (the denominator: every school, twin or not)."""
+    """Percent of the roster's schools (the denominator: every school, twin or not; `among:
+    new_build` only the roster's 新建/改扩建 schools)."""
 
     type: Literal["share_schools"]
     where: Condition
+    among: Literal["all", "new_build"] = "all"
+
+
+class TeacherWeightedShare(_Strict):
+    """Percent of teachers over the schools: each school's entered percent `field` weighted by
+    its entered 专任教师数."""
+
+    type: Literal["teacher_weighted_share"]
+    field: str
+
+
+class EnteredPair(_Strict):
+    """For a school without a model: the entered figures whose ratio stands for the share."""
+
+    numerator: str
+    denominator: str
 
 
 class ShareRoomsWith(_Strict):
@@ -123,9 +162,12 @@ class ShareRoomsWith(_Strict):
     type: Literal["share_rooms_with"]
     types: list[str] = Field(min_length=1)
     flag: str
+    entered: EnteredPair | None = Field(default=None, description="schools without a model")
 
 
-Measure = Annotated[CountSchools | ShareSchools | ShareRoomsWith, Field(discriminator="type")]
+Measure = Annotated[
+    CountSchools | ShareSchools | ShareRoomsWith | TeacherWeightedShare, Field(discriminator="type")
+]
 
 
 class PlanIndicator(_Strict):
@@ -140,7 +182,14 @@ class PlanIndicator(_Strict):
     target: Target | None = None
     measure: Measure | None = Field(default=None, description="None: campus-twin cannot measure it")
     origin: Literal["BIM", "IoT", "entered", "BIM+entered"] | None = None
-    definition_note: str | None = None
+    definition_note: str | None = Field(default=None, description="口径说明 in Chinese")
+    definition_note_en: str | None = None
+
+    @field_validator("definition_note")
+    @classmethod
+    def _join_folded_chinese(cls, v: str | None) -> str | None:
+        """A folded YAML scalar turns line breaks into spaces; Chinese takes none."""
+        return _CJK_SPACE.sub("", v) if v else v
 
     @model_validator(mode="after")
     def _measured_has_origin(self) -> PlanIndicator:
@@ -163,8 +212,10 @@ class Operational(_Strict):
         "schools_with_gateways",
         "bim_schools",
         "new_build_bim_schools",
+        "share_entered",
     ]
-    note: str | None = None
+    field: str | None = Field(default=None, description="share_entered: the entered yes/no field")
+    note: str | None = Field(default=None, description="说明 in Chinese")
     citation: Citation | None = Field(default=None, description="the text that motivates it (never a target)")
 
 
@@ -193,6 +244,14 @@ class Designation(_Strict):
     )
 
 
+class ConflictRule(_Strict):
+    """Which figure wins when an entered count and the BIM model's count disagree."""
+
+    prefer: Literal["entered", "BIM"]
+    rule_zh: str
+    rule_en: str
+
+
 class IndicatorsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -213,6 +272,8 @@ class IndicatorsFile(BaseModel):
     multimedia_room_types: list[str] = Field(
         default_factory=list, description="typed multimedia whatever the equipment"
     )
+    conflicts: ConflictRule
+    default_region: str = Field(description="the plans used when a roster names no known region (flagged)")
     plan_indicators: list[PlanIndicator] = Field(min_length=1)
     operational: list[Operational] = Field(default_factory=list)
     eyecare_rule: str = Field(description="the standards rule whose verdicts make the 护眼 section")
@@ -239,6 +300,8 @@ class IndicatorsFile(BaseModel):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate indicator ids: {dup}")
+        if self.default_region not in {d.region for d in self.documents.values()}:
+            raise ValueError(f"default_region {self.default_region!r} is no document's region")
         for ind in self.plan_indicators:
             if ind.citation.doc not in self.documents:
                 raise ValueError(f"{ind.id}: citation.doc {ind.citation.doc!r} is not in documents")
@@ -251,6 +314,13 @@ class IndicatorsFile(BaseModel):
             if isinstance(m, ShareRoomsWith) and m.flag not in self.equipment and m.flag != "multimedia":
                 raise ValueError(f"{ind.id}: unknown equipment flag {m.flag!r}")
         return self
+
+    def region_of(self, ind: PlanIndicator) -> str:
+        return self.documents[ind.citation.doc].region
+
+    def applicable(self, places: set[str]) -> list[PlanIndicator]:
+        """The plan indicators of the regions a jurisdiction is in (its name, city or province)."""
+        return [i for i in self.plan_indicators if self.region_of(i) in places]
 
     def type_zh(self, key: str | None) -> str:
         """The room type's Chinese label from the one room-type table (twin/rules/room_types.yaml)."""

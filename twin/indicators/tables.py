@@ -8,18 +8,18 @@ text MISSING (缺项), never an empty cell.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 from twin.indicators.build import DistrictReport
 from twin.indicators.compute import OperationalResult, PlanResult, RuleCompliance, SchoolReport, WorstRoom
 from twin.indicators.eyecare import EyeCareRoom, EyeCareSchool
-from twin.indicators.forms import FormsFile
+from twin.indicators.forms import ORIGIN_ZH, FieldValue, FormsFile
 from twin.indicators.inputs import SURVEY_ITEMS
 from twin.indicators.room_facts import RoomFact
 from twin.indicators.schema import LEVEL_ZH, IndicatorsFile
 
-Fmt = Literal["text", "int", "num", "pct", "bool"]
+Fmt = Literal["text", "int", "num", "pct", "pct100", "bool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +35,25 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
+class Cell:
+    """A value whose format is its own (a vertical form mixes counts, percentages, yes/no);
+    `missing` is the reason a blank form cell is blank."""
+
+    value: Any
+    fmt: Fmt = "text"
+    missing: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Table:
     key: str  # file/sheet-safe id
     title_zh: str
     title_en: str
     columns: list[Column]
     rows: list[list[Any]]
+    note: str = ""  # shown under the title (a rule, the form's header lines)
+    sheet: str | None = None  # XLSX sheet (tables sharing one are stacked); None: its own, title_zh
+    page: bool = False  # HTML/print: starts a new page (a form as printed)
 
 
 MISSING = "【缺项 missing】"
@@ -50,10 +63,6 @@ def cite(cfg: IndicatorsFile, doc: str, lines: str, row: int | None = None) -> s
     """'深圳市教育信息化“十四五”规划 (004_….txt) l.302-307 序号2'."""
     d = cfg.documents[doc]
     return f"{d.title_zh}（{d.file}）l.{lines}" + (f" 序号{row}" if row is not None else "")
-
-
-def _or_missing(v: Any) -> Any:
-    return MISSING if v is None else ("是" if v is True else "否" if v is False else v)
 
 
 R = TypeVar("R")
@@ -86,33 +95,102 @@ def _target(r: PlanResult) -> str:
     return f"{t.value:g}（{t.year}，{LEVEL_ZH[t.level]}）" if t is not None else "规划未设目标"
 
 
+def _row_order(r: PlanResult) -> tuple[int, int]:
+    """序号 order; statements outside the table (no 序号) after the table's rows."""
+    row = r.indicator.citation.row
+    return (0, row) if row is not None else (1, 0)
+
+
+def _value_cell(r: PlanResult) -> Cell:
+    ind = r.indicator
+    if ind.measure is None:
+        return Cell("—")  # not a figure campus-twin holds: the judgement column says so
+    if r.value is None:
+        return Cell(None, "text", "无数据：各校尚未填报")
+    if ind.unit_zh == "%":
+        return Cell(r.value, "pct100")
+    return Cell(r.value, "int" if float(r.value).is_integer() else "num")
+
+
+def _counted(r: PlanResult) -> str:
+    if r.numerator is None:
+        return ""
+    out = f"{r.numerator}/{r.denominator}"
+    return out + (f"\n未填报 {len(r.lacking)} 所：{'、'.join(r.lacking)}" if r.lacking else "")
+
+
 def plan_table(rep: DistrictReport, cfg: IndicatorsFile) -> Table:
     cells: Cells[PlanResult] = [
-        (Column("序号", "Row", "int", 6), lambda r: r.indicator.citation.row),
-        (Column("指标", "Indicator", width=34), lambda r: f"{r.indicator.name_zh}\n{r.indicator.name_en}"),
-        (Column("类型", "Type", width=8), lambda r: r.indicator.type or "现状（表外）"),
-        (Column("单位", "Unit", width=6), lambda r: r.indicator.unit_zh),
-        (Column("基线（年）", "Baseline (year)", width=14), _baseline),
-        (Column("当前值", "Current", "num", 10), lambda r: r.value),
+        (Column("序号", "Row", "int", 5), lambda r: r.indicator.citation.row),
+        (Column("指标", "Indicator", width=30), lambda r: f"{r.indicator.name_zh}\n{r.indicator.name_en}"),
         (
-            Column("计数", "Counted / of", width=10),
-            lambda r: f"{r.numerator}/{r.denominator}" if r.numerator is not None else "",
+            Column("类型", "Type", width=8),
+            lambda r: r.indicator.type or r.indicator.citation.section or "现状（表外）",
         ),
-        (Column("目标（年，层级）", "Target (year, level)", width=18), _target),
+        (Column("单位", "Unit", width=5), lambda r: r.indicator.unit_zh),
+        (Column("基线（年）", "Baseline (year)", width=11), _baseline),
+        (Column("当前值", "Current", width=9), _value_cell),
+        (Column("计数", "Counted / of", width=14), _counted),
+        (Column("目标（年，层级）", "Target (year, level)", width=14), _target),
         (
-            Column(f"评判（本报告：{rep.jurisdiction.name}）", "Judgement", width=34),
+            Column(f"评判（本报告：{rep.jurisdiction.name}）", "Judgement", width=26),
             lambda r: f"{r.judgement.text_zh}\n{r.judgement.text_en}",
         ),
-        (Column("数据来源", "Measured / entered", width=12), lambda r: r.indicator.origin or "未采集"),
-        (
-            Column("出处", "Source", width=26),
-            lambda r: cite(
-                cfg, r.indicator.citation.doc, r.indicator.citation.lines, r.indicator.citation.row
-            ),
-        ),
-        (Column("口径说明", "Definition", width=60), lambda r: r.indicator.definition_note or ""),
+        (Column("数据来源", "Source", width=10), lambda r: ORIGIN_ZH.get(r.indicator.origin, "未采集")),
     ]
-    return table("plan", "规划指标", "Plan indicators", cells, rep.plan_indicators)
+    rows = sorted(rep.plan_indicators, key=_row_order)
+    regions = "、".join(rep.regions) or "（未注明）"
+    return replace(
+        table("plan", "规划指标", "Plan indicators", cells, rows), note=f"适用地区 regions：{regions}"
+    )
+
+
+def definitions_table(rep: DistrictReport, cfg: IndicatorsFile) -> Table:
+    """口径说明 and 依据 of every plan row, in Chinese, apart from the numbers so both stay readable."""
+
+    def basis(r: PlanResult) -> str:
+        c = r.indicator.citation
+        return f"{cite(cfg, c.doc, c.lines, c.row)}：“{c.wording}”"
+
+    cells: Cells[PlanResult] = [
+        (Column("序号", "Row", "int", 5), lambda r: r.indicator.citation.row),
+        (Column("指标", "Indicator", width=28), lambda r: r.indicator.name_zh),
+        (Column("口径说明", "Definition", width=60), lambda r: r.indicator.definition_note or "按规划原文"),
+        (Column("依据", "Source (document, line, wording)", width=44), basis),
+    ]
+    rows = sorted(rep.plan_indicators, key=_row_order)
+    return table("definitions", "口径说明与依据", "Definitions and sources", cells, rows)
+
+
+def problems_table(rep: DistrictReport) -> Table:
+    """What the officer should know before submitting: stale figures, schools outside the
+    roster, a roster without a place — the same list as report.json `problems` and stderr."""
+    cells: Cells[str] = [(Column("提示", "Notice", width=100), lambda p: p)]
+    return table("problems", "提示", "Notices", cells, rep.problems)
+
+
+def conflicts_table(rep: DistrictReport) -> Table:
+    cells: Cells[Any] = [
+        (Column("学校", "School", width=14), lambda c: c.school),
+        (Column("栏目", "Field", width=16), lambda c: FIELD_ZH.get(c.field, c.field)),
+        (Column("填报值", "Entered", "int", 9), lambda c: c.entered),
+        (Column("BIM计数", "BIM count", "int", 9), lambda c: c.bim),
+        (Column("差值（填报−BIM）", "Difference", "int", 10), lambda c: c.difference),
+        (Column("采用", "Used", width=8), lambda c: ORIGIN_ZH[c.chosen]),
+        (Column("填报依据", "Entered from", width=34), lambda c: c.entered_source),
+        (Column("BIM依据", "Counted in", width=34), lambda c: c.bim_source),
+    ]
+    t = table("conflicts", "来源冲突", "Entered vs BIM conflicts", cells, rep.conflicts)
+    return replace(t, note="规则 rule：" + rep.conflict_rule)
+
+
+FIELD_ZH = {
+    "multimedia_classrooms": "多媒体教室数",
+    "recording_classrooms": "录播教室数",
+    "computer_rooms": "计算机教室数",
+    "smart_classrooms": "智慧教室数",
+    "new_labs": "新型实验室数",
+}
 
 
 def _operational_note(cfg: IndicatorsFile, o: OperationalResult) -> str:
@@ -196,45 +274,102 @@ def _each(parents: Iterable[P], attr: str) -> list[tuple[P, Any]]:
     return [(p, c) for p in parents for c in getattr(p, attr)]
 
 
-def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
-    sf = forms.school_form
-    school = Table(
-        "form_school",
-        "学校基本信息",
-        sf.title_en,
-        [Column(f.label + (f"（{f.unit}）" if f.unit else ""), f.en, width=14) for f in sf.fields]
-        + [Column("缺项", "Missing", width=40)],
-        [[_or_missing(v.value) for v in s.fields] + ["、".join(s.missing) or "无"] for s in rep.school_forms],
+def _why_missing(v: FieldValue) -> str:
+    """The reason a form cell is blank, as the person who must fill it reads it."""
+    if v.origin == "derived":
+        return "缺少计算所需的填报值（见依据列）"
+    if v.id in ("multimedia_classrooms", "recording_classrooms", "computer_rooms"):
+        return f"无BIM模型且未填报：在填报文件中填写 {v.id}"
+    return f"未填报：在填报文件中填写 {v.id}"
+
+
+def _form_cell(v: FieldValue, fmt: Fmt) -> Cell:
+    return Cell(
+        v.value, fmt if not isinstance(v.value, str) else "text", _why_missing(v) if v.missing else None
     )
-    by_field: Cells[tuple[Any, Any]] = [
-        (Column("学校", "School", width=16), lambda x: x[0].school),
-        (Column("栏目", "Field", width=30), lambda x: x[1].label),
-        (Column("值", "Value", width=14), lambda x: _or_missing(x[1].value)),
-        (Column("来源类别", "Origin", width=10), lambda x: x[1].origin),
-        (Column("依据", "Source", width=60), lambda x: x[1].source),
+
+
+def _form_rows(values: Iterable[tuple[str, FieldValue, Fmt]]) -> list[list[Any]]:
+    return [
+        [label, _form_cell(v, fmt), ORIGIN_ZH.get(v.origin, v.origin), v.source] for label, v, fmt in values
     ]
-    source = table(
-        "form_sources",
-        "填报来源",
-        "Where each form value comes from",
-        by_field,
-        _each(rep.school_forms, "fields"),
-    )
+
+
+_FORM_COLUMNS = [
+    Column("栏目", "Field", width=34),
+    Column("填报值", "Value", width=18),
+    Column("来源", "Origin", width=12),
+    Column("依据 / 缺项原因", "Source / why missing", width=60),
+]
+
+
+def form_tables(rep: DistrictReport, forms: FormsFile) -> list[Table]:
+    """附件1 and each school's 附件2 laid out as printed: one field per row, top to bottom, each
+    school's form on its own page (HTML) and sheet (XLSX)."""
+    sf, df = forms.school_form, forms.district_form
+    fmts = {f.id: f.fmt for f in sf.fields}
+    units = {f.id: f"（{f.unit}）" if f.unit else "" for f in sf.fields}
+    out = []
+    sheets: set[str] = set()
+    for s in rep.school_forms:
+        name = next((v.value for v in s.fields if v.id == "name"), s.school) or s.school
+        sheet = f"附件2 {name}"[:31]
+        if sheet in sheets:  # two long names alike in their first 28 characters: the id tells them apart
+            sheet = f"附件2 {s.school}"[:31]
+        sheets.add(sheet)
+        missing = "、".join(s.missing) or "无"
+        out.append(
+            Table(
+                f"form_school_{s.school}",
+                f"附件2 学校简况：{name}",
+                sf.title_en,
+                _FORM_COLUMNS,
+                _form_rows((v.label + units.get(v.id, ""), v, fmts.get(v.id, "text")) for v in s.fields),
+                note=f"缺项 missing（{len(s.missing)}）：{missing}",
+                sheet=sheet,
+                page=True,
+            )
+        )
     d = rep.district_form
-    df = forms.district_form
-    cols = df.columns
-    district = Table(
-        "form_district",
-        "区域内中小学校简况",
+    j = rep.jurisdiction
+    head = [
+        [
+            f.label,
+            Cell(
+                getattr(j, f.id, None),
+                "text",
+                None if getattr(j, f.id, None) else "未填报：在学校名录 jurisdiction 中填写 " + f.id,
+            ),
+            "学校名录",
+            rep.roster_source.source,
+        ]
+        for f in df.header
+    ]
+    types = Table(
+        "form_district_types",
+        "附件1 区域内中小学校简况",
         df.title_en,
-        [Column("类型", "Type", width=30)]
-        + [Column(c.label, c.en, width=14) for c in cols]
-        + [Column("依据", "Source", width=50)],
-        [[r["type"]] + [_or_missing(r[c.id]) for c in cols] + ["roster; entered"] for r in d.rows]
-        + [[f.label, _or_missing(f.value), "", "", f.source] for f in d.fields]
-        + [["缺项 Missing", "; ".join(d.missing) or "无", "", "", ""]],
+        [Column("类型", "Type", width=18)] + [Column(c.label, c.en, "int", 14) for c in df.columns],
+        [
+            [r["type"]]
+            + [Cell(r[c.id], "int", None if r[c.id] is not None else "有学校未填报") for c in df.columns]
+            for r in d.rows
+        ],
+        note="学校数来自学校名录；专任教师数、在校学生数为各校填报之和（任一学校未填报即为缺项）",
+        sheet="附件1 区域简况",
+        page=True,
     )
-    return [school, district, source]
+    dfmt = {f.id: f.fmt for f in df.fields}
+    fields = Table(
+        "form_district",
+        "附件1 其他栏目",
+        df.title_en,
+        _FORM_COLUMNS,
+        head + _form_rows((v.label, v, dfmt.get(v.id, "text")) for v in d.fields),
+        note="缺项 missing：" + ("；".join(d.missing) or "无"),
+        sheet="附件1 区域简况",
+    )
+    return [types, fields, *out]
 
 
 def build_tables(rep: DistrictReport, cfg: IndicatorsFile, forms: FormsFile) -> list[Table]:
@@ -299,6 +434,9 @@ def build_tables(rep: DistrictReport, cfg: IndicatorsFile, forms: FormsFile) -> 
     ]
     return [
         plan_table(rep, cfg),
+        problems_table(rep),
+        definitions_table(rep, cfg),
+        conflicts_table(rep),
         operational_table(rep, cfg),
         *eyecare_tables(rep),
         *form_tables(rep, forms),

@@ -41,6 +41,7 @@ from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
 from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInputRegistersRequest
 
 from contract.clock import Clock, WallClock
+from contract.quantities import significant_step
 from contract.telemetry import Quality
 from device_profiles.codec import BlockDecoder, Decoded
 from device_profiles.planner import ReadRequest, plan_profile
@@ -296,7 +297,7 @@ class _Bus:
             hint(reason, self.rtu) if reason else None,
         )
         if line is not None:
-            (log.info if alive else log.warning)(line)
+            (log.info if device.health.up else log.warning)(line)
 
     def _account(self, device: _Device, failures: list[_Failure], alive: bool) -> None:
         s = device.stats
@@ -331,7 +332,8 @@ class _Bus:
         waiting: list[Sample] = []
         waiting_since = 0.0
         inflight: asyncio.Future[None] | None = None
-        ids: list[str] = []
+        ids: list[str] = []  # devices of the samples waiting
+        inflight_ids: list[str] = []  # devices of the samples in the sink call (named if it fails)
         group_due, group_late = -1.0, 0.0
 
         def settle() -> None:
@@ -339,15 +341,15 @@ class _Bus:
             if inflight is not None and inflight.done():
                 exc = inflight.exception()
                 if exc is not None:  # the sink's problem must not stop polling
-                    on_sink_error(",".join(sorted(set(ids))) or "?", exc)
+                    on_sink_error(",".join(sorted(set(inflight_ids))), exc)
                 inflight = None
 
         def hand_over() -> None:
-            nonlocal inflight, waiting, ids
+            nonlocal inflight, waiting, ids, inflight_ids
             settle()
             if inflight is None and waiting:
                 inflight = asyncio.ensure_future(sink(waiting))
-                waiting, ids = [], []
+                waiting, ids, inflight_ids = [], [], ids
 
         stopper = asyncio.ensure_future(stop.wait())
         try:
@@ -450,13 +452,22 @@ class _PointMeta:
     valid_min: float | None
     valid_max: float | None
     step: float | None
+    digits: int | None  # float registers: significant digits (the step follows the value)
 
 
 def _point_meta(point: Point) -> _PointMeta | None:
     """None for points that give no sample (strings, points without a quantity)."""
     if point.type is RawType.STRING or point.quantity is None:
         return None
-    return _PointMeta(point.name, point.quantity, point.unit, point.valid_min, point.valid_max, point.step)
+    return _PointMeta(
+        point.name,
+        point.quantity,
+        point.unit,
+        point.valid_min,
+        point.valid_max,
+        point.step,
+        point.significant_digits,
+    )
 
 
 def _bad(device: _Device, request: ReadRequest, ts: int, reason: str) -> list[Sample]:
@@ -481,8 +492,9 @@ def _sample(device_id: str, m: _PointMeta, decoded: Decoded, ts: int) -> Sample:
 def _make(
     device_id: str, m: _PointMeta, value: float | None, ts: int, quality: Quality, reason: str | None
 ) -> Sample:
+    step = m.step if m.digits is None or value is None else significant_step(value, m.digits)
     return Sample(
-        device_id, m.name, m.quantity, value, m.unit, ts, quality, reason, m.valid_min, m.valid_max, m.step
+        device_id, m.name, m.quantity, value, m.unit, ts, quality, reason, m.valid_min, m.valid_max, step
     )
 
 

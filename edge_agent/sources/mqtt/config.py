@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from contract.quantities import check_quantity
 from contract.telemetry import Ident
 from contract.timestamps import DEFAULT_MAX_SKEW_S
-from device_profiles.mqtt_format import default_topic
+from device_profiles.mqtt_format import DEFAULT_INTERVAL_S, default_topic, expected_interval_s, families
 from edge_agent.broker_config import BrokerConfig
 
 
@@ -18,18 +18,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-MqttFormat = Literal["zigbee2mqtt", "tasmota", "lorawan", "json", "custom"]
-
-# How often a sensor of each format usually reports when nothing changes: Zigbee sensors report
-# on change with a periodic report up to an hour apart, Tasmota's TelePeriod defaults to 300 s,
-# LoRaWAN classroom sensors are set to 10-15 min; generic JSON/custom: assume a minute.
-EXPECTED_INTERVAL_S: dict[str, float] = {
-    "zigbee2mqtt": 3600.0,
-    "tasmota": 300.0,
-    "lorawan": 900.0,
-    "json": 60.0,
-    "custom": 60.0,
-}
+# a built-in family (device_profiles/mqtt/*.yaml `subscription`, `families()`) or "custom"
+MqttFormat = str
 DEFAULT_SILENCE_FACTOR = 3.0
 
 
@@ -37,7 +27,8 @@ _check_quantity = check_quantity  # the catalogue's one 'known quantity' check
 
 
 class PointMapping(_Strict):
-    """One JSON value of a payload → one point. `path` is dotted with [i] for lists: `env.t[0]`."""
+    """One JSON value of a payload → one point. `path` is dotted with [i] for lists: `env.t[0]`;
+    `.` is the whole payload (a bare number, one topic per sensor)."""
 
     path: str = Field(min_length=1)
     point: Ident
@@ -45,6 +36,13 @@ class PointMapping(_Strict):
     unit: str = Field(description="unit the device sends; converted to the canonical unit")
     valid_min: float | None = None
     valid_max: float | None = None
+    optional: bool = Field(
+        default=False,
+        description="a message without this path is normal (a partial update, Shelly Gen3 NotifyStatus)",
+    )
+    topic: str | None = Field(
+        default=None, description="only messages on this topic (filter) carry it: one topic per sensor"
+    )
 
     @field_validator("quantity")
     @classmethod
@@ -55,6 +53,7 @@ class PointMapping(_Strict):
 class TimestampMapping(_Strict):
     path: str = Field(min_length=1)
     format: Literal["iso8601", "epoch_s", "epoch_ms", "epoch_ns"] = "iso8601"
+    optional: bool = Field(default=False, description="a message without it is stamped at receipt")
 
 
 class Subscription(_Strict):
@@ -80,6 +79,14 @@ class Subscription(_Strict):
         description="a sensor silent for expected_interval_s × this goes DOWN (UP on its next message)",
     )
 
+    @field_validator("format")
+    @classmethod
+    def _known_family(cls, v: str) -> str:
+        known = [*families(), "custom"]
+        if v not in known:
+            raise ValueError(f"unknown format {v!r}; known: {', '.join(known)} (device_profiles/mqtt/*.yaml)")
+        return v
+
     @property
     def silent_after_s(self) -> float:
         """Seconds without a message after which a sensor of this subscription is DOWN."""
@@ -87,7 +94,9 @@ class Subscription(_Strict):
 
     @property
     def expected_every_s(self) -> float:
-        return self.expected_interval_s or EXPECTED_INTERVAL_S[self.format]
+        if self.expected_interval_s:
+            return self.expected_interval_s
+        return DEFAULT_INTERVAL_S if self.format == "custom" else expected_interval_s(self.format)
 
     @model_validator(mode="after")
     def _custom_needs_mapping(self) -> Subscription:

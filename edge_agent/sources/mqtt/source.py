@@ -14,7 +14,7 @@ from edge_agent.device_health import DeviceHealth
 
 log = logging.getLogger("edge_agent")
 
-Handler = Callable[[Subscription, str, bytes, int], Awaitable[None]]
+Handler = Callable[[Subscription, str, bytes, int, bool], Awaitable[None]]  # … retained
 
 
 class MqttSource:

@@ -22,7 +22,7 @@ from ops.mqtt_client import build_async_client as make_client
 
 log = logging.getLogger("edge_agent.mqtt_south")
 
-Handler = Callable[[Subscription, str, bytes, int], Awaitable[None]]
+Handler = Callable[[Subscription, str, bytes, int, bool], Awaitable[None]]  # … retained
 
 
 @dataclass
@@ -109,6 +109,6 @@ class MqttSouth:
             if sub is None:
                 self.stats.unmatched_total += 1
             else:
-                await self.handle(sub, name, payload, received)
+                await self.handle(sub, name, payload, received, bool(msg.retain))
             if msg.qos > 0:
                 client._client.ack(msg.mid, msg.qos)
