@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import ifcopenshell
 import ifcopenshell.util.element as ue
@@ -107,7 +108,7 @@ def test_admin_binds_on_the_plan_viewer_cannot(
         browser.save_screenshot(str(ARTIFACTS / f"bind-{size}.png"))
         # from the device's row to the plan; the library is chosen there
         plan_link = browser.find_element(By.CSS_SELECTOR, f"#unbound tr[data-device='{NEW}'] a.on-plan")
-        assert lib.storey.global_id in (plan_link.get_attribute("href") or "")
+        assert lib.storey.global_id in unquote(plan_link.get_attribute("href") or "")
         plan_link.click()
         poly = f"#plan polygon[data-room='{lib.space.global_id}'][data-status]"
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, poly))
