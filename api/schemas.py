@@ -244,6 +244,15 @@ class AgentOut(BaseModel):
     devices: int
 
 
+class PlanLabel(BaseModel):
+    """Where a room's label fits: centre and free width/height (m), from twin.plan_labels."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
 class FloorRoom(BaseModel):
     id: str
     number: str
@@ -252,6 +261,7 @@ class FloorRoom(BaseModel):
     type_label: Label | None
     polygon: list[tuple[float, float]]
     devices: list[str] = Field(default_factory=list, description="ids of the devices in this room")
+    label: PlanLabel | None = Field(default=None, description="the room's free box for its label")
 
 
 class FloorplanOut(BaseModel):

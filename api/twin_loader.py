@@ -4,8 +4,12 @@ binding table they carry, plus each campus's binding file (where rebinding write
 Used at start-up and by POST /admin/reload. An IFC file that is missing, unreadable, in an
 unsupported schema or truncated never stops the API: it is one file-level `Problem` of its
 campus (kind, schema, reason; see `file_problems`) and every other file and campus is served.
-A malformed twin config raises `ConfigError` (file:line:col), answered as a structured 409 on
-reload while the previous twin keeps serving."""
+Any exception while reading a file, and a native crash of the IFC library (files not read
+before are read in a child process, `twin.isolate`), is such a problem too. Campuses built from
+one model keep their own rooms: shared GlobalIds are qualified by campus (`twin.identity`).
+Each file is parsed once per cold load: the model and its floor plans come from one parse and
+the plans are cached by file hash. A malformed twin config raises `ConfigError`
+(file:line:col), answered as a structured 409 on reload while the previous twin keeps serving."""
 
 from __future__ import annotations
 
@@ -25,13 +29,16 @@ def file_problems(loaded: LoadedTwin) -> list[Problem]:
 
 
 def load_from_config(twin_config: Path) -> LoadedTwin:
-    from twin.config import cache_dir, load_config, load_twin
-    from twin.floorplan import attach_footprints
+    from twin.config import load_config, load_twin
+    from twin.identity import qualify_shared_ids
 
-    campuses = load_twin(twin_config)
+    campuses = load_twin(twin_config, plans=True)
     cfg, base = load_config(twin_config)
-    for campus in campuses:
-        attach_footprints(campus, cache_dir(cfg, base))  # floor plans, cached by IFC file hash
+    shared = qualify_shared_ids(campuses)
+    if shared:
+        log.info(
+            "%d objects share a GlobalId with another campus or file: served as <campus>:<GlobalId>", shared
+        )
     files: dict[str, Path] = {}
     for c in cfg.campuses:
         if c.bindings:

@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ops.metrics import MetricsListenError
 
     try:
-        return int(func(args) or 0)
+        rc = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's exit-time flush
+        return rc
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@
 # chromedriver                    chromium-driver     -                                selenium's driver for chromium
 # socat                           socat               -                                Modbus RTU over a pseudo-terminal
 # openssl                         openssl             -                                test certificates (TLS tests)
+# mount                           mount               -                                a small tmpfs for the disk-full fault rows
+# umount                          mount               -                                a small tmpfs for the disk-full fault rows
 # /usr/share/fonts/truetype/wqy/wqy-microhei.ttc  fonts-wqy-microhei  -              Chinese text in screenshots
 # programs-end
 set -euo pipefail

@@ -36,6 +36,7 @@ SLOW_FILES = frozenset(
         "twin/test_ifc_open.py",
         "twin/test_twin_api_load.py",
         "twin/test_twin_generator.py",
+        "twin/test_cold_load.py",
     }
 )
 

@@ -45,6 +45,7 @@ def _started_programs() -> dict[str, str]:
     return seen
 
 
+@pytest.mark.slow  # scans every file of tests/, campus_twin/, bench/
 def test_every_started_program_is_in_the_install_table() -> None:
     table = {p.name for p in programs()}
     started = _started_programs()

@@ -32,7 +32,9 @@ from twin.model import Building, Campus, Space, Storey
 
 Severity = Literal["error", "warning"]
 # room types where a missing sensor is worth a warning (corridors/toilets rarely have one)
-MONITORED_ROOM_TYPES_EXCLUDED = frozenset({"corridor", "stairwell", "toilet", "other"})
+MONITORED_ROOM_TYPES_EXCLUDED = frozenset(
+    {"corridor", "stairwell", "toilet", "other", "storage", "plant_room"}
+)
 
 
 class BindingEntry(BaseModel):
@@ -125,9 +127,9 @@ def room_tags(campus: Campus, place: _Place | SpacePlace) -> RoomTags:
     b, st, s = place.building, place.storey, place.space
     return RoomTags(
         campus=campus.id,
-        building=b.name or b.global_id,
-        storey=(st.name or st.global_id) if st else "",
-        room=s.global_id,
+        building=b.name or b.ifc_id,
+        storey=(st.name or st.ifc_id) if st else "",
+        room=s.ifc_id,
         room_number=s.room_number,
         room_type=s.room_type,
     )
@@ -195,10 +197,10 @@ def _from_file(
 ) -> dict[Key, tuple[_Place, str]]:
     bf, doc = load_binding_file(path)
     by_number: dict[str, list[_Place]] = {}
-    by_gid: dict[str, _Place] = {}
+    by_gid: dict[str, list[_Place]] = {}
     for place in places:
         by_number.setdefault(place.space.room_number, []).append(place)
-        by_gid[place.space.global_id] = place
+        by_gid.setdefault(place.space.ifc_id, []).append(place)
     found: dict[Key, tuple[_Place, str]] = {}
     for i, e in enumerate(bf.bindings):
         pos = locate(doc, ["bindings", i])
@@ -206,8 +208,8 @@ def _from_file(
         label = f"{e.device}{'/' + e.point if e.point else ''}"
         pl: _Place | None
         if e.space is not None:
-            pl = by_gid.get(e.space)
-            if pl is None:
+            same = by_gid.get(e.space, [])
+            if not same:
                 report.add(
                     "error",
                     "unknown_room",
@@ -215,6 +217,21 @@ def _from_file(
                     f"{label}: no IfcSpace with GlobalId {e.space!r} in campus {campus.id}",
                 )
                 continue
+            if len(same) > 1:  # a copied room kept its id: guessing would put the sensor anywhere
+                both = " and ".join(
+                    f"{c.space.room_number} {c.space.long_name or ''} ({Path(c.building.source_file).name})".replace(
+                        "  ", " "
+                    )
+                    for c in same
+                )
+                report.add(
+                    "error",
+                    "ambiguous_room",
+                    where,
+                    f"{label}: GlobalId {e.space!r} names {len(same)} spaces: {both}; bind by 'room' number",
+                )
+                continue
+            pl = same[0]
         else:
             cands = by_number.get(str(e.room), [])
             if not cands:

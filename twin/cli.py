@@ -123,7 +123,7 @@ def _bind(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from contract.bindings import BindingTable
     from twin.config import load_twin
-    from twin.ifc_open import IfcFileError
+    from twin.ifc_open import CRASHED, IfcFileError
     from twin.writeback import export_ifc, export_path
 
     campuses = load_twin(args.config, _progress)
@@ -147,8 +147,13 @@ def _export(args: argparse.Namespace) -> int:
     try:
         for c in campuses:
             bindings = [b for b in table.bindings if b.tags.campus == c.id] if table else c.bindings
+            crashed = {p.file for p in c.problems if p.kind == CRASHED}
             for src in c.source_files:
                 out = export_path(args.out, c.id, src)
+                if src in crashed:  # opening it again here would crash this command
+                    failed += 1
+                    print(f"not exported: {src}: it crashed the IFC library when read", file=sys.stderr)
+                    continue
                 try:
                     r = export_ifc(src, out, bindings, store)
                 except IfcFileError as exc:
@@ -202,7 +207,7 @@ def _plans(args: argparse.Namespace) -> int:
 
 def _types(args: argparse.Namespace) -> int:
     from twin.ifc_loader import load_campus
-    from twin.rooms import load_rules, type_rooms, unmatched_names
+    from twin.rooms import closest_type, load_rules, type_rooms, unmatched_names
 
     campus = load_campus("types", "types", args.files, _progress)
     _say_file_problems(campus.problems)
@@ -211,7 +216,9 @@ def _types(args: argparse.Namespace) -> int:
     if args.unmatched:
         rows = unmatched_names(campus)
         for name, count in rows:
-            print(f"{count:5d}  {name}")
+            near = closest_type(name, rules)
+            hint = f"  → closest: {near[0]} {rules.label(near[0])} (like {near[1]!r})" if near else ""
+            print(f"{count:5d}  {name}{hint}")
         print(f"{sum(c for _, c in rows)} rooms untyped, {len(rows)} distinct names", file=sys.stderr)
     else:
         counts: dict[str, int] = {}

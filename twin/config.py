@@ -7,6 +7,7 @@ typed, sensors bound, problems listed). Relative paths in the YAML are relative 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,6 +42,11 @@ class TwinConfig(BaseModel):
     cache_dir: str | None = Field(
         default=None, description="floor-plan cache; default: .twin-cache beside the config"
     )
+    read_in_child: Literal["unread", "large", "never"] = Field(
+        default="unread",
+        description="which IFC files the server reads in a child process, so a native crash of the "
+        "IFC library is that file's problem: unread (not in the plan cache yet), large (32 MB and up), never",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> TwinConfig:
@@ -72,12 +78,30 @@ def cache_dir(cfg: TwinConfig, base: Path) -> Path:
 
 
 def prepare_campus(
-    cfg: CampusConfig, base: Path, rules_path: Path | None, progress: Progress | None
+    cfg: CampusConfig,
+    base: Path,
+    rules_path: Path | None,
+    progress: Progress | None,
+    *,
+    plans_cache: Path | None = None,
+    isolate: bool | None = None,
 ) -> Campus:
+    """One campus loaded, typed and bound. With `plans_cache`, floor plans are attached as each
+    file is read (one parse per cold file; `floorplan.load_with_plans`); `isolate` reads files
+    not in that cache in a child process (None: heavy files only; see `twin.isolate`)."""
     from twin.binding import bind_campus, load_device_list
+    from twin.floorplan import load_with_plans
+    from twin.ifc_loader import LoadedFile
     from twin.rooms import load_rules, type_rooms
 
-    campus = load_campus(cfg.id, cfg.name, ifc_paths(cfg, base), progress)
+    reader = None
+    if plans_cache is not None:
+        cache = plans_cache
+
+        def reader(path: str) -> LoadedFile:
+            return load_with_plans(path, cfg.id, cache, progress, isolate=isolate)
+
+    campus = load_campus(cfg.id, cfg.name, ifc_paths(cfg, base), progress, reader=reader)
     rules = load_rules(rules_path)
     for msg in type_rooms(campus, rules, cfg.overrides):
         campus.problems.append(Problem("twin config", None, msg))
@@ -107,12 +131,25 @@ def _check_standards(cfg: TwinConfig, path: str | Path) -> None:
         raise ConfigError(str(path), bad)
 
 
-def load_twin(config_path: str | Path, progress: Progress | None = None) -> list[Campus]:
-    """Every campus of the config, loaded from IFC, rooms typed, sensors bound.
+def load_twin(
+    config_path: str | Path,
+    progress: Progress | None = None,
+    *,
+    plans: bool = False,
+) -> list[Campus]:
+    """Every campus of the config, loaded from IFC, rooms typed, sensors bound; with `plans`,
+    floor plans attached from the config's cache dir (the API), files not read before read in a
+    child process as `read_in_child` says. A file that cannot be read — or crashes the IFC library
+    in its child process — is a problem of its campus; every other file and campus loads.
 
     Content problems (messy IFC, unknown rooms in the binding file) are in `Campus.problems`;
     a malformed config/rules/binding YAML raises `ConfigError` with file:line:col."""
     cfg, base = load_config(config_path)
     _check_standards(cfg, config_path)
     rules_path = resolve_path(base, cfg.room_types)
-    return [prepare_campus(c, base, rules_path, progress) for c in cfg.campuses]
+    cache = cache_dir(cfg, base) if plans else None
+    isolate = {"unread": True, "large": None, "never": False}[cfg.read_in_child]
+    return [
+        prepare_campus(c, base, rules_path, progress, plans_cache=cache, isolate=isolate)
+        for c in cfg.campuses
+    ]

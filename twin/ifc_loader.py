@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import ifcopenshell.util.element as ue
 import ifcopenshell.util.unit as uu
 
 from twin.ifc_geometry import space_meshes
-from twin.ifc_open import IfcFileError, IfcFileProblem, open_ifc
+from twin.ifc_open import UNREADABLE, IfcFileError, IfcFileProblem, open_ifc
+from twin.isolate import heavy, run_isolated
 from twin.model import Building, Campus, Problem, Space, Storey
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,15 @@ VOLUME_KEYS = ("NetVolume", "GrossVolume")
 HEIGHT_KEYS = ("Height", "FinishCeilingHeight", "ClearHeight")
 # The authoring tool's own figures, read when there is no Qto (before any tessellation): pset name →
 # (area keys, volume keys, height keys). Revit writes PSet_Revit_Dimensions, ArchiCAD its quantities
-# (English and German UIs), GSA/COBie exports a BIM area.
+# (English and German UIs), GSA/COBie exports a BIM area; ArchiCAD 9 writes an element quantity
+# with no name at all ('horizontal area', 'volume': read under the name UNNAMED_SET).
+UNNAMED_SET = "(unnamed quantity set)"
 TOOL_QUANTITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    UNNAMED_SET: (
+        ("horizontal area", "NetFloorArea", "GrossFloorArea", "Area"),
+        ("volume", "Volume"),
+        ("height", "Height"),
+    ),
     "PSet_Revit_Dimensions": (("Area",), ("Volume",), ("Unbounded Height",)),
     "ArchiCADQuantities": (
         ("Net Area", "Area", "Nettofläche", "Fläche"),
@@ -172,6 +181,24 @@ def _sensor_info(el: Any, psets: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MIN_AREA_M2 = 0.01
+ZERO_AREA_NOTE = "sensors bound to it are not written back (bind them to the room they are in)"
+
+
+def _states_zero_area(*sets: dict[str, Any]) -> bool:
+    """A Qto or tool property set that gives the floor area as 0 (a room drawn without extent)."""
+    keys = {*AREA_KEYS, *(k for a, _, _ in TOOL_QUANTITIES.values() for k in a)}
+    return any(
+        v == 0 for d in sets for q in d.values() if isinstance(q, dict) for k, v in q.items() if k in keys
+    )
+
+
+def describe(el: Any) -> str:
+    """`#12 IfcSpace 'A-101 教室'`: how a user finds the object in a viewer or the file."""
+    label = " ".join(str(x) for x in (getattr(el, "Name", None), getattr(el, "LongName", None)) if x)
+    return f"#{el.id()} {el.is_a()}" + (f" {label!r}" if label else "")
+
+
 def _first(d: dict[str, Any], keys: Iterable[str]) -> float | None:
     for k in keys:
         v = d.get(k)
@@ -195,6 +222,24 @@ class _FileLoader:
         self.buildings: dict[int, Building] = {}
         self.storeys: dict[int, Storey] = {}
         self._orphan: Building | None = None
+        self._seen: dict[str, Any] = {}  # GlobalId → the first object loaded with it
+
+    def _unique(self, el: Any) -> None:
+        """A GlobalId used by two objects of this file is listed naming both (#id, class, name):
+        exporters that copy rooms sometimes copy their ids too; bindings by it are refused."""
+        gid = getattr(el, "GlobalId", None)
+        if not gid:
+            return
+        first = self._seen.setdefault(gid, el)
+        if first is not el:
+            self.problems.append(
+                Problem(
+                    self.path,
+                    gid,
+                    f"GlobalId {gid} is used by two objects in this file: {describe(first)} and "
+                    f"{describe(el)}; bindings by this GlobalId are refused, bind by room number",
+                )
+            )
 
     def problem(self, entity: Any | None, message: str) -> None:
         self.problems.append(Problem(self.path, _gid(entity) if entity is not None else None, message))
@@ -212,6 +257,7 @@ class _FileLoader:
 
     def load(self) -> list[Building]:
         for b in self.f.by_type("IfcBuilding"):
+            self._unique(b)
             self.buildings[b.id()] = Building(
                 global_id=_gid(b), name=b.Name or b.LongName, campus=self.campus, source_file=self.path
             )
@@ -235,6 +281,7 @@ class _FileLoader:
         return out
 
     def _add_storey(self, st: Any) -> None:
+        self._unique(st)
         building = next((a for a in spatial_chain(st, self.contained) if a.is_a("IfcBuilding")), None)
         if building is None:
             self.problem(st, f"storey {st.Name!r} is not part of any IfcBuilding")
@@ -254,11 +301,12 @@ class _FileLoader:
         self.storeys[st.id()] = storey
 
     def _add_space(self, sp: Any) -> Space:
+        self._unique(sp)
         chain = spatial_chain(sp, self.contained)
         storey_el = next((a for a in chain if a.is_a("IfcBuildingStorey")), None)
         building_el = next((a for a in chain if a.is_a("IfcBuilding")), None)
         parent_space = next((a for a in chain if a.is_a("IfcSpace")), None)
-        all_psets = ue.get_psets(sp)
+        all_psets = {UNNAMED_SET if k is None else k: v for k, v in ue.get_psets(sp).items()}
         qtos = {k: v for k, v in all_psets.items() if k in QTO_NAMES}
         psets = {k: _clean(v) for k, v in all_psets.items() if k not in QTO_NAMES}
         space = Space(
@@ -283,6 +331,8 @@ class _FileLoader:
                 self._quantities_from_qto(space, q, qname)
                 break
         self._quantities_from_tool(space, psets)
+        if space.area_m2 is None and _states_zero_area(qtos, psets):
+            self.problem(sp, f"space {label!r} states a floor area of 0 m²: {ZERO_AREA_NOTE}")
         self._elements(sp, space)
         if storey_el is not None and storey_el.id() in self.storeys:
             storey = self.storeys[storey_el.id()]
@@ -369,6 +419,10 @@ class _FileLoader:
             if s.area_m2 is None:
                 s.area_m2 = round(mesh.footprint().area, 4)
                 s.quantity_source = "geometry"
+                if s.area_m2 < MIN_AREA_M2:
+                    self.problem(
+                        el, f"space {s.room_number!r}: its shape has no floor area: {ZERO_AREA_NOTE}"
+                    )
             if s.volume_m3 is None:
                 s.volume_m3 = round(mesh.volume, 4)
             if s.height_m is None:
@@ -394,7 +448,12 @@ def file_problem(fp: IfcFileProblem, *, partial: bool = False) -> Problem:
 
 
 def load_ifc(
-    path: str | Path, campus: str, progress: Progress | None = None, *, geometry: bool = False
+    path: str | Path,
+    campus: str,
+    progress: Progress | None = None,
+    *,
+    geometry: bool = False,
+    isolate: bool | None = None,
 ) -> LoadedFile:
     """Load one IFC file. Never raises for content problems; an unreadable or unsupported file
     yields one file-level Problem; a truncated or damaged body (references to entities not in the
@@ -402,28 +461,67 @@ def load_ifc(
 
     `geometry=True` tessellates spaces that have neither a Qto nor the authoring tool's area
     property (slow: about 2 ms per space); otherwise their area stays unknown until a floor plan
-    is computed (`floorplan.attach_footprints`)."""
+    is computed (`floorplan.attach_footprints`). `isolate` reads the file in a child process
+    (`twin.isolate`: a native crash becomes a "crashed" problem); None lets the size decide."""
+    p = str(path)
+    if isolate is None:
+        isolate = heavy(p)
+    if not isolate:
+        return read_ifc(p, campus, progress, geometry=geometry)
+    try:
+        return run_isolated(p, partial(read_ifc, geometry=geometry), p, campus, progress)
+    except IfcFileError as exc:
+        return LoadedFile(p, exc.problem.schema, problems=[file_problem(exc.problem)])
+
+
+def read_ifc(
+    path: str | Path,
+    campus: str,
+    progress: Progress | None = None,
+    *,
+    geometry: bool = False,
+    then: Callable[[ifcopenshell.file, LoadedFile], None] | None = None,
+) -> LoadedFile:
+    """`load_ifc` in this process. `then(file, loaded)` runs on the parsed file afterwards (the
+    floor plans of a cold load: the file is parsed once), unless the file could not be used."""
     p = str(path)
     t0 = time.perf_counter()
     if progress:
         progress(p, "open", 0, 1)
     try:
-        opened = open_ifc(p, allow_partial=True, lazy=True)
+        opened = open_ifc(p, allow_partial=True, lazy=then is None)
     except IfcFileError as exc:
         return LoadedFile(p, exc.problem.schema, problems=[file_problem(exc.problem)])
     f = opened.file
     out = LoadedFile(p, f.schema, open_s=opened.open_s)
-    sites = f.by_type("IfcSite")
-    if sites:
-        out.site_name, out.site_long_name = sites[0].Name, sites[0].LongName
     fl = _FileLoader(f, p, campus, progress, geometry)
     if opened.partial is not None:
         fl.problems.append(file_problem(opened.partial, partial=True))
     try:
+        sites = f.by_type("IfcSite")
+        if sites:
+            out.site_name, out.site_long_name = sites[0].Name, sites[0].LongName
         out.buildings = fl.load()
-    except Exception as exc:  # a malformed entity we did not foresee: report, keep what loaded
-        log.exception("unexpected error loading %s", p)
-        fl.problem(None, f"load aborted by unexpected error: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # a malformed entity we did not foresee: the file's problem, listed
+        log.debug("unexpected error loading %s", p, exc_info=True)
+        out.buildings = []
+        fl.problems.append(
+            file_problem(
+                IfcFileProblem(
+                    p,
+                    f.schema,
+                    UNREADABLE,
+                    f"reading the model failed: {type(exc).__name__}: {exc}; the file is damaged "
+                    "(entities with colliding ids, or of the wrong type): re-export it",
+                )
+            )
+        )
+    if then is not None and opened.partial is None and out.buildings:
+        try:
+            then(f, out)
+        except Exception as exc:  # the model stands; what `then` adds (plans) is missing
+            log.debug("after loading %s", p, exc_info=True)
+            fl.problem(None, f"floor plans not drawn: {type(exc).__name__}: {exc}")
     out.problems = fl.problems
     out.load_s = time.perf_counter() - t0
     if progress:
@@ -447,12 +545,27 @@ def load_campus(
     progress: Progress | None = None,
     *,
     geometry: bool = False,
+    reader: Callable[[str], LoadedFile] | None = None,
 ) -> Campus:
-    """Several IFC files (typically one per building) merged into one campus."""
+    """Several IFC files (typically one per building) merged into one campus. `reader` reads one
+    file (default `load_ifc`; the twin config passes one that also attaches floor plans)."""
     campus = Campus(id=campus_id, name=name)
     schemas = []
-    for path in paths:
-        lf = load_ifc(path, campus_id, progress, geometry=geometry)
+    seen: dict[str, tuple[int, str, Space]] = {}
+    for i, path in enumerate(paths):
+        lf = reader(str(path)) if reader else load_ifc(path, campus_id, progress, geometry=geometry)
+        for b in lf.buildings:
+            for s in b.all_spaces():
+                first = seen.setdefault(s.ifc_id, (i, lf.path, s))
+                if first[0] != i:  # within one file the loader lists it, naming both objects
+                    campus.problems.append(
+                        Problem(
+                            lf.path,
+                            s.ifc_id,
+                            f"space GlobalId {s.ifc_id} ({_label(s)}) is also in {first[1]} ({_label(first[2])}); "
+                            "bindings by this GlobalId are refused, bind by room number",
+                        )
+                    )
         if lf.schema:
             schemas.append(lf.schema)
         campus.buildings.extend(lf.buildings)
@@ -460,12 +573,8 @@ def load_campus(
         campus.source_files.append(lf.path)
     uniq = sorted(set(schemas))
     campus.schema = ",".join(uniq) if uniq else None
-    seen: dict[str, str] = {}
-    for b in campus.buildings:
-        for s in b.all_spaces():
-            if s.global_id in seen:
-                campus.problems.append(
-                    Problem(b.source_file, s.global_id, f"space GlobalId also in {seen[s.global_id]}")
-                )
-            seen[s.global_id] = b.source_file
     return campus
+
+
+def _label(s: Space) -> str:
+    return " ".join(x for x in (s.name, s.long_name) if x) or "no name"

@@ -8,12 +8,23 @@ survives). `ifcopenshell.open` raises four different exception types for these, 
 entities that are not there, so every entry point (loader, plans, write-back, bind, API) opens
 through `open_ifc` and reports the problem for that file, with the line where the body breaks,
 instead of dying or silently loading half a model.
+
+Containers are opened here too, with the same checks: a `.ifczip` (any file that is a zip) is
+unpacked and its one IFC-SPF member goes through exactly the checks a plain file does (a truncated
+member is refused with its line, like the same file unzipped); a zip without an IFC member, with
+several, or holding ifcXML, and an ifcXML file (not supported by this ifcopenshell) are refused by
+name. Whatever else a reader raises (ifcopenshell's `LookupError`, a zip `BadZipFile`, an
+`AttributeError` from colliding entity ids …) becomes an UNREADABLE problem for that one file.
+A native crash cannot be caught in-process: `twin.isolate` opens heavy or unknown files in a
+child process, which turns a crash into a CRASHED problem.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +52,9 @@ TRUNCATED = "truncated"
 BROKEN_REFERENCES = "unresolved_references"
 DAMAGED = "damaged"  # a syntax error in the body: ifcopenshell cannot read the file at all
 UNREADABLE = "unreadable"
+NO_MODEL = "no_model"  # a container (.ifczip) that holds no IFC file
+UNSUPPORTED_FORMAT = "unsupported_format"  # ifcXML: refused by name
+CRASHED = "crashed"  # the IFC library died natively (segfault) reading the file (twin.isolate)
 PARTIAL_KINDS = frozenset({TRUNCATED, BROKEN_REFERENCES})  # what a reader may load in part
 _OFFSET_RE = re.compile(r"token (.{0,40}?) at offset (\d+)")
 
@@ -64,6 +78,9 @@ class IfcFileError(Exception):
     def __init__(self, problem: IfcFileProblem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+    def __reduce__(self) -> tuple[type[IfcFileError], tuple[IfcFileProblem]]:
+        return IfcFileError, (self.problem,)  # whole across the pipe from a child reader (twin.isolate)
 
 
 @dataclass(slots=True)
@@ -177,9 +194,31 @@ def _problem(p: Path, schema: str | None, kind: str, reason: str) -> IfcFileErro
     return IfcFileError(IfcFileProblem(str(p), schema, kind, reason))
 
 
+_XML_START = (b"<?xml", b"<ifc", b"<iso_10303_28", b"<ex:iso_10303_28")
+
+
+def _sniff_problem(p: Path, head: bytes, size: int) -> IfcFileProblem | None:
+    if size == 0:
+        return IfcFileProblem(str(p), None, EMPTY, "file is empty (0 bytes)")
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if p.suffix.lower() == ".ifcxml" or body[:32].lower().startswith(_XML_START):
+        return IfcFileProblem(
+            str(p),
+            None,
+            UNSUPPORTED_FORMAT,
+            "ifcXML is not supported: export the model as IFC-SPF (.ifc, or a .ifczip holding one)",
+        )
+    if body[: len(START_MARKER)] != START_MARKER:
+        return IfcFileProblem(
+            str(p), None, NOT_IFC, "not an IFC-SPF file (does not start with ISO-10303-21;)"
+        )
+    return None
+
+
 def check_file(path: str | Path) -> tuple[str | None, IfcFileProblem | None]:
     """Cheap checks before parsing: (declared schema, problem or None). A truncated file is
-    reported as a problem of kind TRUNCATED; the caller decides whether to open it anyway."""
+    reported as a problem of kind TRUNCATED; the caller decides whether to open it anyway.
+    A zip is not checked here: `open_ifc` unpacks it and checks its member."""
     p = Path(path)
     try:
         head, tail, size = _sniff(p)
@@ -187,14 +226,11 @@ def check_file(path: str | Path) -> tuple[str | None, IfcFileProblem | None]:
         return None, IfcFileProblem(str(p), None, MISSING, "file does not exist")
     except OSError as exc:
         return None, IfcFileProblem(str(p), None, UNREADABLE, f"cannot read: {exc.strerror or exc}")
-    if size == 0:
-        return None, IfcFileProblem(str(p), None, EMPTY, "file is empty (0 bytes)")
-    if head[:2] == b"PK":  # .ifczip: ifcopenshell decides
+    if head[:2] == b"PK":
         return None, None
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[: len(START_MARKER)] != START_MARKER:
-        return None, IfcFileProblem(
-            str(p), None, NOT_IFC, "not an IFC-SPF file (does not start with ISO-10303-21;)"
-        )
+    early = _sniff_problem(p, head, size)
+    if early is not None:
+        return None, early
     schema = declared_schema(head)
     missing = unresolved_references(p)
     if END_MARKER not in tail:
@@ -209,20 +245,87 @@ def check_file(path: str | Path) -> tuple[str | None, IfcFileProblem | None]:
     return schema, None
 
 
+def is_zip(path: str | Path) -> bool:
+    try:
+        with Path(path).open("rb") as fh:
+            return fh.read(2) == b"PK"
+    except OSError:
+        return False
+
+
+def zip_member(path: Path) -> str:
+    """The one IFC-SPF member of a zip, or `IfcFileError` naming what the zip holds instead."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX" not in n]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _problem(path, None, DAMAGED, f"zip container damaged: {exc}") from None
+    spf = [n for n in names if Path(n).suffix.lower() == ".ifc"]
+    xml = [n for n in names if Path(n).suffix.lower() == ".ifcxml"]
+    if len(spf) == 1:
+        return spf[0]
+    if len(spf) > 1:
+        raise _problem(
+            path, None, NO_MODEL, f"zip holds {len(spf)} IFC files ({', '.join(spf[:5])}): one model per zip"
+        )
+    if xml:
+        raise _problem(
+            path,
+            None,
+            UNSUPPORTED_FORMAT,
+            f"zip holds ifcXML ({xml[0]}), which is not supported: export IFC-SPF (.ifc)",
+        )
+    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "") if names else "nothing"
+    raise _problem(path, None, NO_MODEL, f"zip holds no .ifc file (it holds {shown})")
+
+
+def _in_member(exc: IfcFileError, path: Path, member: str) -> IfcFileError:
+    """A member's problem as the zip's: the file users configured, the member named in the reason."""
+    pr = exc.problem
+    if pr.reason.startswith("in zip member"):
+        return exc
+    return IfcFileError(
+        IfcFileProblem(str(path), pr.schema, pr.kind, f"in zip member {member!r}: {pr.reason}")
+    )
+
+
 def open_ifc(path: str | Path, *, allow_partial: bool = False, lazy: bool = False) -> OpenedIfc:
     """Open `path` or raise `IfcFileError` naming file, schema and reason. Never raises anything else
     for a bad file. A body that is truncated or refers to entities not in the file (damaged in the
     middle) is refused, naming the line, unless `allow_partial` (readers that list problems: the
     loader); then it opens and `OpenedIfc.partial` says what is wrong. Writers never allow it:
     they would copy the damage into their output. A syntax error in the body is DAMAGED with
-    its line, never the parser's "check logs".
+    its line, never the parser's "check logs". A zip is unpacked and its member checked the same
+    way (problems name the zip and the member).
 
     `lazy` indexes the file in one quick pass and parses an entity's attributes when first read
     (about half the time of a full open for readers that touch a fraction of the model, such as
-    the loader); writers open in full."""
+    the loader); writers open in full. A zip member is always opened in full (it lives in a
+    temporary directory only while it is parsed)."""
     p = Path(path)
     t0 = time.perf_counter()
+    try:
+        if not is_zip(p):
+            return _open_spf(p, p, allow_partial=allow_partial, lazy=lazy, t0=t0)
+        member = zip_member(p)
+        with tempfile.TemporaryDirectory(prefix="ct-ifczip-") as tmp:
+            with zipfile.ZipFile(p) as zf:
+                inner = Path(zf.extract(member, tmp))
+            try:
+                return _open_spf(inner, p, allow_partial=allow_partial, lazy=False, t0=t0)
+            except IfcFileError as exc:
+                raise _in_member(exc, p, member) from None
+    except IfcFileError:
+        raise
+    except Exception as exc:  # anything else a reader raises for a bad file is this file's problem
+        raise _problem(p, None, UNREADABLE, f"cannot read: {type(exc).__name__}: {exc}") from None
+
+
+def _open_spf(p: Path, label: Path, *, allow_partial: bool, lazy: bool, t0: float) -> OpenedIfc:
     schema, problem = check_file(p)
+    if problem is not None and label != p:
+        reason = f"in zip member {p.name!r}: {problem.reason}"
+        problem = IfcFileProblem(str(label), problem.schema, problem.kind, reason)
     partial_ok = allow_partial and problem is not None and problem.kind in PARTIAL_KINDS
     if problem is not None and problem.kind != BROKEN_REFERENCES and not partial_ok:
         raise IfcFileError(problem)
@@ -233,28 +336,30 @@ def open_ifc(path: str | Path, *, allow_partial: bool = False, lazy: bool = Fals
         f = bare_open(p, lazy=lazy)
     except ifcopenshell.SchemaError as exc:
         raise _problem(
-            p, schema, UNSUPPORTED_SCHEMA, f"schema not supported by ifcopenshell: {exc}"
+            label, schema, UNSUPPORTED_SCHEMA, f"schema not supported by ifcopenshell: {exc}"
         ) from None
     except (OSError, RuntimeError, ifcopenshell.Error) as exc:
-        raise _parse_failure(p, schema, exc, ifcopenshell.get_log()) from None
+        raise _parse_failure(p, schema, exc, ifcopenshell.get_log(), label) from None
     if problem is not None and not partial_ok:
         raise IfcFileError(problem)
     if not f.by_type("IfcProject") and not f.by_type("IfcRoot"):
         if problem is not None:
             raise IfcFileError(problem)
-        raise _problem(p, f.schema, EMPTY, "no entities in the DATA section (header only)")
-    return OpenedIfc(f, str(p), f.schema, time.perf_counter() - t0, problem)
+        raise _problem(label, f.schema, EMPTY, "no entities in the DATA section (header only)")
+    return OpenedIfc(f, str(label), f.schema, time.perf_counter() - t0, problem)
 
 
-def _parse_failure(p: Path, schema: str | None, exc: Exception, log: str) -> IfcFileError:
+def _parse_failure(
+    p: Path, schema: str | None, exc: Exception, log: str, label: Path | None = None
+) -> IfcFileError:
     """The parser's exception as a problem naming the line where parsing failed, when its log
     has the byte offset (ifcopenshell: "token X at offset N invalid")."""
     m = _OFFSET_RE.search(log or "")
     if m is None:
-        return _problem(p, schema, UNREADABLE, f"cannot parse: {exc}")
+        return _problem(label or p, schema, UNREADABLE, f"cannot parse: {exc}")
     line = _line_at(p, int(m.group(2)))
     return _problem(
-        p,
+        label or p,
         schema,
         DAMAGED,
         f"body damaged: parsing failed on line {line} (byte {m.group(2)}, at {m.group(1)!r}); "

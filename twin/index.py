@@ -1,7 +1,10 @@
 """Lookup tables over the loaded twin: every campus/building/storey/space by id, with parents.
 
 Built once per (re)load, so each request is a dict lookup; neither the API nor the live state
-(`twin/live_engine.py`) walks the model.
+(`twin/live_engine.py`) walks the model. Keys are the objects' `global_id`, which
+`twin.identity.qualify_shared_ids` has made unique across the twin (campuses built from one
+design share IFC GlobalIds); telemetry names a room by (campus, IFC GlobalId), resolved through
+`by_ifc`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class TwinIndex:
     storeys: dict[str, tuple[Campus, Building, Storey]] = field(default_factory=dict)
     spaces: dict[str, SpacePlace] = field(default_factory=dict)
     by_number: dict[tuple[str, str], str] = field(default_factory=dict)  # (campus, room number) → gid
+    by_ifc: dict[tuple[str, str], str] = field(default_factory=dict)  # (campus, IFC GlobalId) → key
 
     @classmethod
     def build(cls, campuses: Sequence[Campus]) -> TwinIndex:
@@ -44,11 +48,16 @@ class TwinIndex:
         return idx
 
     def _add(self, place: SpacePlace) -> None:
-        self.spaces[place.space.global_id] = place
-        self.by_number.setdefault((place.campus.id, place.space.room_number), place.space.global_id)
+        key = place.space.global_id
+        self.spaces.setdefault(key, place)  # a GlobalId twice in one file: listed, the first served
+        self.by_number.setdefault((place.campus.id, place.space.room_number), key)
+        self.by_ifc.setdefault((place.campus.id, place.space.ifc_id), key)
 
     def space_by_tags(self, campus: str, room: str | None, room_number: str | None) -> SpacePlace | None:
-        """The space a series is tagged with: by GlobalId, else by room number within the campus."""
+        """The space a series is tagged with: by (campus, IFC GlobalId), else by its key, else by
+        room number within the campus."""
+        if room and (campus, room) in self.by_ifc:
+            return self.spaces[self.by_ifc[(campus, room)]]
         if room and room in self.spaces:
             return self.spaces[room]
         if room_number:

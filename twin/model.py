@@ -47,10 +47,16 @@ class Space:
     # equipment with detail for room-type rules: {global_id, ifc_class, predefined_type, object_type, name}
     equipment_info: list[dict[str, Any]] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)  # names of IfcZone groups the space belongs to
+    ifc_global_id: str | None = None  # set when `global_id` was qualified (twin.identity)
 
     @property
     def room_number(self) -> str:
-        return self.name or self.global_id
+        return self.name or self.ifc_id
+
+    @property
+    def ifc_id(self) -> str:
+        """The GlobalId in the IFC file (what telemetry, bindings and write-back name)."""
+        return self.ifc_global_id or self.global_id
 
 
 @dataclass(slots=True)
@@ -60,6 +66,11 @@ class Storey:
     elevation_m: float | None
     building_id: str
     spaces: list[Space] = field(default_factory=list)
+    ifc_global_id: str | None = None  # set when `global_id` was qualified (twin.identity)
+
+    @property
+    def ifc_id(self) -> str:
+        return self.ifc_global_id or self.global_id
 
 
 @dataclass(slots=True)
@@ -70,6 +81,11 @@ class Building:
     source_file: str
     storeys: list[Storey] = field(default_factory=list)
     spaces_without_storey: list[Space] = field(default_factory=list)
+    ifc_global_id: str | None = None  # set when `global_id` was qualified (twin.identity)
+
+    @property
+    def ifc_id(self) -> str:
+        return self.ifc_global_id or self.global_id
 
     def all_spaces(self) -> list[Space]:
         return [s for st in self.storeys for s in st.spaces] + list(self.spaces_without_storey)

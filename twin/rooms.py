@@ -155,6 +155,45 @@ def unmatched_names(campus: Campus) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+_REGEX_SYNTAX = re.compile(r"\\[bBdsSwW]|\\|[\^$()?*+\[\]{}.|&'\"]")
+
+
+def _words(pattern: str) -> list[str]:
+    """The literal words of a name pattern ("computer (room|lab)" → computer, room, lab)."""
+    return [w for w in _REGEX_SYNTAX.sub(" ", pattern).lower().split() if len(w) > 1]
+
+
+def _vocabulary(rules: RoomTypeRules) -> dict[str, str]:
+    """word → type for every literal word of the name rules and every type's labels (the type it
+    names most often); words that name many types ("room") say nothing and are left out."""
+    pairs = [(w, r.type) for r in rules.rules if r.type for p in r.name for w in _words(p)]
+    pairs += [(lab.lower(), key) for key, t in rules.types.items() for lab in (t.zh, t.en)]
+    types: dict[str, list[str]] = {}
+    for w, k in pairs:
+        if len(w) >= (3 if w.isascii() else 2) and k != rules.default and w not in {"and", "the"}:
+            types.setdefault(w, []).append(k)
+    return {w: max(ks, key=ks.count) for w, ks in types.items() if len(set(ks)) <= 3}
+
+
+def closest_type(name: str, rules: RoomTypeRules) -> tuple[str, str, float] | None:
+    """The type whose vocabulary word is most like `name` (type, word, similarity 0–1): a hint for
+    a name no rule matched ("Klassenzi." → general_classroom via "klassen"), never a decision."""
+    from difflib import SequenceMatcher
+
+    low = name.lower()
+    best: tuple[float, str, str] | None = None
+    for word, key in sorted(_vocabulary(rules).items()):
+        m = SequenceMatcher(None, low, word)
+        block = m.find_longest_match(0, len(low), 0, len(word)).size
+        enough = block >= min(len(word), 3 if word.isascii() else 2)
+        score = max(m.ratio(), block / len(word) if enough else 0.0)
+        if best is None or score > best[0]:
+            best = (score, key, word)
+    if best is None or best[0] < 0.65:
+        return None
+    return best[1], best[2], round(best[0], 2)
+
+
 def _match(rule: Rule, space: Space, types: Mapping[str, Any]) -> tuple[str, list[Evidence]] | None:
     """(room type, evidence) when every condition of `rule` holds for `space`."""
     ev: list[Evidence] = []

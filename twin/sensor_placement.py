@@ -51,9 +51,12 @@ def largest_polygon(geom: BaseGeometry) -> Polygon | None:
     return None
 
 
+MIN_FLOOR_M2 = 0.01  # below this a space has no inside to put a sensor in (a sliver, a flat box)
+
+
 def room_shape(mesh: Mesh) -> RoomShape | None:
     fp = largest_polygon(mesh.footprint())
-    return None if fp is None or fp.area <= 0 else RoomShape(mesh, fp)
+    return None if fp is None or fp.area < MIN_FLOOR_M2 else RoomShape(mesh, fp)
 
 
 def z_range_at(mesh: Mesh, x: float, y: float) -> tuple[float, float] | None:

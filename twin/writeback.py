@@ -65,7 +65,7 @@ class ExportResult:
     sensors_removed: int
     bindings_written: int
     bindings_skipped: tuple[str, ...]  # bindings whose space is not in this file (other building)
-    warnings: tuple[str, ...] = ()  # e.g. a space without geometry: sensor at its origin
+    warnings: tuple[str, ...] = ()  # e.g. a space without floor area: its sensors not written
 
 
 def _existing_sensors(f: ifcopenshell.file) -> list[tuple[Any, dict[str, Any]]]:
@@ -150,15 +150,19 @@ def export_ifc(
         scale = uu.calculate_unit_scale(f)
         plan = [(b, spec) for b in mine for spec in _specs(b, series, latest, prior)]
         shapes = room_shapes(f, {spaces[b.tags.room] for b, _ in plan})
+        # a space without a floor (no geometry, zero area) has no inside: its placement origin is
+        # wherever the tool put it (metres away), so its sensors are refused, not guessed
+        refused = sorted({b.tags.room for b, _ in plan if b.tags.room not in shapes})
+        warnings = [
+            f"space {spaces[gid].Name or gid!r} has no floor area (no usable geometry): its sensors are not "
+            "written; bind them to the room they are in"
+            for gid in refused
+        ]
+        plan = [(b, spec) for b, spec in plan if b.tags.room not in refused]
         per_room: dict[str, int] = {}
         for b, _ in plan:
             per_room[b.tags.room] = per_room.get(b.tags.room, 0) + 1
         points = {gid: sensor_points(shapes.get(gid), n) for gid, n in per_room.items()}
-        warnings = sorted(
-            f"space {spaces[gid].Name or gid!r} has no usable geometry: sensors at its placement origin"
-            for gid in per_room
-            if gid not in shapes
-        )
         used: dict[str, int] = {}
         for b, spec in plan:
             gid = b.tags.room

@@ -82,7 +82,7 @@ def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: Rebind
     the new binding at once: no reload, no restart."""
     if site not in state.twin.campuses:
         raise not_found("campus", site)
-    place = state.twin.spaces.get(body.room) or state.twin.space_by_tags(site, None, body.room)
+    place = state.twin.space_by_tags(site, body.room, body.room)  # key, IFC GlobalId or number
     if place is None or place.campus.id != site:
         raise not_found("room", body.room)
     path = state.loaded.binding_files.get(site)
@@ -116,7 +116,7 @@ def rebind_device(state: State, site: IdPath, device: DeviceIdPath, body: Rebind
     table = BindingTable(v=old.v, generated_at=datetime.now(UTC).isoformat(), bindings=[*kept, new])
     at = state.to_dt(state.now_ns())
     note = f"bound by {who.name} at {at.isoformat(timespec='seconds')} (web app)"
-    set_binding_entry(path, site, device, body.point, sp.global_id, role, note)
+    set_binding_entry(path, site, device, body.point, sp.ifc_id, role, note)
     if state.settings.bindings_export is not None:
         export_table(table, state.settings.bindings_export)
     state.set_bindings(table)

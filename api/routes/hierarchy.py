@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -19,6 +20,7 @@ from api.schemas import (
     FloorplanOut,
     FloorRoom,
     Page,
+    PlanLabel,
     RoomItem,
     RoomOut,
     StoreyLiveOut,
@@ -29,6 +31,7 @@ from api.status import current_values, occupied, pick_latest, value_rows
 from api.views import bound_devices, building_out, campus_out, page, room_out, storey_out
 from contract.telemetry import CANONICAL_UNITS
 from twin.index import SpacePlace
+from twin.plan_labels import label_box
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=ERROR_RESPONSES, tags=["campus"])
 State = Annotated[AppState, Depends(get_state)]
@@ -169,6 +172,12 @@ def get_room(state: State, room_id: str) -> RoomOut:
     return room_out(place_of(state, room_id), state.series_index())
 
 
+@lru_cache(maxsize=50_000)
+def _label(poly: tuple[tuple[float, float], ...]) -> PlanLabel | None:
+    box = label_box(poly)
+    return None if box is None else PlanLabel(x=box.x, y=box.y, w=box.w, h=box.h)
+
+
 @router.get("/storeys/{storey_id}/floorplan", operation_id="getFloorplan", responses=NOT_FOUND)
 def get_floorplan(state: State, storey_id: str) -> FloorplanOut:
     found = known(state.twin.storeys, "storey", storey_id)
@@ -192,6 +201,7 @@ def get_floorplan(state: State, storey_id: str) -> FloorplanOut:
                 type_label=type_label(sp.room_type, sp.long_name),
                 polygon=poly,
                 devices=bound_devices(state.twin.spaces[sp.global_id], series),
+                label=_label(tuple(poly)),
             )
         )
     bounds = (min(xs), min(ys), max(xs), max(ys)) if xs else (0.0, 0.0, 1.0, 1.0)

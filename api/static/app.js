@@ -289,6 +289,25 @@ function colorFor(room, q, range) {
   return rampColor(invert ? 1 - t : t);
 }
 
+// Text fitted to a width (plan metres), the rule of twin/plan_labels.py: a CJK character is about
+// one em wide, a Latin one 0.62 em; the font shrinks to PLAN_MIN_FONT, then the text is cut with "…".
+const PLAN_MIN_FONT = 0.32;
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/;
+const textEm = (t) => [...t].reduce((a, c) => a + (WIDE.test(c) ? 1 : 0.62), 0);
+function fitText(text, width, font, minFont) {
+  text = (text || "").trim();
+  if (!text || width <= 0 || font < minFont) return null;
+  const em = textEm(text);
+  if (em * font <= width) return [text, font];
+  if (em * minFont <= width) return [text, width / em];
+  const chars = [...text];
+  for (let n = chars.length - 1; n > 0; n--) {
+    const short = chars.slice(0, n).join("").trimEnd() + "…";
+    if (textEm(short) * minFont <= width) return [short, minFont];
+  }
+  return null;
+}
+
 async function pageStorey(id, query) {
   const params = new URLSearchParams(query || "");
   let [st, plan] = await Promise.all([api(`/storeys/${enc(id)}`), api(`/storeys/${enc(id)}/floorplan`)]);
@@ -304,6 +323,7 @@ async function pageStorey(id, query) {
     h("svg:defs", {}, h("svg:pattern", { id: "hatch-na", width: 0.8, height: 0.8, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
       h("svg:rect", { width: 0.8, height: 0.8, fill: "#e6ebf0" }), h("svg:line", { x1: 0, y1: 0, x2: 0, y2: 0.8, stroke: "#9aa8b5", "stroke-width": 0.25 }))));
   const shapes = {};
+  const labels = [];
   const info = h("div", { class: "room-info", id: "room-info", "aria-live": "polite" }, h("p", { class: "muted" }, "点击房间查看详情 Tap a room for details"));
   let last = null;
   let selected = null;
@@ -350,10 +370,11 @@ async function pageStorey(id, query) {
   const sensorLayer = h("svg:g", { class: "sensors" });
   function drawSensors() {
     fill(sensorLayer, plan.rooms.filter((r) => r.devices && r.devices.length).map((r) => {
-      const cx = r.polygon.reduce((a, p) => a + p[0], 0) / r.polygon.length;
-      const cy = r.polygon.reduce((a, p) => a + p[1], 0) / r.polygon.length;
+      // the room's top-left corner, clear of its label (centred in the room's free box)
+      const cx = Math.min(...r.polygon.map((p) => p[0])) + 0.6;
+      const cy = -Math.max(...r.polygon.map((p) => p[1])) + 0.6;
       return h("svg:g", { class: "sensor-mark", "data-room": r.id, "data-devices": r.devices.join(" ") },
-        h("svg:circle", { cx: cx, cy: -cy - 1.75, r: 0.42 }), h("svg:text", { x: cx, y: -cy - 1.5, "text-anchor": "middle" }, String(r.devices.length)),
+        h("svg:circle", { cx: cx, cy: cy, r: 0.42 }), h("svg:text", { x: cx, y: cy + 0.2, "text-anchor": "middle" }, String(r.devices.length)),
         h("svg:title", {}, `${lt("sensors")}: ${r.devices.join(", ")}`));
     }));
   }
@@ -378,14 +399,26 @@ async function pageStorey(id, query) {
         if (next) next.focus();
       } },
     h("svg:title", {}, `${r.number} ${r.name || ""}`));
-    const cx = r.polygon.reduce((a, p) => a + p[0], 0) / r.polygon.length;
-    const cy = r.polygon.reduce((a, p) => a + p[1], 0) / r.polygon.length;
-    const label = h("svg:text", { x: cx, y: -cy - 0.5, "text-anchor": "middle", class: "num" }, r.number);
-    const name = h("svg:text", { x: cx, y: -cy + 0.5, "text-anchor": "middle", class: "name" }, (r.name || "").slice(0, 8));
-    const value = h("svg:text", { x: cx, y: -cy + 1.6, "text-anchor": "middle", class: "val" }, "");
-    shapes[r.id] = { poly, value };
-    svg.append(poly, label, name, value);
+    // the room's free box (twin.plan_labels via the API): number, name and live value fitted
+    // into it, shortened with "…" or left to the hover title when they do not fit
+    const box = r.label || { x: r.polygon.reduce((a, p) => a + p[0], 0) / r.polygon.length,
+      y: r.polygon.reduce((a, p) => a + p[1], 0) / r.polygon.length, w: 3, h: 3 };
+    const line = Math.min(0.9, box.h / 3.3);
+    const num = fitText(r.number, box.w, line, PLAN_MIN_FONT);
+    const nm = fitText(r.name || "", box.w, Math.min(0.65, line), PLAN_MIN_FONT);
+    const text = (dy, f, cls, t) => { // font size through the CSSOM: the CSP forbids style attributes
+      const el = h("svg:text", { x: box.x, y: -box.y + dy, "text-anchor": "middle", class: cls }, t);
+      el.style.fontSize = `${f}px`;
+      return el;
+    };
+    const label = num ? text(-line * 0.9, num[1], "num", num[0]) : null;
+    const name = nm ? text(line * 0.2, nm[1], "name", nm[0]) : null;
+    const value = text(line * 1.3, Math.min(0.75, line), "val", "");
+    shapes[r.id] = { poly, value, box, font: Math.min(0.75, line) };
+    labels.push(label, name, value);
+    svg.append(poly);
   }
+  svg.append(...labels.filter(Boolean)); // above every room: a neighbour never paints over a label
   drawSensors();
   svg.append(sensorLayer);
   const legend = h("div", { class: "legend", id: "legend" });
@@ -409,7 +442,9 @@ async function pageStorey(id, query) {
       const reason = reasonOf(r);
       s.poly.setAttribute("data-reason", reason ? reason.zh : "");
       s.poly.firstChild.textContent = `${plan.rooms.find((x) => x.id === r.id).number} ${plan.rooms.find((x) => x.id === r.id).name || ""} — ${STATUS[status].zh} ${reason ? reasonText(reason) : ""}`;
-      s.value.textContent = q ? fmtValue(r.value, q, data.unit) : STATUS[status].zh;
+      const shown = fitText(q ? fmtValue(r.value, q, data.unit) : STATUS[status].zh, s.box.w, s.font, PLAN_MIN_FONT);
+      s.value.textContent = shown ? shown[0] : ""; // a small room shows its state by colour and title
+      if (shown) s.value.style.fontSize = `${shown[1]}px`;
     }
     drawLegend(legend, q, data, range);
     if (selected) showInfo(selected);

@@ -47,7 +47,9 @@ def generate_twin(tmp: Path) -> Path:
     cfg = tmp / "twin.yaml"
     ifc = ", ".join(str(f.path) for f in files)
     cfg.write_text(
-        f"campuses:\n  - id: {spec.site}\n    name: {spec.name}\n    ifc: [{ifc}]\n    bindings: bindings.yaml\n",
+        f"campuses:\n  - id: {spec.site}\n    name: {spec.name}\n    ifc: [{ifc}]\n    bindings: bindings.yaml\n"
+        # unit tests start no process: the server's child reader is pinned by test_ifc_api_campuses
+        "read_in_child: never\n",
         encoding="utf-8",
     )
     return cfg

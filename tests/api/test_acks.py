@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -14,6 +15,7 @@ from tests.api.api_seed import FixedClock, make_settings
 V1 = "/api/v1"
 
 
+@pytest.mark.slow  # restarts the API over its store
 def test_admin_acknowledges_an_episode_and_it_survives_a_restart(
     tmp_path: Path, twin_dir: Path, sqlite_store: SQLiteStore, viewer: dict[str, str], admin: dict[str, str]
 ) -> None:

@@ -154,10 +154,10 @@ def test_admin_binds_on_the_plan_viewer_cannot(
         browser.save_screenshot(str(ARTIFACTS / f"bind-done-{size}.png"))
         # written back: the binding file (who/when as its comment) and the IFC copy
         text = (twin_copy / "bindings.yaml").read_text(encoding="utf-8")
-        assert f"device: {NEW}" in text and f"space: {lib.space.global_id}" in text and "bound by ops" in text
+        assert f"device: {NEW}" in text and f"space: {lib.space.ifc_id}" in text and "bound by ops" in text
         f = ifcopenshell.open(str(out / SITE / Path(lib.building.source_file).name))
         sensors = [s for s in f.by_type("IfcSensor") if s.Tag == NEW]
-        assert {ue.get_container(s).GlobalId for s in sensors} == {lib.space.global_id}
+        assert {ue.get_container(s).GlobalId for s in sensors} == {lib.space.ifc_id}
         assert {ue.get_psets(s)["CampusTwin_Sensor"]["Point"] for s in sensors} == {"co2", "temperature"}
         # a viewer: no binding link, no controls on the plan, refused by the API
         browser.find_element(By.ID, "logout").click()

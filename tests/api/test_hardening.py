@@ -167,6 +167,7 @@ def test_viewer_session_cannot_write_even_with_csrf(fresh: TestClient) -> None:
 
 
 # ------------------------------------------------------------------ token command
+@pytest.mark.slow  # a token file edited under a running app, three times
 def test_token_add_revoke_expire_without_restart(
     tmp_path: Path, twin_dir: Path, sqlite_store: SQLiteStore
 ) -> None:

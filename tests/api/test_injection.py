@@ -54,6 +54,7 @@ def _fingerprint(store: Store) -> tuple[int, int, float]:
     return len(store.series()), len(latest), round(sum(p.value or 0.0 for p in latest.values()), 6)
 
 
+@pytest.mark.slow  # every injection through a whole API over each store
 def test_injection_attempts_are_rejected_and_data_survives(twin_dir: Path, store: Store) -> None:
     before = _fingerprint(store)
     assert before[0] > 100

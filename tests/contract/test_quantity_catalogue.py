@@ -68,6 +68,7 @@ def second_tables(path: Path, source: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow  # scans every file of the repo
 def test_no_second_table_of_units_labels_or_quantities() -> None:
     offenders = [hit for p in _modules() for hit in second_tables(p, p.read_text(encoding="utf-8"))]
     assert not offenders, (

@@ -184,6 +184,7 @@ def _close(a: float | None, b: float | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and a == pytest.approx(b, rel=1e-12))
 
 
+@pytest.mark.slow  # months of readings through both read paths
 @pytest.mark.parametrize("interval", INTERVALS)
 def test_bulk_verdicts_equal_raw_verdicts(results: dict[int, Result], interval: int) -> None:
     bulk, raw, _, _ = results[interval]

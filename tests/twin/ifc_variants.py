@@ -6,11 +6,17 @@ A case is one of:
   bytes or of lines between two fractions, drop one entity, replace the schema);
 - `build:` a small model described in YAML and written with ifcopenshell.api — the spatial shapes
   real exports take (spaces contained instead of aggregated, nested, under building/site, several
-  levels under one storey, storey names with "/", space origins far from the room).
+  levels under one storey, storey names with "/", space origins far from the room);
+- any of these with `zip: {members: [...]}`: written into a `.ifczip` whose member named `*.ifc`
+  is the model (the other members are small text files); `members` without a model: a zip
+  that holds no IFC at all;
+- `crash: true`: a file the API reads with the CT_CRASH_IFC stand-in set, so its child dies of
+  SIGSEGV as ifcopenshell does on some damaged files (tests/twin/test_ifc_api_campuses.py).
 """
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +51,12 @@ def load_case(case: Path) -> dict[str, Any]:
 def materialise(case: Path, out_dir: Path) -> Path:
     """The case's IFC file (written under out_dir unless it is kept in the case directory)."""
     doc = load_case(case)
+    if "zip" in doc:
+        return _zipped(case, doc, out_dir)
+    return materialise_plain(case, doc, out_dir)
+
+
+def materialise_plain(case: Path, doc: dict[str, Any], out_dir: Path) -> Path:
     if (case / "model.ifc").is_file():
         return case / "model.ifc"
     out = out_dir / f"{case.name}.ifc"
@@ -68,6 +80,23 @@ def materialise(case: Path, out_dir: Path) -> Path:
         out.write_bytes(data)
         return out
     build(out, doc["build"])
+    return out
+
+
+def _zipped(case: Path, doc: dict[str, Any], out_dir: Path) -> Path:
+    members: list[str] = doc["zip"]["members"]
+    model = None
+    if "source" in doc or "build" in doc:
+        inner = out_dir / "unzipped"
+        inner.mkdir(parents=True, exist_ok=True)
+        model = materialise_plain(case, {k: v for k, v in doc.items() if k != "zip"}, inner)
+    out = out_dir / f"{case.name}.ifczip"
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in members:
+            if name.lower().endswith(".ifc") and model is not None:
+                zf.write(model, name)
+            else:
+                zf.writestr(name, f"{name}: not a model\n")
     return out
 
 
@@ -125,6 +154,8 @@ def build(path: Path, spec: dict[str, Any]) -> None:
     for sp in spec.get("spaces", []):
         space = api.root.create_entity(f, ifc_class="IfcSpace", name=sp["name"])
         space.LongName = sp.get("long_name")
+        if "global_id" in sp:  # a copied room that kept its id
+            space.GlobalId = sp["global_id"]
         parent = parents.get(sp.get("parent", "none"))
         if parent is not None:
             if sp.get("relation", "aggregate") == "contain":  # the api refuses spaces here: write it

@@ -32,7 +32,8 @@ def twin_dir(small_campus_dir: Path, tmp_path: Path) -> Path:
         "campuses:\n"
         f"  - {{id: good, name: 好学校, ifc: [{', '.join(str(p) for p in good)}]}}\n"
         f"  - {{id: mixed, name: 混合, ifc: ['{good[0]}', '{bad}']}}\n"
-        f"  - {{id: broken, name: 坏文件, ifc: ['{truncated}', '{rc2}', '{tmp_path / 'missing.ifc'}']}}\n",
+        f"  - {{id: broken, name: 坏文件, ifc: ['{truncated}', '{rc2}', '{tmp_path / 'missing.ifc'}']}}\n"
+        "read_in_child: never\n",  # a unit test starts no process (test_ifc_api_campuses reads in a child)
         encoding="utf-8",
     )
     (tmp_path / "tokens.yaml").write_text(

@@ -124,5 +124,5 @@ def test_unreadable_and_empty_files_are_problems_not_crashes(tmp_path: Path) -> 
 def test_same_file_twice_reports_duplicate_global_ids(small_campus_dir: Path) -> None:
     path = sorted(small_campus_dir.glob("*.ifc"))[0]
     campus = load_campus("x", "x", [path, path])
-    dups = [p for p in campus.problems if "GlobalId also in" in p.message]
+    dups = [p for p in campus.problems if f"is also in {path}" in p.message]
     assert len(dups) == len(ifcopenshell.open(str(path)).by_type("IfcSpace"))
