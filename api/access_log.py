@@ -4,6 +4,10 @@ uvicorn's own access log writes the whole request target (100 KB lines were seen
 string can carry whatever a client pasted). This writes through the `uvicorn.access` logger with
 the same five arguments, so uvicorn's formatter and log config still apply; `api serve` turns
 uvicorn's own access log off.
+
+Every write that reached a signed-in caller (POST/PUT/PATCH/DELETE: rebinding, acknowledging,
+reloading…) is also written to the `campus_twin.audit` logger: who (token name), role, scope,
+what (method and path) and the outcome (status), so "who changed what" has one answer.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_TARGET = 200
 log = logging.getLogger("uvicorn.access")
+audit = logging.getLogger("campus_twin.audit")
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def safe_target(path: str, query: bytes, status: int) -> str:
@@ -51,3 +57,15 @@ class AccessLog:
             log.info(
                 '%s - "%s %s HTTP/%s" %d', addr, method, target, scope.get("http_version", "1.1"), status
             )
+            who = scope.get("state", {}).get("principal")  # set by api.deps.require
+            if who is not None and method in WRITES:
+                audit.info(
+                    "%s who=%s role=%s scope=%s %s %s -> %d",
+                    addr,
+                    who.name,
+                    who.role.value,
+                    who.scope,
+                    method,
+                    target,
+                    status,
+                )

@@ -9,6 +9,11 @@ Token file (YAML or JSON), managed with `campus-twin api token add|list|revoke`:
     tokens:
       - {name: facilities-desk, role: viewer, sha256: 9f86d0…}
       - {name: ops, role: admin, sha256: …, expires: 2027-07-01T00:00:00+08:00}
+      - {name: no1-desk, role: viewer, campuses: [no1-middle], sha256: …}
+
+`campuses` is the token's scope: absent = the whole district (every campus; how every token
+written before scopes existed keeps working), else only these campus ids (api/scope.py
+enforces it on every route). Sessions re-check their token, so they carry its scope.
 
 The registry re-reads the file when it changes (checked at most once a second), so a token
 added or revoked takes effect without a restart; an unreadable or invalid new version is
@@ -58,6 +63,9 @@ class TokenEntry(BaseModel):
         default=None, description="with an offset; after it the token is refused"
     )
     created: datetime | None = None
+    campuses: list[str] | None = Field(
+        default=None, min_length=1, description="scope: these campus ids only; absent = district"
+    )
 
     @model_validator(mode="after")
     def _aware(self) -> TokenEntry:
@@ -84,9 +92,18 @@ class TokenFile(BaseModel):
 class Principal:
     name: str
     role: Role
+    campuses: frozenset[str] | None = None  # None = district (every campus)
 
     def can(self, needed: Role) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[needed]
+
+    def sees(self, campus: str) -> bool:
+        return self.campuses is None or campus in self.campuses
+
+    @property
+    def scope(self) -> str:
+        """`district` or the campus ids joined by `+` (logs, `token list`, `GET /session`)."""
+        return "district" if self.campuses is None else "+".join(sorted(self.campuses))
 
 
 def hash_token(token: str) -> bytes:
@@ -182,7 +199,7 @@ def file_records(path: Path) -> list[TokenRecord]:
     return [
         TokenRecord(
             bytes.fromhex(e.sha256) if e.sha256 else hash_token(e.token or ""),
-            Principal(e.name, e.role),
+            Principal(e.name, e.role, frozenset(e.campuses) if e.campuses else None),
             e.expires.timestamp() if e.expires else None,
         )
         for e in tf.tokens

@@ -30,6 +30,14 @@ class TokensConfig(BaseModel):
     env: str | None = "CAMPUS_TWIN_API_TOKENS"
 
 
+class AuthLimitConfig(BaseModel):
+    """Failed sign-ins / unknown tokens per client address before 429 (api/ratelimit.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_failures: int = Field(default=10, ge=1, le=10_000)
+    window_s: float = Field(default=300.0, gt=0, le=86_400)
+
+
 class AgentHealthConfig(BrokerSettings):
     """Agents' retained status/health topics on the upstream broker (contract.telemetry.Status)."""
 
@@ -43,6 +51,7 @@ class ApiSettings(BaseModel):
     twin_config: Path = Field(description="twin config YAML (twin/config.py): campuses, IFC files, bindings")
     store: StoreConfig = Field(description="as in the ingest config: {type: sqlite|influxdb|influxdb2, …}")
     tokens: TokensConfig = Field(default_factory=TokensConfig)
+    auth_limit: AuthLimitConfig = Field(default_factory=AuthLimitConfig)
     timezone: str = "Asia/Shanghai"
     cors_origins: list[str] = Field(default_factory=list, description="empty = CORS off")
     stale_after_s: float = Field(default=600.0, gt=0, description="a latest value older than this is stale")

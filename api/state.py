@@ -20,6 +20,7 @@ from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
 from api.binding_audit import BindingAudit
 from api.expensive import Expensive, ProcessBuilds
+from api.ratelimit import FailureLimiter
 from api.series_index import SeriesIndex
 from api.sessions import SessionBook
 from api.settings import ApiSettings
@@ -64,6 +65,9 @@ class AppState:
         self.store = store
         self.tokens = tokens
         self.sessions = SessionBook(settings.sessions_file)
+        self.auth_failures = FailureLimiter(  # per client address (api/ratelimit.py)
+            max_failures=settings.auth_limit.max_failures, window_s=settings.auth_limit.window_s
+        )
         self.rollups = Expensive(ttl_s=settings.verdict_cache_s, concurrency=1)
         self.acks = AckBook(settings.acks_file)
         self.binding_audit = BindingAudit(settings.binding_audit_file)

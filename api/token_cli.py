@@ -66,13 +66,23 @@ def expiry(text: str | None, now: datetime) -> datetime | None:
     return dt
 
 
-def add(path: Path, name: str, role: Role, expires: datetime | None, now: datetime) -> str:
+def add(
+    path: Path,
+    name: str,
+    role: Role,
+    expires: datetime | None,
+    now: datetime,
+    campuses: list[str] | None = None,
+) -> str:
+    """A new token; `campuses` limits it to those campus ids (None/empty = district)."""
     doc = _load_doc(path)
     entries = doc.setdefault("tokens", CommentedSeq())
     if any(isinstance(e, dict) and e.get("name") == name for e in entries):
         raise ValueError(f"{path}: a token named {name!r} exists; revoke it first")
     token = secrets.token_urlsafe(32)
     entry = CommentedMap(name=name, role=role.value, sha256=hash_token(token).hex())
+    if campuses:
+        entry["campuses"] = CommentedSeq(dict.fromkeys(campuses))  # in order, once each
     entry["created"] = now.isoformat(timespec="seconds")
     if expires is not None:
         entry["expires"] = expires.isoformat(timespec="seconds")
@@ -93,6 +103,23 @@ def revoke(path: Path, name: str) -> list[bytes]:
     entries.extend(keep)
     _save(path, doc)
     return [bytes.fromhex(e["sha256"]) if e.get("sha256") else hash_token(str(e["token"])) for e in gone]
+
+
+def check_campuses(config: str | None, campuses: list[str]) -> list[str]:
+    """With `--config`, every `--campus` must be a campus of the twin (a typo would make a token
+    that sees nothing); without it the ids are taken as given."""
+    if not config or not campuses:
+        return campuses
+    from api.settings import load_settings
+    from twin.config import load_config
+
+    known = {c.id for c in load_config(load_settings(config).twin_config)[0].campuses}
+    unknown = [c for c in campuses if c not in known]
+    if unknown:
+        raise ValueError(
+            f"--campus {', '.join(unknown)}: not a campus of the twin config ({', '.join(sorted(known))})"
+        )
+    return campuses
 
 
 def end_sessions(config: str | None, digests: list[bytes]) -> int:
@@ -116,7 +143,8 @@ def listing(path: Path, now: datetime) -> list[str]:
     for e in tf.tokens:
         state = "expired 已过期" if e.expires and e.expires <= now else "active 有效"
         until = e.expires.isoformat(timespec="minutes") if e.expires else "never 永不"
-        rows.append(f"{e.name}\t{e.role.value}\t{state}\texpires {until}")
+        scope = "district 全区" if e.campuses is None else "campuses " + ",".join(e.campuses)
+        rows.append(f"{e.name}\t{e.role.value}\t{state}\texpires {until}\t{scope}")
     return rows
 
 
@@ -125,8 +153,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = tokens_path(args)
         if args.action == "add":
-            token = add(path, args.name, Role(args.role), expiry(args.expires, now), now)
-            print(f"token for {args.name!r} ({args.role}); shown once, keep it safe / 令牌只显示一次:")
+            campuses = check_campuses(args.config, args.campus or [])
+            token = add(path, args.name, Role(args.role), expiry(args.expires, now), now, campuses)
+            where = ", ".join(campuses) if campuses else "district 全区"
+            print(
+                f"token for {args.name!r} ({args.role}, {where}); shown once, keep it safe / 令牌只显示一次:"
+            )
             print(token)
         elif args.action == "revoke":
             digests = revoke(path, args.name)
@@ -155,6 +187,12 @@ def register(cmds: argparse._SubParsersAction) -> None:
     a = sub.add_parser("add", parents=[where], help="Create a token and print it once.")
     a.add_argument("name")
     a.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    a.add_argument(
+        "--campus",
+        action="append",
+        metavar="ID",
+        help="limit the token to this campus (repeat for several); none = the whole district",
+    )
     a.add_argument("--expires", help="90d, 12h … from now, or ISO 8601 time with offset (default: never)")
     a.set_defaults(func=run, _parser=a)
     r = sub.add_parser("revoke", parents=[where], help="Remove a token by name.")

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from api.room_types import type_label
 from api.schemas import BuildingOut, CampusOut, Page, RoomOut, StoreyOut
+from api.scope import visible
 from api.series_index import SeriesIndex
 from twin.index import SpacePlace
 from twin.model import Building, Campus, Storey
@@ -15,7 +16,9 @@ T = TypeVar("T")
 
 
 def page(model: type[Page[T]], items: Sequence[T], limit: int, offset: int) -> Page[T]:
-    """One page of `items` (every list endpoint pages the same way)."""
+    """One page of the `items` the caller may see (every list endpoint pages the same way, so
+    the campus scope filter applies to every list: api/scope.py)."""
+    items = visible(items)
     return model(items=list(items[offset : offset + limit]), total=len(items), limit=limit, offset=offset)
 
 

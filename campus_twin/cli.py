@@ -25,6 +25,7 @@ LAYERS = (
     "api.cli",
     "simulators.cli",
     "campus_twin.quarantine_cli",
+    "campus_twin.broker_acl",
     "campus_twin.demo_cli",
     "bench.cli",
 )

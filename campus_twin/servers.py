@@ -156,6 +156,9 @@ class Mosquitto(ManagedServer):
     password: str | None = None
     # QoS 1 messages the broker sends a client before it must ack (Mosquitto's default is 20)
     max_inflight: int = 100
+    # per-identity set-up (`campus-twin broker acl`): a hashed password file and an ACL file
+    passwd_file: Path | None = None
+    acl_file: Path | None = None
 
     def _cmd(self) -> list[str]:
         binary = find_binary("mosquitto", ("/usr/sbin/mosquitto",))
@@ -180,8 +183,12 @@ class Mosquitto(ManagedServer):
             pw_bin = find_binary("mosquitto_passwd", ("/usr/bin/mosquitto_passwd",))
             subprocess.run([pw_bin, "-U", str(pwfile)], check=True, capture_output=True)
             lines += ["allow_anonymous false", f"password_file {pwfile}"]
+        elif self.passwd_file is not None:
+            lines += ["allow_anonymous false", f"password_file {self.passwd_file}"]
         else:
             lines.append("allow_anonymous true")
+        if self.acl_file is not None:
+            lines.append(f"acl_file {self.acl_file}")
         conf.write_text("\n".join(lines) + "\n")
         return [binary, "-c", str(conf)]
 

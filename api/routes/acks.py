@@ -10,6 +10,7 @@ from api.acks import AckIn, AckOut
 from api.auth import Principal
 from api.deps import admin, get_state, viewer
 from api.errors import ERROR_RESPONSES, not_found
+from api.scope import campus_of, visible
 from api.state import AppState
 
 router = APIRouter(prefix="/alerts/acks", responses=ERROR_RESPONSES, tags=["operations"])
@@ -18,8 +19,8 @@ State = Annotated[AppState, Depends(get_state)]
 
 @router.get("", operation_id="listAlertAcks", dependencies=[Depends(viewer)])
 def list_acks(state: State) -> list[AckOut]:
-    """Every acknowledgement: the episode's key fields, who and when."""
-    return state.acks.all()
+    """Every acknowledgement of the caller's campuses: the episode's key fields, who and when."""
+    return visible(state.acks.all(), lambda a: campus_of(state, "room", a.room) or "")
 
 
 @router.post("", operation_id="ackAlert")

@@ -11,6 +11,7 @@ from api.alerts import MAX_ALERT_ROOMS, alert_rows
 from api.deps import check_quantity, get_state, query_window, viewer
 from api.errors import ERROR_RESPONSES, bad_param
 from api.schemas import AgentOut, AlertOut, DeviceOut, Page
+from api.scope import CURRENT, campuses_in_scope, scope_key
 from api.state import AppState
 from api.views import page
 from store.base import StoredPoint
@@ -50,6 +51,7 @@ async def get_alerts(
     grain = max(int(state.settings.verdict_cache_s * NS), 1)
     key = (
         "alerts",
+        scope_key(),
         campus,
         building,
         storey,
@@ -80,6 +82,7 @@ def _alert_scope(
     if end_ns - start_ns > MAX_ALERT_SPAN_S * NS:
         raise bad_param("from", f"period longer than {MAX_ALERT_SPAN_S // 86400} days")
     by_room = state.series_index().by_room
+    seen = campuses_in_scope(CURRENT.get())  # a school's alerts are built from its rooms only
     places = [
         p
         for p in state.twin.spaces.values()
@@ -88,6 +91,7 @@ def _alert_scope(
         and storey in (None, p.storey.global_id if p.storey else None)
         and room in (None, p.space.global_id)
         and p.space.global_id in by_room
+        and (seen is None or p.campus.id in seen)
     ]
     if len(places) > MAX_ALERT_ROOMS:
         raise bad_param(

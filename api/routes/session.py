@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import hash_token
-from api.deps import authenticate, bearer, get_state
-from api.errors import ERROR_RESPONSES, ApiError
+from api.auth import Principal, hash_token
+from api.deps import authenticate, bearer, check_rate, failed, get_state
+from api.errors import ERROR_RESPONSES
 from api.sessions import COOKIE
 from api.state import AppState
 
@@ -27,7 +27,13 @@ class SessionIn(BaseModel):
 class SessionOut(BaseModel):
     name: str
     role: str
+    campuses: list[str] | None = Field(description="the campuses this token sees; null = district (all)")
     csrf: str | None = Field(description="send as X-CSRF-Token on writes made with the cookie")
+
+
+def _out(principal: Principal, csrf: str | None) -> SessionOut:
+    campuses = sorted(principal.campuses) if principal.campuses is not None else None
+    return SessionOut(name=principal.name, role=principal.role.value, campuses=campuses, csrf=csrf)
 
 
 def _secure(request: Request) -> bool:
@@ -38,10 +44,11 @@ def _secure(request: Request) -> bool:
 @router.post("", operation_id="signIn")
 def sign_in(state: State, body: SessionIn, request: Request, response: Response) -> SessionOut:
     """Check the token and set the `ct_session` cookie (HttpOnly, SameSite=Strict, Path=/api/)."""
+    check_rate(request)
     digest = hash_token(body.token)
     principal = state.tokens.authenticate_digest(digest)
     if principal is None:
-        raise ApiError(401, "unknown token")
+        raise failed(request, "unknown token")
     sid, sess = state.sessions.open(digest)
     response.set_cookie(
         COOKIE,
@@ -52,7 +59,7 @@ def sign_in(state: State, body: SessionIn, request: Request, response: Response)
         httponly=True,
         samesite="strict",
     )
-    return SessionOut(name=principal.name, role=principal.role.value, csrf=sess.csrf)
+    return _out(principal, sess.csrf)
 
 
 @router.get("", operation_id="getSession")
@@ -64,7 +71,7 @@ def current(
     """Who is signed in (after a page reload the UI gets its CSRF token back from here)."""
     principal = authenticate(request, creds)
     sess = None if creds is not None else state.sessions.get(request.cookies.get(COOKIE))
-    return SessionOut(name=principal.name, role=principal.role.value, csrf=sess.csrf if sess else None)
+    return _out(principal, sess.csrf if sess else None)
 
 
 @router.delete("", operation_id="signOut", status_code=204)
