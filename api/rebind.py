@@ -29,9 +29,16 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def set_binding_entry(
-    path: Path, site: str, device: str, point: str | None, space_gid: str, role: str | None = None
+    path: Path,
+    site: str,
+    device: str,
+    point: str | None,
+    space_gid: str,
+    role: str | None = None,
+    note: str | None = None,
 ) -> None:
-    """Replace the entries for (site, device, point) in the binding YAML with one to `space_gid`."""
+    """Replace the entries for (site, device, point) in the binding YAML with one to `space_gid`;
+    `note` (who bound it, when) becomes the entry's end-of-line comment."""
     doc = load_yaml_for_edit(path) if path.is_file() else None
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
@@ -59,6 +66,8 @@ def set_binding_entry(
     entry["site"] = site
     if role is not None:
         entry["role"] = role
+    if note:
+        entry.yaml_add_eol_comment(note.replace("\n", " "), next(reversed(entry)))
     entries.append(entry)
     y = YAML(typ="rt")
     buf = io.StringIO()

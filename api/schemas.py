@@ -7,6 +7,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.binding_audit import BindingAuditOut
 from contract.sensor_roles import SensorRole
 
 T = TypeVar("T")
@@ -262,6 +263,7 @@ class FloorRoom(BaseModel):
     type: str | None
     type_label: Label | None
     polygon: list[tuple[float, float]]
+    devices: list[str] = Field(default_factory=list, description="ids of the devices in this room")
     label: PlanLabel | None = Field(default=None, description="the room's free box for its label")
 
 
@@ -358,3 +360,15 @@ class BindingOut(BaseModel):
     room_number: str
     source: str
     role: SensorRole | None = None
+    audit: BindingAuditOut | None = Field(default=None, description="the audit line of this rebinding")
+
+
+class UnboundDeviceOut(BaseModel):
+    site: str
+    id: str
+    points: list[str] = Field(description="the points reporting without a room")
+    quantities: list[str]
+    agent: str | None
+    last_seen: datetime | None
+    age_s: float | None
+    stale: bool

@@ -65,6 +65,15 @@ class ApiSettings(BaseModel):
     bindings_export: Path | None = Field(
         default=None, description="also write the binding table JSON here on rebinding (ingest reads it)"
     )
+    ifc_export: Path | None = Field(
+        default=None,
+        description="on rebinding, rewrite the IFC copies with the bindings as IfcSensor elements here "
+        "(<dir>/<campus>/<file>, as `twin export --out`); only the files of the rooms concerned",
+    )
+    binding_audit_file: Path | None = Field(
+        default=None,
+        description="append one JSON line per rebinding (who, when, from, to); unset = in memory",
+    )
     acks_file: Path | None = Field(
         default=None, description="keep alert acknowledgements (who/when) in this JSON file across restarts"
     )
@@ -99,7 +108,15 @@ class ApiSettings(BaseModel):
             "store": self.store.rebased(base),
             "agent_health": self.agent_health.rebased(base),
         }
-        for name in ("standards_file", "timetable_file", "bindings_export", "acks_file", "sessions_file"):
+        for name in (
+            "standards_file",
+            "timetable_file",
+            "bindings_export",
+            "ifc_export",
+            "binding_audit_file",
+            "acks_file",
+            "sessions_file",
+        ):
             upd[name] = rebase(getattr(self, name), base)
         if self.tokens.file:
             upd["tokens"] = self.tokens.model_copy(update={"file": rebase(self.tokens.file, base)})

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from api.acks import AckBook
 from api.agent_health import AgentHealthBook
 from api.auth import TokenRegistry
+from api.binding_audit import BindingAudit
 from api.expensive import Expensive, ProcessBuilds
 from api.ratelimit import FailureLimiter
 from api.series_index import SeriesIndex
@@ -69,6 +70,7 @@ class AppState:
         )
         self.rollups = Expensive(ttl_s=settings.verdict_cache_s, concurrency=1)
         self.acks = AckBook(settings.acks_file)
+        self.binding_audit = BindingAudit(settings.binding_audit_file)
         self.expensive = Expensive(ttl_s=60.0, concurrency=1)
         self.alerts = Expensive(ttl_s=settings.verdict_cache_s, concurrency=2)
         self.builds: ProcessBuilds | None = None  # worker process for long builds (create_app sets it)

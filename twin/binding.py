@@ -27,6 +27,7 @@ from contract.campus import CampusSpec, devices_of, expand
 from contract.sensor_roles import SENSOR_ROLES, SensorRole
 from contract.telemetry import DeviceIdent, Ident
 from contract.yamlio import ConfigError, load_yaml, locate, to_plain, validate_doc
+from twin.index import SpacePlace
 from twin.model import Building, Campus, Space, Storey
 
 Severity = Literal["error", "warning"]
@@ -116,7 +117,12 @@ def _places(campus: Campus) -> list[_Place]:
     return out
 
 
-def room_tags(campus: Campus, place: _Place) -> RoomTags:
+def needs_sensor(space: Space) -> bool:
+    """A room worth a sensor: corridors, stairwells, toilets and 'other' rarely have one."""
+    return space.room_type not in MONITORED_ROOM_TYPES_EXCLUDED
+
+
+def room_tags(campus: Campus, place: _Place | SpacePlace) -> RoomTags:
     """Tags ingest puts on a point: building/storey by name (GlobalId when unnamed), room = GlobalId."""
     b, st, s = place.building, place.storey, place.space
     return RoomTags(
@@ -352,7 +358,7 @@ def bind_campus(
     rooms_with = {b.tags.room for b in bindings}
     for pl in places:
         s = pl.space
-        if s.global_id not in rooms_with and s.room_type not in MONITORED_ROOM_TYPES_EXCLUDED:
+        if s.global_id not in rooms_with and needs_sensor(s):
             report.add(
                 "warning",
                 "room_without_sensor",

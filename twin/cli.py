@@ -121,12 +121,10 @@ def _bind(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from contract.bindings import BindingTable
     from twin.config import load_twin
     from twin.ifc_open import CRASHED, IfcFileError
-    from twin.writeback import export_ifc
+    from twin.writeback import export_ifc, export_path
 
     campuses = load_twin(args.config, _progress)
     table = BindingTable.load(args.bindings) if args.bindings else None
@@ -151,7 +149,7 @@ def _export(args: argparse.Namespace) -> int:
             bindings = [b for b in table.bindings if b.tags.campus == c.id] if table else c.bindings
             crashed = {p.file for p in c.problems if p.kind == CRASHED}
             for src in c.source_files:
-                out = Path(args.out) / c.id / Path(src).name
+                out = export_path(args.out, c.id, src)
                 if src in crashed:  # opening it again here would crash this command
                     failed += 1
                     print(f"not exported: {src}: it crashed the IFC library when read", file=sys.stderr)

@@ -112,6 +112,9 @@ class LiveEngine:
         self.sweeps = 0  # completed background passes (tests wait on it)
         self.last_sweep_s = 0.0  # how long the last pass took
         self._campus_engines: dict[str, Engine] = {}
+        # bumped by clear(): a state evaluated from inputs older than the last clear (a pass of
+        # the refresher that began before a rebinding) is served once but never kept
+        self._generation = 0
 
     def for_campus(self, campus: Campus) -> Engine:
         """The engine with the campus's own settings (twin config `standards:`), else the shared one."""
@@ -130,12 +133,14 @@ class LiveEngine:
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1
             self._cache.clear()
             self._campus_engines.clear()  # a twin reload may change a campus's settings
 
     # ------------------------------------------------------------ rooms, storeys, campuses
     def rooms(self, inputs: LiveInputs, places: Sequence[SpacePlace]) -> dict[str, RoomState]:
         """The state of each room, keyed by GlobalId: kept, else evaluated now."""
+        gen = self._generation
         mono = time.monotonic()
         max_age = self.max_age_s()
         out: dict[str, RoomState] = {}
@@ -147,7 +152,7 @@ class LiveEngine:
             else:
                 todo.append(p)
         if todo:
-            out.update(self._evaluate(todo, inputs, mono))
+            out.update(self._evaluate(todo, inputs, mono, gen))
         return out
 
     def room(self, inputs: LiveInputs, place: SpacePlace) -> RoomState:
@@ -213,7 +218,7 @@ class LiveEngine:
         return out
 
     def _evaluate(
-        self, places: Sequence[SpacePlace], inputs: LiveInputs, mono: float
+        self, places: Sequence[SpacePlace], inputs: LiveInputs, mono: float, generation: int
     ) -> dict[str, RoomState]:
         keys = [i.key for p in places for i in inputs.by_room.get(p.space.global_id, [])]
         latest = self.store.latest(keys) if keys else {}
@@ -232,6 +237,8 @@ class LiveEngine:
                 interval_of=self.intervals.get,
             )
         with self._lock:
+            if generation != self._generation:
+                return out
             if len(self._cache) > MAX_CACHED:
                 self._cache.clear()
             for gid, st in out.items():
@@ -288,6 +295,7 @@ class LiveEngine:
         for i in range(0, len(due), REFRESH_CHUNK):
             if self._stop.is_set():
                 break
-            self._evaluate(due[i : i + REFRESH_CHUNK], source(), time.monotonic())
+            gen = self._generation
+            self._evaluate(due[i : i + REFRESH_CHUNK], source(), time.monotonic(), gen)
             pause(0.001)  # let request threads have the GIL between chunks
         return len(due)

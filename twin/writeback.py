@@ -104,6 +104,12 @@ def _specs(
     return [_SensorSpec(None, None, None, None, True)]
 
 
+def export_path(out_dir: str | Path, campus_id: str, source: str | Path) -> Path:
+    """Where an export of `source` goes: `<out>/<campus>/<file name>` (`twin export --out`, and
+    the API's `ifc_export` on rebinding: one layout)."""
+    return Path(out_dir) / campus_id / Path(source).name
+
+
 def quantity_of(spec_quantity: str | None, point: str | None) -> str | None:
     """The measured quantity: as known, else the point's own name when it is a quantity ("co2")."""
     if spec_quantity:

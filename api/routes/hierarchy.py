@@ -28,7 +28,7 @@ from api.schemas import (
 )
 from api.state import AppState
 from api.status import current_values, occupied, pick_latest, value_rows
-from api.views import building_out, campus_out, page, room_out, storey_out
+from api.views import bound_devices, building_out, campus_out, page, room_out, storey_out
 from contract.telemetry import CANONICAL_UNITS
 from twin.index import SpacePlace
 from twin.plan_labels import label_box
@@ -183,6 +183,7 @@ def get_floorplan(state: State, storey_id: str) -> FloorplanOut:
     found = known(state.twin.storeys, "storey", storey_id)
     c, b, st = found
     rooms = []
+    series = state.series_index()
     xs: list[float] = []
     ys: list[float] = []
     for sp in st.spaces:
@@ -199,6 +200,7 @@ def get_floorplan(state: State, storey_id: str) -> FloorplanOut:
                 type=sp.room_type,
                 type_label=type_label(sp.room_type, sp.long_name),
                 polygon=poly,
+                devices=bound_devices(state.twin.spaces[sp.global_id], series),
                 label=_label(tuple(poly)),
             )
         )

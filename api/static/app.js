@@ -97,6 +97,51 @@ const AGENT_STATE = { online: "在线 online", offline: "离线 offline", health
 const QUALITY = { good: "良好 good", uncertain: "存疑 uncertain", bad: "坏值 bad" };
 const BASIS = { latest: "最新值 latest", "trailing 1h mean": "近1小时均值 1 h mean", instant: "瞬时值 instant" };
 const SEVERITY = { severe: "严重 severe", warning: "一般 warning" };
+// Commissioning (binding devices to rooms): every label in one table, Chinese first.
+const LABELS = {
+  binding: ["设备绑定", "Binding devices to rooms"],
+  unbound: ["未绑定设备", "Devices reporting without a room"],
+  roomsWithout: ["无传感器的房间", "Rooms without a sensor"],
+  audit: ["绑定记录", "Binding log"],
+  device: ["设备", "Device"],
+  points: ["测点", "Points"],
+  lastSeen: ["最近数据", "Last seen"],
+  gateway: ["网关", "Gateway"],
+  room: ["房间", "Room"],
+  roomType: ["类型", "Type"],
+  assign: ["分配房间", "Assign a room"],
+  bind: ["绑定", "Bind"],
+  bindHere: ["绑定到此房间", "Bind to this room"],
+  chooseDevice: ["选择未绑定设备", "Choose an unbound device"],
+  searchRoom: ["搜索房间号或名称", "Search room number or name"],
+  onPlan: ["在平面图上绑定", "Bind on the plan"],
+  sensors: ["传感器", "Sensors"],
+  noneUnbound: ["没有未绑定的设备", "No device is waiting for a room"],
+  noneWithout: ["每个房间都有传感器", "Every room has a sensor"],
+  noAudit: ["尚无绑定记录", "No binding yet"],
+  time: ["时间", "Time"],
+  who: ["操作人", "By"],
+  from: ["原房间", "From"],
+  to: ["新房间", "To"],
+  bound: ["已绑定", "Bound"],
+  unknownRoom: ["找不到该房间", "No such room"],
+  adminOnly: ["仅管理员可绑定设备", "Only admins bind devices"],
+  pickDevice: ["为设备选择房间：点击平面图上的房间", "Choose a room for the device: click it on the plan"],
+  unboundShort: ["未绑定", "unbound"],
+};
+const lt = (k) => `${LABELS[k][0]} ${LABELS[k][1]}`;
+const lh = (k) => biText(LABELS[k][0], LABELS[k][1]);
+const isAdmin = () => !!(me && me.role === "admin");
+// One assignment for every path (plan, search): PUT the binding, return its audit line.
+async function assignRoom(site, device, room) {
+  const r = await api(`/admin/bindings/${enc(site)}/${enc(device)}`, null, { method: "PUT", body: { room } });
+  etagCache.clear(); // plans, rooms and lists changed
+  return r;
+}
+function auditText(a) {
+  return `${LABELS.bound[0]} ${a.device}${a.point ? " · " + a.point : ""} → ${a.room_number}` +
+    `${a.previous_room_number ? `（${LABELS.from[0]} ${a.previous_room_number}）` : ""} · ${a.by} · ${tstr(a.at)} ${LABELS.bound[1]}`;
+}
 const basisText = (b) => BASIS[b] || (b ? b.replace(/trailing (\d+)h mean/, "近$1小时均值 $1 h mean") : "—");
 
 // ---------------------------------------------------------------- API access
@@ -127,6 +172,7 @@ function showLogin(msg) {
   document.getElementById("view").hidden = true;
   document.getElementById("login").hidden = false;
   document.getElementById("whoami").textContent = "";
+  document.getElementById("nav-bind").hidden = true;
   document.getElementById("login-error").textContent = msg || "";
 }
 function setView(...kids) {
@@ -263,8 +309,11 @@ function fitText(text, width, font, minFont) {
   return null;
 }
 
-async function pageStorey(id) {
-  const [st, plan] = await Promise.all([api(`/storeys/${enc(id)}`), api(`/storeys/${enc(id)}/floorplan`)]);
+async function pageStorey(id, query) {
+  const params = new URLSearchParams(query || "");
+  let [st, plan] = await Promise.all([api(`/storeys/${enc(id)}`), api(`/storeys/${enc(id)}/floorplan`)]);
+  let unbound = isAdmin() ? (await api("/admin/devices/unbound", { campus: st.campus, limit: 1000 })).items : [];
+  let lastAudit = null;
   const b = await api(`/buildings/${enc(st.building)}`);
   const select = h("select", { id: "colour-by", "aria-label": "着色 Colour by" }, h("option", { value: "" }, "合规 Compliance"),
     quantities.filter((q) => q.quantity !== "status").map((q) => h("option", { value: q.quantity }, `${q.label.zh} ${q.label.en}`)));
@@ -286,11 +335,49 @@ async function pageStorey(id) {
     for (const s of Object.values(shapes)) s.poly.classList.toggle("selected", s.poly.getAttribute("data-room") === rid);
     const reason = lv ? reasonOf(lv) : null;
     fill(info, h("strong", {}, `${r.number} ${r.name || ""}`), h("div", { class: "muted" }, ...bi(r.type_label)),
+      h("div", { id: "room-info-sensors" }, `${lt("sensors")}: `, r.devices && r.devices.length ? r.devices.join(", ") : "—"),
       lv ? h("div", { class: `status ${STATUS[normStatus(lv.status)].cls}`, id: "room-info-status" }, statusLabel(lv.status)) : null,
       reason ? h("div", { class: "reason", id: "room-info-reason" }, reasonText(reason)) : null,
       !reason && lv && normStatus(lv.status) === "non_compliant" ? breachReason(rid) : null,
       lv && last.quantity ? h("div", {}, `${last.label ? last.label.zh : ""} ${fmtValue(lv.value, last.quantity, last.unit)}`) : null,
-      h("a", { class: "button", href: `#/room/${enc(rid)}`, id: "open-room" }, "打开房间 Open room"));
+      h("a", { class: "button", href: `#/room/${enc(rid)}`, id: "open-room" }, "打开房间 Open room"),
+      isAdmin() ? bindBox(r) : null);
+  }
+  // Admins bind a device reporting without a room to the room chosen on the plan.
+  function bindBox(r) {
+    const wanted = params.get("device");
+    const sel = h("select", { id: "bind-device", "aria-label": lt("chooseDevice") }, h("option", { value: "" }, `${lt("chooseDevice")} (${unbound.length})`),
+      unbound.map((d) => h("option", { value: `${d.site}/${d.id}` }, `${d.id} · ${d.quantities.join(", ")}`)));
+    if (wanted && unbound.some((d) => `${d.site}/${d.id}` === wanted)) sel.value = wanted;
+    const result = h("div", { id: "bind-result", class: "ack", "aria-live": "polite" }, lastAudit ? auditText(lastAudit) : "");
+    const btn = h("button", { type: "button", id: "bind-here", onclick: async () => {
+      if (!sel.value) { sel.focus(); return; }
+      const [site, device] = sel.value.split("/");
+      btn.disabled = true;
+      try {
+        const out = await assignRoom(site, device, r.id);
+        lastAudit = out.audit;
+        params.delete("device");
+        if (banner) banner.hidden = true;
+        plan = await api(`/storeys/${enc(id)}/floorplan`);
+        unbound = (await api("/admin/devices/unbound", { campus: st.campus, limit: 1000 })).items;
+        drawSensors();
+        await refresh();
+        showInfo(r.id);
+      } catch (e) { btn.disabled = false; fill(result, h("span", { class: "error" }, `出错 Error: ${e.message}`)); }
+    } }, lt("bindHere"));
+    return h("div", { class: "bind-box" }, h("strong", {}, lt("bind")), h("label", {}, sel), btn, result);
+  }
+  const sensorLayer = h("svg:g", { class: "sensors" });
+  function drawSensors() {
+    fill(sensorLayer, plan.rooms.filter((r) => r.devices && r.devices.length).map((r) => {
+      // the room's top-left corner, clear of its label (centred in the room's free box)
+      const cx = Math.min(...r.polygon.map((p) => p[0])) + 0.6;
+      const cy = -Math.max(...r.polygon.map((p) => p[1])) + 0.6;
+      return h("svg:g", { class: "sensor-mark", "data-room": r.id, "data-devices": r.devices.join(" ") },
+        h("svg:circle", { cx: cx, cy: cy, r: 0.42 }), h("svg:text", { x: cx, y: cy + 0.2, "text-anchor": "middle" }, String(r.devices.length)),
+        h("svg:title", {}, `${lt("sensors")}: ${r.devices.join(", ")}`));
+    }));
   }
   // Until the live plan carries `reason`, a failing room's breaches come from its status.
   function breachReason(rid) {
@@ -305,7 +392,13 @@ async function pageStorey(id) {
     const pts = r.polygon.map(([x, y]) => `${x},${-y}`).join(" ");
     const poly = h("svg:polygon", { class: "room", points: pts, "data-room": r.id, fill: STATUS.insufficient_data.fill, tabindex: 0,
       onclick: () => showInfo(r.id), ondblclick: () => { location.hash = `#/room/${enc(r.id)}`; },
-      onkeydown: (e) => { if (e.key === "Enter") location.hash = `#/room/${enc(r.id)}`; } },
+      onkeydown: (e) => { // keyboard: Enter or Space selects, then the panel's first control takes focus
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault();
+        showInfo(r.id);
+        const next = document.getElementById(isAdmin() ? "bind-device" : "open-room");
+        if (next) next.focus();
+      } },
     h("svg:title", {}, `${r.number} ${r.name || ""}`));
     // the room's free box (twin.plan_labels via the API): number, name and live value fitted
     // into it, shortened with "…" or left to the hover title when they do not fit
@@ -327,11 +420,14 @@ async function pageStorey(id) {
     svg.append(poly);
   }
   svg.append(...labels.filter(Boolean)); // above every room: a neighbour never paints over a label
+  drawSensors();
+  svg.append(sensorLayer);
   const legend = h("div", { class: "legend", id: "legend" });
   const live = stamp();
+  const banner = isAdmin() && params.get("device") ? h("p", { class: "bind-banner", id: "bind-banner" }, `${lt("pickDevice")}: ${params.get("device").split("/").pop()}`) : null;
   setView(crumbs(homeCrumb(), campusCrumb(st.campus), h("a", { href: `#/building/${enc(st.building)}` }, b.name || "楼栋 Building")),
     h("h1", {}, `${st.name || "楼层"} `, h("small", {}, "平面图 Floor plan")),
-    h("div", { class: "toolbar" }, h("label", {}, "着色 Colour by ", select), live),
+    h("div", { class: "toolbar" }, h("label", {}, "着色 Colour by ", select), live), banner,
     h("div", { class: "plan-wrap" }, svg, h("div", { class: "side" }, info, legend)));
   async function refresh() {
     const q = select.value;
@@ -357,6 +453,7 @@ async function pageStorey(id) {
   }
   select.addEventListener("change", () => { sessionStorage.setItem("ct_colour", select.value); refresh(); });
   await refresh();
+  if (params.get("room") && plan.rooms.some((x) => x.id === params.get("room"))) showInfo(params.get("room"));
   every(LIVE_MS, refresh);
 }
 function autoRange(rooms) {
@@ -530,12 +627,63 @@ async function pageHealth() {
     fill(agents, table("agents", ["网关 Gateway", "状态 State", "最近数据 Last seen", "队列 Queue", "丢弃 Dropped", "隔离 Quarantined", "设备 Devices"],
       a.items.map((x) => [`${x.site} · ${x.id}`, AGENT_STATE[x.state] || x.state, tstr(x.last_seen), fmtNumber(x.queue_depth, 0), fmtNumber(x.dropped_total, 0), fmtNumber(x.quarantined_total, 0), fmtNumber(x.devices, 0)])));
     fill(devices, table("devices", ["设备 Device", "房间 Room", "最近数据 Last seen", "质量 Quality", "测点 Points"],
-      d.items.map((x) => Object.assign([x.id, x.room ? h("a", { href: `#/room/${enc(x.room)}` }, x.room_number) : "未绑定 unbound",
+      d.items.map((x) => Object.assign([x.id, x.room ? h("a", { href: `#/room/${enc(x.room)}` }, x.room_number) : isAdmin() ? h("a", { href: `#/bind/${enc(x.site)}` }, lt("unboundShort")) : lt("unboundShort"),
         [x.last_seen ? tstr(x.last_seen) : "从未 never", x.stale ? " (过期 stale)" : ""], QUALITY[x.quality] || x.quality || "—", x.points.join(", ")], { attrs: { class: x.stale ? "stale" : "" } }))));
     touch(live);
   }
   await refresh();
   every(LIVE_MS * 2, refresh);
+}
+
+// Commissioning: devices reporting without a room, rooms without a sensor, the binding log.
+// Assign by searching a room here, or on the plan (a room without a sensor opens its storey).
+async function pageBind(campusArg) {
+  if (!isAdmin()) { setView(h("h1", {}, ...lh("binding")), h("p", { class: "error", id: "bind-refused" }, lt("adminOnly"))); return; }
+  const campus = campusArg || Object.keys(campusNames)[0];
+  const rooms = (await api("/rooms", { campus, limit: 1000 })).items;
+  const live = stamp();
+  const devBox = h("div", { id: "unbound-box" });
+  const roomBox = h("div", { id: "rooms-without-box" });
+  const auditBox = h("div", { id: "audit-box" });
+  const options = h("datalist", { id: "room-options" }, rooms.map((r) => h("option", { value: r.number }, `${r.number} ${r.name || ""}`)));
+  setView(crumbs(homeCrumb(), campusCrumb(campus)), h("h1", {}, ...lh("binding")), live, options,
+    h("h2", {}, ...lh("unbound")), devBox, h("h2", {}, ...lh("roomsWithout")), roomBox, h("h2", {}, ...lh("audit")), auditBox);
+  const roomOf = (text) => {
+    const t = text.trim();
+    return rooms.find((r) => r.number === t || r.id === t || `${r.number} ${r.name || ""}`.trim() === t);
+  };
+  function assignCell(d) {
+    const input = h("input", { type: "search", list: "room-options", class: "room-search", "data-device": d.id, "aria-label": `${lt("searchRoom")} · ${d.id}`, placeholder: LABELS.searchRoom[0] });
+    const msg = h("span", { class: "bind-msg", "aria-live": "polite" });
+    const go = async () => {
+      const room = roomOf(input.value);
+      if (!room) { fill(msg, h("span", { class: "error" }, lt("unknownRoom"))); input.focus(); return; }
+      btn.disabled = true;
+      try { await assignRoom(d.site, d.id, room.id); await refresh(); } catch (e) { btn.disabled = false; fill(msg, h("span", { class: "error" }, `出错 Error: ${e.message}`)); }
+    };
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); go(); } });
+    const btn = h("button", { type: "button", class: "bind-button", onclick: go }, lt("bind"));
+    return [h("div", { class: "assign" }, input, btn), msg];
+  }
+  async function refresh() {
+    const [u, w, a] = await Promise.all([api("/admin/devices/unbound", { campus, limit: 1000 }),
+      api("/admin/rooms/without-sensors", { campus, limit: 1000 }), api("/admin/bindings/audit", { campus, limit: 50 })]);
+    const firstStorey = (w.items[0] || rooms.find((r) => r.storey) || {}).storey;
+    fill(devBox, u.items.length ? table("unbound", [lt("device"), lt("points"), lt("lastSeen"), lt("gateway"), lt("assign")],
+      u.items.map((d) => Object.assign([d.id, d.points.join(", "), [tstr(d.last_seen), d.stale ? " (过期 stale)" : ""], d.agent || "—",
+        [assignCell(d), firstStorey ? h("a", { href: `#/storey/${enc(firstStorey)}?device=${enc(`${d.site}/${d.id}`)}`, class: "on-plan" }, lt("onPlan")) : null]],
+      { attrs: { "data-device": d.id } })))
+      : h("p", { class: "muted" }, lt("noneUnbound")));
+    fill(roomBox, w.items.length ? table("rooms-without", [lt("room"), lt("roomType"), lt("onPlan")],
+      w.items.map((r) => [`${r.number} ${r.name || ""}`, bi(r.type_label),
+        r.storey ? h("a", { href: `#/storey/${enc(r.storey)}?room=${enc(r.id)}` }, lt("onPlan")) : "—"]))
+      : h("p", { class: "muted" }, lt("noneWithout")));
+    fill(auditBox, a.items.length ? table("audit", [lt("time"), lt("who"), lt("device"), lt("from"), lt("to")],
+      a.items.map((x) => [tstr(x.at), x.by, `${x.device}${x.point ? " · " + x.point : ""}`, x.previous_room_number || "—", x.room_number]))
+      : h("p", { class: "muted" }, lt("noAudit")));
+    touch(live);
+  }
+  await refresh();
 }
 
 async function pageAlerts(query) {
@@ -640,8 +788,8 @@ async function pageIndicators(id) {
 }
 
 // ---------------------------------------------------------------- router and sign-in
-const ROUTES = [[/^#\/campus\/([^?]+)$/, pageCampus], [/^#\/building\/([^?]+)$/, pageBuilding], [/^#\/storey\/([^?]+)$/, pageStorey],
-  [/^#\/room\/([^?]+)$/, pageRoom], [/^#\/health$/, pageHealth], [/^#\/alerts(?:\?(.*))?$/, pageAlerts], [/^#\/indicators\/([^?]+)$/, pageIndicators]];
+const ROUTES = [[/^#\/campus\/([^?]+)$/, pageCampus], [/^#\/building\/([^?]+)$/, pageBuilding], [/^#\/storey\/([^?]+)(?:\?(.*))?$/, pageStorey],
+  [/^#\/room\/([^?]+)$/, pageRoom], [/^#\/health$/, pageHealth], [/^#\/bind(?:\/([^?]+))?$/, pageBind], [/^#\/alerts(?:\?(.*))?$/, pageAlerts], [/^#\/indicators\/([^?]+)$/, pageIndicators]];
 async function route() {
   stopTimers();
   try {
@@ -651,6 +799,7 @@ async function route() {
     return;
   }
   document.getElementById("whoami").textContent = me.name;
+  document.getElementById("nav-bind").hidden = !isAdmin();
   try {
     if (!quantities.length) { quantities = await api("/quantities"); touch(null, (await api("/health")).time); }
     if (!Object.keys(campusNames).length) for (const c of (await api("/campuses")).items) campusNames[c.id] = c.name;
