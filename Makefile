@@ -41,7 +41,7 @@ pytest: $(STAMP)
 # their examples (CT_FAST=1); both cores. Figures in the README. One package: `make unit-fast
 # PYTEST_ARGS=tests/contract`, or `.venv/bin/pytest tests/contract`.
 unit-fast: $(STAMP)
-	CT_FAST=1 $(BIN)/pytest -m "unit and not slow" -q -n 2 $(PYTEST_ARGS)
+	CT_FAST=1 $(BIN)/pytest -m "unit and not slow" -q -n 2 -p no:schemathesis $(PYTEST_ARGS)
 
 integration: system-deps $(STAMP)
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
+from contract.config_renames import load_renamed
 from contract.secrets import rebase
-from contract.yamlio import load_model
 from ops.metrics import Listen
 from store.config import StoreConfig
 
@@ -125,4 +125,4 @@ class ApiSettings(BaseModel):
 
 def load_settings(path: str | Path) -> ApiSettings:
     p = Path(path)
-    return load_model(ApiSettings, p).resolved(p.resolve().parent)
+    return load_renamed("api", ApiSettings, p).resolved(p.resolve().parent)

@@ -11,16 +11,19 @@ with the message naming the new key. A row is kept for at least one release afte
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract.yamlio import format_loc, load_model
+from contract.yamlio import ConfigError, format_loc, load_model, load_yaml, validate_doc
 
 TABLE = Path(__file__).with_name("config_renames.yaml")
 ConfigKind = Literal["agent", "ingest", "api", "indicators"]
+M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("campus_twin.config")
 
 
 class _Strict(BaseModel):
@@ -82,6 +85,19 @@ class Deprecation:
             f"{self.where}: field {self.old}: 已弃用 deprecated key, now `{self.new}` (renamed in "
             f"{self.since}); still accepted — {fix}"
         )
+
+
+def load_renamed(config: ConfigKind, model: type[M], path: str | Path) -> M:
+    """Load a process config: keys this table renamed are read under their new name, each with
+    one deprecation warning naming it (`campus-twin config migrate FILE` rewrites the file);
+    every other problem is a ConfigError at file:line:col. The one loader of every config kind."""
+    name = str(path)
+    doc = load_yaml(path)
+    if doc is None:
+        raise ConfigError(name, [f"{name}: file is empty"])
+    for old in apply_renames(config, doc, name):
+        log.warning("%s", old.message())
+    return validate_doc(model, doc, name)
 
 
 def apply_renames(config: ConfigKind, doc: Any, name: str) -> list[Deprecation]:

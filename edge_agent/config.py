@@ -16,11 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from contract.clock import ClockSettings
-from contract.config_renames import apply_renames
+from contract.config_renames import load_renamed
 from contract.quantities import check_quantity
 from contract.secrets import rebase
 from contract.telemetry import Ident
-from contract.yamlio import ConfigError, load_yaml, validate_doc
 from edge_agent.broker_config import BrokerConfig
 from edge_agent.retention import RetentionConfig
 from edge_agent.sources import plugins
@@ -169,12 +168,7 @@ def load_agent_config(path: str | Path) -> AgentConfig:
     Keys renamed in a release (contract/config_renames.yaml) are accepted with a deprecation
     warning naming the new key; `campus-twin config migrate FILE` rewrites the file."""
     p = Path(path)
-    doc = load_yaml(p)
-    if doc is None:
-        raise ConfigError(str(p), [f"{p}: file is empty"])
-    for old in apply_renames("agent", doc, str(p)):
-        log.warning("%s", old.message())
-    cfg = validate_doc(agent_config_model(), doc, str(p))
+    cfg = load_renamed("agent", agent_config_model(), p)
     return _resolve_paths(cfg, p.resolve().parent)
 
 

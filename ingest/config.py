@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.broker import BrokerSettings
 from contract.clock import ClockSettings
+from contract.config_renames import load_renamed
 from contract.secrets import rebase
 from contract.telemetry import Ident
 from contract.timestamps import DEFAULT_MAX_SKEW_S
-from contract.yamlio import load_model
 from ops.metrics import MetricsListen
 from ops.quarantine import QuarantineConfig
 from store.config import SqliteStoreConfig, StoreConfig
@@ -136,4 +136,4 @@ class IngestConfig(BaseModel):
 
 def load_config(path: str | Path) -> IngestConfig:
     p = Path(path)
-    return load_model(IngestConfig, p).relative_to(p.resolve().parent)
+    return load_renamed("ingest", IngestConfig, p).relative_to(p.resolve().parent)

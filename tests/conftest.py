@@ -40,11 +40,26 @@ SLOW_FILES = frozenset(
     }
 )
 
-if os.environ.get("CT_FAST") == "1":
+FAST = os.environ.get("CT_FAST") == "1"  # the edit-test loop (`make unit-fast`)
+if FAST:
     from hypothesis import settings
 
     settings.register_profile("fast", max_examples=10)
     settings.load_profile("fast")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The edit-test loop does not even import the files it would deselect whole (integration
+    folders and files, slow files): each xdist worker would pay their imports for nothing."""
+    if not FAST:
+        return None
+    try:
+        rel = collection_path.resolve().relative_to(REPO / "tests")
+    except ValueError:
+        return None
+    if rel.parts and rel.parts[0] in INTEGRATION_DIRS:
+        return True
+    return True if rel.as_posix() in INTEGRATION_FILES | SLOW_FILES else None
 
 
 @pytest.fixture(scope="session")
