@@ -43,6 +43,7 @@ from ops.quarantine import Quarantine
 
 log = logging.getLogger("edge_agent")
 DROP_LOG_INTERVAL_S = 10.0
+FLUSH_GRACE_S = 0.2  # the uplink's flush ends this much before the stop's bound
 SOURCE_STOP_S = 3.0  # longest wait for a source to finish its current poll after stop
 CLEANUP_S = 0.5  # longest wait for a cancelled task
 BACKPRESSURE_MAX_S = 1.0  # longest wait of one sink call for the uplink to catch up
@@ -379,9 +380,11 @@ class Agent:
             await _bounded(running, min(SOURCE_STOP_S, flush_timeout_s / 4), "sources")
             if self.queue.unacked_readings:
                 log.info("sources stopped; flushing upstream (at most %.1fs)", deadline - time.monotonic())
-            self.uplink.flush_until(deadline)
+            # the uplink aims to be done FLUSH_GRACE_S early, so that one finishing its last
+            # PUBACK at its own deadline is not cancelled and the stop still ends by `deadline`
+            self.uplink.flush_until(deadline - FLUSH_GRACE_S)
             flush.set()
-            await _bounded([up_task], max(0.0, deadline - time.monotonic()) + 0.2, "upstream flush")
+            await _bounded([up_task], max(0.0, deadline - time.monotonic()), "upstream flush")
         finally:
             flush.set()
             await _bounded([*running, up_task, house], CLEANUP_S, "clean-up")
