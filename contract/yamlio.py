@@ -38,25 +38,23 @@ def _yaml() -> YAML:
     return y
 
 
-def load_yaml(path: str | Path) -> Any:
-    """Round-trip load (keeps line numbers). Raises ConfigError with file:line on syntax errors."""
+def _read(path: str | Path) -> tuple[str, str]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8"), str(p)
     except OSError as exc:
         raise ConfigError(str(p), [f"{p}: cannot read: {exc.strerror or exc}"]) from None
-    return loads_yaml(text, str(p))
+
+
+def load_yaml(path: str | Path) -> Any:
+    """The document with line numbers on every container. Raises ConfigError with file:line."""
+    return loads_yaml(*_read(path))
 
 
 def load_yaml_for_edit(path: str | Path) -> Any:
     """ruamel's round-trip document (comments, order, styles kept) for a command that edits a
     file and writes it back (`api token add`, rebinding): slower, and only where it matters."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(p), [f"{p}: cannot read: {exc.strerror or exc}"]) from None
-    return _ruamel_load(text, str(p))
+    return _ruamel_load(*_read(path))
 
 
 def loads_yaml(text: str, name: str = "<string>") -> Any:

@@ -118,3 +118,14 @@ class Supervisor:
                     waiter.cancel()
                 if until.is_set():
                     return
+
+
+async def join(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for every task; whatever ends the wait (a stop, a cancellation) ends them all, so a
+    source never leaves a line's or an input's task behind."""
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

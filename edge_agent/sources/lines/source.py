@@ -17,7 +17,7 @@ from edge_agent.sources import SourceBase, SourceContext
 from edge_agent.sources.lines.config import LineInput
 from edge_agent.sources.lines.decode import LineError, decode_line
 from edge_agent.sources.lines.reader import InputEnded, InputError, LineInputReader
-from edge_agent.supervise import Supervisor
+from edge_agent.supervise import Supervisor, join
 
 log = logging.getLogger("edge_agent.sources.lines")
 REOPEN_MIN_S = 1.0
@@ -49,12 +49,7 @@ class LinesSource(SourceBase):
             )
             for inp in self.inputs
         ]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await join(tasks)
 
     async def _run_input(self, inp: LineInput, stop: asyncio.Event) -> None:
         """Open, read, reopen with backoff: an input's failure is its devices' state, not an exception."""

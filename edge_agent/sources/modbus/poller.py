@@ -52,7 +52,7 @@ from edge_agent.os_errors import os_error_reason, serial_error_reason, serial_se
 from edge_agent.samples import Sample, SampleSink
 from edge_agent.sources.modbus.config import ModbusDevice, RtuOverTcpTransport, RtuTransport, TcpTransport
 from edge_agent.sources.modbus.errors import exception_reason, hint, no_answer_reason
-from edge_agent.supervise import Supervisor
+from edge_agent.supervise import Supervisor, join
 
 log = logging.getLogger(__name__)
 
@@ -624,12 +624,7 @@ class ModbusPoller:
             )
             for b in self._buses
         ]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await join(tasks)
 
     async def poll_once(self, device_ids: Sequence[str] | None = None) -> list[Sample]:
         """Poll the given (default: all enabled) devices once: buses concurrently, each line
